@@ -1,0 +1,2 @@
+//! Cirrus forwarding pipeline (placeholder while building).
+pub mod wire;

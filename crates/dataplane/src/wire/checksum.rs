@@ -1,0 +1,110 @@
+//! Internet checksum (RFC 1071) and its incremental update (RFC 1624), plus the IPv4/IPv6
+//! pseudo-headers that TCP, UDP and ICMPv6 cover.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+/// One's-complement sum of `data` as big-endian 16-bit words, not yet folded or inverted.
+pub fn sum(data: &[u8]) -> u32 {
+    let mut acc: u64 = 0;
+    let mut chunks = data.chunks_exact(2);
+    for c in &mut chunks {
+        acc += u16::from_be_bytes([c[0], c[1]]) as u64;
+    }
+    if let [last] = chunks.remainder() {
+        acc += (*last as u64) << 8;
+    }
+    fold64(acc)
+}
+
+fn fold64(mut acc: u64) -> u32 {
+    while acc > 0xffff_ffff {
+        acc = (acc & 0xffff_ffff) + (acc >> 32);
+    }
+    acc as u32
+}
+
+/// Folds a 32-bit one's-complement accumulator to 16 bits.
+pub fn fold(mut acc: u32) -> u16 {
+    while acc > 0xffff {
+        acc = (acc & 0xffff) + (acc >> 16);
+    }
+    acc as u16
+}
+
+/// Adds several partial sums.
+pub fn combine(parts: &[u32]) -> u32 {
+    fold64(parts.iter().map(|&p| p as u64).sum())
+}
+
+/// The final checksum field value over `data`.
+pub fn checksum(data: &[u8]) -> u16 {
+    !fold(sum(data))
+}
+
+/// Partial sum of the IPv4 pseudo-header.
+pub fn pseudo_v4(src: Ipv4Addr, dst: Ipv4Addr, proto: u8, len: u32) -> u32 {
+    combine(&[sum(&src.octets()), sum(&dst.octets()), proto as u32, len])
+}
+
+/// Partial sum of the IPv6 pseudo-header.
+pub fn pseudo_v6(src: &Ipv6Addr, dst: &Ipv6Addr, proto: u8, len: u32) -> u32 {
+    combine(&[
+        sum(&src.octets()),
+        sum(&dst.octets()),
+        proto as u32,
+        len >> 16,
+        len & 0xffff,
+    ])
+}
+
+/// RFC 1624 eq. 3: `HC' = ~(~HC + ~m + m')` for one 16-bit word changed from `old` to `new`.
+/// Equation 3 (rather than eq. 2) never yields 0xffff-vs-0 ambiguities from a -0 result.
+#[inline]
+pub fn update16(hc: u16, old: u16, new: u16) -> u16 {
+    !fold((!hc) as u32 + (!old) as u32 + new as u32)
+}
+
+/// RFC 1624 update for a 32-bit field (e.g. an IPv4 address).
+#[inline]
+pub fn update32(hc: u16, old: u32, new: u32) -> u16 {
+    let hc = update16(hc, (old >> 16) as u16, (new >> 16) as u16);
+    update16(hc, old as u16, new as u16)
+}
+
+/// RFC 1624 update for an arbitrary even-length field (e.g. an IPv6 address).
+pub fn update_bytes(hc: u16, old: &[u8], new: &[u8]) -> u16 {
+    debug_assert_eq!(old.len(), new.len());
+    let mut acc = (!hc) as u32;
+    for (o, n) in old.chunks(2).zip(new.chunks(2)) {
+        let o = u16::from_be_bytes([o[0], *o.get(1).unwrap_or(&0)]);
+        let n = u16::from_be_bytes([n[0], *n.get(1).unwrap_or(&0)]);
+        acc = fold(acc + (!o) as u32 + n as u32) as u32;
+    }
+    !fold(acc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc1071_example() {
+        // RFC 1071 section 3 example words sum to 0xddf2.
+        let data = [0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7];
+        assert_eq!(fold(sum(&data)), 0xddf2);
+    }
+
+    #[test]
+    fn incremental_matches_full_recompute() {
+        let mut data: Vec<u8> = (0..40u8).map(|i| i.wrapping_mul(37)).collect();
+        let before = checksum(&data);
+        let old = u16::from_be_bytes([data[10], data[11]]);
+        data[10] = 0xab;
+        data[11] = 0xcd;
+        assert_eq!(update16(before, old, 0xabcd), checksum(&data));
+        let old32 = u32::from_be_bytes([data[4], data[5], data[6], data[7]]);
+        data[4..8].copy_from_slice(&0xdead_beefu32.to_be_bytes());
+        let c = update16(before, old, 0xabcd);
+        assert_eq!(update32(c, old32, 0xdead_beef), checksum(&data));
+    }
+}
