@@ -1,0 +1,139 @@
+//! The Cirrus config store: a revisioned key-value store with multi-key transactions
+//! (compare-and-swap on revision), prefix range reads and watch-from-revision.
+//!
+//! One trait, [`Store`], and two backends behind it:
+//! - embedded redb (a single file `cirrus.redb` in `--data-dir`), the default, with group
+//!   commit so that many concurrent writers share one fsync;
+//! - etcd v3 (`etcd://host:port,...`), so that stateless API replicas and controllers can
+//!   share one cluster.
+//!
+//! The semantics follow etcd's, so that code written against one backend behaves the same on
+//! the other: one cluster-wide revision that a committed txn which changes something
+//! increments by exactly one, events grouped per revision, `Compacted` when a watch asks for
+//! history that is gone.
+
+mod etcd;
+mod history;
+mod redb;
+mod redb_writer;
+pub mod testing;
+mod types;
+
+use std::path::Path;
+use std::sync::Arc;
+
+pub use crate::etcd::EtcdStore;
+pub use crate::history::HistoryLimits;
+pub use crate::redb::{RedbOptions, RedbStore};
+pub use crate::types::{
+    Compare, Event, KeyValue, Op, Range, Revision, StoreError, Txn, TxnOutcome, Watch,
+};
+
+/// A revisioned key-value store. All methods are cancel-safe in the sense that dropping the
+/// future never leaves a txn half-applied (a txn already handed to the backend still commits
+/// or fails as a whole).
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// The current value of `key`, if any.
+    async fn get(&self, key: &str) -> Result<Option<KeyValue>, StoreError>;
+
+    /// All keys starting with `prefix`, sorted by key (byte order), read at one revision,
+    /// which is returned with them. An empty prefix reads everything.
+    async fn range(&self, prefix: &str) -> Result<Range, StoreError>;
+
+    /// Atomic: if every compare holds, all ops are applied at ONE new revision; otherwise
+    /// nothing is applied and the index of the first failed compare is returned. A txn that
+    /// passes but changes nothing (no ops, or only deletes of absent keys) does not create a
+    /// revision and returns the current one, as etcd does.
+    async fn txn(&self, txn: Txn) -> Result<TxnOutcome, StoreError>;
+
+    /// Events on keys starting with `prefix` whose revision is >= `from_revision`, replayed
+    /// from history first and then live, grouped per revision in revision order.
+    /// `from_revision <= 0` means "from now on" (the next revision).
+    /// History older than what the backend retains yields [`StoreError::Compacted`], either
+    /// from this call or as the first item of the watch.
+    async fn watch(&self, prefix: &str, from_revision: Revision) -> Result<Watch, StoreError>;
+
+    /// The current (latest committed) revision.
+    async fn revision(&self) -> Result<Revision, StoreError>;
+
+    /// Discards watch history strictly older than `revision`: a later watch from a revision
+    /// below it fails with [`StoreError::Compacted`]. Current values are never affected.
+    /// etcd needs this to bound its disk use; the redb backend bounds its in-memory history
+    /// by itself and only honours explicit requests.
+    async fn compact(&self, revision: Revision) -> Result<(), StoreError> {
+        let _ = revision;
+        Ok(())
+    }
+}
+
+/// Opens a store from a spec, as given on the command line (`--store`):
+/// - `etcd://h:p,h:p` -> etcd cluster;
+/// - `redb:PATH` or a plain directory path -> the redb file `PATH/cirrus.redb`.
+pub async fn open(spec: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if let Some(rest) = spec.strip_prefix("etcd://") {
+        let endpoints = parse_etcd_endpoints(rest)?;
+        open_etcd(&endpoints).await
+    } else if let Some(path) = spec.strip_prefix("redb:") {
+        open_redb(Path::new(path)).await
+    } else if spec.contains("://") {
+        Err(StoreError::InvalidSpec(format!(
+            "store spec {spec:?}: unknown scheme (expected etcd://host:port[,host:port...], redb:PATH or a directory path)"
+        )))
+    } else {
+        open_redb(Path::new(spec)).await
+    }
+}
+
+/// Opens (creating if needed) the redb store in `data_dir/cirrus.redb`.
+pub async fn open_redb(data_dir: &Path) -> Result<Arc<dyn Store>, StoreError> {
+    Ok(Arc::new(
+        RedbStore::open(data_dir, RedbOptions::default()).await?,
+    ))
+}
+
+/// Connects to an etcd cluster. Endpoints are `host:port` or `http://host:port`.
+pub async fn open_etcd(endpoints: &[String]) -> Result<Arc<dyn Store>, StoreError> {
+    EtcdStore::connect(endpoints).await?;
+    Err(StoreError::Unavailable(
+        "etcd backend not implemented yet".into(),
+    ))
+}
+
+/// Splits `h:p,h:p` into endpoint URLs, refusing empty items so that a typo is reported
+/// instead of silently dropped.
+fn parse_etcd_endpoints(list: &str) -> Result<Vec<String>, StoreError> {
+    let mut endpoints = Vec::new();
+    for item in list.split(',') {
+        let item = item.trim();
+        if item.is_empty() {
+            return Err(StoreError::InvalidSpec(format!(
+                "etcd endpoint list {list:?} has an empty entry"
+            )));
+        }
+        endpoints.push(item.to_string());
+    }
+    Ok(endpoints)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_endpoint_lists() {
+        assert_eq!(
+            parse_etcd_endpoints("a:1,b:2").unwrap(),
+            vec!["a:1".to_string(), "b:2".to_string()]
+        );
+        assert!(parse_etcd_endpoints("a:1,,b:2").is_err());
+    }
+
+    #[tokio::test]
+    async fn unknown_scheme_is_refused() {
+        assert!(matches!(
+            open("zk://x:1").await,
+            Err(StoreError::InvalidSpec(_))
+        ));
+    }
+}
