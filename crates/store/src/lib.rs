@@ -94,10 +94,7 @@ pub async fn open_redb(data_dir: &Path) -> Result<Arc<dyn Store>, StoreError> {
 
 /// Connects to an etcd cluster. Endpoints are `host:port` or `http://host:port`.
 pub async fn open_etcd(endpoints: &[String]) -> Result<Arc<dyn Store>, StoreError> {
-    EtcdStore::connect(endpoints).await?;
-    Err(StoreError::Unavailable(
-        "etcd backend not implemented yet".into(),
-    ))
+    Ok(Arc::new(EtcdStore::connect(endpoints).await?))
 }
 
 /// Splits `h:p,h:p` into endpoint URLs, refusing empty items so that a typo is reported
