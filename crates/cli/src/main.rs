@@ -1,0 +1,519 @@
+//! `cirrusctl`, the Cirrus operator CLI: the command line (clap) and the glue from each command
+//! to the VNC REST API of `cirrus-controller`. The parts with logic live in their own modules
+//! (names, documents, diff, apply, output); the HTTP layer is `client`. Errors become one
+//! `error: ...` line on stderr and exit status 1.
+
+mod apply;
+mod client;
+mod diff;
+mod document;
+mod names;
+mod output;
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use serde_json::{Value, json};
+
+use client::{Client, ListQuery, Vnc};
+use document::{Document, SetArg};
+use names::{FqName, Target};
+use output::Format;
+
+// ---- the command line ----
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cirrusctl",
+    version,
+    about = "Operate Cirrus: read and write objects through the Contrail VNC REST API",
+    long_about = "Operate Cirrus: read and write objects through the Contrail VNC REST API served by \
+cirrus-controller.\n\nTYPE is a Contrail type name such as virtual-network, network-ipam, project or \
+virtual-DNS; the plural (virtual-networks) and underscores (virtual_network) are accepted too. \
+Objects are named by fq_name, colon-joined (default-domain:default-project:vn1), or by uuid.",
+    after_help = "Examples:\n  \
+cirrusctl list virtual-networks --parent default-domain:default-project\n  \
+cirrusctl get virtual-network default-domain:default-project:vn1 -o yaml\n  \
+cirrusctl create project default-domain:demo\n  \
+cirrusctl apply -f network.yaml\n  \
+cirrusctl --api http://10.0.0.5:8082 --token $TOKEN delete virtual-network default-domain:demo:vn1"
+)]
+struct Cli {
+    /// Base URL of the VNC REST API
+    #[arg(
+        long,
+        global = true,
+        env = "CIRRUS_API",
+        default_value = "http://127.0.0.1:8082"
+    )]
+    api: String,
+
+    /// Token sent as the X-Auth-Token header
+    #[arg(long, global = true, env = "CIRRUS_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+
+    /// Output format
+    #[arg(short = 'o', long, global = true, value_enum, default_value_t = Format::Table)]
+    output: Format,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List the objects of a type
+    #[command(after_help = "Examples:\n  \
+cirrusctl list virtual-networks\n  \
+cirrusctl list virtual-network --parent default-domain:default-project --detail\n  \
+cirrusctl list project -o json")]
+    List(ListArgs),
+
+    /// Show one object
+    #[command(after_help = "Examples:\n  \
+cirrusctl get virtual-network default-domain:default-project:vn1\n  \
+cirrusctl get project 0b7f2c44-3f0e-4c3a-9a43-3c1f7d2e9b11 -o yaml")]
+    Get(TargetArgs),
+
+    /// Create one object
+    #[command(
+        long_about = "Create one object: POST /<type>s with its fq_name, its parent type and the \
+given properties. The parent type is inferred from the type and the fq_name's length (a project \
+under a domain, most tenant objects under a project, one-name objects under config-root); give \
+--parent-type when it is something else.",
+        after_help = "Examples:\n  \
+cirrusctl create project default-domain:demo\n  \
+cirrusctl create virtual-network default-domain:demo:vn1 --set display_name=\"front end\" \\\n      \
+--set virtual_network_properties.forwarding_mode=l3\n  \
+cirrusctl create network-policy default-domain:demo:allow-web -f policy.yaml"
+    )]
+    Create(CreateArgs),
+
+    /// Delete one object
+    #[command(after_help = "Examples:\n  \
+cirrusctl delete virtual-network default-domain:default-project:vn1\n  \
+cirrusctl delete instance-ip 6c1d4f3e-8a55-4f7e-b1a1-5a4cc2b35e0f")]
+    Delete(TargetArgs),
+
+    /// Create or update the objects described in a YAML file, idempotently
+    #[command(
+        long_about = "Create or update the objects described in a (multi-document) YAML file, in \
+order. An object that does not exist is created; one that exists is updated with only the fields \
+that differ from it; refs are given by their target's fq_name. Prints one line per object: \
+created|updated|unchanged TYPE FQNAME UUID. Stops at the first document the server refuses.",
+        after_help = "Example file:\n  \
+kind: network-ipam\n  \
+fq_name: default-domain:default-project:ipam1\n  \
+---\n  \
+kind: virtual-network\n  \
+fq_name: [default-domain, default-project, vn1]\n  \
+virtual_network_properties: {forwarding_mode: l3}\n  \
+network_ipam_refs:\n    \
+- to: default-domain:default-project:ipam1\n      \
+attr:\n        \
+ipam_subnets:\n          \
+- subnet: {ip_prefix: 10.1.0.0, ip_prefix_len: 24}\n\n\
+Example:\n  \
+cirrusctl apply -f network.yaml"
+    )]
+    Apply(ApplyArgs),
+}
+
+#[derive(Debug, Args)]
+struct ListArgs {
+    /// Object type, e.g. virtual-network
+    #[arg(value_name = "TYPE", value_parser = names::parse_type)]
+    kind: String,
+
+    /// Only objects under this parent (colon-joined fq_name)
+    #[arg(long, value_name = "FQNAME", value_parser = FqName::parse)]
+    parent: Option<FqName>,
+
+    /// The parent's type, when --parent alone is ambiguous
+    #[arg(long, value_name = "TYPE", value_parser = names::parse_type, requires = "parent")]
+    parent_type: Option<String>,
+
+    /// Fetch whole objects (more columns in tables, full objects in json/yaml)
+    #[arg(long)]
+    detail: bool,
+}
+
+#[derive(Debug, Args)]
+struct TargetArgs {
+    /// Object type, e.g. virtual-network
+    #[arg(value_name = "TYPE", value_parser = names::parse_type)]
+    kind: String,
+
+    /// The object: colon-joined fq_name or uuid
+    #[arg(value_name = "FQNAME|UUID", value_parser = Target::parse)]
+    target: Target,
+}
+
+#[derive(Debug, Args)]
+struct CreateArgs {
+    /// Object type, e.g. virtual-network
+    #[arg(value_name = "TYPE", value_parser = names::parse_type)]
+    kind: String,
+
+    /// The new object's colon-joined fq_name
+    #[arg(value_name = "FQNAME", value_parser = FqName::parse)]
+    fq_name: FqName,
+
+    /// The parent's type, when it cannot be inferred
+    #[arg(long, value_name = "TYPE", value_parser = names::parse_type)]
+    parent_type: Option<String>,
+
+    /// Set a property: KEY[.SUB...]=VALUE, VALUE read as JSON or else as a string (repeatable)
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = document::parse_set)]
+    sets: Vec<SetArg>,
+
+    /// Read properties (and refs by fq_name) from a YAML or JSON mapping; - for stdin
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct ApplyArgs {
+    /// YAML file of objects, documents separated by ---; - for stdin
+    #[arg(short = 'f', long = "file", value_name = "FILE", required = true)]
+    file: PathBuf,
+}
+
+// ---- running it ----
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let api = Client::new(&cli.api, cli.token.clone());
+    let format = cli.output;
+    match cli.command {
+        Command::List(args) => list(&api, format, args),
+        Command::Get(args) => get(&api, format, args),
+        Command::Create(args) => create(&api, format, args),
+        Command::Delete(args) => delete(&api, args),
+        Command::Apply(args) => apply(&api, format, args),
+    }
+}
+
+fn print(text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+fn read_input(path: &Path) -> anyhow::Result<String> {
+    if path == Path::new("-") {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("reading standard input")?;
+        return Ok(text);
+    }
+    std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+}
+
+/// The uuid of the object a command names.
+fn resolve(api: &impl Vnc, kind: &str, target: &Target) -> anyhow::Result<String> {
+    match target {
+        Target::Uuid(uuid) => Ok(uuid.clone()),
+        Target::FqName(fq) => match api.fqname_to_id(kind, fq)? {
+            Some(uuid) => Ok(uuid),
+            None => bail!("{kind} {target} not found (POST /fqname-to-id answered 404)"),
+        },
+    }
+}
+
+fn list(api: &impl Vnc, format: Format, args: ListArgs) -> anyhow::Result<()> {
+    let query = ListQuery {
+        parent_fq_name: args.parent.map(|p| p.0),
+        parent_type: args.parent_type,
+        detail: args.detail,
+    };
+    let entries = api.list(&args.kind, &query)?;
+    match format {
+        Format::Table => print(&output::list_table(&args.kind, &entries, args.detail)),
+        _ => print(&output::to_text(format, &Value::Array(entries))),
+    }
+}
+
+fn get(api: &impl Vnc, format: Format, args: TargetArgs) -> anyhow::Result<()> {
+    let uuid = resolve(api, &args.kind, &args.target)?;
+    let obj = api.read(&args.kind, &uuid)?;
+    match format {
+        Format::Table => print(&output::object_table(&obj)),
+        _ => print(&output::to_text(format, &obj)),
+    }
+}
+
+/// The document `create` sends: the file's mapping, then `--parent-type`, then each `--set`.
+fn create_document(args: &CreateArgs, file_text: Option<&str>) -> anyhow::Result<Document> {
+    let mut map = match file_text {
+        Some(text) => document::parse_mapping(text)?,
+        None => serde_json::Map::new(),
+    };
+    // A file may be a whole apply-style document; its identity must then agree.
+    if let Some(kind) = map.remove("kind") {
+        let same = kind.as_str().map(names::parse_type) == Some(Ok(args.kind.clone()));
+        if !same {
+            bail!("the file's kind {kind} is not {}", args.kind);
+        }
+    }
+    if let Some(fq) = map.remove("fq_name") {
+        let fq_str = fq
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(":")
+            })
+            .or_else(|| fq.as_str().map(str::to_string));
+        if fq_str.as_deref() != Some(names::join_fq_name(&args.fq_name.0).as_str()) {
+            bail!(
+                "the file's fq_name {fq} is not {}",
+                names::join_fq_name(&args.fq_name.0)
+            );
+        }
+    }
+    if let Some(parent) = &args.parent_type {
+        map.insert("parent_type".into(), json!(parent));
+    }
+    for set in &args.sets {
+        document::apply_set(&mut map, set)?;
+    }
+    Ok(Document::with_fields(
+        args.kind.clone(),
+        args.fq_name.0.clone(),
+        map,
+    )?)
+}
+
+fn create(api: &impl Vnc, format: Format, args: CreateArgs) -> anyhow::Result<()> {
+    let text = args.file.as_deref().map(read_input).transpose()?;
+    let doc = create_document(&args, text.as_deref())?;
+    let created = api
+        .create(&doc.kind, &doc.create_body())
+        .with_context(|| format!("creating {}", doc.describe()))?;
+    match format {
+        Format::Table => {
+            let uuid = created.get("uuid").and_then(Value::as_str).unwrap_or("-");
+            print(&format!("created {} {uuid}\n", doc.describe()))
+        }
+        _ => print(&output::to_text(format, &created)),
+    }
+}
+
+fn delete(api: &impl Vnc, args: TargetArgs) -> anyhow::Result<()> {
+    let uuid = resolve(api, &args.kind, &args.target)?;
+    api.delete(&args.kind, &uuid)?;
+    match &args.target {
+        Target::FqName(_) => print(&format!("deleted {} {} {uuid}\n", args.kind, args.target)),
+        Target::Uuid(_) => print(&format!("deleted {} {uuid}\n", args.kind)),
+    }
+}
+
+fn apply(api: &impl Vnc, format: Format, args: ApplyArgs) -> anyhow::Result<()> {
+    let text = read_input(&args.file)?;
+    let docs = document::parse_documents(&text).with_context(|| args.file.display().to_string())?;
+    let mut done = Vec::new();
+    let result = apply::apply_all(api, &docs, |applied| {
+        if format == Format::Table {
+            // A line per object as it is done, so a long apply shows progress.
+            let _ = print(&format!("{applied}\n"));
+        }
+        done.push(json!({
+            "action": applied.action.to_string(),
+            "kind": applied.kind,
+            "fq_name": applied.fq_name,
+            "uuid": applied.uuid,
+        }));
+    });
+    if format != Format::Table {
+        print(&output::to_text(format, &Value::Array(done)))?;
+    }
+    result?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("cirrusctl").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_flags_go_anywhere() {
+        let cli = parse(&[
+            "list",
+            "virtual_networks",
+            "-o",
+            "json",
+            "--api",
+            "http://h:1",
+            "--token",
+            "t",
+        ])
+        .unwrap();
+        assert_eq!(cli.api, "http://h:1");
+        assert_eq!(cli.token.as_deref(), Some("t"));
+        assert_eq!(cli.output, Format::Json);
+        let Command::List(args) = cli.command else {
+            panic!()
+        };
+        assert_eq!(args.kind, "virtual-network");
+        assert!(!args.detail);
+        assert_eq!(args.parent, None);
+    }
+
+    #[test]
+    fn list_takes_a_parent() {
+        let cli = parse(&[
+            "list",
+            "virtual-network",
+            "--parent",
+            "default-domain:default-project",
+            "--detail",
+        ])
+        .unwrap();
+        let Command::List(args) = cli.command else {
+            panic!()
+        };
+        assert_eq!(
+            args.parent.unwrap().0,
+            ["default-domain", "default-project"]
+        );
+        assert!(args.detail);
+        assert!(parse(&["list", "virtual-network", "--parent", "a::b"]).is_err());
+        assert!(parse(&["list", "virtual-network", "--parent-type", "project"]).is_err());
+    }
+
+    #[test]
+    fn get_and_delete_take_fq_names_or_uuids() {
+        let cli = parse(&[
+            "get",
+            "virtual-network",
+            "default-domain:default-project:vn1",
+        ])
+        .unwrap();
+        let Command::Get(args) = cli.command else {
+            panic!()
+        };
+        assert_eq!(
+            args.target,
+            Target::FqName(vec![
+                "default-domain".into(),
+                "default-project".into(),
+                "vn1".into()
+            ])
+        );
+        let cli = parse(&["delete", "project", "8a9b3c4d-1e2f-4a5b-9c8d-0123456789ab"]).unwrap();
+        let Command::Delete(args) = cli.command else {
+            panic!()
+        };
+        assert_eq!(
+            args.target,
+            Target::Uuid("8a9b3c4d-1e2f-4a5b-9c8d-0123456789ab".into())
+        );
+        assert!(parse(&["get", "virtual network", "a"]).is_err());
+        assert!(parse(&["get", "virtual-network"]).is_err());
+    }
+
+    #[test]
+    fn bad_output_formats_are_refused() {
+        assert!(parse(&["list", "project", "-o", "xml"]).is_err());
+        assert_eq!(
+            parse(&["list", "project", "-o", "yaml"]).unwrap().output,
+            Format::Yaml
+        );
+    }
+
+    #[test]
+    fn apply_needs_a_file() {
+        assert!(parse(&["apply"]).is_err());
+        let cli = parse(&["apply", "-f", "x.yaml"]).unwrap();
+        let Command::Apply(args) = cli.command else {
+            panic!()
+        };
+        assert_eq!(args.file, PathBuf::from("x.yaml"));
+    }
+
+    fn create_args(args: &[&str]) -> CreateArgs {
+        match parse(args).unwrap().command {
+            Command::Create(c) => c,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn create_builds_its_body_from_file_parent_type_and_sets() {
+        let args = create_args(&[
+            "create",
+            "virtual-network",
+            "d:p:vn1",
+            "--set",
+            "display_name=front end",
+            "--set",
+            "virtual_network_properties.forwarding_mode=l2",
+        ]);
+        let file = "virtual_network_properties: {vxlan_network_identifier: 7}\nnetwork_ipam_refs: [{to: d:p:ipam}]\n";
+        let doc = create_document(&args, Some(file)).unwrap();
+        assert_eq!(
+            doc.create_body(),
+            json!({"virtual-network": {
+                "fq_name": ["d", "p", "vn1"],
+                "parent_type": "project",
+                "display_name": "front end",
+                "virtual_network_properties": {"vxlan_network_identifier": 7, "forwarding_mode": "l2"},
+                "network_ipam_refs": [{"to": ["d", "p", "ipam"]}]
+            }})
+        );
+        let args = create_args(&[
+            "create",
+            "access-control-list",
+            "d:p:sg:acl",
+            "--parent-type",
+            "security_group",
+        ]);
+        let doc = create_document(&args, None).unwrap();
+        assert_eq!(doc.parent_type.as_deref(), Some("security-group"));
+        let args = create_args(&["create", "domain", "d2"]);
+        assert_eq!(
+            create_document(&args, None).unwrap().create_body(),
+            json!({"domain": {"fq_name": ["d2"]}})
+        );
+    }
+
+    #[test]
+    fn create_checks_a_files_identity() {
+        let args = create_args(&["create", "project", "d:p"]);
+        assert!(create_document(&args, Some("kind: projects\nfq_name: [d, p]\n")).is_ok());
+        let err = create_document(&args, Some("kind: virtual-network\n")).unwrap_err();
+        assert!(err.to_string().contains("kind"), "{err}");
+        let err = create_document(&args, Some("fq_name: d:q\n")).unwrap_err();
+        assert!(err.to_string().contains("fq_name"), "{err}");
+        let args = create_args(&["create", "virtual-network", "d:p:n:x"]);
+        let err = create_document(&args, None).unwrap_err();
+        assert!(err.to_string().contains("--parent-type"), "{err}");
+    }
+}
