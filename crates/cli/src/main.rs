@@ -39,7 +39,7 @@ cirrusctl list virtual-networks --parent default-domain:default-project\n  \
 cirrusctl get virtual-network default-domain:default-project:vn1 -o yaml\n  \
 cirrusctl create project default-domain:demo\n  \
 cirrusctl apply -f network.yaml\n  \
-cirrusctl --api http://10.0.0.5:8082 --token $TOKEN delete virtual-network default-domain:demo:vn1"
+cirrusctl --api http://controller.example:8082 --token $TOKEN delete virtual-network default-domain:demo:vn1"
 )]
 struct Cli {
     /// Base URL of the VNC REST API
@@ -47,6 +47,7 @@ struct Cli {
         long,
         global = true,
         env = "CIRRUS_API",
+        hide_env_values = true,
         default_value = "http://127.0.0.1:8082"
     )]
     api: String,
