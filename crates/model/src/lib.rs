@@ -17,6 +17,7 @@
 mod error;
 pub mod formats;
 pub mod names;
+mod normalize;
 mod parse;
 mod schema;
 mod types;

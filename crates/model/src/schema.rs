@@ -85,6 +85,26 @@ impl Schema {
             .unwrap_or_default()
     }
 
+    /// The parent type of a new `rt` object whose fq_name has `fq_len`
+    /// parts, for requests that name none: the one allowed parent type whose
+    /// objects have `fq_len - 1` parts. `None` when no or several types fit.
+    pub fn infer_parent_type<'a>(&self, rt: &'a ResourceType, fq_len: usize) -> Option<&'a str> {
+        let depth = fq_len.checked_sub(1)?;
+        let mut found = None;
+        for p in &rt.parents {
+            let fits = self
+                .resource(p)
+                .is_some_and(|pt| depth < 64 && pt.fq_depths & (1 << depth) != 0);
+            if fits {
+                if found.is_some() {
+                    return None;
+                }
+                found = Some(p.as_str());
+            }
+        }
+        found
+    }
+
     /// Struct type by xsd name, `IpamSubnetType`.
     pub fn type_def(&self, name: &str) -> Option<&TypeDef> {
         self.type_index.get(name).map(|&i| &self.types[i])
@@ -219,6 +239,27 @@ fn link(parsed: parse::Parsed) -> Result<Schema, SchemaError> {
         for (j, s) in r.back_refs.iter().enumerate() {
             r.back_ref_field_index
                 .insert(crate::names::back_ref_field_name(s), j);
+        }
+    }
+
+    // fq_name lengths: config-root's objects have none; a child is one
+    // longer than its parent. Iterate to a fixed point (the graph is small).
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for i in 0..resources.len() {
+            let mut depths = if resources[i].name == CONFIG_ROOT {
+                1u64
+            } else {
+                0
+            };
+            for p in &resources[i].parents {
+                depths |= resources[by_name[p]].fq_depths << 1;
+            }
+            if depths != resources[i].fq_depths {
+                resources[i].fq_depths = depths;
+                changed = true;
+            }
         }
     }
 

@@ -298,6 +298,8 @@ pub struct ResourceType {
     pub(crate) ref_field_index: HashMap<String, usize>,
     pub(crate) back_ref_field_index: HashMap<String, usize>,
     pub(crate) children_field_index: HashMap<String, usize>,
+    /// Bit n set: objects of this type can have an fq_name of n parts.
+    pub(crate) fq_depths: u64,
 }
 
 impl ResourceType {
@@ -320,6 +322,7 @@ impl ResourceType {
             ref_field_index: HashMap::new(),
             back_ref_field_index: HashMap::new(),
             children_field_index: HashMap::new(),
+            fq_depths: 0,
         }
     }
 
@@ -387,6 +390,18 @@ impl ResourceType {
         self.children_field_index
             .get(field)
             .map(|&i| self.children[i].as_str())
+    }
+
+    /// The fq_name lengths objects of this type can have (`project`: 2).
+    pub fn fq_name_lengths(&self) -> impl Iterator<Item = usize> + '_ {
+        (1..64).filter(|n| self.fq_depths & (1 << n) != 0)
+    }
+
+    /// Props that have a schema default, with it.
+    pub fn prop_defaults(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.props
+            .iter()
+            .filter_map(|p| p.default.as_ref().map(|d| (p.name.as_str(), d)))
     }
 
     /// Properties that users must give on create.

@@ -368,3 +368,37 @@ fn struct_types_are_complete() {
     }
     assert!(s.type_def("NoSuchType").is_none());
 }
+
+#[test]
+fn parent_inference_by_fq_name_length() {
+    let s = schema();
+    let infer = |t: &str, n: usize| s.infer_parent_type(s.resource(t).unwrap(), n);
+    assert_eq!(infer("domain", 1), Some("config-root"));
+    assert_eq!(infer("project", 2), Some("domain"));
+    assert_eq!(infer("virtual-network", 3), Some("project"));
+    assert_eq!(infer("virtual-network", 2), None);
+    assert_eq!(infer("tag", 1), Some("config-root"));
+    assert_eq!(infer("tag", 3), Some("project"));
+    assert_eq!(
+        infer("virtual-machine-interface", 2),
+        Some("virtual-machine")
+    );
+    assert_eq!(
+        infer("virtual-machine-interface", 3),
+        None,
+        "project or virtual-router"
+    );
+    assert_eq!(infer("domain", 0), None);
+    let lens: Vec<usize> = s
+        .resource("routing-instance")
+        .unwrap()
+        .fq_name_lengths()
+        .collect();
+    assert_eq!(lens, [4]);
+    let lens: Vec<usize> = s
+        .resource("config-root")
+        .unwrap()
+        .fq_name_lengths()
+        .collect();
+    assert!(lens.is_empty());
+}
