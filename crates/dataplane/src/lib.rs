@@ -7,6 +7,8 @@
 //! [`flow`] is the per-worker flow table; [`pipeline`] runs packets through all of it.
 
 pub mod control;
+pub mod drop;
+pub mod flow;
 pub mod hash;
 pub mod packet;
 pub mod tables;

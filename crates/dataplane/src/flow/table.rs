@@ -1,0 +1,577 @@
+//! Flow storage: a slab of entries with stable indices (the reverse entry is referred to
+//! by index, as in Contrail) and an open-addressing index of (hash tag, slab index) words
+//! with linear probing, kept at most half full so probes stay short. Removal shifts later
+//! index words back instead of leaving tombstones, so lookups never degrade with churn.
+
+use super::FlowKey;
+use crate::drop::DropReason;
+use crate::tables::{IfIndex, NhId};
+use crate::wire::TcpFlags;
+
+/// Index value meaning "no entry".
+pub const NO_FLOW: u32 = u32::MAX;
+
+/// Sizing and ageing settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlowConfig {
+    /// Entries (not pairs) the table holds.
+    pub max_entries: u32,
+    /// Idle timeout for established flows, seconds (Contrail's default is 180).
+    pub idle_timeout: u32,
+    /// Idle timeout for flows whose action is drop, seconds.
+    pub drop_timeout: u32,
+    /// Timeout after FIN in both directions, seconds.
+    pub closing_timeout: u32,
+    /// How long a hold entry waits for the agent, seconds.
+    pub hold_timeout: u32,
+}
+
+impl Default for FlowConfig {
+    fn default() -> Self {
+        Self {
+            max_entries: 1 << 16,
+            idle_timeout: 180,
+            drop_timeout: 30,
+            closing_timeout: 2,
+            hold_timeout: 5,
+        }
+    }
+}
+
+/// What a flow entry does to its packets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlowVerdict {
+    /// Waiting for the agent: packets are parked.
+    Hold,
+    Forward,
+    Drop,
+}
+
+/// The agent-chosen treatment of one direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlowSpec {
+    pub verdict: FlowVerdict,
+    /// Rewrite the source (address and port) to the reverse entry's destination.
+    pub nat_src: bool,
+    /// Rewrite the destination (address and port) to the reverse entry's source.
+    pub nat_dst: bool,
+    /// Mirror nexthop (0 = none): a copy of each packet is sent there too.
+    pub mirror: NhId,
+    /// VRF the route lookup happens in after the flow (e.g. a floating IP's network).
+    pub dst_vrf: u16,
+}
+
+impl FlowSpec {
+    pub fn forward(dst_vrf: u16) -> Self {
+        Self {
+            verdict: FlowVerdict::Forward,
+            nat_src: false,
+            nat_dst: false,
+            mirror: 0,
+            dst_vrf,
+        }
+    }
+    pub fn drop() -> Self {
+        Self {
+            verdict: FlowVerdict::Drop,
+            ..Self::forward(0)
+        }
+    }
+}
+
+/// One direction of a flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlowEntry {
+    pub key: FlowKey,
+    pub packets: u64,
+    pub bytes: u64,
+    /// Index of the paired entry, [`NO_FLOW`] while held.
+    pub rev: u32,
+    /// ECMP member (or nexthop) pinned on first use, 0 until then.
+    pub nh: NhId,
+    pub ingress: IfIndex,
+    pub last_seen: u32,
+    pub mirror: NhId,
+    pub dst_vrf: u16,
+    pub verdict: FlowVerdict,
+    /// bit 0 = NAT source, bit 1 = NAT destination.
+    pub nat: u8,
+    /// TCP flags seen in this direction, OR-ed (for closing/reset ageing).
+    pub tcp_flags: u8,
+}
+
+impl FlowEntry {
+    fn new(key: FlowKey, ingress: IfIndex, spec: FlowSpec, now: u32) -> Self {
+        let mut e = Self {
+            key,
+            packets: 0,
+            bytes: 0,
+            rev: NO_FLOW,
+            nh: 0,
+            ingress,
+            last_seen: now,
+            mirror: 0,
+            dst_vrf: 0,
+            verdict: FlowVerdict::Hold,
+            nat: 0,
+            tcp_flags: 0,
+        };
+        e.apply(spec);
+        e
+    }
+    fn apply(&mut self, s: FlowSpec) {
+        self.verdict = s.verdict;
+        self.nat = s.nat_src as u8 | (s.nat_dst as u8) << 1;
+        self.mirror = s.mirror;
+        self.dst_vrf = s.dst_vrf;
+    }
+    pub fn nat_src(&self) -> bool {
+        self.nat & 1 != 0
+    }
+    pub fn nat_dst(&self) -> bool {
+        self.nat & 2 != 0
+    }
+}
+
+/// Why a flow could not be installed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum FlowError {
+    #[error("flow table full ({0} entries)")]
+    Full(u32),
+    #[error("interface {0} reached its flow limit")]
+    Limit(IfIndex),
+    #[error("flow {0:?} already exists")]
+    Exists(FlowKey),
+    #[error("flow index {0} does not hold the expected held flow")]
+    Stale(u32),
+}
+
+impl From<FlowError> for DropReason {
+    fn from(e: FlowError) -> Self {
+        match e {
+            FlowError::Limit(_) => DropReason::FlowLimit,
+            _ => DropReason::FlowTableFull,
+        }
+    }
+}
+
+/// Slab of entries plus the hash index.
+pub struct FlowTable {
+    cfg: FlowConfig,
+    entries: Vec<Option<FlowEntry>>,
+    free: Vec<u32>,
+    index: Vec<u64>,
+    mask: usize,
+    live: u32,
+    per_if: Vec<u32>,
+    age_cursor: usize,
+}
+
+impl FlowTable {
+    pub fn new(cfg: FlowConfig) -> Self {
+        let slots = (cfg.max_entries as usize * 2).next_power_of_two().max(16);
+        Self {
+            cfg,
+            entries: Vec::new(),
+            free: Vec::new(),
+            index: vec![0; slots],
+            mask: slots - 1,
+            live: 0,
+            per_if: Vec::new(),
+            age_cursor: 0,
+        }
+    }
+
+    pub fn config(&self) -> &FlowConfig {
+        &self.cfg
+    }
+    /// Live entries.
+    pub fn len(&self) -> usize {
+        self.live as usize
+    }
+    pub fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+    /// Live entries created by traffic from `ifindex`.
+    pub fn count_for(&self, ifindex: IfIndex) -> u32 {
+        self.per_if.get(ifindex as usize).copied().unwrap_or(0)
+    }
+    /// Bytes held by the table's storage (index + slab), for memory-per-flow reports.
+    pub fn memory_bytes(&self) -> usize {
+        self.index.len() * 8 + self.entries.capacity() * std::mem::size_of::<Option<FlowEntry>>()
+    }
+
+    #[inline]
+    pub fn get(&self, idx: u32) -> Option<&FlowEntry> {
+        self.entries.get(idx as usize)?.as_ref()
+    }
+    #[inline]
+    pub fn get_mut(&mut self, idx: u32) -> Option<&mut FlowEntry> {
+        self.entries.get_mut(idx as usize)?.as_mut()
+    }
+
+    /// Finds the entry for `key`, whose [`FlowKey::hash`] is `hash`.
+    #[inline]
+    pub fn lookup(&self, key: &FlowKey, hash: u64) -> Option<u32> {
+        let tag = hash >> 32;
+        let mut i = hash as usize & self.mask;
+        loop {
+            let s = self.index[i];
+            if s == 0 {
+                return None;
+            }
+            if s >> 32 == tag {
+                let idx = (s as u32).wrapping_sub(1);
+                if let Some(Some(e)) = self.entries.get(idx as usize)
+                    && e.key == *key
+                {
+                    return Some(idx);
+                }
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+
+    /// Inserts one entry (unpaired). Fails when full or over the interface's limit.
+    pub fn insert(
+        &mut self,
+        key: FlowKey,
+        ingress: IfIndex,
+        spec: FlowSpec,
+        limit: u32,
+        now: u32,
+    ) -> Result<u32, FlowError> {
+        let hash = key.hash();
+        if self.lookup(&key, hash).is_some() {
+            return Err(FlowError::Exists(key));
+        }
+        if self.live >= self.cfg.max_entries {
+            return Err(FlowError::Full(self.cfg.max_entries));
+        }
+        if limit != 0 && self.count_for(ingress) >= limit {
+            return Err(FlowError::Limit(ingress));
+        }
+        let e = FlowEntry::new(key, ingress, spec, now);
+        let idx = match self.free.pop() {
+            Some(i) => {
+                self.entries[i as usize] = Some(e);
+                i
+            }
+            None => {
+                self.entries.push(Some(e));
+                (self.entries.len() - 1) as u32
+            }
+        };
+        let mut i = hash as usize & self.mask;
+        while self.index[i] != 0 {
+            i = (i + 1) & self.mask;
+        }
+        self.index[i] = (hash >> 32) << 32 | (idx as u64 + 1);
+        self.live += 1;
+        if self.per_if.len() <= ingress as usize {
+            self.per_if.resize(ingress as usize + 1, 0);
+        }
+        self.per_if[ingress as usize] += 1;
+        Ok(idx)
+    }
+
+    /// Installs a forward/reverse pair at once (agent-initiated, or by a decision).
+    #[allow(clippy::too_many_arguments)]
+    pub fn install_pair(
+        &mut self,
+        fwd: FlowKey,
+        fwd_spec: FlowSpec,
+        rev: FlowKey,
+        rev_spec: FlowSpec,
+        ingress: IfIndex,
+        limit: u32,
+        now: u32,
+    ) -> Result<(u32, u32), FlowError> {
+        if self.live + 2 > self.cfg.max_entries {
+            return Err(FlowError::Full(self.cfg.max_entries));
+        }
+        let f = self.insert(fwd, ingress, fwd_spec, limit, now)?;
+        let r = match self.insert(rev, ingress, rev_spec, 0, now) {
+            Ok(r) => r,
+            Err(e) => {
+                self.remove(f);
+                return Err(e);
+            }
+        };
+        self.pair(f, r);
+        Ok((f, r))
+    }
+
+    fn pair(&mut self, f: u32, r: u32) {
+        if let Some(e) = self.get_mut(f) {
+            e.rev = r;
+        }
+        if let Some(e) = self.get_mut(r) {
+            e.rev = f;
+        }
+    }
+
+    /// Applies the agent's decision to a held entry and installs its reverse entry.
+    pub fn resolve(
+        &mut self,
+        idx: u32,
+        key: &FlowKey,
+        fwd_spec: FlowSpec,
+        reverse: Option<(FlowKey, FlowSpec)>,
+        now: u32,
+    ) -> Result<(), FlowError> {
+        let ingress = match self.get(idx) {
+            Some(e) if e.key == *key && e.verdict == FlowVerdict::Hold => e.ingress,
+            _ => return Err(FlowError::Stale(idx)),
+        };
+        if let Some(e) = self.get_mut(idx) {
+            e.apply(fwd_spec);
+            e.last_seen = now;
+        }
+        if let Some((rk, rs)) = reverse {
+            // An existing entry for the reverse key (e.g. a stale one) is replaced.
+            if let Some(old) = self.lookup(&rk, rk.hash()) {
+                self.remove_pair(old);
+            }
+            match self.insert(rk, ingress, rs, 0, now) {
+                Ok(r) => self.pair(idx, r),
+                Err(e) => {
+                    self.remove(idx);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes one entry (its partner, if any, is unpaired).
+    pub fn remove(&mut self, idx: u32) -> Option<FlowEntry> {
+        let e = self.entries.get_mut(idx as usize)?.take()?;
+        if let Some(p) = self.get_mut(e.rev)
+            && p.rev == idx
+        {
+            p.rev = NO_FLOW;
+        }
+        // Find its index word, then shift the rest of the probe run back over the hole.
+        let mut i = e.key.hash() as usize & self.mask;
+        while (self.index[i] as u32).wrapping_sub(1) != idx {
+            i = (i + 1) & self.mask;
+        }
+        let mut hole = i;
+        let mut j = i;
+        loop {
+            j = (j + 1) & self.mask;
+            let s = self.index[j];
+            if s == 0 {
+                break;
+            }
+            let home = match self.get((s as u32).wrapping_sub(1)) {
+                Some(o) => o.key.hash() as usize & self.mask,
+                None => j,
+            };
+            // Move s into the hole unless its home lies cyclically in (hole, j].
+            let in_range = if hole <= j {
+                hole < home && home <= j
+            } else {
+                hole < home || home <= j
+            };
+            if !in_range {
+                self.index[hole] = s;
+                hole = j;
+            }
+        }
+        self.index[hole] = 0;
+        self.free.push(idx);
+        self.live -= 1;
+        if let Some(c) = self.per_if.get_mut(e.ingress as usize) {
+            *c = c.saturating_sub(1);
+        }
+        Some(e)
+    }
+
+    /// Removes an entry and its partner.
+    pub fn remove_pair(&mut self, idx: u32) -> Vec<FlowEntry> {
+        let mut out = Vec::new();
+        if let Some(e) = self.remove(idx) {
+            if let Some(r) = self.remove(e.rev) {
+                out.push(r);
+            }
+            out.push(e);
+        }
+        out
+    }
+
+    /// Counts a packet on an entry and notes its TCP flags.
+    #[inline]
+    pub fn touch(&mut self, idx: u32, bytes: usize, tcp: Option<TcpFlags>, now: u32) {
+        if let Some(e) = self.get_mut(idx) {
+            e.packets += 1;
+            e.bytes += bytes as u64;
+            e.last_seen = now;
+            if let Some(f) = tcp {
+                e.tcp_flags |= f.0 as u8;
+            }
+        }
+    }
+
+    fn timeout(&self, e: &FlowEntry, r: Option<&FlowEntry>) -> u32 {
+        let flags = e.tcp_flags | r.map_or(0, |r| r.tcp_flags);
+        let both_fin = e.tcp_flags & 1 != 0 && r.is_some_and(|r| r.tcp_flags & 1 != 0);
+        if e.verdict == FlowVerdict::Hold {
+            self.cfg.hold_timeout
+        } else if flags & TcpFlags::RST as u8 != 0 {
+            0
+        } else if both_fin {
+            self.cfg.closing_timeout
+        } else if e.verdict == FlowVerdict::Drop
+            || r.is_some_and(|r| r.verdict == FlowVerdict::Drop)
+        {
+            self.cfg.drop_timeout
+        } else {
+            self.cfg.idle_timeout
+        }
+    }
+
+    /// Scans up to `budget` slab slots from where the last call stopped and removes the
+    /// pairs that have been idle past their timeout. Returns the removed entries' indices
+    /// and keys (so the worker can drop packets parked on them and report them).
+    pub fn age(&mut self, now: u32, budget: usize) -> Vec<(u32, FlowKey)> {
+        let mut out = Vec::new();
+        let n = self.entries.len();
+        for _ in 0..budget.min(n) {
+            self.age_cursor = (self.age_cursor + 1) % n;
+            let idx = self.age_cursor as u32;
+            let Some(e) = self.get(idx) else { continue };
+            let r = self.get(e.rev);
+            let last = e.last_seen.max(r.map_or(0, |r| r.last_seen));
+            if now.saturating_sub(last) >= self.timeout(e, r) {
+                let rev = e.rev;
+                if let Some(e) = self.remove(idx) {
+                    out.push((idx, e.key));
+                }
+                if let Some(r) = self.remove(rev) {
+                    out.push((rev, r.key));
+                }
+            }
+        }
+        out
+    }
+
+    /// All live entries with indices (dump).
+    pub fn iter(&self) -> impl Iterator<Item = (u32, &FlowEntry)> {
+        self.entries
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| Some((i as u32, e.as_ref()?)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::IpProtocol;
+
+    fn key(i: u32) -> FlowKey {
+        FlowKey::new(
+            1,
+            IpProtocol::UDP,
+            [10, 0, 0, 1].into(),
+            std::net::Ipv4Addr::from_bits(i).into(),
+            1000,
+            53,
+        )
+    }
+
+    #[test]
+    fn insert_lookup_remove_under_churn() {
+        let mut t = FlowTable::new(FlowConfig {
+            max_entries: 512,
+            ..Default::default()
+        });
+        let mut live = std::collections::HashMap::new();
+        for round in 0..20u32 {
+            for i in 0..200u32 {
+                let k = key(round * 1000 + i);
+                let idx = t.insert(k, 1, FlowSpec::forward(1), 0, 0).unwrap();
+                live.insert(k, idx);
+            }
+            let remove: Vec<_> = live.keys().copied().take(200).collect();
+            for k in remove {
+                let idx = live.remove(&k).unwrap();
+                assert_eq!(t.remove(idx).unwrap().key, k);
+            }
+            for (k, &idx) in &live {
+                assert_eq!(t.lookup(k, k.hash()), Some(idx));
+            }
+        }
+        assert_eq!(t.len(), live.len());
+        assert_eq!(t.count_for(1), live.len() as u32);
+    }
+
+    #[test]
+    fn limits_pairs_and_ageing() {
+        let mut t = FlowTable::new(FlowConfig {
+            max_entries: 8,
+            ..Default::default()
+        });
+        let (f, r) = t
+            .install_pair(
+                key(1),
+                FlowSpec::forward(1),
+                key(1).reversed(1),
+                FlowSpec::forward(1),
+                3,
+                2,
+                100,
+            )
+            .unwrap();
+        assert_eq!((t.get(f).unwrap().rev, t.get(r).unwrap().rev), (r, f));
+        // A pair counts two entries against the interface's limit.
+        t.insert(key(2), 3, FlowSpec::forward(1), 3, 100).unwrap();
+        assert_eq!(
+            t.insert(key(3), 3, FlowSpec::forward(1), 3, 100),
+            Err(FlowError::Limit(3))
+        );
+        assert!(matches!(
+            t.insert(key(1), 4, FlowSpec::forward(1), 0, 100),
+            Err(FlowError::Exists(_))
+        ));
+        t.touch(r, 64, None, 250);
+        assert!(t.age(279, 100).iter().all(|(i, _)| *i != f && *i != r));
+        let gone = t.age(100 + 180 + 250, 100);
+        assert!(gone.iter().any(|(i, _)| *i == f) && gone.iter().any(|(i, _)| *i == r));
+        assert!(t.is_empty());
+    }
+
+    #[test]
+    fn reset_ages_at_once_and_hold_resolves() {
+        let mut t = FlowTable::new(FlowConfig::default());
+        let h = t
+            .insert(
+                key(9),
+                1,
+                FlowSpec {
+                    verdict: FlowVerdict::Hold,
+                    ..FlowSpec::forward(1)
+                },
+                0,
+                10,
+            )
+            .unwrap();
+        assert_eq!(
+            t.resolve(h, &key(8), FlowSpec::forward(1), None, 10),
+            Err(FlowError::Stale(h))
+        );
+        t.resolve(
+            h,
+            &key(9),
+            FlowSpec::forward(1),
+            Some((key(9).reversed(1), FlowSpec::forward(1))),
+            10,
+        )
+        .unwrap();
+        let r = t.get(h).unwrap().rev;
+        t.touch(r, 60, Some(TcpFlags(TcpFlags::RST)), 11);
+        assert_eq!(t.age(11, 10).len(), 2);
+    }
+}
