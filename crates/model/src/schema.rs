@@ -61,6 +61,13 @@ impl Schema {
         self.by_underscored.get(name).map(|&i| &self.resources[i])
     }
 
+    /// Resource type by hyphenated or underscored name (`virtual-network`
+    /// or `virtual_network`), as request bodies use either.
+    pub fn resource_by_any_name(&self, name: &str) -> Option<&ResourceType> {
+        self.resource(name)
+            .or_else(|| self.resource_by_underscored(name))
+    }
+
     /// Every resource type, config-root included, sorted by name.
     pub fn resources(&self) -> impl Iterator<Item = &ResourceType> {
         self.resources.iter()

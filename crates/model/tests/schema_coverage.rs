@@ -67,6 +67,15 @@ fn listed_types_are_present_with_derived_names() {
     assert!(s.resources().count() >= LISTED.len());
     assert!(s.resource("no-such-type").is_none());
     assert!(s.resource_by_collection("virtual-network").is_none());
+    assert_eq!(
+        s.resource_by_any_name("virtual_DNS").unwrap().name,
+        "virtual-DNS"
+    );
+    assert_eq!(
+        s.resource_by_any_name("bgp-router").unwrap().name,
+        "bgp-router"
+    );
+    assert!(s.resource_by_any_name("bgp_routers").is_none());
 }
 
 #[test]
