@@ -393,6 +393,148 @@ mod tests {
         assert_eq!(e.status(), Some(404));
     }
 
+    /// Serves one canned answer on a loopback port and hands back the raw request it got.
+    fn serve_once(status: &str, body: &str) -> (String, std::thread::JoinHandle<String>) {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let answer = format!(
+            "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let handle = std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let mut reader = BufReader::new(stream);
+            let mut request = String::new();
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap();
+                }
+                request.push_str(&line);
+                if line == "\r\n" {
+                    break;
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            request.push_str(&String::from_utf8(body).unwrap());
+            reader.get_mut().write_all(answer.as_bytes()).unwrap();
+            request
+        });
+        (url, handle)
+    }
+
+    fn body_of(request: &str) -> Value {
+        let (_, body) = request.split_once("\r\n\r\n").unwrap();
+        serde_json::from_str(body).unwrap()
+    }
+
+    #[test]
+    fn requests_carry_the_token_path_and_envelope() {
+        let (url, server) = serve_once(
+            "200 OK",
+            r#"{"virtual-network": {"uuid": "u1", "fq_name": ["d", "p", "vn"]}}"#,
+        );
+        let client = Client::new(&url, Some("secret".into()));
+        let created = client
+            .create(
+                "virtual-network",
+                &json!({"virtual-network": {"fq_name": ["d", "p", "vn"]}}),
+            )
+            .unwrap();
+        assert_eq!(created["uuid"], "u1");
+        let request = server.join().unwrap();
+        assert!(
+            request.starts_with("POST /virtual-networks HTTP/1.1\r\n"),
+            "{request}"
+        );
+        assert!(
+            request
+                .to_ascii_lowercase()
+                .contains("x-auth-token: secret\r\n"),
+            "{request}"
+        );
+        assert_eq!(
+            body_of(&request),
+            json!({"virtual-network": {"fq_name": ["d", "p", "vn"]}})
+        );
+    }
+
+    #[test]
+    fn lists_are_unwrapped_with_and_without_detail() {
+        let (url, server) = serve_once(
+            "200 OK",
+            r#"{"virtual-networks": [{"virtual-network": {"uuid": "u1"}}, {"virtual-network": {"uuid": "u2"}}]}"#,
+        );
+        let query = ListQuery {
+            parent_fq_name: Some(vec!["d".into(), "p".into()]),
+            parent_type: None,
+            detail: true,
+        };
+        let entries = Client::new(&url, None)
+            .list("virtual-network", &query)
+            .unwrap();
+        assert_eq!(entries, [json!({"uuid": "u1"}), json!({"uuid": "u2"})]);
+        let request = server.join().unwrap();
+        assert!(
+            request.starts_with(
+                "GET /virtual-networks?detail=True&parent_fq_name_str=d:p HTTP/1.1\r\n"
+            ),
+            "{request}"
+        );
+        assert!(
+            !request.to_ascii_lowercase().contains("x-auth-token"),
+            "{request}"
+        );
+
+        let (url, _server) = serve_once(
+            "200 OK",
+            r#"{"virtual-networks": [{"uuid": "u1", "fq_name": ["d"], "href": "h"}]}"#,
+        );
+        let entries = Client::new(&url, None)
+            .list("virtual-network", &ListQuery::default())
+            .unwrap();
+        assert_eq!(
+            entries,
+            [json!({"uuid": "u1", "fq_name": ["d"], "href": "h"})]
+        );
+    }
+
+    #[test]
+    fn errors_carry_status_and_plain_text_body() {
+        let (url, _server) = serve_once("409 Conflict", "project d:p already exists\n");
+        let err = Client::new(&url, None)
+            .create("project", &json!({"project": {}}))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "POST /projects: 409 project d:p already exists"
+        );
+    }
+
+    #[test]
+    fn fqname_to_id_maps_404_to_none() {
+        let (url, server) = serve_once("404 Not Found", "Name [d, p, x] not found");
+        let found = Client::new(&url, None)
+            .fqname_to_id("virtual-network", &["d".into(), "p".into(), "x".into()])
+            .unwrap();
+        assert_eq!(found, None);
+        let request = server.join().unwrap();
+        assert!(request.starts_with("POST /fqname-to-id "), "{request}");
+        assert_eq!(
+            body_of(&request),
+            json!({"type": "virtual-network", "fq_name": ["d", "p", "x"]})
+        );
+        let (url, _server) = serve_once("200 OK", r#"{"uuid": "u9"}"#);
+        let found = Client::new(&url, None)
+            .fqname_to_id("virtual-network", &["d".into()])
+            .unwrap();
+        assert_eq!(found.as_deref(), Some("u9"));
+    }
+
     #[test]
     fn connection_refused_gives_the_hint() {
         // Bind then drop a listener: the port is very likely closed right after.

@@ -1,8 +1,9 @@
 //! cirrusctl end to end against a real `cirrus-controller`: apply (twice, then with a change),
 //! get, list, create, delete and the error paths, each run as the `cirrusctl` binary a user runs.
 //!
-//! The controller binary is taken from `CIRRUS_CONTROLLER_BIN`, else `target/debug/` of the
-//! workspace (the project's test script builds it first). Without it the test says so and passes
+//! The controller binary is taken from `CIRRUS_CONTROLLER_BIN`, else from beside the cirrusctl
+//! binary under test, else `target/debug/` of the workspace (the project's test script builds it
+//! first). Without it the test says so and passes
 //! as skipped. The controller runs on a free loopback port with a fresh data dir, and is killed
 //! by its pid when the test ends, also on panic.
 
@@ -19,9 +20,11 @@ fn controller_bin() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("CIRRUS_CONTROLLER_BIN") {
         return Some(PathBuf::from(path));
     }
+    // Beside cirrusctl (same target dir and profile), else the workspace's default target dir.
+    let beside = Path::new(env!("CARGO_BIN_EXE_cirrusctl")).with_file_name("cirrus-controller");
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let path = root.join("target/debug/cirrus-controller");
-    path.exists().then_some(path)
+    let default = root.join("target/debug/cirrus-controller");
+    [beside, default].into_iter().find(|p| p.exists())
 }
 
 /// A temporary directory, removed on drop.
