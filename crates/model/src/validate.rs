@@ -65,6 +65,30 @@ impl Schema {
         }
     }
 
+    /// Like [`Schema::validate_ref_attr`] for the ref at position `index` of
+    /// its list, so errors carry the full path, e.g.
+    /// `network_ipam_refs[0].attr.ipam_subnets[1].subnet.ip_prefix_len`.
+    pub fn validate_ref_attr_at(
+        &self,
+        rt: &ResourceType,
+        ref_to: &str,
+        index: usize,
+        attr: &Value,
+    ) -> Result<(), ValidationError> {
+        let Some(def) = rt.ref_to(ref_to) else {
+            return Err(ValidationError::new(
+                names::ref_field_name(ref_to),
+                format!("{} has no ref to `{ref_to}`", rt.name),
+            ));
+        };
+        let Some(ty) = &def.attr else {
+            return Ok(());
+        };
+        let mut path = format!("{}[{index}].attr", def.field);
+        self.check(ty, attr, &mut path)
+            .map_err(|m| ValidationError::new(path, m))
+    }
+
     /// Validates a whole `<type>_refs` list: each item an object with `to`
     /// (fq_name) and/or `uuid`, optional `href`, and `attr` of the ref's attr
     /// type. Errors are indexed, e.g. `network_ipam_refs[0].attr.ipam_subnets`.

@@ -260,3 +260,74 @@ fn unknown_top_level_keys_are_left_to_the_caller() {
     assert!(vn.field_kind("no_such_field").is_none());
     assert!(s.validate_prop(vn, "no_such_field", &json!(1)).is_err());
 }
+
+#[test]
+fn ref_attr_paths() {
+    let s = schema();
+    let vn = s.resource("virtual-network").unwrap();
+    let attr = json!({"ipam_subnets": [null, {"subnet": {"ip_prefix": "10.0.0.0", "ip_prefix_len": "x"}}], "host_routes": null});
+    let e = s
+        .validate_ref_attr_at(vn, "network-ipam", 2, &attr)
+        .unwrap_err();
+    assert_eq!(
+        e.field,
+        "network_ipam_refs[2].attr.ipam_subnets[1].subnet.ip_prefix_len"
+    );
+    let e = s.validate_ref_attr(vn, "network-ipam", &attr).unwrap_err();
+    assert_eq!(
+        e.field,
+        "network_ipam_refs.attr.ipam_subnets[1].subnet.ip_prefix_len"
+    );
+    assert!(
+        s.validate_ref_attr(vn, "qos-config", &json!({"anything": 1}))
+            .is_ok()
+    );
+    assert_eq!(
+        s.validate_ref_attr_at(vn, "no-such", 0, &json!(null))
+            .unwrap_err()
+            .field,
+        "no_such_refs"
+    );
+    let e = s
+        .validate_ref_attr(vn, "network-policy", &json!({"sequence": {"major": "a"}}))
+        .unwrap_err();
+    assert_eq!(e.field, "network_policy_refs.attr.sequence.major");
+}
+
+#[test]
+fn collection_items() {
+    let s = schema();
+    let vmi = s.resource("virtual-machine-interface").unwrap();
+    let p = "virtual_machine_interface_bindings";
+    assert!(
+        s.validate_collection_item(vmi, p, &json!({"key": "host_id", "value": "c1"}))
+            .is_ok()
+    );
+    let e = s
+        .validate_collection_item(vmi, p, &json!({"value": "c1"}))
+        .unwrap_err();
+    assert_eq!(
+        e.field,
+        "virtual_machine_interface_bindings.key_value_pair.key"
+    );
+    let e = s
+        .validate_collection_item(vmi, p, &json!({"key": "k", "valu": "c1"}))
+        .unwrap_err();
+    assert_eq!(
+        e.field,
+        "virtual_machine_interface_bindings.key_value_pair.valu"
+    );
+    let ff = "virtual_machine_interface_fat_flow_protocols";
+    assert!(
+        s.validate_collection_item(vmi, ff, &json!({"protocol": "tcp", "port": 80}))
+            .is_ok()
+    );
+    assert!(
+        s.validate_collection_item(vmi, ff, &json!({"protocol": "tcp", "port": "http"}))
+            .is_err()
+    );
+    assert!(
+        s.validate_collection_item(vmi, "display_name", &json!("x"))
+            .is_err()
+    );
+}
