@@ -240,13 +240,13 @@ impl EvpnRoute {
     }
 }
 
-/// An RFC 4684 route-target membership NLRI. `None` target with `prefix_len == 0` is the default route.
+/// An RFC 4684 route-target membership NLRI. `prefix_len == 0` is the default route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct RtMembership {
     pub origin_as: u32,
-    /// Length in bits of the route-target part (0..=64); shorter than 64 is a prefix of the target.
-    pub target_bits: u8,
-    /// The target, zero-filled past `target_bits`.
+    /// NLRI prefix length in bits: 0 (default) or 32..=96 (origin AS plus 0..=64 bits of target).
+    pub prefix_len: u8,
+    /// The target, zero-filled past the prefix.
     pub target: ExtCommunity,
 }
 
@@ -255,7 +255,7 @@ impl RtMembership {
     pub fn exact(origin_as: u32, target: ExtCommunity) -> RtMembership {
         RtMembership {
             origin_as,
-            target_bits: 64,
+            prefix_len: 96,
             target,
         }
     }
@@ -263,13 +263,17 @@ impl RtMembership {
     pub fn default_route() -> RtMembership {
         RtMembership {
             origin_as: 0,
-            target_bits: 0,
+            prefix_len: 0,
             target: ExtCommunity([0; 8]),
         }
     }
+    /// Bits of route target covered by the prefix (0..=64).
+    pub fn target_bits(&self) -> u8 {
+        self.prefix_len.saturating_sub(32).min(64)
+    }
     /// Whether a route carrying `rt` matches this membership (prefix match over the RT bits).
     pub fn matches(&self, rt: &ExtCommunity) -> bool {
-        let bits = u32::from(self.target_bits.min(64));
+        let bits = u32::from(self.target_bits());
         if bits == 0 {
             return true;
         }
@@ -350,13 +354,7 @@ impl fmt::Display for Nlri {
                 None => write!(f, "{route_type}-?"),
             },
             Nlri::RouteTarget(m) => {
-                write!(
-                    f,
-                    "{}:{}/{}",
-                    m.origin_as,
-                    m.target,
-                    32 + u32::from(m.target_bits)
-                )
+                write!(f, "{}:{}/{}", m.origin_as, m.target, m.prefix_len)
             }
         }
     }
@@ -440,7 +438,7 @@ mod tests {
         assert!(!RtMembership::exact(1, rt).matches(&other));
         let partial = RtMembership {
             origin_as: 1,
-            target_bits: 32,
+            prefix_len: 64,
             target: rt,
         };
         assert!(partial.matches(&other));

@@ -246,9 +246,14 @@ fn decode_update(msg: &[u8], ctx: &CodecContext) -> Result<Message, DecodeError>
     };
     let mut up = update::from_netgauze(&u, errors).map_err(malformed)?;
     if let Some((nh, items)) = rtc_parts.reach {
-        if up.attrs.next_hop.is_none() {
-            up.attrs.next_hop = Some(nh);
+        // The RTC MP_REACH next hop is the route's; a NEXT_HOP beside it is for inet only.
+        if let Some(std::net::IpAddr::V4(v4)) = up.attrs.next_hop
+            && up.inet_next_hop.is_none()
+            && up.attr_order.iter().any(|(c, _)| *c == 3)
+        {
+            up.inet_next_hop = Some(v4);
         }
+        up.attrs.next_hop = Some(nh);
         let list = items.into_iter().map(|(path_id, m)| Labeled {
             nlri: Nlri::RouteTarget(m),
             labels: Default::default(),

@@ -60,7 +60,9 @@ fn parse_nlri(mut b: &[u8], add_path: bool) -> Result<RtItems, CodecError> {
         target[..bytes.len() - 4].copy_from_slice(&bytes[4..]);
         let target_bits = bits - 32;
         // Zero the bits past the prefix so equal prefixes compare equal.
-        if target_bits < 64 {
+        if target_bits == 0 {
+            target = [0; 8];
+        } else if target_bits < 64 {
             let v = u64::from_be_bytes(target) & !(u64::MAX >> target_bits);
             target = v.to_be_bytes();
         }
@@ -68,7 +70,7 @@ fn parse_nlri(mut b: &[u8], add_path: bool) -> Result<RtItems, CodecError> {
             path_id,
             RtMembership {
                 origin_as,
-                target_bits,
+                prefix_len: bits,
                 target: ExtCommunity(target),
             },
         ));
@@ -81,14 +83,13 @@ fn write_nlri(out: &mut Vec<u8>, items: &[(Option<u32>, RtMembership)]) {
         if let Some(p) = path_id {
             out.extend_from_slice(&p.to_be_bytes());
         }
-        if m.target_bits == 0 && m.origin_as == 0 {
+        if m.prefix_len == 0 {
             out.push(0);
             continue;
         }
-        let bits = 32 + m.target_bits.min(64);
-        out.push(bits);
+        out.push(m.prefix_len.clamp(32, 96));
         out.extend_from_slice(&m.origin_as.to_be_bytes());
-        let n = usize::from(m.target_bits.min(64)).div_ceil(8);
+        let n = usize::from(m.target_bits()).div_ceil(8);
         out.extend_from_slice(&m.target.0[..n]);
     }
 }
