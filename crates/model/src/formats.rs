@@ -8,23 +8,63 @@ pub fn is_valid_ip(s: &str) -> bool {
     s.parse::<IpAddr>().is_ok()
 }
 
-/// True for six hex octets separated by `:` or `-` (`02:aa:bb:cc:dd:ee`).
-pub fn is_valid_mac(s: &str) -> bool {
-    let b = s.as_bytes();
-    if b.len() != 17 {
-        return false;
-    }
-    let sep = b[2];
-    if sep != b':' && sep != b'-' {
-        return false;
-    }
-    b.iter().enumerate().all(|(i, &c)| {
-        if i % 3 == 2 {
-            c == sep
-        } else {
-            c.is_ascii_hexdigit()
+/// The six octets of a MAC address in any of the spellings Contrail
+/// (netaddr) accepts: `02:aa:bb:cc:dd:ee`, `02-AA-BB-CC-DD-EE`, one-digit
+/// octets (`2:a:b:c:d:e`), `02aa.bbcc.ddee`, `02aa:bbcc:ddee`, `02aabbccddee`.
+pub fn parse_mac(s: &str) -> Option<[u8; 6]> {
+    let hex_groups = |parts: &[&str], width: usize| -> Option<Vec<u8>> {
+        let mut bytes = Vec::with_capacity(6);
+        for p in parts {
+            if p.is_empty() || p.len() > width || !p.bytes().all(|c| c.is_ascii_hexdigit()) {
+                return None;
+            }
+            let v = u16::from_str_radix(p, 16).ok()?;
+            if width == 2 {
+                bytes.push(u8::try_from(v).ok()?);
+            } else {
+                bytes.extend_from_slice(&v.to_be_bytes());
+            }
         }
-    })
+        Some(bytes)
+    };
+    let bytes = if s.len() == 12 && s.bytes().all(|c| c.is_ascii_hexdigit()) {
+        let mut b = Vec::with_capacity(6);
+        for i in 0..6 {
+            b.push(u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?);
+        }
+        b
+    } else {
+        let parts: Vec<&str> = s.split([':', '-', '.']).collect();
+        let sep_count = |c: char| s.matches(c).count();
+        match parts.len() {
+            // One separator kind only.
+            6 if sep_count('.') == 0 && (sep_count(':') == 5 || sep_count('-') == 5) => {
+                hex_groups(&parts, 2)?
+            }
+            3 if (sep_count('.') == 2 || sep_count(':') == 2)
+                && parts.iter().all(|p| p.len() == 4) =>
+            {
+                hex_groups(&parts, 4)?
+            }
+            _ => return None,
+        }
+    };
+    bytes.try_into().ok()
+}
+
+/// True for a MAC address in a spelling [`parse_mac`] accepts.
+pub fn is_valid_mac(s: &str) -> bool {
+    parse_mac(s).is_some()
+}
+
+/// The canonical spelling Contrail stores: lowercase, colon-separated,
+/// two digits an octet.
+pub fn canonical_mac(s: &str) -> Option<String> {
+    let b = parse_mac(s)?;
+    Some(format!(
+        "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+        b[0], b[1], b[2], b[3], b[4], b[5]
+    ))
 }
 
 /// Well-known BGP community names Contrail accepts.
@@ -100,9 +140,25 @@ mod tests {
     fn macs() {
         assert!(is_valid_mac("02:aa:BB:cc:dd:ee"));
         assert!(is_valid_mac("02-aa-bb-cc-dd-ee"));
+        assert!(is_valid_mac("2:a:b:c:d:e"));
+        assert!(is_valid_mac("02aa.bbcc.ddee"));
+        assert!(is_valid_mac("02aa:bbcc:ddee"));
+        assert!(is_valid_mac("02AABBCCDDEE"));
         assert!(!is_valid_mac("02:aa-bb:cc:dd:ee"));
         assert!(!is_valid_mac("02:aa:bb:cc:dd"));
         assert!(!is_valid_mac("02:aa:bb:cc:dd:eg"));
+        assert!(!is_valid_mac("02:aa:bb:cc:dd:eee"));
+        assert!(!is_valid_mac("02aa.bbcc:ddee"));
+        assert!(!is_valid_mac(""));
+        assert!(!is_valid_mac("é2aabbccddee"));
+        assert_eq!(
+            canonical_mac("2-A-b-C-d-E").as_deref(),
+            Some("02:0a:0b:0c:0d:0e")
+        );
+        assert_eq!(
+            canonical_mac("02AA.BBCC.DDEE").as_deref(),
+            Some("02:aa:bb:cc:dd:ee")
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Rewriting valid values into the form Contrail stores: integers sent as
 //! strings or integral floats become JSON integers, subnet prefixes are
-//! masked to their network address, and absent props can take their schema
+//! masked to their network address, MAC addresses take Contrail's canonical
+//! spelling, and absent props can take their schema
 //! defaults. Every function validates first and changes nothing on error.
 
 use std::net::IpAddr;
@@ -8,6 +9,7 @@ use std::net::IpAddr;
 use serde_json::{Map, Value};
 
 use crate::error::ValidationError;
+use crate::formats;
 use crate::schema::Schema;
 use crate::types::{FieldKind, ResourceType, TypeRef};
 
@@ -91,6 +93,11 @@ impl Schema {
             TypeRef::Integer { .. } | TypeRef::UnsignedLong => {
                 if let Some(n) = integer_of(value) {
                     *value = n;
+                }
+            }
+            TypeRef::MacAddress => {
+                if let Some(mac) = value.as_str().and_then(formats::canonical_mac) {
+                    *value = Value::String(mac);
                 }
             }
             TypeRef::List(inner) => {
@@ -213,6 +220,16 @@ mod tests {
             body["network_ipam_refs"][0]["attr"]["ipam_subnets"][0]["subnet"]["ip_prefix"],
             "10.1.0.0"
         );
+    }
+
+    #[test]
+    fn macs_are_canonical() {
+        let s = schema();
+        let vmi = s.resource("virtual-machine-interface").unwrap();
+        let mut v = json!({"mac_address": ["02-AA-BB-CC-DD-0E", null]});
+        s.normalize_prop(vmi, "virtual_machine_interface_mac_addresses", &mut v)
+            .unwrap();
+        assert_eq!(v, json!({"mac_address": ["02:aa:bb:cc:dd:0e", null]}));
     }
 
     #[test]

@@ -84,3 +84,19 @@ proptest! {
         let _ = s.validate_refs(vn, "network_ipam_refs", &refs);
     }
 }
+
+proptest! {
+    #[test]
+    fn string_formats_never_panic(s in "\\PC{0,20}", t in "[0-9a-fA-F:.\\-/]{0,20}") {
+        for x in [&s, &t] {
+            let _ = cirrus_model::formats::parse_mac(x);
+            let _ = cirrus_model::formats::canonical_mac(x);
+            let _ = cirrus_model::formats::is_valid_ip(x);
+            let _ = cirrus_model::formats::check_community(x);
+            let _ = cirrus_model::formats::check_service_interface(x);
+            let _ = cirrus_model::formats::check_subnet(x, 24);
+            let _ = cirrus_model::is_valid_uuid(x);
+            let _ = cirrus_model::fq_name_from_str(x);
+        }
+    }
+}
