@@ -12,4 +12,5 @@ pub mod attrs;
 pub mod codec;
 pub mod ext_community;
 pub mod message;
+pub mod session;
 pub mod types;
