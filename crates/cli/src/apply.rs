@@ -72,7 +72,7 @@ pub fn apply_one(api: &impl Vnc, doc: &Document) -> Result<Applied, ApiError> {
         uuid,
         changed,
     };
-    let Some(uuid) = api.fqname_to_id(&doc.kind, &doc.fq_name)? else {
+    let Some(uuid) = api.lookup(&doc.kind, &doc.fq_name)? else {
         let created = api.create(&doc.kind, &doc.create_body())?;
         let uuid = created
             .get("uuid")
@@ -165,9 +165,14 @@ mod tests {
     }
 
     impl Vnc for FakeVnc {
-        fn fqname_to_id(&self, kind: &str, fq: &[String]) -> Result<Option<String>, ApiError> {
+        fn fqname_to_id(&self, kind: &str, fq: &[String]) -> Result<String, ApiError> {
             self.calls.borrow_mut().push(format!("fqname-to-id {kind}"));
-            Ok(self.find(kind, &json!(fq)))
+            self.find(kind, &json!(fq)).ok_or_else(|| ApiError::Status {
+                method: "POST",
+                path: "/fqname-to-id".into(),
+                status: 404,
+                body: "not found".into(),
+            })
         }
         fn read(&self, kind: &str, uuid: &str) -> Result<Value, ApiError> {
             self.calls.borrow_mut().push(format!("GET {kind}"));

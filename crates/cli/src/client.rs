@@ -59,8 +59,16 @@ impl ApiError {
 
 /// The VNC calls cirrusctl needs.
 pub trait Vnc {
-    /// `POST /fqname-to-id`; `None` when no such object exists (404).
-    fn fqname_to_id(&self, kind: &str, fq_name: &[String]) -> Result<Option<String>, ApiError>;
+    /// `POST /fqname-to-id`: the uuid of the named object (404 when there is none).
+    fn fqname_to_id(&self, kind: &str, fq_name: &[String]) -> Result<String, ApiError>;
+    /// [`Vnc::fqname_to_id`] with "no such object" as `None`.
+    fn lookup(&self, kind: &str, fq_name: &[String]) -> Result<Option<String>, ApiError> {
+        match self.fqname_to_id(kind, fq_name) {
+            Ok(uuid) => Ok(Some(uuid)),
+            Err(e) if e.status() == Some(404) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
     /// `GET /<type>/<uuid>`, the object itself.
     fn read(&self, kind: &str, uuid: &str) -> Result<Value, ApiError>;
     /// `POST /<type>s` with a `{"<type>": {...}}` body; the created object (uuid, fq_name, ...).
@@ -266,20 +274,17 @@ impl Client {
 }
 
 impl Vnc for Client {
-    fn fqname_to_id(&self, kind: &str, fq_name: &[String]) -> Result<Option<String>, ApiError> {
+    fn fqname_to_id(&self, kind: &str, fq_name: &[String]) -> Result<String, ApiError> {
         let path = "/fqname-to-id";
         let body = json!({"type": kind, "fq_name": fq_name});
-        match self.call("POST", path, Some(&body)) {
-            Ok(answer) => match answer.get("uuid").and_then(Value::as_str) {
-                Some(uuid) => Ok(Some(uuid.to_string())),
-                None => Err(ApiError::BadResponse {
-                    method: "POST",
-                    path: path.to_string(),
-                    reason: "no \"uuid\" in the answer".into(),
-                }),
-            },
-            Err(e) if e.status() == Some(404) => Ok(None),
-            Err(e) => Err(e),
+        let answer = self.call("POST", path, Some(&body))?;
+        match answer.get("uuid").and_then(Value::as_str) {
+            Some(uuid) => Ok(uuid.to_string()),
+            None => Err(ApiError::BadResponse {
+                method: "POST",
+                path: path.to_string(),
+                reason: "no \"uuid\" in the answer".into(),
+            }),
         }
     }
 
@@ -519,7 +524,7 @@ mod tests {
     fn fqname_to_id_maps_404_to_none() {
         let (url, server) = serve_once("404 Not Found", "Name [d, p, x] not found");
         let found = Client::new(&url, None)
-            .fqname_to_id("virtual-network", &["d".into(), "p".into(), "x".into()])
+            .lookup("virtual-network", &["d".into(), "p".into(), "x".into()])
             .unwrap();
         assert_eq!(found, None);
         let request = server.join().unwrap();
@@ -530,7 +535,7 @@ mod tests {
         );
         let (url, _server) = serve_once("200 OK", r#"{"uuid": "u9"}"#);
         let found = Client::new(&url, None)
-            .fqname_to_id("virtual-network", &["d".into()])
+            .lookup("virtual-network", &["d".into()])
             .unwrap();
         assert_eq!(found.as_deref(), Some("u9"));
     }

@@ -32,7 +32,8 @@ use output::Format;
     about = "Operate Cirrus: read and write objects through the Contrail VNC REST API",
     long_about = "Operate Cirrus: read and write objects through the Contrail VNC REST API served by \
 cirrus-controller.\n\nTYPE is a Contrail type name such as virtual-network, network-ipam, project or \
-virtual-DNS; the plural (virtual-networks) and underscores (virtual_network) are accepted too. \
+virtual-DNS; the plural (virtual-networks), underscores (virtual_network) and the short names vn, vmi, vm, \
+iip, fip, ipam, sg, acl, ri, rt, vr, lr, si, st are accepted too. \
 Objects are named by fq_name, colon-joined (default-domain:default-project:vn1), or by uuid.",
     after_help = "Examples:\n  \
 cirrusctl list virtual-networks --parent default-domain:default-project\n  \
@@ -215,6 +216,14 @@ fn print(text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn input_name(path: &Path) -> String {
+    if path == Path::new("-") {
+        "standard input".into()
+    } else {
+        path.display().to_string()
+    }
+}
+
 fn read_input(path: &Path) -> anyhow::Result<String> {
     if path == Path::new("-") {
         let mut text = String::new();
@@ -230,10 +239,14 @@ fn read_input(path: &Path) -> anyhow::Result<String> {
 fn resolve(api: &impl Vnc, kind: &str, target: &Target) -> anyhow::Result<String> {
     match target {
         Target::Uuid(uuid) => Ok(uuid.clone()),
-        Target::FqName(fq) => match api.fqname_to_id(kind, fq)? {
-            Some(uuid) => Ok(uuid),
-            None => bail!("{kind} {target} not found (POST /fqname-to-id answered 404)"),
-        },
+        Target::FqName(fq) => api.fqname_to_id(kind, fq).map_err(|e| {
+            let what = if e.status() == Some(404) {
+                "not found"
+            } else {
+                "lookup failed"
+            };
+            anyhow::Error::new(e).context(format!("{kind} {target} {what}"))
+        }),
     }
 }
 
@@ -328,7 +341,7 @@ fn delete(api: &impl Vnc, args: TargetArgs) -> anyhow::Result<()> {
 
 fn apply(api: &impl Vnc, format: Format, args: ApplyArgs) -> anyhow::Result<()> {
     let text = read_input(&args.file)?;
-    let docs = document::parse_documents(&text).with_context(|| args.file.display().to_string())?;
+    let docs = document::parse_documents(&text).with_context(|| input_name(&args.file))?;
     let mut done = Vec::new();
     let result = apply::apply_all(api, &docs, |applied| {
         if format == Format::Table {

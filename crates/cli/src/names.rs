@@ -27,9 +27,31 @@ const SINGULAR_ENDING_IN_S: &[&str] = &["config-properties", "device-chassis"];
 /// Types whose canonical spelling is not all lower case.
 const MIXED_CASE: &[&str] = &["virtual-DNS", "virtual-DNS-record"];
 
+/// Short names operators use for the common types.
+const ALIASES: &[(&str, &str)] = &[
+    ("vn", "virtual-network"),
+    ("vmi", "virtual-machine-interface"),
+    ("vm", "virtual-machine"),
+    ("iip", "instance-ip"),
+    ("fip", "floating-ip"),
+    ("fip-pool", "floating-ip-pool"),
+    ("ipam", "network-ipam"),
+    ("sg", "security-group"),
+    ("acl", "access-control-list"),
+    ("ri", "routing-instance"),
+    ("rt", "route-target"),
+    ("vr", "virtual-router"),
+    ("lr", "logical-router"),
+    ("si", "service-instance"),
+    ("st", "service-template"),
+    ("gsc", "global-system-config"),
+    ("gvc", "global-vrouter-config"),
+];
+
 /// Normalises what a user typed into the canonical Contrail type name: underscores become dashes,
 /// a plural `s` is dropped, and the case of the few mixed-case types is restored
-/// (`virtual_networks` -> `virtual-network`, `virtual-dnss` -> `virtual-DNS`).
+/// (`virtual_networks` -> `virtual-network`, `virtual-dnss` -> `virtual-DNS`); a few short
+/// aliases are understood too (`vn`, `vmi`, `iip`, `ipam`, `sg`, ...).
 pub fn parse_type(input: &str) -> Result<String, NameError> {
     let mut name = input.trim().replace('_', "-").to_ascii_lowercase();
     let valid = !name.is_empty()
@@ -56,6 +78,9 @@ pub fn parse_type(input: &str) -> Result<String, NameError> {
     }
     if let Some(t) = known(&name) {
         return Ok(t);
+    }
+    if let Some((_, t)) = ALIASES.iter().find(|(alias, _)| *alias == name) {
+        return Ok(t.to_string());
     }
     Ok(name)
 }
@@ -222,6 +247,10 @@ mod tests {
         assert_eq!(parse_type("device-chassis").unwrap(), "device-chassis");
         assert_eq!(parse_type("device-chassiss").unwrap(), "device-chassis");
         assert_eq!(parse_type("project").unwrap(), "project");
+        assert_eq!(parse_type("vn").unwrap(), "virtual-network");
+        assert_eq!(parse_type("VMIs").unwrap(), "virtual-machine-interface");
+        assert_eq!(parse_type("ipams").unwrap(), "network-ipam");
+        assert_eq!(parse_type("sg").unwrap(), "security-group");
     }
 
     #[test]

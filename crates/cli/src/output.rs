@@ -163,7 +163,7 @@ pub fn list_table(kind: &str, entries: &[Value], detail: bool) -> String {
 // ---- one object ----
 
 /// Fields left out of the object table: long and rarely what one looks for (see `-o yaml`).
-const HIDDEN: &[&str] = &["href", "perms2", "id_perms"];
+const HIDDEN: &[&str] = &["href", "parent_href", "name", "perms2", "id_perms"];
 const FIRST: &[&str] = &["uuid", "fq_name", "parent_type", "display_name"];
 const MAX_CELL: usize = 100;
 
