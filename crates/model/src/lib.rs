@@ -33,8 +33,10 @@
 //! Every resource type and struct type of the VNC API is declared (121 and
 //! 215); `tests/client_crosscheck.rs` compares them with an installed
 //! vnc_api client. Validation follows the Contrail API server: null is
-//! accepted for any value, struct types reject unknown keys, integers may
-//! come as numeric strings, enums and ranges are checked where declared.
+//! accepted for any value, struct types reject unknown keys, enums and
+//! ranges are checked where declared. `validate_*` take JSON integers only;
+//! `normalize_*` also take numeric strings and integral floats, as Contrail
+//! does, and rewrite them to integers.
 //!
 //! No I/O, no async: the schema text is embedded with `include_str!`.
 

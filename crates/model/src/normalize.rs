@@ -1,5 +1,6 @@
-//! Rewriting valid values into the form Contrail stores: integers sent as
-//! strings or integral floats become JSON integers, subnet prefixes are
+//! Rewriting values into the form Contrail stores: integers sent as strings
+//! or integral floats (accepted here, as Contrail does, though `validate_*`
+//! rejects them) become JSON integers, subnet prefixes are
 //! masked to their network address, MAC addresses take Contrail's canonical
 //! spelling, and absent props can take their schema
 //! defaults. Every function validates first and changes nothing on error.
@@ -12,6 +13,7 @@ use crate::error::ValidationError;
 use crate::formats;
 use crate::schema::Schema;
 use crate::types::{FieldKind, ResourceType, TypeRef};
+use crate::validate::Mode;
 
 impl Schema {
     /// Validates property `prop` of `rt`, then normalizes it in place.
@@ -21,7 +23,7 @@ impl Schema {
         prop: &str,
         value: &mut Value,
     ) -> Result<(), ValidationError> {
-        self.validate_prop(rt, prop, value)?;
+        self.prop_in(rt, prop, value, Mode::Lenient)?;
         if let Some(def) = rt.prop(prop) {
             self.coerce(&def.ty, value);
         }
@@ -35,7 +37,7 @@ impl Schema {
         ref_to: &str,
         attr: &mut Value,
     ) -> Result<(), ValidationError> {
-        self.validate_ref_attr(rt, ref_to, attr)?;
+        self.ref_attr_in(rt, ref_to, None, attr, Mode::Lenient)?;
         if let Some(ty) = rt.ref_to(ref_to).and_then(|r| r.attr.as_ref()) {
             self.coerce(ty, attr);
         }
@@ -49,7 +51,7 @@ impl Schema {
         rt: &ResourceType,
         body: &mut Value,
     ) -> Result<(), ValidationError> {
-        self.validate_object(rt, body)?;
+        self.object_in(rt, body, Mode::Lenient)?;
         let Value::Object(obj) = body else {
             return Ok(());
         };
@@ -68,6 +70,20 @@ impl Schema {
                 }
                 _ => {}
             }
+        }
+        Ok(())
+    }
+
+    /// Validates one prop-collection item, then normalizes it in place.
+    pub fn normalize_collection_item(
+        &self,
+        rt: &ResourceType,
+        prop: &str,
+        item: &mut Value,
+    ) -> Result<(), ValidationError> {
+        self.item_in(rt, prop, item, Mode::Lenient)?;
+        if let Some(c) = rt.prop(prop).and_then(|p| p.collection.as_ref()) {
+            self.coerce(c.item(), item);
         }
         Ok(())
     }

@@ -13,8 +13,8 @@ pub enum TypeRef {
     Any,
     /// A JSON string.
     String,
-    /// An integer (a JSON number with no fraction, or a string holding one, as
-    /// Contrail accepts), optionally within `min..=max`.
+    /// A JSON integer (normalize also takes a numeric string or integral
+    /// float, as Contrail does), optionally within `min..=max`.
     Integer {
         /// Smallest allowed value.
         min: Option<i64>,
@@ -131,7 +131,8 @@ impl TypeDef {
 pub enum Presence {
     /// Users may leave it out.
     Optional,
-    /// Users must give it on create.
+    /// Marked required by the schema. Contrail does not enforce this
+    /// generically (it allocates `instance_ip_address` when absent, say).
     Required,
     /// Set by the system.
     SystemOnly,
@@ -220,7 +221,7 @@ pub struct PropDef {
     pub name: String,
     /// Its type.
     pub ty: TypeRef,
-    /// `presence == Presence::Required`.
+    /// `presence == Presence::Required` (see there).
     pub required: bool,
     /// Who sets it.
     pub presence: Presence,
@@ -404,7 +405,7 @@ impl ResourceType {
             .filter_map(|p| p.default.as_ref().map(|d| (p.name.as_str(), d)))
     }
 
-    /// Properties that users must give on create.
+    /// Properties the schema marks required (see [`Presence::Required`]).
     pub fn required_props(&self) -> impl Iterator<Item = &PropDef> {
         self.props.iter().filter(|p| p.required)
     }

@@ -5,6 +5,11 @@
 //! may be (clients send every unset struct field as null); struct types reject
 //! unknown keys; integers may arrive as numeric strings; enums and ranges are
 //! checked where the schema gives them. Errors carry a dotted field path.
+//!
+//! The `validate_*` functions are strict about integers (JSON integers only).
+//! Contrail also takes numeric strings and integral floats; the
+//! `normalize_*` functions (normalize.rs) accept those and rewrite them, so
+//! nothing but integers is ever stored.
 
 use std::fmt::Write as _;
 
@@ -20,6 +25,15 @@ use crate::types::{Collection, FieldKind, ResourceType, TypeRef};
 /// walker is at when it fails.
 type Check = Result<(), String>;
 
+/// How integers are read: strictly, or as leniently as Contrail reads them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// JSON integers only.
+    Strict,
+    /// Also numeric strings and integral floats (rewritten by normalize).
+    Lenient,
+}
+
 impl Schema {
     /// Validates the value of property `prop` of `rt`. Errors name the field
     /// path starting at the property, e.g. `virtual_network_properties.rpf`.
@@ -29,6 +43,16 @@ impl Schema {
         prop: &str,
         value: &Value,
     ) -> Result<(), ValidationError> {
+        self.prop_in(rt, prop, value, Mode::Strict)
+    }
+
+    pub(crate) fn prop_in(
+        &self,
+        rt: &ResourceType,
+        prop: &str,
+        value: &Value,
+        mode: Mode,
+    ) -> Result<(), ValidationError> {
         let Some(def) = rt.prop(prop) else {
             return Err(ValidationError::new(
                 prop,
@@ -36,7 +60,7 @@ impl Schema {
             ));
         };
         let mut path = prop.to_owned();
-        self.check(&def.ty, value, &mut path)
+        self.check(&def.ty, value, &mut path, mode)
             .map_err(|m| ValidationError::new(path, m))
     }
 
@@ -50,19 +74,7 @@ impl Schema {
         ref_to: &str,
         attr: &Value,
     ) -> Result<(), ValidationError> {
-        let Some(def) = rt.ref_to(ref_to) else {
-            return Err(ValidationError::new(
-                names::ref_field_name(ref_to),
-                format!("{} has no ref to `{ref_to}`", rt.name),
-            ));
-        };
-        let mut path = format!("{}.attr", def.field);
-        match &def.attr {
-            Some(ty) => self
-                .check(ty, attr, &mut path)
-                .map_err(|m| ValidationError::new(path, m)),
-            None => Ok(()),
-        }
+        self.ref_attr_in(rt, ref_to, None, attr, Mode::Strict)
     }
 
     /// Like [`Schema::validate_ref_attr`] for the ref at position `index` of
@@ -75,6 +87,17 @@ impl Schema {
         index: usize,
         attr: &Value,
     ) -> Result<(), ValidationError> {
+        self.ref_attr_in(rt, ref_to, Some(index), attr, Mode::Strict)
+    }
+
+    pub(crate) fn ref_attr_in(
+        &self,
+        rt: &ResourceType,
+        ref_to: &str,
+        index: Option<usize>,
+        attr: &Value,
+        mode: Mode,
+    ) -> Result<(), ValidationError> {
         let Some(def) = rt.ref_to(ref_to) else {
             return Err(ValidationError::new(
                 names::ref_field_name(ref_to),
@@ -84,8 +107,11 @@ impl Schema {
         let Some(ty) = &def.attr else {
             return Ok(());
         };
-        let mut path = format!("{}[{index}].attr", def.field);
-        self.check(ty, attr, &mut path)
+        let mut path = match index {
+            Some(i) => format!("{}[{i}].attr", def.field),
+            None => format!("{}.attr", def.field),
+        };
+        self.check(ty, attr, &mut path, mode)
             .map_err(|m| ValidationError::new(path, m))
     }
 
@@ -97,6 +123,16 @@ impl Schema {
         rt: &ResourceType,
         field: &str,
         value: &Value,
+    ) -> Result<(), ValidationError> {
+        self.refs_in(rt, field, value, Mode::Strict)
+    }
+
+    pub(crate) fn refs_in(
+        &self,
+        rt: &ResourceType,
+        field: &str,
+        value: &Value,
+        mode: Mode,
     ) -> Result<(), ValidationError> {
         let Some(def) = rt.ref_by_field(field) else {
             return Err(ValidationError::new(
@@ -140,7 +176,7 @@ impl Schema {
             }
             if let (Some(ty), Some(attr)) = (&def.attr, obj.get("attr")) {
                 let mut path = at(".attr");
-                self.check(ty, attr, &mut path)
+                self.check(ty, attr, &mut path, mode)
                     .map_err(|m| ValidationError::new(path, m))?;
             }
         }
@@ -154,6 +190,16 @@ impl Schema {
         rt: &ResourceType,
         prop: &str,
         item: &Value,
+    ) -> Result<(), ValidationError> {
+        self.item_in(rt, prop, item, Mode::Strict)
+    }
+
+    pub(crate) fn item_in(
+        &self,
+        rt: &ResourceType,
+        prop: &str,
+        item: &Value,
+        mode: Mode,
     ) -> Result<(), ValidationError> {
         let Some(coll) = rt.prop(prop).and_then(|p| p.collection.as_ref()) else {
             return Err(ValidationError::new(
@@ -171,7 +217,7 @@ impl Schema {
                 ));
             }
         }
-        self.check(coll.item(), item, &mut path)
+        self.check(coll.item(), item, &mut path, mode)
             .map_err(|m| ValidationError::new(path, m))
     }
 
@@ -179,6 +225,15 @@ impl Schema {
     /// every property and every ref list. Back refs, children and keys the
     /// type does not have are ignored here (see [`ResourceType::field_kind`]).
     pub fn validate_object(&self, rt: &ResourceType, body: &Value) -> Result<(), ValidationError> {
+        self.object_in(rt, body, Mode::Strict)
+    }
+
+    pub(crate) fn object_in(
+        &self,
+        rt: &ResourceType,
+        body: &Value,
+        mode: Mode,
+    ) -> Result<(), ValidationError> {
         let Value::Object(obj) = body else {
             return Err(ValidationError::new(
                 rt.underscored(),
@@ -188,8 +243,8 @@ impl Schema {
         for (key, value) in obj {
             match rt.field_kind(key) {
                 Some(FieldKind::Identity) => check_identity(rt, key, value)?,
-                Some(FieldKind::Prop(p)) => self.validate_prop(rt, &p.name, value)?,
-                Some(FieldKind::Ref(r)) => self.validate_refs(rt, &r.field, value)?,
+                Some(FieldKind::Prop(p)) => self.prop_in(rt, &p.name, value, mode)?,
+                Some(FieldKind::Ref(r)) => self.refs_in(rt, &r.field, value, mode)?,
                 Some(FieldKind::BackRef(_) | FieldKind::Children(_)) | None => {}
             }
         }
@@ -205,12 +260,12 @@ impl Schema {
         path: &str,
     ) -> Result<(), ValidationError> {
         let mut p = path.to_owned();
-        self.check(ty, value, &mut p)
+        self.check(ty, value, &mut p, Mode::Strict)
             .map_err(|m| ValidationError::new(p, m))
     }
 
     /// The walker. On error `path` is the failing field's path.
-    fn check(&self, ty: &TypeRef, value: &Value, path: &mut String) -> Check {
+    fn check(&self, ty: &TypeRef, value: &Value, path: &mut String, mode: Mode) -> Check {
         if value.is_null() {
             return Ok(());
         }
@@ -222,11 +277,11 @@ impl Schema {
                 other => Err(format!("true/false expected, got {}", kind(other))),
             },
             TypeRef::Integer { min, max } => {
-                let n = as_integer(value)?;
+                let n = as_integer(value, mode)?;
                 check_range(n, min.map(i128::from), max.map(i128::from))
             }
             TypeRef::UnsignedLong => {
-                let n = as_integer(value)?;
+                let n = as_integer(value, mode)?;
                 check_range(n, Some(0), Some(i128::from(u64::MAX)))
             }
             TypeRef::Enum(values) => {
@@ -263,7 +318,7 @@ impl Schema {
                 for (i, item) in items.iter().enumerate() {
                     // Writing to a String cannot fail.
                     let _ = write!(path, "[{i}]");
-                    self.check(inner, item, path)?;
+                    self.check(inner, item, path, mode)?;
                     path.truncate(base);
                 }
                 Ok(())
@@ -275,12 +330,18 @@ impl Schema {
                         kind(value)
                     ));
                 };
-                self.check_struct(name, obj, path)
+                self.check_struct(name, obj, path, mode)
             }
         }
     }
 
-    fn check_struct(&self, name: &str, obj: &Map<String, Value>, path: &mut String) -> Check {
+    fn check_struct(
+        &self,
+        name: &str,
+        obj: &Map<String, Value>,
+        path: &mut String,
+        mode: Mode,
+    ) -> Check {
         let Some(def) = self.type_def(name) else {
             // Unreachable for a linked schema; accept rather than panic.
             return Ok(());
@@ -292,14 +353,14 @@ impl Schema {
             let Some(field) = def.field(key) else {
                 return Err(format!("unknown field of {name}"));
             };
-            self.check(&field.ty, v, path)?;
+            self.check(&field.ty, v, path, mode)?;
             path.truncate(base);
         }
         if name == "SubnetType" {
             let prefix = obj.get("ip_prefix").and_then(Value::as_str);
             let len = obj.get("ip_prefix_len").filter(|v| !v.is_null());
             if let (Some(prefix), Some(len)) = (prefix, len) {
-                let len = as_integer(len).unwrap_or(-1);
+                let len = as_integer(len, mode).unwrap_or(-1);
                 let len = i64::try_from(len).unwrap_or(-1);
                 return formats::check_subnet(prefix, len);
             }
@@ -344,24 +405,21 @@ fn as_str(value: &Value) -> Result<&str, String> {
         .ok_or_else(|| format!("string expected, got {}", kind(value)))
 }
 
-/// An integer as Contrail accepts it: a JSON integer, an integral float, or
-/// a string holding a decimal integer.
-fn as_integer(value: &Value) -> Result<i128, String> {
+/// An integer: a JSON integer; when lenient also, as Contrail accepts, an
+/// integral float or a string holding a decimal integer.
+fn as_integer(value: &Value, mode: Mode) -> Result<i128, String> {
     let bad = || format!("integer expected, got {}", kind(value));
-    match value {
-        Value::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                Ok(i128::from(i))
-            } else if let Some(u) = n.as_u64() {
-                Ok(i128::from(u))
-            } else {
-                match n.as_f64() {
-                    Some(f) if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e38 => Ok(f as i128),
-                    _ => Err(bad()),
-                }
-            }
-        }
-        Value::String(s) => s.trim().parse::<i128>().map_err(|_| bad()),
+    match (value, mode) {
+        (Value::Number(n), _) if n.is_i64() || n.is_u64() => n
+            .as_i64()
+            .map(i128::from)
+            .or_else(|| n.as_u64().map(i128::from))
+            .ok_or_else(bad),
+        (Value::Number(n), Mode::Lenient) => match n.as_f64() {
+            Some(f) if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e38 => Ok(f as i128),
+            _ => Err(bad()),
+        },
+        (Value::String(s), Mode::Lenient) => s.trim().parse::<i128>().map_err(|_| bad()),
         _ => Err(bad()),
     }
 }

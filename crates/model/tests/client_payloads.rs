@@ -140,19 +140,37 @@ fn simple_props() {
 }
 
 #[test]
-fn integers_accept_numeric_strings_like_contrail() {
+fn integers_are_strict_but_normalize_takes_numeric_strings_like_contrail() {
+    let s = schema();
+    let rt = s.resource("virtual-network").unwrap();
     let mut vn = body("virtual-network");
     vn["virtual_network_properties"]["vxlan_network_identifier"] = json!("5001");
+    assert_eq!(
+        err_field("virtual-network", &vn),
+        "virtual_network_properties.vxlan_network_identifier"
+    );
+    s.normalize_object(rt, &mut vn).unwrap();
+    assert_eq!(
+        vn["virtual_network_properties"]["vxlan_network_identifier"],
+        json!(5001)
+    );
     assert!(validate("virtual-network", &vn).is_ok());
     vn["virtual_network_properties"]["vxlan_network_identifier"] = json!(0);
     assert_eq!(
         err_field("virtual-network", &vn),
         "virtual_network_properties.vxlan_network_identifier"
     );
-    vn["virtual_network_properties"]["vxlan_network_identifier"] = json!(true);
-    assert!(validate("virtual-network", &vn).is_err());
-    vn["virtual_network_properties"]["vxlan_network_identifier"] = json!(1.5);
-    assert!(validate("virtual-network", &vn).is_err());
+    assert!(s.normalize_object(rt, &mut vn.clone()).is_err());
+    for bad in [json!(true), json!(1.5), json!("0x10"), json!(5001.0)] {
+        vn["virtual_network_properties"]["vxlan_network_identifier"] = bad;
+        assert!(validate("virtual-network", &vn).is_err());
+    }
+    vn["virtual_network_properties"]["vxlan_network_identifier"] = json!(5001.0);
+    s.normalize_object(rt, &mut vn).unwrap();
+    assert_eq!(
+        vn["virtual_network_properties"]["vxlan_network_identifier"],
+        json!(5001)
+    );
 }
 
 #[test]

@@ -65,6 +65,17 @@ proptest! {
             let _ = s.validate_refs(rt, &r.field, &v);
         }
         let _ = s.validate_prop(rt, "no_such_prop", &v);
+        let _ = s.normalize_object(rt, &mut v.clone());
+        for p in &rt.props {
+            let _ = s.normalize_prop(rt, &p.name, &mut v.clone());
+            let _ = s.normalize_collection_item(rt, &p.name, &mut v.clone());
+        }
+        for r in &rt.refs {
+            let _ = s.normalize_ref_attr(rt, &r.to, &mut v.clone());
+        }
+        if let Value::Object(mut m) = v.clone() {
+            let _ = s.fill_defaults(rt, &mut m);
+        }
         let _ = s.validate_ref_attr(rt, "no-such-type", &v);
     }
 
