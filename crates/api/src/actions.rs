@@ -1,0 +1,602 @@
+//! The homepage and the action endpoints that `vnc_api` finds through it: name and id lookups,
+//! ref updates, prop collections, key-value, ownership, tags, permissions.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde_json::{Map, Value, json};
+
+use crate::auth::{READ, WRITE};
+use crate::error::{ApiError, ApiResult};
+use crate::fields::{parse_fq_name, resolve_one};
+use crate::http::{Params, base_url, caller, json_response, parse_body, resource};
+use crate::keys;
+use crate::ops;
+use crate::state::ApiState;
+use crate::write::{self, Planned};
+
+/// Action links: (name the client looks up, path).
+const ACTIONS: &[(&str, &str)] = &[
+    ("name-to-id", "/fqname-to-id"),
+    ("id-to-name", "/id-to-fqname"),
+    ("ref-update", "/ref-update"),
+    ("ref-relax-for-delete", "/ref-relax-for-delete"),
+    ("prop-collection-get", "/prop-collection-get"),
+    ("prop-collection-update", "/prop-collection-update"),
+    ("list-bulk-collection", "/list-bulk-collection"),
+    ("useragent-keyvalue", "/useragent-kv"),
+    ("chown", "/chown"),
+    ("chmod", "/chmod"),
+    ("set-tag", "/set-tag"),
+    ("obj-perms", "/obj-perms"),
+    ("virtual-network-ip-alloc", "/virtual-network/%s/ip-alloc"),
+    ("virtual-network-ip-free", "/virtual-network/%s/ip-free"),
+    (
+        "virtual-network-subnet-ip-count",
+        "/virtual-network/%s/subnet-ip-count",
+    ),
+];
+
+pub async fn homepage(headers: HeaderMap) -> Response {
+    let base = base_url(&headers);
+    let mut links = Vec::new();
+    for t in cirrus_model::schema()
+        .resources()
+        .filter(|t| t.name != "config-root")
+    {
+        links.push(json!({"link": {"href": format!("{base}/{}", t.collection()), "name": t.name, "rel": "collection"}}));
+        links.push(json!({"link": {"href": format!("{base}/{}", t.name), "name": t.name, "rel": "resource-base"}}));
+    }
+    for (name, path) in ACTIONS {
+        links.push(
+            json!({"link": {"href": format!("{base}{path}"), "name": name, "rel": "action"}}),
+        );
+    }
+    json_response(&json!({"href": base, "links": links}))
+}
+
+fn str_field<'a>(body: &'a Map<String, Value>, k: &str, what: &str) -> ApiResult<&'a str> {
+    body.get(k)
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::bad_request(format!("{what}: `{k}` (a string) is required")))
+}
+
+pub async fn fqname_to_id(
+    State(state): State<Arc<ApiState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let body = parse_body(&body)?;
+    let type_name = str_field(&body, "type", "fqname-to-id")?;
+    let ty = resource(type_name)?;
+    let fq = parse_fq_name(body.get("fq_name").unwrap_or(&Value::Null))
+        .map_err(|m| ApiError::bad_request(format!("fqname-to-id: fq_name: {m}")))?;
+    let caller = caller(&state, &headers)?;
+    let index = state.index();
+    let obj = index
+        .by_fq_name(&ty.name, &fq.join(":"))
+        .filter(|o| caller.can_read(o))
+        .ok_or_else(|| {
+            ApiError::not_found(format!("Name {fq:?} not found for type {type_name}"))
+        })?;
+    Ok(json_response(&json!({"uuid": obj.uuid})))
+}
+
+pub async fn id_to_fqname(
+    State(state): State<Arc<ApiState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let body = parse_body(&body)?;
+    let uuid = str_field(&body, "uuid", "id-to-fqname")?;
+    let caller = caller(&state, &headers)?;
+    let index = state.index();
+    let obj = index
+        .get(uuid)
+        .filter(|o| caller.can_read(o))
+        .ok_or_else(|| ApiError::not_found(format!("UUID {uuid} not found")))?;
+    Ok(json_response(
+        &json!({"fq_name": obj.fq_name, "type": obj.type_name()}),
+    ))
+}
+
+pub async fn ref_update(
+    State(state): State<Arc<ApiState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let body = parse_body(&body)?;
+    let what = "ref-update";
+    let type_name = str_field(&body, "type", what)?;
+    let ty = resource(type_name)?;
+    let uuid = str_field(&body, "uuid", what)?.to_string();
+    let ref_type = str_field(&body, "ref-type", what)?.replace('_', "-");
+    let def = ty.ref_to(&ref_type).ok_or_else(|| {
+        ApiError::bad_request(format!("{what}: {type_name} has no refs to {ref_type}"))
+    })?;
+    let field = def.field.clone();
+    let op = str_field(&body, "operation", what)?.to_ascii_uppercase();
+    if op != "ADD" && op != "DELETE" {
+        return Err(ApiError::bad_request(format!(
+            "{what}: operation {op:?} is not ADD or DELETE"
+        )));
+    }
+    let caller = caller(&state, &headers)?;
+    let mut target = Map::new();
+    for k in ["uuid", "to"] {
+        let src = if k == "uuid" {
+            "ref-uuid"
+        } else {
+            "ref-fq-name"
+        };
+        if let Some(v) = body.get(src).filter(|v| !v.is_null()) {
+            target.insert(k.into(), v.clone());
+        }
+    }
+    let attr = body.get("attr").cloned().unwrap_or(Value::Null);
+    if state.index().get_typed(&ty.name, &uuid).is_none() {
+        return Err(ApiError::no_object(&ty.name, &uuid));
+    }
+    ops::modify(&state, &caller, &uuid, |idx, obj| {
+        let (ref_uuid, ref_fq) = resolve_one(idx, &ref_type, what, &field, &target)?;
+        let mut list: Vec<Value> = obj
+            .body
+            .get(&field)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        list.retain(|r| r.get("uuid").and_then(Value::as_str) != Some(&ref_uuid));
+        if op == "ADD" {
+            list.push(json!({"to": ref_fq, "uuid": ref_uuid, "attr": attr}));
+        }
+        let mut input = Map::new();
+        input.insert(field.clone(), Value::Array(list));
+        Ok(input)
+    })
+    .await?;
+    Ok(json_response(&json!({"uuid": uuid})))
+}
+
+pub async fn ref_relax_for_delete(
+    State(state): State<Arc<ApiState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let body = parse_body(&body)?;
+    let what = "ref-relax-for-delete";
+    let uuid = str_field(&body, "uuid", what)?.to_string();
+    let ref_uuid = str_field(&body, "ref-uuid", what)?.to_string();
+    let caller = caller(&state, &headers)?;
+    write::run(&state, |idx, _| {
+        let obj = idx
+            .get(&uuid)
+            .ok_or_else(|| ApiError::not_found(format!("{what}: no object {uuid}")))?;
+        caller.check(obj, WRITE)?;
+        if !obj.refs().any(|r| r.uuid == ref_uuid) {
+            return Err(ApiError::bad_request(format!(
+                "{what}: {} {} has no ref to {ref_uuid}",
+                obj.type_name(),
+                obj.fq_str
+            )));
+        }
+        let mut p = Planned::default();
+        p.at_revision(keys::obj(&uuid), obj.revision);
+        p.put(keys::relax(&ref_uuid, &uuid), uuid.clone());
+        Ok((p, ()))
+    })
+    .await?;
+    Ok(json_response(&json!({"uuid": uuid})))
+}
+
+/// The wrapper value of a collection property and its list.
+fn collection_items(value: Option<&Value>, field: &str) -> Vec<Value> {
+    value
+        .and_then(|v| v.get(field))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+}
+
+pub async fn prop_collection_get(
+    State(state): State<Arc<ApiState>>,
+    Query(params): Query<Params>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let what = "prop-collection-get";
+    let uuid = params
+        .get("uuid")
+        .ok_or_else(|| ApiError::bad_request(format!("{what}: uuid is required")))?;
+    let fields = params
+        .get("fields")
+        .ok_or_else(|| ApiError::bad_request(format!("{what}: fields is required")))?;
+    let position = params.get("position");
+    let caller = caller(&state, &headers)?;
+    let index = state.index();
+    let obj = index
+        .get(uuid)
+        .ok_or_else(|| ApiError::not_found(format!("{what}: no object {uuid}")))?;
+    caller.check(obj, READ)?;
+    let mut out = Map::new();
+    for f in fields.split(',').filter(|f| !f.is_empty()) {
+        let coll = obj
+            .ty
+            .prop(f)
+            .and_then(|p| p.collection.as_ref())
+            .ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "{what}: {} has no collection property {f:?}",
+                    obj.type_name()
+                ))
+            })?;
+        let items = collection_items(obj.body.get(f), coll.field());
+        let pairs: Vec<Value> = items
+            .into_iter()
+            .enumerate()
+            .map(|(i, item)| {
+                let pos = match coll.key() {
+                    Some(k) if matches!(coll, cirrus_model::Collection::Map { .. }) => {
+                        item.get(k).cloned().unwrap_or(Value::Null)
+                    }
+                    _ => json!(i.to_string()),
+                };
+                json!([item, pos])
+            })
+            .filter(|pair| position.is_none_or(|p| pair[1].as_str() == Some(p.as_str())))
+            .collect();
+        out.insert(f.to_string(), Value::Array(pairs));
+    }
+    Ok(json_response(&Value::Object(out)))
+}
+
+pub async fn prop_collection_update(
+    State(state): State<Arc<ApiState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let body = parse_body(&body)?;
+    let what = "prop-collection-update";
+    let uuid = str_field(&body, "uuid", what)?.to_string();
+    let updates = body
+        .get("updates")
+        .and_then(Value::as_array)
+        .cloned()
+        .ok_or_else(|| ApiError::bad_request(format!("{what}: updates (a list) is required")))?;
+    let caller = caller(&state, &headers)?;
+    ops::modify(&state, &caller, &uuid, |_, obj| {
+        let mut changed: Map<String, Value> = Map::new();
+        for (i, u) in updates.iter().enumerate() {
+            let at = format!("{what}: updates[{i}]");
+            let field = u
+                .get("field")
+                .and_then(Value::as_str)
+                .ok_or_else(|| ApiError::bad_request(format!("{at}: field is required")))?;
+            let coll = obj
+                .ty
+                .prop(field)
+                .and_then(|p| p.collection.clone())
+                .ok_or_else(|| {
+                    ApiError::bad_request(format!(
+                        "{at}: {} has no collection property {field:?}",
+                        obj.type_name()
+                    ))
+                })?;
+            let current = changed.get(field).or(obj.body.get(field)).cloned();
+            let mut items = collection_items(current.as_ref(), coll.field());
+            let op = u.get("operation").and_then(Value::as_str).unwrap_or("");
+            let value = u.get("value").cloned().unwrap_or(Value::Null);
+            let position = u.get("position").filter(|v| !v.is_null()).map(|v| {
+                v.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| v.to_string())
+            });
+            let is_map = matches!(coll, cirrus_model::Collection::Map { .. });
+            let index_of = |pos: &Option<String>| -> ApiResult<usize> {
+                let p = pos.as_deref().ok_or_else(|| {
+                    ApiError::bad_request(format!("{at}: position is required for {op}"))
+                })?;
+                if is_map {
+                    let k = coll.key().unwrap_or("key");
+                    items
+                        .iter()
+                        .position(|it| it.get(k).and_then(Value::as_str) == Some(p))
+                        .ok_or_else(|| {
+                            ApiError::not_found(format!(
+                                "{at}: {field} has no element with key {p:?}"
+                            ))
+                        })
+                } else {
+                    p.parse::<usize>()
+                        .ok()
+                        .filter(|i| *i < items.len())
+                        .ok_or_else(|| {
+                            ApiError::bad_request(format!(
+                                "{at}: position {p:?} is out of range for {field}"
+                            ))
+                        })
+                }
+            };
+            match (is_map, op) {
+                (false, "add") => match position.as_deref().and_then(|p| p.parse::<usize>().ok()) {
+                    Some(p) if p <= items.len() => items.insert(p, value),
+                    _ => items.push(value),
+                },
+                (false, "modify") => {
+                    let i = index_of(&position)?;
+                    items[i] = value;
+                }
+                (true, "set") => {
+                    let k = coll.key().unwrap_or("key");
+                    let key = value.get(k).cloned();
+                    if key.is_none() {
+                        return Err(ApiError::bad_request(format!(
+                            "{at}: value has no key field {k:?}"
+                        )));
+                    }
+                    items.retain(|it| it.get(k) != key.as_ref());
+                    items.push(value);
+                }
+                (_, "delete") => {
+                    let i = index_of(&position)?;
+                    items.remove(i);
+                }
+                _ => {
+                    return Err(ApiError::bad_request(format!(
+                        "{at}: operation {op:?} is not valid for a {} property",
+                        if is_map {
+                            "map (set|delete)"
+                        } else {
+                            "list (add|modify|delete)"
+                        }
+                    )));
+                }
+            }
+            changed.insert(field.to_string(), json!({ coll.field(): items }));
+        }
+        Ok(changed)
+    })
+    .await?;
+    Ok(json_response(&json!({})))
+}
+
+pub async fn useragent_kv(
+    State(state): State<Arc<ApiState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let body = parse_body(&body)?;
+    let what = "useragent-kv";
+    let _caller = caller(&state, &headers)?;
+    let op = str_field(&body, "operation", what)?.to_ascii_uppercase();
+    let key = body.get("key").and_then(Value::as_str).map(str::to_string);
+    match op.as_str() {
+        "STORE" => {
+            let key =
+                key.ok_or_else(|| ApiError::bad_request(format!("{what}: key is required")))?;
+            let value = match body.get("value") {
+                Some(Value::String(s)) => s.clone(),
+                Some(v) => v.to_string(),
+                None => return Err(ApiError::bad_request(format!("{what}: value is required"))),
+            };
+            state
+                .commit(cirrus_store::Txn::new().put(keys::kv(&key), value))
+                .await?;
+            Ok(json_response(&json!({})))
+        }
+        "RETRIEVE" => {
+            let index = state.index();
+            match key {
+                Some(k) => {
+                    let v = index.kv.get(&k).ok_or_else(|| {
+                        ApiError::not_found(format!("{what}: no value for key {k:?}"))
+                    })?;
+                    Ok(json_response(&json!({"value": v})))
+                }
+                None => Ok(json_response(
+                    &json!({"value": index.kv.values().collect::<Vec<_>>()}),
+                )),
+            }
+        }
+        "DELETE" => {
+            let key =
+                key.ok_or_else(|| ApiError::bad_request(format!("{what}: key is required")))?;
+            state
+                .commit(cirrus_store::Txn::new().delete(keys::kv(&key)))
+                .await?;
+            Ok(json_response(&json!({})))
+        }
+        other => Err(ApiError::bad_request(format!(
+            "{what}: operation {other:?} is not STORE, RETRIEVE or DELETE"
+        ))),
+    }
+}
+
+fn perms_change(
+    body: &Map<String, Value>,
+    what: &str,
+    old: Option<&Value>,
+) -> ApiResult<Map<String, Value>> {
+    let mut perms2 = old.cloned().unwrap_or_else(|| json!({}));
+    if let Some(owner) = body.get("owner").filter(|v| !v.is_null()) {
+        let s = owner
+            .as_str()
+            .ok_or_else(|| ApiError::bad_request(format!("{what}: owner must be a string")))?;
+        perms2["owner"] = json!(s.replace('-', ""));
+    }
+    for k in ["owner_access", "global_access"] {
+        if let Some(v) = body.get(k).filter(|v| !v.is_null()) {
+            let n = v
+                .as_u64()
+                .filter(|n| *n <= 7)
+                .ok_or_else(|| ApiError::bad_request(format!("{what}: {k} must be 0..7")))?;
+            perms2[k] = json!(n);
+        }
+    }
+    if let Some(share) = body.get("share").filter(|v| !v.is_null()) {
+        perms2["share"] = share.clone();
+    }
+    let mut m = Map::new();
+    m.insert("perms2".into(), perms2);
+    Ok(m)
+}
+
+pub async fn chown(
+    State(state): State<Arc<ApiState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    chperms(state, headers, body, "chown").await
+}
+
+pub async fn chmod(
+    State(state): State<Arc<ApiState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    chperms(state, headers, body, "chmod").await
+}
+
+async fn chperms(
+    state: Arc<ApiState>,
+    headers: HeaderMap,
+    body: Bytes,
+    what: &str,
+) -> ApiResult<Response> {
+    let body = parse_body(&body)?;
+    let uuid = str_field(&body, "uuid", what)?.to_string();
+    if what == "chown" {
+        str_field(&body, "owner", what)?;
+    }
+    let caller = caller(&state, &headers)?;
+    ops::modify(&state, &caller, &uuid, |_, obj| {
+        perms_change(&body, what, obj.body.get("perms2"))
+    })
+    .await?;
+    Ok(json_response(&json!({})))
+}
+
+/// `set-tag`: `{obj_type, obj_uuid, <tag-type>: {value, is_global} | null}`. A tag named
+/// `<type>=<value>` must exist (global, or in the object's project).
+pub async fn set_tag(
+    State(state): State<Arc<ApiState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let body = parse_body(&body)?;
+    let what = "set-tag";
+    let obj_type = str_field(&body, "obj_type", what)?.replace('_', "-");
+    let uuid = str_field(&body, "obj_uuid", what)?.to_string();
+    let ty = resource(&obj_type)?;
+    if ty.ref_to("tag").is_none() {
+        return Err(ApiError::bad_request(format!(
+            "{what}: {obj_type} cannot have tags"
+        )));
+    }
+    let caller = caller(&state, &headers)?;
+    let changes: Vec<(String, Option<Value>)> = body
+        .iter()
+        .filter(|(k, _)| *k != "obj_type" && *k != "obj_uuid")
+        .map(|(k, v)| (k.clone(), if v.is_null() { None } else { Some(v.clone()) }))
+        .collect();
+    ops::modify(&state, &caller, &uuid, |idx, obj| {
+        let mut refs: Vec<Value> = obj
+            .body
+            .get("tag_refs")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        for (tag_type, spec) in &changes {
+            // Drop the refs to tags of this type.
+            refs.retain(|r| {
+                let name = r
+                    .get("to")
+                    .and_then(Value::as_array)
+                    .and_then(|t| t.last())
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                name.split_once('=').map(|(t, _)| t) != Some(tag_type.as_str())
+            });
+            let Some(spec) = spec else { continue };
+            let mut values: Vec<String> = Vec::new();
+            if let Some(v) = spec.get("value").and_then(Value::as_str) {
+                values.push(v.to_string());
+            }
+            for v in spec
+                .get("add_values")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                values.extend(v.as_str().map(str::to_string));
+            }
+            let global = spec
+                .get("is_global")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            for v in values {
+                let name = format!("{tag_type}={v}");
+                let fq = if global {
+                    name.clone()
+                } else {
+                    let project = obj
+                        .fq_name
+                        .iter()
+                        .take(2)
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(":");
+                    format!("{project}:{name}")
+                };
+                let tag = idx
+                    .by_fq_name("tag", &fq)
+                    .ok_or_else(|| ApiError::not_found(format!("{what}: tag {fq} not found")))?;
+                refs.push(json!({"to": tag.fq_name, "uuid": tag.uuid, "attr": null}));
+            }
+        }
+        let mut m = Map::new();
+        m.insert("tag_refs".into(), Value::Array(refs));
+        Ok(m)
+    })
+    .await?;
+    Ok(json_response(&json!({})))
+}
+
+pub async fn obj_perms(
+    State(state): State<Arc<ApiState>>,
+    Query(params): Query<Params>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let caller = caller(&state, &headers)?;
+    let token_info = json!({
+        "token": {"roles": [{"name": if caller.admin { "admin" } else { "member" }}],
+               "project": {"id": caller.project_uuid, "name": caller.project_fq}},
+    });
+    let mut out = json!({"token_info": token_info, "is_cloud_admin_role": caller.admin, "is_global_read_only_role": false});
+    if let Some(uuid) = params.get("uuid") {
+        let index = state.index();
+        let obj = index
+            .get(uuid)
+            .ok_or_else(|| ApiError::not_found(format!("obj-perms: no object {uuid}")))?;
+        let a = caller.access(obj);
+        let perms: String = [(4, 'R'), (2, 'W'), (1, 'X')]
+            .iter()
+            .filter(|(b, _)| a & b != 0)
+            .map(|(_, c)| *c)
+            .collect();
+        out["permissions"] = json!(perms);
+    }
+    Ok(json_response(&out))
+}
+
+pub async fn vn_action(
+    State(state): State<Arc<ApiState>>,
+    axum::extract::Path((uuid, action)): axum::extract::Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let body = parse_body(&body)?;
+    let caller = caller(&state, &headers)?;
+    crate::vn_ip::handle(&state, &caller, &uuid, &action, &body).await
+}

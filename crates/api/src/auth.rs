@@ -1,0 +1,239 @@
+//! Tenancy: who is asking and what they may see or change.
+//!
+//! `--auth none` makes every caller a cloud admin. `--auth token-file=PATH` reads lines of
+//! `TOKEN ROLE PROJECT` (role `admin` or `member`, project as an fq_name such as
+//! `default-domain:tenant1`); the `X-Auth-Token` header picks the line. Members see and change
+//! only what their project owns, what is shared with it (perms2 `share`), or what is global
+//! (perms2 `global_access`), as Contrail's RBAC does with perms2.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use axum::http::HeaderMap;
+use serde_json::Value;
+
+use crate::error::{ApiError, ApiResult};
+use crate::index::Index;
+use crate::object::Obj;
+
+pub const READ: u64 = 4;
+pub const WRITE: u64 = 2;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    Admin,
+    Member,
+}
+
+#[derive(Debug, Clone)]
+pub struct TokenEntry {
+    pub role: Role,
+    pub project: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub enum Auth {
+    #[default]
+    None,
+    Tokens(HashMap<String, TokenEntry>),
+}
+
+impl Auth {
+    /// Parses the `--auth` flag: `none` or `token-file=PATH`.
+    pub fn from_flag(flag: &str) -> Result<Auth, String> {
+        if flag == "none" {
+            return Ok(Auth::None);
+        }
+        let Some(path) = flag.strip_prefix("token-file=") else {
+            return Err(format!(
+                "--auth {flag:?}: expected `none` or `token-file=PATH`"
+            ));
+        };
+        Self::from_file(Path::new(path))
+    }
+
+    pub fn from_file(path: &Path) -> Result<Auth, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("--auth token file {}: {e}", path.display()))?;
+        let mut tokens = HashMap::new();
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let parts: Vec<&str> = line.split_whitespace().collect();
+            let [token, role, project] = parts[..] else {
+                return Err(format!(
+                    "{}:{}: expected `TOKEN ROLE PROJECT`, got {line:?}",
+                    path.display(),
+                    n + 1
+                ));
+            };
+            let role = match role {
+                "admin" => Role::Admin,
+                "member" => Role::Member,
+                other => {
+                    return Err(format!(
+                        "{}:{}: role {other:?} is not admin or member",
+                        path.display(),
+                        n + 1
+                    ));
+                }
+            };
+            tokens.insert(
+                token.to_string(),
+                TokenEntry {
+                    role,
+                    project: project.to_string(),
+                },
+            );
+        }
+        Ok(Auth::Tokens(tokens))
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Auth::None => "none (every caller is admin)".into(),
+            Auth::Tokens(t) => format!("token file with {} tokens", t.len()),
+        }
+    }
+
+    /// Identifies the caller of one request.
+    pub fn identify(&self, headers: &HeaderMap, index: &Index) -> ApiResult<Caller> {
+        let Auth::Tokens(tokens) = self else {
+            return Ok(Caller::admin());
+        };
+        let token = headers
+            .get("x-auth-token")
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| ApiError::unauthorized("Authentication required: no X-Auth-Token"))?;
+        let entry = tokens
+            .get(token)
+            .ok_or_else(|| ApiError::unauthorized("Authentication failed: unknown token"))?;
+        let project_uuid = index.uuid_of("project", &entry.project).map(str::to_string);
+        Ok(Caller {
+            admin: entry.role == Role::Admin,
+            project_fq: Some(entry.project.clone()),
+            project_uuid,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub admin: bool,
+    pub project_fq: Option<String>,
+    pub project_uuid: Option<String>,
+}
+
+fn dashless(s: &str) -> String {
+    s.replace('-', "")
+}
+
+impl Caller {
+    pub fn admin() -> Self {
+        Caller {
+            admin: true,
+            project_fq: None,
+            project_uuid: None,
+        }
+    }
+
+    /// perms2.owner for objects this caller creates.
+    pub fn owner(&self) -> String {
+        match &self.project_uuid {
+            Some(u) if !self.admin => dashless(u),
+            _ => "cloud-admin".into(),
+        }
+    }
+
+    /// The access bits (rwx as 4/2/1) this caller has on `obj`.
+    pub fn access(&self, obj: &Obj) -> u64 {
+        if self.admin {
+            return 7;
+        }
+        let Some(mine) = self.project_uuid.as_deref().map(dashless) else {
+            return 0;
+        };
+        // A member may always read its own project and the domain above it.
+        if obj.type_name() == "project" && dashless(&obj.uuid) == mine {
+            return READ;
+        }
+        if obj.type_name() == "domain"
+            && self
+                .project_fq
+                .as_deref()
+                .is_some_and(|p| p.split(':').next() == Some(obj.name()))
+        {
+            return READ;
+        }
+        let Some(perms) = obj.body.get("perms2") else {
+            return 0;
+        };
+        let mut access = perms
+            .get("global_access")
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
+        if perms
+            .get("owner")
+            .and_then(Value::as_str)
+            .map(dashless)
+            .as_deref()
+            == Some(&mine)
+        {
+            access |= perms
+                .get("owner_access")
+                .and_then(Value::as_u64)
+                .unwrap_or(7);
+        }
+        for s in perms
+            .get("share")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let tenant = s.get("tenant").and_then(Value::as_str).unwrap_or("");
+            let tenant = tenant.rsplit(':').next().unwrap_or(tenant);
+            if dashless(tenant) == mine {
+                access |= s.get("tenant_access").and_then(Value::as_u64).unwrap_or(0);
+            }
+        }
+        access
+    }
+
+    pub fn can_read(&self, obj: &Obj) -> bool {
+        self.access(obj) & READ != 0
+    }
+
+    pub fn check(&self, obj: &Obj, bit: u64) -> ApiResult<()> {
+        if self.access(obj) & bit != 0 {
+            return Ok(());
+        }
+        let what = if bit == READ { "read" } else { "write" };
+        Err(ApiError::forbidden(format!(
+            "Permission denied: no {what} access to {} {}",
+            obj.type_name(),
+            obj.fq_str
+        )))
+    }
+
+    /// Whether this caller may create an object under `parent` (None: a global object).
+    pub fn check_create_under(&self, type_name: &str, parent: Option<&Obj>) -> ApiResult<()> {
+        if self.admin {
+            return Ok(());
+        }
+        match parent {
+            Some(p)
+                if p.type_name() == "project"
+                    && self.project_uuid.as_deref().map(dashless) == Some(dashless(&p.uuid)) =>
+            {
+                Ok(())
+            }
+            Some(p) if self.access(p) & WRITE != 0 => Ok(()),
+            _ => Err(ApiError::forbidden(format!(
+                "Permission denied: a member of {} cannot create {type_name} here",
+                self.project_fq.as_deref().unwrap_or("?")
+            ))),
+        }
+    }
+}

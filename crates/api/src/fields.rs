@@ -1,0 +1,174 @@
+//! Checks the fields of a request body against the schema: properties by their declared types,
+//! refs resolved to existing objects of the right type. Nothing here writes; a rejected body
+//! leaves the store untouched.
+
+use cirrus_model::{ResourceType, Schema};
+use serde_json::{Map, Value};
+
+use crate::error::{ApiError, ApiResult};
+use crate::index::Index;
+
+/// Identity fields handled by the write path itself, never stored as properties.
+pub const IDENTITY: &[&str] = &[
+    "uuid",
+    "fq_name",
+    "parent_type",
+    "parent_uuid",
+    "parent_href",
+    "href",
+    "name",
+];
+
+/// The validated changes a body asks for.
+#[derive(Debug, Default)]
+pub struct Changes {
+    pub set: Map<String, Value>,
+    pub unset: Vec<String>,
+}
+
+/// Whether `field` is one of the derived, read-only lists (children or back refs).
+fn is_derived(schema: &Schema, ty: &ResourceType, field: &str) -> bool {
+    field.ends_with("_back_refs")
+        || schema
+            .children_of(&ty.name)
+            .iter()
+            .any(|c| c.children_field() == field)
+}
+
+pub fn check_fields(
+    index: &Index,
+    ty: &ResourceType,
+    what: &str,
+    input: &Map<String, Value>,
+) -> ApiResult<Changes> {
+    let schema = cirrus_model::schema();
+    let mut out = Changes::default();
+    for (field, value) in input {
+        if IDENTITY.contains(&field.as_str()) || is_derived(schema, ty, field) {
+            continue;
+        }
+        if let Some(def) = ty.ref_by_field(field) {
+            let refs = if value.is_null() {
+                Vec::new()
+            } else {
+                resolve_refs(index, ty, &def.to, field, what, value)?
+            };
+            out.set.insert(field.clone(), Value::Array(refs));
+        } else if ty.prop(field).is_some() {
+            if value.is_null() {
+                out.unset.push(field.clone());
+            } else {
+                schema.validate_prop(ty, field, value).map_err(|e| {
+                    ApiError::bad_request(format!("{what}: {}: {}", e.field, e.message))
+                })?;
+                out.set.insert(field.clone(), value.clone());
+            }
+        } else {
+            return Err(ApiError::bad_request(format!(
+                "{what}: unknown field '{field}' for type {}",
+                ty.name
+            )));
+        }
+    }
+    Ok(out)
+}
+
+/// Resolves `[{to|uuid, attr}]` to stored `[{to, uuid, attr}]`, rejecting refs to objects that do
+/// not exist (404) and malformed entries or attributes (400).
+pub fn resolve_refs(
+    index: &Index,
+    ty: &ResourceType,
+    to_type: &str,
+    field: &str,
+    what: &str,
+    value: &Value,
+) -> ApiResult<Vec<Value>> {
+    let Some(list) = value.as_array() else {
+        return Err(ApiError::bad_request(format!(
+            "{what}: {field}: expected a list of refs"
+        )));
+    };
+    let mut out: Vec<Value> = Vec::with_capacity(list.len());
+    for (i, r) in list.iter().enumerate() {
+        let at = format!("{field}[{i}]");
+        let Some(r) = r.as_object() else {
+            return Err(ApiError::bad_request(format!(
+                "{what}: {at}: expected an object"
+            )));
+        };
+        let attr = r.get("attr").cloned().unwrap_or(Value::Null);
+        let target = resolve_one(index, to_type, what, &at, r)?;
+        if !attr.is_null() {
+            cirrus_model::schema()
+                .validate_ref_attr(ty, to_type, &attr)
+                .map_err(|e| {
+                    ApiError::bad_request(format!("{what}: {at}.attr: {}: {}", e.field, e.message))
+                })?;
+        }
+        let entry = serde_json::json!({"to": target.1, "uuid": target.0, "attr": attr});
+        // A second ref to the same object replaces the first, as a set of links would.
+        if let Some(pos) = out.iter().position(|e| e["uuid"] == entry["uuid"]) {
+            out[pos] = entry;
+        } else {
+            out.push(entry);
+        }
+    }
+    Ok(out)
+}
+
+/// Finds a ref's target by `uuid`, else by `to` (fq_name list): returns (uuid, fq_name).
+pub fn resolve_one(
+    index: &Index,
+    to_type: &str,
+    what: &str,
+    at: &str,
+    r: &Map<String, Value>,
+) -> ApiResult<(String, Vec<String>)> {
+    if let Some(u) = r.get("uuid").filter(|v| !v.is_null()) {
+        let u = u.as_str().ok_or_else(|| {
+            ApiError::bad_request(format!("{what}: {at}.uuid: expected a string"))
+        })?;
+        let obj = index.get(u).ok_or_else(|| {
+            ApiError::not_found(format!("{what}: {at}: no {to_type} object with uuid {u}"))
+        })?;
+        if obj.type_name() != to_type {
+            return Err(ApiError::bad_request(format!(
+                "{what}: {at}: {u} is a {}, not a {to_type}",
+                obj.type_name()
+            )));
+        }
+        return Ok((obj.uuid.clone(), obj.fq_name.clone()));
+    }
+    let to = r.get("to").ok_or_else(|| {
+        ApiError::bad_request(format!("{what}: {at}: a ref needs `uuid` or `to`"))
+    })?;
+    let fq =
+        parse_fq_name(to).map_err(|m| ApiError::bad_request(format!("{what}: {at}.to: {m}")))?;
+    let joined = fq.join(":");
+    let obj = index.by_fq_name(to_type, &joined).ok_or_else(|| {
+        ApiError::not_found(format!("{what}: {at}: no {to_type} object named {joined}"))
+    })?;
+    Ok((obj.uuid.clone(), obj.fq_name.clone()))
+}
+
+/// An fq_name is a non-empty list of non-empty strings without ':' in any element.
+pub fn parse_fq_name(v: &Value) -> Result<Vec<String>, String> {
+    let Some(list) = v.as_array() else {
+        return Err("expected a list of strings".into());
+    };
+    if list.is_empty() {
+        return Err("must not be empty".into());
+    }
+    let mut out = Vec::with_capacity(list.len());
+    for (i, e) in list.iter().enumerate() {
+        match e.as_str() {
+            Some(s) if !s.is_empty() && !s.contains(':') && s.len() <= 255 => {
+                out.push(s.to_string())
+            }
+            Some("") => return Err(format!("element {i} is empty")),
+            Some(_) => return Err(format!("element {i} is invalid (':' or over 255 chars)")),
+            None => return Err(format!("element {i} is not a string")),
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,40 @@
+//! The VNC REST API: Contrail's config-node wire contract (the one the `vnc_api` Python client
+//! speaks) over the schema in `cirrus-model` and the revisioned store in `cirrus-store`.
+//!
+//! Reads are served from an in-memory [`index::Index`] derived from the store and kept current
+//! by its watch; writes are store transactions planned against that index ([`ops`], [`write`]).
+
+pub mod actions;
+pub mod auth;
+pub mod defaults;
+pub mod error;
+pub mod fields;
+pub mod hooks;
+pub mod http;
+pub mod index;
+pub mod ipam;
+pub mod keys;
+pub mod list;
+pub mod object;
+pub mod ops;
+pub mod render;
+pub mod state;
+pub mod vn_ip;
+pub mod write;
+
+use std::sync::Arc;
+
+pub use auth::Auth;
+pub use error::{ApiError, ApiResult};
+pub use state::ApiState;
+
+/// Opens the API over `store`: loads the index, creates the default objects, and returns the
+/// state with the router to serve.
+pub async fn start(
+    store: Arc<dyn cirrus_store::Store>,
+    auth: Auth,
+) -> ApiResult<(Arc<ApiState>, axum::Router)> {
+    let state = ApiState::open(store, auth).await?;
+    defaults::ensure(&state).await?;
+    Ok((state.clone(), http::router(state)))
+}

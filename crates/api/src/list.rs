@@ -1,0 +1,247 @@
+//! Collection listing: `GET /<type>s` and `POST /list-bulk-collection`, with Contrail's filters
+//! (parent_id, parent_fq_name_str, back_ref_id, obj_uuids, fq_names, filters, shared), shapes
+//! (plain, detail, count, fields) and paging (page_marker, page_limit).
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use cirrus_model::ResourceType;
+use serde_json::{Value, json};
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::http::{Params, base_url, caller, flag, json_response, parse_body};
+use crate::index::Index;
+use crate::object::Obj;
+use crate::render::{Selection, href, render};
+use crate::state::ApiState;
+
+pub async fn list_collection(
+    State(state): State<Arc<ApiState>>,
+    Path(collection): Path<String>,
+    Query(params): Query<Params>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let ty = cirrus_model::schema()
+        .resource_by_collection(&collection)
+        .ok_or_else(|| ApiError::not_found(format!("unknown collection /{collection}")))?;
+    let caller = caller(&state, &headers)?;
+    let v = list(&state.index(), &caller, ty, &params, &base_url(&headers))?;
+    Ok(json_response(&v))
+}
+
+/// The POST form of a list, for queries too long for a URL; the body holds the same keys plus
+/// `type`.
+pub async fn list_bulk(
+    State(state): State<Arc<ApiState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let body = parse_body(&body)?;
+    let type_name = body
+        .get("type")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::bad_request("list-bulk-collection: `type` is required"))?;
+    let ty = crate::http::resource(type_name)?;
+    let params: Params = body
+        .iter()
+        .filter(|(k, _)| k.as_str() != "type")
+        .map(|(k, v)| {
+            let s = match v {
+                Value::String(s) => s.clone(),
+                Value::Array(a) => a
+                    .iter()
+                    .map(|e| {
+                        e.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| e.to_string())
+                    })
+                    .collect::<Vec<_>>()
+                    .join(","),
+                Value::Bool(b) => b.to_string(),
+                other => other.to_string(),
+            };
+            (k.clone(), s)
+        })
+        .collect();
+    let caller = caller(&state, &headers)?;
+    let v = list(&state.index(), &caller, ty, &params, &base_url(&headers))?;
+    Ok(json_response(&v))
+}
+
+fn csv(params: &Params, k: &str) -> Option<Vec<String>> {
+    params
+        .get(k)
+        .filter(|v| !v.is_empty())
+        .map(|v| v.split(',').map(str::to_string).collect())
+}
+
+/// `filters=k==v,k2==v2`: values are JSON when they parse as JSON, else plain strings. Several
+/// values for one key match any of them; different keys must all match.
+fn parse_filters(s: &str) -> ApiResult<Vec<(String, Vec<Value>)>> {
+    let mut out: Vec<(String, Vec<Value>)> = Vec::new();
+    for part in s.split(',').filter(|p| !p.is_empty()) {
+        let (k, v) = part
+            .split_once("==")
+            .ok_or_else(|| ApiError::bad_request(format!("filters: {part:?} is not key==value")))?;
+        let v = serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.to_string()));
+        match out.iter_mut().find(|(key, _)| key == k) {
+            Some((_, vs)) => vs.push(v),
+            None => out.push((k.to_string(), vec![v])),
+        }
+    }
+    Ok(out)
+}
+
+pub fn list(
+    index: &Index,
+    caller: &Caller,
+    ty: &ResourceType,
+    params: &Params,
+    base: &str,
+) -> ApiResult<Value> {
+    let t = ty.name.as_str();
+    let detail = flag(params, "detail");
+    let count = flag(params, "count");
+    let hrefs = !flag(params, "exclude_hrefs");
+    let fields: HashSet<String> = csv(params, "fields")
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    for f in &fields {
+        if ty.field_kind(f).is_none() {
+            return Err(ApiError::bad_request(format!(
+                "fields: {t} has no field {f:?}"
+            )));
+        }
+    }
+    let filters = params
+        .get("filters")
+        .map(|f| parse_filters(f))
+        .transpose()?
+        .unwrap_or_default();
+    let page_limit: Option<usize> = match params.get("page_limit") {
+        Some(v) => Some(
+            v.parse()
+                .map_err(|_| ApiError::bad_request(format!("page_limit: {v:?} is not a number")))?,
+        ),
+        None => None,
+    };
+    let marker = params
+        .get("page_marker")
+        .filter(|m| !m.is_empty() && m.as_str() != "None");
+
+    // Start from the narrowest index the query allows.
+    let candidates: Box<dyn Iterator<Item = &Arc<Obj>>> =
+        if let Some(uuids) = csv(params, "obj_uuids") {
+            Box::new(
+                uuids
+                    .into_iter()
+                    .filter_map(move |u| index.get_typed(t, &u))
+                    .collect::<Vec<_>>()
+                    .into_iter(),
+            )
+        } else if let Some(parents) = csv(params, "parent_id") {
+            Box::new(
+                parents
+                    .into_iter()
+                    .flat_map(|p| {
+                        index
+                            .children(&p)
+                            .filter(|c| c.type_name() == t)
+                            .collect::<Vec<_>>()
+                    })
+                    .collect::<Vec<_>>()
+                    .into_iter(),
+            )
+        } else if let Some(targets) = csv(params, "back_ref_id") {
+            let mut seen = HashSet::new();
+            Box::new(
+                targets
+                    .into_iter()
+                    .flat_map(|r| {
+                        index
+                            .back_refs(&r)
+                            .filter(|o| o.type_name() == t)
+                            .collect::<Vec<_>>()
+                    })
+                    .filter(move |o| seen.insert(o.uuid.clone()))
+                    .collect::<Vec<_>>()
+                    .into_iter(),
+            )
+        } else {
+            Box::new(index.of_type_from(t, marker.map(String::as_str)))
+        };
+    let parent_fq = params.get("parent_fq_name_str").filter(|s| !s.is_empty());
+    let fq_names: Option<HashSet<String>> =
+        params.get("fq_names").filter(|s| !s.is_empty()).map(|s| {
+            // fq_names are comma-separated colon-joined names.
+            s.split(',').map(str::to_string).collect()
+        });
+    let matches = |o: &Obj| {
+        caller.can_read(o)
+            && parent_fq.is_none_or(|p| {
+                o.fq_name.len() > 1
+                    && o.fq_str.len() > p.len()
+                    && o.fq_str.starts_with(p.as_str())
+                    && o.fq_str.as_bytes()[p.len()] == b':'
+                    && !o.fq_str[p.len() + 1..].contains(':')
+            })
+            && fq_names.as_ref().is_none_or(|s| s.contains(&o.fq_str))
+            && filters.iter().all(|(k, vs)| {
+                o.body.get(k).is_some_and(|v| {
+                    vs.contains(v) || vs.iter().any(|x| x.as_str() == Some(&v.to_string()))
+                })
+            })
+    };
+    let mut selected: Vec<&Arc<Obj>> = Vec::new();
+    let mut next_marker = None;
+    for o in candidates {
+        if !matches(o) {
+            continue;
+        }
+        if page_limit.is_some_and(|l| selected.len() >= l) {
+            next_marker = selected.last().map(|o| o.uuid.clone());
+            break;
+        }
+        selected.push(o);
+    }
+    let key = ty.collection().to_string();
+    if count {
+        return Ok(json!({ key: {"count": selected.len()} }));
+    }
+    let sel = Selection {
+        all: detail,
+        children: false,
+        back_refs: false,
+        hrefs,
+        fields: fields.clone(),
+    };
+    let items: Vec<Value> = selected
+        .iter()
+        .map(|o| {
+            if detail {
+                json!({ t: render(o, index, base, &sel) })
+            } else {
+                let mut e = if fields.is_empty() {
+                    json!({"fq_name": o.fq_name, "uuid": o.uuid})
+                } else {
+                    render(o, index, base, &sel)
+                };
+                if hrefs {
+                    e["href"] = json!(href(base, t, &o.uuid));
+                }
+                e
+            }
+        })
+        .collect();
+    let mut out = json!({ key: items });
+    if page_limit.is_some() {
+        out["marker"] = json!(next_marker);
+    }
+    Ok(out)
+}

@@ -1,0 +1,458 @@
+//! Create, update and delete of one object, planned against the index and committed as one store
+//! transaction together with everything that goes with it (fq_name guard, allocations, companion
+//! objects, frees). Used by the REST handlers and by the bootstrap of default objects.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use cirrus_model::ResourceType;
+use serde_json::{Map, Value, json};
+
+use crate::auth::{Caller, WRITE};
+use crate::error::{ApiError, ApiResult};
+use crate::fields::{Changes, check_fields, parse_fq_name};
+use crate::hooks::{self, Ctx};
+use crate::index::Index;
+use crate::keys;
+use crate::object::{Obj, Parent};
+use crate::state::ApiState;
+use crate::write::{self, Planned, Reservations};
+
+pub fn default_id_perms(uuid: &str) -> Value {
+    let now = chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S%.6f")
+        .to_string();
+    let (hi, lo) = uuid::Uuid::parse_str(uuid)
+        .map(|u| u.as_u64_pair())
+        .unwrap_or((0, 0));
+    json!({
+        "enable": true,
+        "uuid": {"uuid_mslong": hi, "uuid_lslong": lo},
+        "created": now,
+        "last_modified": now,
+        "permissions": {"owner": "cloud-admin", "owner_access": 7, "group": "cloud-admin-group",
+                        "group_access": 7, "other_access": 7},
+        "user_visible": true,
+        "description": null,
+        "creator": null,
+    })
+}
+
+/// Overlays the non-null fields of `given` on `base` (one level deep, as id_perms needs).
+fn overlay(mut base: Value, given: &Value) -> Value {
+    if let (Some(b), Some(g)) = (base.as_object_mut(), given.as_object()) {
+        for (k, v) in g {
+            if !v.is_null() {
+                b.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    base
+}
+
+/// Finds the fq_name and parent of a new object from `fq_name`, `parent_type`, `parent_uuid`.
+fn identity(
+    index: &Index,
+    ty: &ResourceType,
+    input: &Map<String, Value>,
+) -> ApiResult<(Vec<String>, Option<Arc<Obj>>)> {
+    let t = &ty.name;
+    let parent_type = input
+        .get("parent_type")
+        .and_then(Value::as_str)
+        .filter(|p| *p != "config-root");
+    let parent_uuid = input.get("parent_uuid").and_then(Value::as_str);
+    let real_parents: Vec<&str> = ty
+        .parents
+        .iter()
+        .map(String::as_str)
+        .filter(|p| *p != "config-root")
+        .collect();
+    let global_ok = ty.parents.is_empty() || ty.parents.iter().any(|p| p == "config-root");
+    let fq_name = match input.get("fq_name") {
+        Some(v) if !v.is_null() => {
+            parse_fq_name(v).map_err(|m| ApiError::bad_request(format!("{t}: fq_name: {m}")))?
+        }
+        _ => {
+            // No fq_name: build it from the parent and `name`.
+            let name = input.get("name").and_then(Value::as_str).ok_or_else(|| {
+                ApiError::bad_request(format!("{t}: fq_name (or parent and name) is required"))
+            })?;
+            let mut fq = match parent_uuid.and_then(|u| index.get(u)) {
+                Some(p) => p.fq_name.clone(),
+                None => vec![],
+            };
+            fq.push(name.to_string());
+            fq
+        }
+    };
+    let what = format!("{t} {}", fq_name.join(":"));
+    if let Some(pt) = parent_type
+        && !real_parents.contains(&pt)
+    {
+        return Err(ApiError::bad_request(format!(
+            "{what}: parent_type {pt} is not a valid parent (expected one of {:?})",
+            ty.parents
+        )));
+    }
+    if fq_name.len() == 1 {
+        if parent_type.is_some() || !global_ok {
+            return Err(ApiError::bad_request(format!(
+                "{what}: fq_name has no parent part, but a {t} lives under one of {real_parents:?}"
+            )));
+        }
+        return Ok((fq_name, None));
+    }
+    let parent_fq = fq_name[..fq_name.len() - 1].join(":");
+    let parent = if let Some(pu) = parent_uuid {
+        let p = index
+            .get(pu)
+            .ok_or_else(|| ApiError::not_found(format!("{what}: parent {pu} not found")))?;
+        if p.fq_str != parent_fq || !real_parents.contains(&p.type_name()) {
+            return Err(ApiError::bad_request(format!(
+                "{what}: parent_uuid {pu} is {} {}, which does not match the fq_name",
+                p.type_name(),
+                p.fq_str
+            )));
+        }
+        p.clone()
+    } else {
+        let candidates: Vec<&str> = match parent_type {
+            Some(pt) => vec![pt],
+            None => real_parents.clone(),
+        };
+        candidates
+            .iter()
+            .find_map(|pt| index.by_fq_name(pt, &parent_fq))
+            .cloned()
+            .ok_or_else(|| {
+                ApiError::not_found(format!(
+                    "{what}: parent {parent_fq} ({}) not found",
+                    candidates.join("|")
+                ))
+            })?
+    };
+    Ok((fq_name, Some(parent)))
+}
+
+/// Adds compares that every ref target still exists as we saw it.
+fn guard_refs(index: &Index, obj: &Obj, p: &mut Planned, seen: &mut HashSet<String>) {
+    for r in obj.refs() {
+        if seen.insert(r.uuid.to_string())
+            && let Some(t) = index.get(r.uuid)
+        {
+            p.at_revision(keys::obj(&t.uuid), t.revision);
+        }
+    }
+}
+
+fn apply(body: &mut Map<String, Value>, changes: Changes) {
+    for k in changes.unset {
+        body.remove(&k);
+    }
+    body.extend(changes.set);
+}
+
+pub fn plan_create(
+    index: &Index,
+    reserved: &Reservations,
+    caller: &Caller,
+    ty: &'static ResourceType,
+    input: &Map<String, Value>,
+) -> ApiResult<(Planned, String)> {
+    let (fq_name, parent) = identity(index, ty, input)?;
+    let fq_str = fq_name.join(":");
+    let what = format!("{} {fq_str}", ty.name);
+    caller.check_create_under(&ty.name, parent.as_deref())?;
+    if let Some(u) = index.uuid_of(&ty.name, &fq_str) {
+        return Err(ApiError::conflict(format!(
+            "{what} already exists with uuid: {u}"
+        )));
+    }
+    let uuid = match input.get("uuid").and_then(Value::as_str) {
+        Some(u) => {
+            let parsed = uuid::Uuid::parse_str(u)
+                .map_err(|_| ApiError::bad_request(format!("{what}: uuid {u:?} is not a UUID")))?;
+            if index.get(u).is_some() {
+                return Err(ApiError::conflict(format!(
+                    "{what}: uuid {u} is already in use"
+                )));
+            }
+            parsed.to_string()
+        }
+        None => uuid::Uuid::new_v4().to_string(),
+    };
+    let changes = check_fields(index, ty, &what, input)?;
+    let mut body = Map::new();
+    apply(&mut body, changes);
+    let id_perms = overlay(
+        default_id_perms(&uuid),
+        body.get("id_perms").unwrap_or(&Value::Null),
+    );
+    body.insert("id_perms".into(), id_perms);
+    let perms2 =
+        json!({"owner": caller.owner(), "owner_access": 7, "global_access": 0, "share": []});
+    let perms2 = if caller.admin {
+        overlay(perms2, body.get("perms2").unwrap_or(&Value::Null))
+    } else {
+        perms2
+    };
+    body.insert("perms2".into(), perms2);
+    if body.get("display_name").is_none_or(Value::is_null) {
+        body.insert("display_name".into(), json!(fq_name.last()));
+    }
+    let mut obj = Obj {
+        ty,
+        uuid: uuid.clone(),
+        fq_str,
+        fq_name,
+        parent: parent.as_ref().map(|p| Parent {
+            type_name: p.type_name(),
+            uuid: p.uuid.clone(),
+        }),
+        body,
+        revision: 0,
+    };
+    let mut p = Planned::default();
+    // Compare 0 is the fq_name guard: losing it means another request created the same name.
+    p.absent(
+        keys::fqn(&ty.name, &obj.fq_str),
+        Some(format!("{what} already exists")),
+    );
+    p.absent(
+        keys::obj(&uuid),
+        Some(format!("{what}: uuid {uuid} is already in use")),
+    );
+    if let Some(par) = &parent {
+        p.at_revision(keys::obj(&par.uuid), par.revision);
+    }
+    let mut seen = HashSet::new();
+    guard_refs(index, &obj, &mut p, &mut seen);
+    let companions = hooks::on_create(
+        &Ctx {
+            index,
+            reserved,
+            what: &what,
+        },
+        &mut obj,
+        &mut p,
+    )?;
+    for o in std::iter::once(&obj).chain(&companions) {
+        if o.uuid != obj.uuid {
+            p.absent(
+                keys::fqn(o.type_name(), &o.fq_str),
+                Some(format!("{} {} already exists", o.type_name(), o.fq_str)),
+            );
+        }
+        p.put(keys::obj(&o.uuid), o.to_stored());
+        p.put(keys::fqn(o.type_name(), &o.fq_str), o.uuid.clone());
+    }
+    Ok((p, uuid))
+}
+
+pub fn plan_update(
+    index: &Index,
+    reserved: &Reservations,
+    caller: &Caller,
+    old: &Obj,
+    input: &Map<String, Value>,
+) -> ApiResult<Planned> {
+    let what = format!("{} {}", old.type_name(), old.fq_str);
+    caller.check(old, WRITE)?;
+    if let Some(fq) = input.get("fq_name").filter(|v| !v.is_null())
+        && parse_fq_name(fq).ok().as_ref() != Some(&old.fq_name)
+    {
+        return Err(ApiError::bad_request(format!(
+            "{what}: fq_name cannot be changed"
+        )));
+    }
+    if let Some(u) = input.get("uuid").and_then(Value::as_str)
+        && u != old.uuid
+    {
+        return Err(ApiError::bad_request(format!(
+            "{what}: uuid cannot be changed (body has {u})"
+        )));
+    }
+    let changes = check_fields(index, old.ty, &what, input)?;
+    let mut new = old.clone();
+    let given_id_perms = changes.set.get("id_perms").cloned();
+    let given_perms2 = changes.set.get("perms2").cloned();
+    apply(&mut new.body, changes);
+    // id_perms keep their uuid and creation time; perms2 only change by chown/chmod or admin.
+    let mut id_perms = overlay(
+        old.body
+            .get("id_perms")
+            .cloned()
+            .unwrap_or_else(|| default_id_perms(&old.uuid)),
+        &given_id_perms.unwrap_or(Value::Null),
+    );
+    id_perms["uuid"] = old
+        .body
+        .get("id_perms")
+        .and_then(|v| v.get("uuid"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    id_perms["created"] = old
+        .body
+        .get("id_perms")
+        .and_then(|v| v.get("created"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    id_perms["last_modified"] = json!(
+        chrono::Utc::now()
+            .format("%Y-%m-%dT%H:%M:%S%.6f")
+            .to_string()
+    );
+    new.body.insert("id_perms".into(), id_perms);
+    let perms2 = old.body.get("perms2").cloned().unwrap_or(Value::Null);
+    // Whoever may write the object may change its perms2 (chown/chmod do exactly that).
+    let perms2 = match given_perms2 {
+        Some(g) => overlay(perms2, &g),
+        None => perms2,
+    };
+    new.body.insert("perms2".into(), perms2);
+    let mut p = Planned::default();
+    p.at_revision(keys::obj(&old.uuid), old.revision);
+    let mut seen = HashSet::new();
+    guard_refs(index, &new, &mut p, &mut seen);
+    hooks::on_update(
+        &Ctx {
+            index,
+            reserved,
+            what: &what,
+        },
+        old,
+        &mut new,
+        &mut p,
+    )?;
+    p.put(keys::obj(&new.uuid), new.to_stored());
+    Ok(p)
+}
+
+pub fn plan_delete(index: &Index, caller: &Caller, obj: &Obj) -> ApiResult<Planned> {
+    let what = format!("{} {}", obj.type_name(), obj.fq_str);
+    caller.check(obj, WRITE)?;
+    let cascade = hooks::cascade(index, obj);
+    let going: HashSet<&str> = std::iter::once(obj.uuid.as_str())
+        .chain(cascade.iter().map(|o| o.uuid.as_str()))
+        .collect();
+    let mut children = Vec::new();
+    let mut referrers = Vec::new();
+    for o in std::iter::once(obj).chain(cascade.iter().map(|o| o.as_ref())) {
+        children.extend(
+            index
+                .children(&o.uuid)
+                .filter(|c| !going.contains(c.uuid.as_str()))
+                .map(|c| format!("{} {}", c.type_name(), c.fq_str)),
+        );
+        referrers.extend(
+            index
+                .back_refs(&o.uuid)
+                .filter(|r| !going.contains(r.uuid.as_str()) && !index.is_relaxed(&o.uuid, &r.uuid))
+                .map(|r| format!("{} {}", r.type_name(), r.fq_str)),
+        );
+    }
+    if !children.is_empty() {
+        return Err(ApiError::conflict(format!(
+            "Delete when children still present: cannot delete {what}: children {children:?} still exist"
+        )));
+    }
+    if !referrers.is_empty() {
+        return Err(ApiError::conflict(format!(
+            "Delete when resource still referred: cannot delete {what}: still referred by {referrers:?}"
+        )));
+    }
+    let mut p = Planned::default();
+    for o in std::iter::once(obj).chain(cascade.iter().map(|o| o.as_ref())) {
+        p.at_revision(keys::obj(&o.uuid), o.revision);
+        p.delete(keys::obj(&o.uuid));
+        p.delete(keys::fqn(o.type_name(), &o.fq_str));
+        hooks::on_delete(index, o, &mut p);
+        for r in o.refs() {
+            if index.is_relaxed(r.uuid, &o.uuid) {
+                p.delete(keys::relax(r.uuid, &o.uuid));
+            }
+        }
+    }
+    Ok(p)
+}
+
+// ---- the async entry points ----
+
+pub async fn create(
+    state: &ApiState,
+    caller: &Caller,
+    ty: &'static ResourceType,
+    input: &Map<String, Value>,
+) -> ApiResult<Arc<Obj>> {
+    let (uuid, _) = write::run(state, |idx, res| {
+        let (p, uuid) = plan_create(idx, res, caller, ty, input)?;
+        Ok((p, uuid))
+    })
+    .await?;
+    state
+        .index()
+        .get(&uuid)
+        .cloned()
+        .ok_or_else(|| ApiError::internal("created object vanished"))
+}
+
+pub async fn update(
+    state: &ApiState,
+    caller: &Caller,
+    type_name: &str,
+    uuid: &str,
+    input: &Map<String, Value>,
+) -> ApiResult<Arc<Obj>> {
+    write::run(state, |idx, res| {
+        let old = idx
+            .get_typed(type_name, uuid)
+            .ok_or_else(|| ApiError::no_object(type_name, uuid))?;
+        Ok((plan_update(idx, res, caller, old, input)?, ()))
+    })
+    .await?;
+    state
+        .index()
+        .get(uuid)
+        .cloned()
+        .ok_or_else(|| ApiError::no_object(type_name, uuid))
+}
+
+pub async fn delete(
+    state: &ApiState,
+    caller: &Caller,
+    type_name: &str,
+    uuid: &str,
+) -> ApiResult<()> {
+    write::run(state, |idx, _| {
+        let obj = idx
+            .get_typed(type_name, uuid)
+            .ok_or_else(|| ApiError::no_object(type_name, uuid))?;
+        Ok((plan_delete(idx, caller, obj)?, ()))
+    })
+    .await?;
+    Ok(())
+}
+
+/// Replaces one object's body through `f` (ref-update, prop collections, chown, chmod, set-tag),
+/// with the same validation and compare-and-swap as an update.
+pub async fn modify(
+    state: &ApiState,
+    caller: &Caller,
+    uuid: &str,
+    f: impl Fn(&Index, &Obj) -> ApiResult<Map<String, Value>>,
+) -> ApiResult<Arc<Obj>> {
+    write::run(state, |idx, res| {
+        let old = idx
+            .get(uuid)
+            .ok_or_else(|| ApiError::not_found(format!("No object found for id {uuid}")))?;
+        let input = f(idx, old)?;
+        Ok((plan_update(idx, res, caller, old, &input)?, ()))
+    })
+    .await?;
+    state
+        .index()
+        .get(uuid)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found(format!("No object found for id {uuid}")))
+}

@@ -1,0 +1,116 @@
+//! The write path: plan a transaction against the index, commit it to the store, and on a lost
+//! compare-and-swap re-plan against the newer state. Conflicts that mean "taken" (the fq_name,
+//! a requested IP address) end the request with 409 instead of a retry.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+
+use cirrus_store::{Compare, Op, Txn, TxnOutcome};
+
+use crate::error::{ApiError, ApiResult};
+use crate::index::Index;
+use crate::state::ApiState;
+
+/// A transaction under construction, with what each compare failing would mean.
+#[derive(Default)]
+pub struct Planned {
+    pub txn: Txn,
+    /// (compare index, message): a failed compare here is final, answered with 409.
+    fatal: Vec<(usize, String)>,
+    /// Keys reserved in this process while the transaction is in flight.
+    reserved: Vec<String>,
+}
+
+impl Planned {
+    pub fn absent(&mut self, key: String, fatal: Option<String>) {
+        if let Some(m) = fatal {
+            self.fatal.push((self.txn.compares.len(), m));
+        }
+        self.txn
+            .compares
+            .push(Compare::ModRevision { key, revision: 0 });
+    }
+
+    pub fn at_revision(&mut self, key: String, revision: i64) {
+        self.txn
+            .compares
+            .push(Compare::ModRevision { key, revision });
+    }
+
+    pub fn put(&mut self, key: String, value: impl Into<Vec<u8>>) {
+        self.txn.ops.push(Op::Put {
+            key,
+            value: value.into(),
+        });
+    }
+
+    pub fn delete(&mut self, key: String) {
+        self.txn.ops.push(Op::Delete { key });
+    }
+
+    pub fn hold(&mut self, key: String) {
+        self.reserved.push(key);
+    }
+}
+
+/// Keys (addresses, ids) picked by requests whose transactions are still in flight, so that
+/// concurrent requests on one replica pick different ones instead of colliding in the store.
+#[derive(Default)]
+pub struct Reservations(Mutex<HashSet<String>>);
+
+impl Reservations {
+    pub fn is_held(&self, key: &str) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(key)
+    }
+    pub fn try_hold(&self, key: &str) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key.to_string())
+    }
+    fn release(&self, keys: &[String]) {
+        let mut set = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        for k in keys {
+            set.remove(k);
+        }
+    }
+}
+
+const MAX_ATTEMPTS: usize = 32;
+
+/// Plans with `plan` and commits until the transaction lands; returns the plan's value and the
+/// committed revision (already visible in the index).
+pub async fn run<T>(
+    state: &ApiState,
+    mut plan: impl FnMut(&Index, &Reservations) -> ApiResult<(Planned, T)>,
+) -> ApiResult<(T, i64)> {
+    for attempt in 0..MAX_ATTEMPTS {
+        let (planned, value) = {
+            let index = state.index();
+            plan(&index, &state.reservations)?
+        };
+        let Planned {
+            txn,
+            fatal,
+            reserved,
+        } = planned;
+        let outcome = state.commit(txn).await;
+        state.reservations.release(&reserved);
+        match outcome? {
+            TxnOutcome::Committed { revision } => return Ok((value, revision)),
+            TxnOutcome::Conflict { failed } => {
+                if let Some((_, m)) = fatal.iter().find(|(i, _)| *i == failed) {
+                    return Err(ApiError::conflict(m.clone()));
+                }
+                tracing::debug!(attempt, failed, "transaction lost a race; planning again");
+                state.catch_up().await?;
+            }
+        }
+    }
+    Err(ApiError::conflict(
+        "too many concurrent changes to the same objects; try again",
+    ))
+}
