@@ -105,7 +105,10 @@ cirrusctl delete instance-ip 6c1d4f3e-8a55-4f7e-b1a1-5a4cc2b35e0f")]
         long_about = "Create or update the objects described in a (multi-document) YAML file, in \
 order. An object that does not exist is created; one that exists is updated with only the fields \
 that differ from it; refs are given by their target's fq_name. Prints one line per object: \
-created|updated|unchanged TYPE FQNAME UUID. Stops at the first document the server refuses.",
+created|updated|unchanged TYPE FQNAME UUID. Stops at the first document the server refuses.\n\n\
+Only the fields a document gives are compared and sent: a field left out keeps what the server \
+has (write `security_group_refs: []` to clear refs). Nested values match when everything the \
+document says is in the object, so defaults the server fills in do not count as differences.",
         after_help = "Example file:\n  \
 kind: network-ipam\n  \
 fq_name: default-domain:default-project:ipam1\n  \

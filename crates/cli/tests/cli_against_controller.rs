@@ -68,6 +68,7 @@ impl Controller {
             .port();
         let log = dir.0.join("controller.log");
         let log_file = std::fs::File::create(&log).unwrap();
+        std::fs::create_dir_all(dir.0.join("data")).unwrap();
         let child = Command::new(bin)
             .arg("--api-listen")
             .arg(format!("127.0.0.1:{port}"))
