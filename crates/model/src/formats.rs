@@ -1,7 +1,16 @@
 //! Checks for the string formats the schema names: IP and MAC addresses,
 //! BGP communities, service interface types, and subnets.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
+
+/// A user string as quoted in an error: at most 64 characters.
+pub(crate) fn shown(s: &str) -> Cow<'_, str> {
+    match s.char_indices().nth(64) {
+        Some((cut, _)) => Cow::Owned(format!("{}...", &s[..cut])),
+        None => Cow::Borrowed(s),
+    }
+}
 
 /// True for an IPv4 or IPv6 address (no prefix length).
 pub fn is_valid_ip(s: &str) -> bool {
@@ -86,10 +95,14 @@ pub fn check_community(s: &str) -> Result<(), String> {
     match s.split_once(':') {
         Some((asn, val)) if digits(asn) && digits(val) => match asn.parse::<u64>() {
             Ok(n) if n <= 65535 => Ok(()),
-            _ => Err(format!("community `{s}`: ASN must not exceed 65535")),
+            _ => Err(format!(
+                "community `{}`: ASN must not exceed 65535",
+                shown(s)
+            )),
         },
         _ => Err(format!(
-            "invalid community `{s}`: expected number:number or one of {}",
+            "invalid community `{}`: expected number:number or one of {}",
+            shown(s),
             WELL_KNOWN_COMMUNITIES.join(", ")
         )),
     }
@@ -102,7 +115,8 @@ pub fn check_service_interface(s: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "invalid service interface type `{s}`: expected management, left, right or other[0-9]*"
+            "invalid service interface type `{}`: expected management, left, right or other[0-9]*",
+            shown(s)
         ))
     }
 }
@@ -113,13 +127,14 @@ pub fn check_subnet(prefix: &str, len: i64) -> Result<(), String> {
     let max = match prefix.parse::<IpAddr>() {
         Ok(IpAddr::V4(_)) => 32,
         Ok(IpAddr::V6(_)) => 128,
-        Err(_) => return Err(format!("`{prefix}` is not an IP address")),
+        Err(_) => return Err(format!("`{}` is not an IP address", shown(prefix))),
     };
     if (0..=max).contains(&len) {
         Ok(())
     } else {
         Err(format!(
-            "prefix length {len} is out of range 0..{max} for `{prefix}`"
+            "prefix length {len} is out of range 0..{max} for `{}`",
+            shown(prefix)
         ))
     }
 }
@@ -127,6 +142,14 @@ pub fn check_subnet(prefix: &str, len: i64) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_strings_are_cut_in_messages() {
+        let long = "é".repeat(100);
+        assert_eq!(shown(&long).chars().count(), 67);
+        assert_eq!(shown("short"), "short");
+        assert!(check_community(&long).unwrap_err().chars().count() < 200);
+    }
 
     #[test]
     fn ips() {

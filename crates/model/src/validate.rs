@@ -16,7 +16,7 @@ use std::fmt::Write as _;
 use serde_json::{Map, Value};
 
 use crate::error::ValidationError;
-use crate::formats;
+use crate::formats::{self, shown};
 use crate::names;
 use crate::schema::Schema;
 use crate::types::{Collection, FieldKind, ResourceType, TypeRef};
@@ -289,7 +289,11 @@ impl Schema {
                 if values.iter().any(|v| v == s) {
                     Ok(())
                 } else {
-                    Err(format!("`{s}` is not one of {}", values.join(" | ")))
+                    Err(format!(
+                        "`{}` is not one of {}",
+                        shown(s),
+                        values.join(" | ")
+                    ))
                 }
             }
             TypeRef::IpAddress => {
@@ -297,7 +301,7 @@ impl Schema {
                 if formats::is_valid_ip(s) {
                     Ok(())
                 } else {
-                    Err(format!("`{s}` is not an IP address"))
+                    Err(format!("`{}` is not an IP address", shown(s)))
                 }
             }
             TypeRef::MacAddress => {
@@ -305,7 +309,7 @@ impl Schema {
                 if formats::is_valid_mac(s) {
                     Ok(())
                 } else {
-                    Err(format!("`{s}` is not a MAC address"))
+                    Err(format!("`{}` is not a MAC address", shown(s)))
                 }
             }
             TypeRef::Community => formats::check_community(as_str(value)?),
@@ -385,7 +389,8 @@ fn check_identity(rt: &ResourceType, key: &str, value: &Value) -> Result<(), Val
             Value::String(s) => Err(ValidationError::new(
                 key,
                 format!(
-                    "`{s}` is not a parent type of {} (expected {})",
+                    "`{}` is not a parent type of {} (expected {})",
+                    shown(s),
                     rt.name,
                     rt.parents.join(" | ")
                 ),
