@@ -345,6 +345,9 @@ fn delete(api: &impl Vnc, args: TargetArgs) -> anyhow::Result<()> {
 fn apply(api: &impl Vnc, format: Format, args: ApplyArgs) -> anyhow::Result<()> {
     let text = read_input(&args.file)?;
     let docs = document::parse_documents(&text).with_context(|| input_name(&args.file))?;
+    if docs.is_empty() {
+        bail!("{}: no objects to apply", input_name(&args.file));
+    }
     let mut done = Vec::new();
     let result = apply::apply_all(api, &docs, |applied| {
         if format == Format::Table {

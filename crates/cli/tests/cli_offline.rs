@@ -93,13 +93,25 @@ fn bad_apply_files_name_the_document_before_any_request() {
         "-f",
         file.to_str().unwrap(),
     ]);
-    let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
     assert!(err.contains("document 2: missing 'kind'"), "{err}");
     assert!(text(&out.stdout).is_empty());
 
+    let empty = dir.join("empty.yaml");
+    std::fs::write(&empty, "# nothing\n---\n").unwrap();
+    let out = cirrusctl(&[
+        "--api",
+        &closed_api(),
+        "apply",
+        "-f",
+        empty.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("empty.yaml: no objects to apply"));
+
     let out = cirrusctl(&["apply", "-f", "/nonexistent/cirrus.yaml"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("reading /nonexistent/cirrus.yaml"));
+    let _ = std::fs::remove_dir_all(&dir);
 }
