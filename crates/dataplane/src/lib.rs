@@ -11,5 +11,6 @@ pub mod drop;
 pub mod flow;
 pub mod hash;
 pub mod packet;
+pub mod pipeline;
 pub mod tables;
 pub mod wire;

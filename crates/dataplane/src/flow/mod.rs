@@ -9,7 +9,7 @@ pub mod table;
 pub use key::FlowKey;
 pub use table::{FlowConfig, FlowEntry, FlowError, FlowSpec, FlowTable, FlowVerdict};
 
-use crate::tables::{IfIndex, NhId};
+use crate::tables::IfIndex;
 
 /// The agent's answer to an upcall: how to treat the held flow and its reply direction.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,8 +30,6 @@ pub struct Upcall {
     pub index: u32,
     pub key: FlowKey,
     pub ingress: IfIndex,
-    /// Nexthop the route lookup found (0 when none), for the agent's information.
-    pub route_nh: NhId,
     /// A copy of the first packet.
     pub frame: Vec<u8>,
 }

@@ -1,0 +1,214 @@
+//! The per-packet pipeline. A [`Worker`] owns its flow table, counters and parked
+//! packets, and reads the forwarding tables from a snapshot loaded once per batch (no lock
+//! shared with other cores). Each packet ends in one [`Disposition`]; extra copies
+//! (flooding, mirroring) are queued for the caller to send.
+
+mod egress;
+mod fabric;
+mod frag;
+mod nat;
+pub mod parse;
+mod workload;
+
+pub use egress::entropy_port;
+
+use crate::control::Dataplane;
+use crate::drop::{DropCounters, DropReason};
+use crate::flow::{FlowConfig, FlowDecision, FlowError, FlowTable, Upcall};
+use crate::hash::FastMap;
+use crate::packet::PacketBuf;
+use crate::tables::{IfIndex, InterfaceKind, Tables};
+use frag::FragTable;
+
+/// Why a packet goes to the agent instead of being forwarded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrapReason {
+    Arp,
+    Dhcp,
+    Ndisc,
+    /// Addressed to the vRouter host itself (not overlay): goes to the host interface.
+    Host,
+}
+
+/// What became of one packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    /// Send the (rewritten) packet out of this interface.
+    Tx(IfIndex),
+    /// Dropped and counted.
+    Drop(DropReason),
+    /// Hand the packet to the agent (or host).
+    Trap(TrapReason),
+    /// Parked on a flow awaiting the agent's decision; the worker keeps it.
+    Held,
+    /// Replicated: the copies are in [`Worker::take_extra`]; the original is spent.
+    Replicated,
+}
+
+/// Worker settings.
+#[derive(Debug, Clone, Copy)]
+pub struct WorkerConfig {
+    pub flows: FlowConfig,
+    /// Packets parked per held flow (Contrail holds a few too).
+    pub hold_packets: usize,
+    /// Fragment records kept.
+    pub max_fragments: usize,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self {
+            flows: FlowConfig::default(),
+            hold_packets: 3,
+            max_fragments: 4096,
+        }
+    }
+}
+
+/// Per-worker packet counters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WorkerStats {
+    pub rx: u64,
+    pub tx: u64,
+    pub trapped: u64,
+    pub held: u64,
+    pub flow_hits: u64,
+    pub flow_misses: u64,
+}
+
+/// One forwarding worker.
+pub struct Worker {
+    dp: Dataplane,
+    cfg: WorkerConfig,
+    pub flows: FlowTable,
+    pub drops: DropCounters,
+    pub stats: WorkerStats,
+    upcalls: Vec<Upcall>,
+    parked: FastMap<u32, Vec<(IfIndex, PacketBuf)>>,
+    extra: Vec<(IfIndex, PacketBuf)>,
+    frags: FragTable,
+}
+
+impl Worker {
+    pub fn new(dp: Dataplane, cfg: WorkerConfig) -> Self {
+        Self {
+            dp,
+            cfg,
+            flows: FlowTable::new(cfg.flows),
+            drops: DropCounters::default(),
+            stats: WorkerStats::default(),
+            upcalls: Vec::new(),
+            parked: FastMap::default(),
+            extra: Vec::new(),
+            frags: FragTable::new(cfg.max_fragments),
+        }
+    }
+
+    /// Runs a batch received on `ingress`; `out[i]` receives packet i's disposition.
+    /// `now` is in seconds (any epoch): the worker never reads a clock.
+    pub fn process_batch(
+        &mut self,
+        now: u32,
+        ingress: IfIndex,
+        pkts: &mut [PacketBuf],
+        out: &mut [Disposition],
+    ) {
+        let tables = self.dp.snapshot();
+        for (p, o) in pkts.iter_mut().zip(out.iter_mut()) {
+            *o = self.process(&tables, now, ingress, p);
+        }
+    }
+
+    /// Runs one packet against the given tables.
+    pub fn process(
+        &mut self,
+        t: &Tables,
+        now: u32,
+        ingress: IfIndex,
+        pkt: &mut PacketBuf,
+    ) -> Disposition {
+        self.stats.rx += 1;
+        let d = match t.interface(ingress).map(|i| &i.kind) {
+            Some(InterfaceKind::Virtual { .. }) => workload::ingress(self, t, now, ingress, pkt),
+            Some(InterfaceKind::Fabric { .. }) => fabric::ingress(self, t, now, ingress, pkt),
+            // The host and agent ports inject packets already meant for a destination: they
+            // are not routed here yet.
+            Some(InterfaceKind::Host | InterfaceKind::Agent) => {
+                Disposition::Drop(DropReason::InvalidNexthop)
+            }
+            None => Disposition::Drop(DropReason::UnknownInterface),
+        };
+        self.account(d)
+    }
+
+    #[inline]
+    fn account(&mut self, d: Disposition) -> Disposition {
+        match d {
+            Disposition::Tx(_) => self.stats.tx += 1,
+            Disposition::Drop(r) => self.drops.count(r),
+            Disposition::Trap(_) => self.stats.trapped += 1,
+            Disposition::Held => self.stats.held += 1,
+            Disposition::Replicated => {}
+        }
+        d
+    }
+
+    /// Flow misses reported since the last call.
+    pub fn take_upcalls(&mut self) -> Vec<Upcall> {
+        std::mem::take(&mut self.upcalls)
+    }
+
+    /// Extra packets (flood copies, mirrors) to transmit.
+    pub fn take_extra(&mut self) -> Vec<(IfIndex, PacketBuf)> {
+        std::mem::take(&mut self.extra)
+    }
+
+    /// Applies the agent's decision on a held flow and releases the packets parked on it
+    /// (forwarded or dropped per the decision), returning each with its disposition.
+    pub fn apply_decision(
+        &mut self,
+        now: u32,
+        d: FlowDecision,
+    ) -> Result<Vec<(Disposition, PacketBuf)>, FlowError> {
+        let parked = self.parked.remove(&d.index).unwrap_or_default();
+        if let Err(e) = self
+            .flows
+            .resolve(d.index, &d.key, d.forward, d.reverse, now)
+        {
+            for _ in &parked {
+                self.drops.count(DropReason::FlowDenied);
+            }
+            return Err(e);
+        }
+        let tables = self.dp.snapshot();
+        let mut out = Vec::with_capacity(parked.len());
+        for (ingress, mut p) in parked {
+            self.stats.rx = self.stats.rx.wrapping_sub(1); // re-run, not a new arrival
+            let disp = self.process(&tables, now, ingress, &mut p);
+            out.push((disp, p));
+        }
+        Ok(out)
+    }
+
+    /// Ages flows (scanning up to `budget` entries) and drops packets parked on expired
+    /// hold entries. Returns how many entries were removed.
+    pub fn age(&mut self, now: u32, budget: usize) -> usize {
+        let gone = self.flows.age(now, budget);
+        for (idx, _) in &gone {
+            if let Some(p) = self.parked.remove(idx) {
+                for _ in p {
+                    self.drops.count(DropReason::FlowDenied);
+                }
+            }
+        }
+        gone.len()
+    }
+
+    pub fn config(&self) -> &WorkerConfig {
+        &self.cfg
+    }
+    /// Packets currently parked.
+    pub fn parked_len(&self) -> usize {
+        self.parked.values().map(|v| v.len()).sum()
+    }
+}

@@ -1,0 +1,95 @@
+//! IPv4 NAT rewrites (floating IPs): addresses and ports, patching the IP, TCP, UDP and
+//! ICMP checksums incrementally (RFC 1624) so the payload is never re-summed.
+
+use crate::wire::{IpProtocol, Ipv4Packet, checksum, put16};
+use std::net::Ipv4Addr;
+
+/// Rewrites the source or destination (address and port) of the IPv4 packet in `ip`.
+/// `l4` is the transport header offset, `None` for a later fragment (no transport header).
+pub fn rewrite_v4(ip: &mut [u8], l4: Option<usize>, src: bool, addr: Ipv4Addr, port: u16) {
+    let mut p = Ipv4Packet::new_unchecked(&mut *ip);
+    let old = if src { p.src_addr() } else { p.dst_addr() };
+    let proto = p.protocol();
+    if src {
+        p.set_src_addr(addr)
+    } else {
+        p.set_dst_addr(addr)
+    }
+    let Some(off) = l4 else { return };
+    let (csum_at, port_at, pseudo) = match proto {
+        IpProtocol::TCP => (16, if src { 0 } else { 2 }, true),
+        IpProtocol::UDP => (6, if src { 0 } else { 2 }, true),
+        // ICMP echo: the identifier stands for both ports; no pseudo-header.
+        IpProtocol::ICMP => (2, 4, false),
+        _ => return,
+    };
+    let l4b = &mut ip[off..];
+    if l4b.len() < port_at + 2 || l4b.len() < csum_at + 2 {
+        return;
+    }
+    let mut c = u16::from_be_bytes([l4b[csum_at], l4b[csum_at + 1]]);
+    let udp_no_csum = proto == IpProtocol::UDP && c == 0;
+    let old_port = u16::from_be_bytes([l4b[port_at], l4b[port_at + 1]]);
+    if pseudo {
+        c = checksum::update32(c, old.to_bits(), addr.to_bits());
+    }
+    c = checksum::update16(c, old_port, port);
+    put16(l4b, port_at, port);
+    if !udp_no_csum {
+        put16(
+            l4b,
+            csum_at,
+            if proto == IpProtocol::UDP && c == 0 {
+                0xffff
+            } else {
+                c
+            },
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::{Ipv4Repr, TcpFlags, TcpPacket, TcpRepr};
+
+    #[test]
+    fn tcp_rewrite_keeps_checksums_valid() {
+        let mut b = [0u8; 40];
+        let ip = Ipv4Repr {
+            src: Ipv4Addr::new(10, 0, 0, 1),
+            dst: Ipv4Addr::new(10, 0, 0, 2),
+            protocol: IpProtocol::TCP,
+            payload_len: 20,
+            ttl: 64,
+            tos: 0,
+            ident: 1,
+            dont_frag: false,
+            more_frags: false,
+            frag_offset: 0,
+        };
+        ip.emit(&mut b);
+        TcpRepr {
+            src_port: 1000,
+            dst_port: 80,
+            seq: 1,
+            ack: 2,
+            flags: TcpFlags(0x10),
+            window: 9,
+        }
+        .emit(&mut b[20..]);
+        let ph = |b: &[u8]| {
+            let p = Ipv4Packet::new_checked(b).unwrap();
+            checksum::pseudo_v4(p.src_addr(), p.dst_addr(), 6, 20)
+        };
+        let pseudo = ph(&b);
+        TcpPacket::new_unchecked(&mut b[20..]).fill_checksum(pseudo);
+        rewrite_v4(&mut b, Some(20), true, Ipv4Addr::new(192, 0, 2, 7), 40000);
+        rewrite_v4(&mut b, Some(20), false, Ipv4Addr::new(192, 0, 2, 8), 8080);
+        assert!(Ipv4Packet::new_checked(&b[..]).unwrap().verify_checksum());
+        let pseudo = ph(&b);
+        let t = TcpPacket::new_checked(&b[20..]).unwrap();
+        assert_eq!((t.src_port(), t.dst_port()), (40000, 8080));
+        assert!(t.verify_checksum(pseudo));
+    }
+}
