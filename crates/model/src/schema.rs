@@ -330,3 +330,60 @@ fn resolve_collection(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn link_err(text: &str) -> String {
+        match Schema::from_text(text) {
+            Err(SchemaError::Link(m)) => m,
+            other => panic!("expected a link error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn links_a_small_schema() {
+        let s = Schema::from_text(
+            "struct KV\n  key string\n  value string\nstruct KVs\n  kv [KV]\n\
+             common\n  prop annotations KVs map(key)\n\
+             resource a\nresource b\n  parent a\n  ref a KV\n",
+        )
+        .unwrap();
+        let b = s.resource("b").unwrap();
+        assert_eq!(b.parents, ["a"]);
+        assert_eq!(s.resource("a").unwrap().parents, [CONFIG_ROOT]);
+        assert_eq!(s.children_of("a")[0].name, "b");
+        assert_eq!(s.back_ref_sources("a")[0].name, "b");
+        assert_eq!(
+            b.prop("annotations")
+                .unwrap()
+                .collection
+                .as_ref()
+                .unwrap()
+                .field(),
+            "kv"
+        );
+        assert!(s.resource(CONFIG_ROOT).unwrap().parents.is_empty());
+    }
+
+    #[test]
+    fn reports_broken_links() {
+        assert!(link_err("struct S\n  a T\n").contains("unknown type `T`"));
+        assert!(link_err("struct S\n  a string\nstruct S\n  b string\n").contains("twice"));
+        assert!(link_err("struct S\n  a string\n  a string\n").contains("twice"));
+        assert!(link_err("resource a\n  ref b\n").contains("unknown type `b`"));
+        assert!(link_err("resource a\n  parent b\n").contains("unknown parent"));
+        assert!(link_err("resource a\nresource a\n").contains("used twice"));
+        assert!(link_err("resource a\n  prop p string\n  prop p string\n").contains("twice"));
+        assert!(
+            link_err("struct S\n  a string\nresource a\n  prop p S list\n")
+                .contains("must be a list")
+        );
+        assert!(link_err("resource a\n  prop p string list\n").contains("struct type"));
+        assert!(
+            link_err("struct S\n  a [string]\nresource a\n  prop p S map(key)\n")
+                .contains("no key field")
+        );
+    }
+}
