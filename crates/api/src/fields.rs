@@ -151,7 +151,7 @@ pub fn resolve_one(
     Ok((obj.uuid.clone(), obj.fq_name.clone()))
 }
 
-/// An fq_name is a non-empty list of non-empty strings without ':' in any element.
+/// An fq_name is a non-empty list of non-empty strings (route targets keep their ':').
 pub fn parse_fq_name(v: &Value) -> Result<Vec<String>, String> {
     let Some(list) = v.as_array() else {
         return Err("expected a list of strings".into());
@@ -162,11 +162,9 @@ pub fn parse_fq_name(v: &Value) -> Result<Vec<String>, String> {
     let mut out = Vec::with_capacity(list.len());
     for (i, e) in list.iter().enumerate() {
         match e.as_str() {
-            Some(s) if !s.is_empty() && !s.contains(':') && s.len() <= 255 => {
-                out.push(s.to_string())
-            }
             Some("") => return Err(format!("element {i} is empty")),
-            Some(_) => return Err(format!("element {i} is invalid (':' or over 255 chars)")),
+            Some(s) if s.len() <= 255 => out.push(s.to_string()),
+            Some(_) => return Err(format!("element {i} is longer than 255 characters")),
             None => return Err(format!("element {i} is not a string")),
         }
     }

@@ -135,47 +135,36 @@ pub fn list(
         .get("page_marker")
         .filter(|m| !m.is_empty() && m.as_str() != "None");
 
-    // Start from the narrowest index the query allows.
-    let candidates: Box<dyn Iterator<Item = &Arc<Obj>>> =
-        if let Some(uuids) = csv(params, "obj_uuids") {
+    // Start from the narrowest index the query allows; every path yields uuid order, which is
+    // what page markers count in.
+    let narrowed: Option<Vec<&Arc<Obj>>> = if let Some(uuids) = csv(params, "obj_uuids") {
+        Some(uuids.iter().filter_map(|u| index.get_typed(t, u)).collect())
+    } else if let Some(parents) = csv(params, "parent_id") {
+        Some(
+            parents
+                .iter()
+                .flat_map(|p| index.children(p).filter(|c| c.type_name() == t))
+                .collect(),
+        )
+    } else {
+        csv(params, "back_ref_id").map(|targets| {
+            targets
+                .iter()
+                .flat_map(|r| index.back_refs(r).filter(|o| o.type_name() == t))
+                .collect()
+        })
+    };
+    let candidates: Box<dyn Iterator<Item = &Arc<Obj>>> = match narrowed {
+        Some(mut v) => {
+            v.sort_by(|a, b| a.uuid.cmp(&b.uuid));
+            v.dedup_by(|a, b| a.uuid == b.uuid);
             Box::new(
-                uuids
-                    .into_iter()
-                    .filter_map(move |u| index.get_typed(t, &u))
-                    .collect::<Vec<_>>()
-                    .into_iter(),
+                v.into_iter()
+                    .filter(move |o| marker.is_none_or(|m| o.uuid.as_str() > m.as_str())),
             )
-        } else if let Some(parents) = csv(params, "parent_id") {
-            Box::new(
-                parents
-                    .into_iter()
-                    .flat_map(|p| {
-                        index
-                            .children(&p)
-                            .filter(|c| c.type_name() == t)
-                            .collect::<Vec<_>>()
-                    })
-                    .collect::<Vec<_>>()
-                    .into_iter(),
-            )
-        } else if let Some(targets) = csv(params, "back_ref_id") {
-            let mut seen = HashSet::new();
-            Box::new(
-                targets
-                    .into_iter()
-                    .flat_map(|r| {
-                        index
-                            .back_refs(&r)
-                            .filter(|o| o.type_name() == t)
-                            .collect::<Vec<_>>()
-                    })
-                    .filter(move |o| seen.insert(o.uuid.clone()))
-                    .collect::<Vec<_>>()
-                    .into_iter(),
-            )
-        } else {
-            Box::new(index.of_type_from(t, marker.map(String::as_str)))
-        };
+        }
+        None => Box::new(index.of_type_from(t, marker.map(String::as_str))),
+    };
     let parent_fq = params.get("parent_fq_name_str").filter(|s| !s.is_empty());
     let fq_names: Option<HashSet<String>> =
         params.get("fq_names").filter(|s| !s.is_empty()).map(|s| {
