@@ -48,4 +48,29 @@ for name, c in inspect.getmembers(rx, inspect.isclass):
         for f in c.attr_fields
     ]
 
-json.dump({"resources": resources, "structs": structs}, sys.stdout)
+# Every struct and resource as the client serializes it when built with
+# no arguments: the defaults it sends for everything a user leaves out.
+def to_json(obj):
+    return json.loads(json.dumps(obj, default=lambda o: dict(o.__dict__)))
+
+defaults = {}
+for name, c in inspect.getmembers(rx, inspect.isclass):
+    if hasattr(c, "attr_fields") and c.__module__ == rx.__name__:
+        defaults[name] = to_json(c())
+
+from vnc_api.gen import resource_client as rcl
+from vnc_api.vnc_api import VncApi
+
+bodies = {}
+for _, c in inspect.getmembers(rcl, inspect.isclass):
+    rtype = getattr(c, "resource_type", None)
+    if not rtype or rtype == "config-root" or c.__module__ != rcl.__name__:
+        continue
+    try:
+        obj = c()
+    except Exception:
+        continue
+    obj._pending_field_updates |= obj._pending_ref_updates
+    bodies[rtype] = json.loads(json.dumps(obj, default=lambda o: VncApi._obj_serializer_diff(None, o)))
+
+json.dump({"resources": resources, "structs": structs, "defaults": defaults, "bodies": bodies}, sys.stdout)

@@ -1,6 +1,8 @@
 //! Regression check of schema/vnc.schema against the real vnc_api client's
 //! generated tables: every resource type, parent, prop (and its JSON type),
-//! ref (and its attr type), prop-collection and struct field must agree.
+//! ref (and its attr type), prop-collection and struct field must agree, and
+//! what the client sends for unset parts (default-built structs, bare
+//! resources) must validate.
 //!
 //! Needs a python with `vnc_api` installed: `CIRRUS_VNC_PYTHON=/path/to/python`,
 //! else `/tmp/vncvenv/bin/python`. Without one the test prints why and passes.
@@ -279,4 +281,31 @@ fn schema_matches_installed_client() {
         errors.len(),
         errors.join("\n")
     );
+}
+
+#[test]
+fn client_defaults_validate() {
+    let Some(tables) = client_tables() else {
+        return;
+    };
+    let s = schema();
+    let mut errors = Vec::new();
+    for (name, value) in tables["defaults"].as_object().expect("defaults") {
+        if let Err(e) = s.validate_value(&TypeRef::Struct(name.clone()), value, name) {
+            errors.push(format!("default {name}: {e}"));
+        }
+    }
+    let bodies = tables["bodies"].as_object().expect("bodies");
+    assert!(bodies.len() > 90, "{} bodies", bodies.len());
+    for (rtype, body) in bodies {
+        match s.resource(rtype) {
+            Some(rt) => {
+                if let Err(e) = s.validate_object(rt, body) {
+                    errors.push(format!("body {rtype}: {e}"));
+                }
+            }
+            None => errors.push(format!("body {rtype}: unknown type")),
+        }
+    }
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
 }
