@@ -12,5 +12,6 @@ pub mod attrs;
 pub mod codec;
 pub mod ext_community;
 pub mod message;
+pub mod rib;
 pub mod session;
 pub mod types;

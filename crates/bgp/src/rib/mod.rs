@@ -1,0 +1,577 @@
+//! The RIB: one global table for every family (Contrail's bgp.l3vpn.0, bgp.evpn.0,
+//! bgp.rtarget.0, ...), one table per routing instance, import by route target, export with the
+//! instance's targets and RD, and per-peer Adj-RIB-Out with RFC 4684 filtering (see [`out`]).
+//!
+//! Pure and synchronous like the session: callers feed changes, then `flush()` returns the
+//! UPDATEs to send to each peer.
+
+pub mod best;
+pub mod instance;
+mod out;
+pub mod query;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{HashMap, HashSet};
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+
+pub use best::{Path, PeerId, Source};
+pub use instance::{Dest, Instance, InstanceConfig};
+use out::PeerOut;
+
+use crate::attrs::PathAttrs;
+use crate::ext_community::ExtCommunity;
+use crate::message::Update;
+use crate::types::{Family, Labels, Nlri, Rd, RtMembership};
+
+/// Pseudo-instance owning our RFC 4684 membership routes.
+const RTC_OWNER: &str = "__rtarget__";
+
+/// RIB-wide settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RibConfig {
+    pub local_asn: u32,
+    pub router_id: Ipv4Addr,
+    /// Reflect iBGP routes to/from clients (RFC 4456) with this cluster id.
+    pub cluster_id: Option<Ipv4Addr>,
+}
+
+/// What the RIB needs to know about a peer while it is Established.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeerInfo {
+    pub address: IpAddr,
+    pub router_id: Ipv4Addr,
+    pub asn: u32,
+    pub ibgp: bool,
+    pub rr_client: bool,
+    pub families: Vec<Family>,
+}
+
+/// A route handed to [`Rib::originate`] (what a vrouter publishes).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LocalRoute {
+    /// Instance key: `Inet`, `Inet6` or `Evpn` (its RD is replaced by the instance's).
+    pub nlri: Option<Nlri>,
+    pub labels: Labels,
+    pub next_hop: Option<IpAddr>,
+    /// Extra communities (encapsulation, origin VN, security groups, tags, ...).
+    pub ext_communities: Vec<ExtCommunity>,
+    pub communities: Vec<u32>,
+    pub local_pref: Option<u32>,
+    pub med: Option<u32>,
+}
+
+/// RIB errors (API misuse by the caller).
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum RibError {
+    #[error("routing instance {0:?} is not configured")]
+    NoInstance(String),
+    #[error("route {0} cannot be originated into an instance (only inet, inet6, e-vpn)")]
+    BadFamily(String),
+    #[error("route has no prefix")]
+    NoPrefix,
+    #[error("route {0} has no next hop")]
+    NoNextHop(String),
+}
+
+/// The routing information base.
+#[derive(Debug)]
+pub struct Rib {
+    cfg: RibConfig,
+    global: HashMap<Nlri, GlobalDest>,
+    instances: HashMap<String, Instance>,
+    peers: HashMap<PeerId, PeerOut>,
+    /// Global keys whose paths changed since the last flush.
+    dirty: HashSet<Nlri>,
+    /// Our current RFC 4684 memberships.
+    rtc_local: HashSet<ExtCommunity>,
+}
+
+#[derive(Debug, Default)]
+struct GlobalDest {
+    dest: Dest,
+    /// Instances the best path is imported into.
+    imported: Vec<String>,
+}
+
+impl Rib {
+    pub fn new(cfg: RibConfig) -> Rib {
+        Rib {
+            cfg,
+            global: HashMap::new(),
+            instances: HashMap::new(),
+            peers: HashMap::new(),
+            dirty: HashSet::new(),
+            rtc_local: HashSet::new(),
+        }
+    }
+
+    pub fn config(&self) -> &RibConfig {
+        &self.cfg
+    }
+
+    // ---- peers -------------------------------------------------------------------------
+
+    /// A session reached Established: the full table will be sent at the next flush,
+    /// followed by End-of-RIB for each family.
+    pub fn peer_up(&mut self, id: PeerId, info: PeerInfo) {
+        self.peers.insert(id, PeerOut::new(info));
+        let keys: Vec<Nlri> = self.global.keys().cloned().collect();
+        if let Some(p) = self.peers.get_mut(&id) {
+            p.resync(keys);
+        }
+    }
+
+    /// A session went down. With `graceful`, the peer's paths of `gr_families` stay as stale
+    /// until [`Rib::end_of_rib`] or [`Rib::sweep_stale`]; the rest are removed now.
+    pub fn peer_down(&mut self, id: PeerId, graceful: bool, gr_families: &[Family]) {
+        self.peers.remove(&id);
+        let mut touched = Vec::new();
+        for (k, g) in self.global.iter_mut() {
+            let keep_stale = graceful && gr_families.contains(&k.family());
+            let before = g.dest.paths.len();
+            if keep_stale {
+                for p in g
+                    .dest
+                    .paths
+                    .iter_mut()
+                    .filter(|p| p.source.peer_id() == Some(id))
+                {
+                    p.stale = true;
+                }
+            } else {
+                g.dest.paths.retain(|p| p.source.peer_id() != Some(id));
+            }
+            if g.dest.paths.len() != before || keep_stale {
+                touched.push(k.clone());
+            }
+        }
+        self.dirty.extend(touched);
+    }
+
+    /// End-of-RIB from a peer: its stale paths of that family are gone for good.
+    pub fn end_of_rib(&mut self, id: PeerId, family: Family) {
+        self.sweep(id, Some(family));
+    }
+
+    /// Restart/stale timer expired: drop every stale path from the peer.
+    pub fn sweep_stale(&mut self, id: PeerId) {
+        self.sweep(id, None);
+    }
+
+    fn sweep(&mut self, id: PeerId, family: Option<Family>) {
+        for (k, g) in self.global.iter_mut() {
+            if family.is_some_and(|f| f != k.family()) {
+                continue;
+            }
+            let before = g.dest.paths.len();
+            g.dest
+                .paths
+                .retain(|p| !(p.stale && p.source.peer_id() == Some(id)));
+            if g.dest.paths.len() != before {
+                self.dirty.insert(k.clone());
+            }
+        }
+    }
+
+    /// The peer asked for a family again (RFC 2918).
+    pub fn refresh(&mut self, id: PeerId, family: Family) {
+        let keys: Vec<Nlri> = self
+            .global
+            .keys()
+            .filter(|k| k.family() == family)
+            .cloned()
+            .collect();
+        if let Some(p) = self.peers.get_mut(&id) {
+            p.forget_family(family);
+            p.resync(keys);
+        }
+    }
+
+    // ---- routes from peers -------------------------------------------------------------
+
+    /// Applies an UPDATE received from an Established peer.
+    pub fn receive(&mut self, id: PeerId, u: &Update) {
+        let Some(info) = self.peers.get(&id).map(|p| p.info.clone()) else {
+            return;
+        };
+        let source = Source::Peer {
+            id,
+            address: info.address,
+            router_id: info.router_id,
+            ibgp: info.ibgp,
+        };
+        for w in &u.withdraw {
+            if let Some(g) = self.global.get_mut(&w.nlri) {
+                let before = g.dest.paths.len();
+                g.dest.paths.retain(|p| p.source.peer_id() != Some(id));
+                if g.dest.paths.len() != before {
+                    self.dirty.insert(w.nlri.clone());
+                }
+            }
+        }
+        if !u.announce.is_empty() {
+            // Loop detection: our own AS in the path (eBGP), our router id as originator or our
+            // cluster id in the cluster list (RFC 4456) mean the route came back to us.
+            let a = &u.attrs;
+            let looped = (!info.ibgp && a.as_path_contains(self.cfg.local_asn))
+                || a.originator_id == Some(self.cfg.router_id)
+                || self
+                    .cfg
+                    .cluster_id
+                    .is_some_and(|c| a.cluster_list.contains(&c));
+            if !looped {
+                let attrs = Arc::new(u.attrs.clone());
+                for l in &u.announce {
+                    let path = Path {
+                        source: source.clone(),
+                        labels: l.labels,
+                        attrs: attrs.clone(),
+                        stale: false,
+                        imported_from: None,
+                    };
+                    self.upsert_global(l.nlri.clone(), path);
+                }
+            }
+        }
+        if let Some(f) = u.eor {
+            self.end_of_rib(id, f);
+        }
+    }
+
+    fn upsert_global(&mut self, key: Nlri, path: Path) {
+        let g = self.global.entry(key.clone()).or_default();
+        match g.dest.paths.iter_mut().find(|p| p.source == path.source) {
+            Some(p) => *p = path,
+            None => g.dest.paths.push(path),
+        }
+        self.dirty.insert(key);
+    }
+
+    fn remove_global(&mut self, key: &Nlri, source: &Source) {
+        if let Some(g) = self.global.get_mut(key) {
+            g.dest.paths.retain(|p| &p.source != source);
+            self.dirty.insert(key.clone());
+        }
+    }
+
+    // ---- instances and local routes ----------------------------------------------------
+
+    /// Adds or changes a routing instance; import/export changes take effect at the next flush.
+    pub fn set_instance(&mut self, name: &str, cfg: InstanceConfig) {
+        let inst = self.instances.entry(name.to_string()).or_default();
+        let old = std::mem::replace(&mut inst.cfg, cfg.clone());
+        if old.export_targets != cfg.export_targets || old.rd != cfg.rd {
+            // Re-export every local route with the new targets / RD.
+            let locals: Vec<(Nlri, (Labels, PathAttrs))> = inst
+                .local
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            let src = Source::Local {
+                instance: name.to_string(),
+            };
+            for (k, _) in &locals {
+                if let Some(vk) = old.rd.and_then(|rd| instance::vpn_key(k, rd)) {
+                    self.remove_global(&vk, &src);
+                }
+            }
+            for (k, (labels, attrs)) in locals {
+                self.export(name, &k, labels, attrs);
+            }
+        }
+        if old.import_targets != cfg.import_targets {
+            // Re-evaluate imports of every global destination.
+            self.dirty.extend(self.global.keys().cloned());
+        }
+        self.update_rtc_membership();
+    }
+
+    /// Removes a routing instance, withdrawing its local routes.
+    pub fn remove_instance(&mut self, name: &str) {
+        let Some(inst) = self.instances.remove(name) else {
+            return;
+        };
+        let src = Source::Local {
+            instance: name.to_string(),
+        };
+        if let Some(rd) = inst.cfg.rd {
+            for k in inst.local.keys() {
+                if let Some(vk) = instance::vpn_key(k, rd) {
+                    self.remove_global(&vk, &src);
+                }
+            }
+        }
+        for g in self.global.values_mut() {
+            g.imported.retain(|i| i != name);
+        }
+        self.update_rtc_membership();
+    }
+
+    /// Instance names.
+    pub fn instances(&self) -> impl Iterator<Item = (&String, &Instance)> {
+        self.instances.iter()
+    }
+
+    /// Originates a route into an instance (and, through its export targets, into BGP).
+    pub fn originate(&mut self, instance: &str, r: LocalRoute) -> Result<(), RibError> {
+        let key = r.nlri.clone().ok_or(RibError::NoPrefix)?;
+        if !matches!(key.family(), Family::Inet | Family::Inet6 | Family::Evpn) {
+            return Err(RibError::BadFamily(key.to_string()));
+        }
+        let nh = r
+            .next_hop
+            .ok_or_else(|| RibError::NoNextHop(key.to_string()))?;
+        let inst = self
+            .instances
+            .get_mut(instance)
+            .ok_or_else(|| RibError::NoInstance(instance.to_string()))?;
+        let attrs = PathAttrs {
+            next_hop: Some(nh),
+            ext_communities: r.ext_communities,
+            communities: r.communities,
+            local_pref: r.local_pref,
+            med: r.med,
+            ..Default::default()
+        };
+        inst.local.insert(key.clone(), (r.labels, attrs.clone()));
+        let path = Path {
+            source: Source::Local {
+                instance: instance.to_string(),
+            },
+            labels: r.labels,
+            attrs: Arc::new(attrs.clone()),
+            stale: false,
+            imported_from: None,
+        };
+        let d = inst.table.entry(key.clone()).or_default();
+        d.paths.retain(|p| p.source != path.source);
+        d.paths.push(path);
+        d.reselect();
+        self.export(instance, &key, r.labels, attrs);
+        Ok(())
+    }
+
+    /// Withdraws a route originated into an instance.
+    pub fn withdraw(&mut self, instance: &str, nlri: &Nlri) -> Result<(), RibError> {
+        let inst = self
+            .instances
+            .get_mut(instance)
+            .ok_or_else(|| RibError::NoInstance(instance.to_string()))?;
+        let src = Source::Local {
+            instance: instance.to_string(),
+        };
+        inst.local.remove(nlri);
+        if let Some(d) = inst.table.get_mut(nlri) {
+            d.paths.retain(|p| p.source != src);
+            d.reselect();
+            if d.paths.is_empty() {
+                inst.table.remove(nlri);
+            }
+        }
+        if let Some(vk) = inst.cfg.rd.and_then(|rd| instance::vpn_key(nlri, rd)) {
+            self.remove_global(&vk, &src);
+        }
+        Ok(())
+    }
+
+    /// Puts a local route into the global table with the instance's RD and export targets.
+    fn export(&mut self, instance: &str, key: &Nlri, labels: Labels, mut attrs: PathAttrs) {
+        let Some(inst) = self.instances.get(instance) else {
+            return;
+        };
+        let Some(rd) = inst.cfg.rd else {
+            // No RD: the route stays inside the instance (Contrail does the same).
+            return;
+        };
+        let Some(vk) = instance::vpn_key(key, rd) else {
+            return;
+        };
+        for t in &inst.cfg.export_targets {
+            if !attrs.ext_communities.contains(t) {
+                attrs.ext_communities.push(*t);
+            }
+        }
+        let path = Path {
+            source: Source::Local {
+                instance: instance.to_string(),
+            },
+            labels,
+            attrs: Arc::new(attrs),
+            stale: false,
+            imported_from: None,
+        };
+        self.upsert_global(vk, path);
+    }
+
+    /// Keeps one local RFC 4684 route per import target of any instance.
+    fn update_rtc_membership(&mut self) {
+        let want: HashSet<ExtCommunity> = self
+            .instances
+            .values()
+            .flat_map(|i| i.cfg.import_targets.iter().copied())
+            .collect();
+        let src = Source::Local {
+            instance: RTC_OWNER.to_string(),
+        };
+        let asn = self.cfg.local_asn;
+        let gone: Vec<_> = self.rtc_local.difference(&want).copied().collect();
+        for t in gone {
+            self.remove_global(&Nlri::RouteTarget(RtMembership::exact(asn, t)), &src);
+        }
+        let new: Vec<_> = want.difference(&self.rtc_local).copied().collect();
+        for t in new {
+            let path = Path {
+                source: src.clone(),
+                labels: Labels::default(),
+                attrs: Arc::new(PathAttrs {
+                    next_hop: Some(IpAddr::V4(self.cfg.router_id)),
+                    ..Default::default()
+                }),
+                stale: false,
+                imported_from: None,
+            };
+            self.upsert_global(Nlri::RouteTarget(RtMembership::exact(asn, t)), path);
+        }
+        self.rtc_local = want;
+    }
+
+    // ---- propagation -------------------------------------------------------------------
+
+    /// Runs best-path selection for everything that changed, updates instance tables, and
+    /// returns the UPDATEs each peer must be sent.
+    pub fn flush(&mut self) -> Vec<(PeerId, Update)> {
+        let dirty: Vec<Nlri> = self.dirty.drain().collect();
+        let mut rt_dirty = false;
+        for key in &dirty {
+            let Some(g) = self.global.get_mut(key) else {
+                continue;
+            };
+            g.dest.reselect();
+            rt_dirty |= key.family() == Family::RouteTarget;
+            self.reimport(key);
+            for p in self.peers.values_mut() {
+                p.mark(key.clone());
+            }
+        }
+        // Empty destinations were withdrawn above (peers marked); now forget them.
+        self.global.retain(|_, g| !g.dest.paths.is_empty());
+        if rt_dirty {
+            // A peer whose RFC 4684 memberships changed may now want, or no longer want, any
+            // VPN route: re-evaluate all of them for that peer.
+            let mut interest: HashMap<PeerId, Vec<RtMembership>> = HashMap::new();
+            for (k, g) in &self.global {
+                if let Nlri::RouteTarget(m) = k {
+                    for id in g.dest.paths.iter().filter_map(|p| p.source.peer_id()) {
+                        interest.entry(id).or_default().push(*m);
+                    }
+                }
+            }
+            let mut vpn_keys: Option<Vec<Nlri>> = None;
+            for (id, p) in self.peers.iter_mut() {
+                if p.set_rt_interest(interest.remove(id).unwrap_or_default()) {
+                    let keys = vpn_keys.get_or_insert_with(|| {
+                        self.global
+                            .keys()
+                            .filter(|k| k.family() != Family::RouteTarget)
+                            .cloned()
+                            .collect()
+                    });
+                    p.resync(keys.iter().cloned());
+                }
+            }
+        }
+        let clients: HashSet<PeerId> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.info.rr_client)
+            .map(|(id, _)| *id)
+            .collect();
+        let mut out = Vec::new();
+        for (id, p) in self.peers.iter_mut() {
+            for u in p.flush(&self.cfg, *id, &self.global, &clients) {
+                out.push((*id, u));
+            }
+        }
+        out
+    }
+
+    /// Moves the imported copy of a global destination's best path between instances.
+    fn reimport(&mut self, key: &Nlri) {
+        let Some(g) = self.global.get_mut(key) else {
+            return;
+        };
+        let Some(lk) = instance::local_key(key) else {
+            return;
+        };
+        for name in std::mem::take(&mut g.imported) {
+            if let Some(inst) = self.instances.get_mut(&name)
+                && let Some(d) = inst.table.get_mut(&lk)
+            {
+                d.paths.retain(|p| p.imported_from.as_ref() != Some(key));
+                d.reselect();
+                if d.paths.is_empty() {
+                    inst.table.remove(&lk);
+                }
+            }
+        }
+        let Some(best) = g.dest.best_path().cloned() else {
+            return;
+        };
+        let targets: HashSet<ExtCommunity> = best.attrs.route_targets().copied().collect();
+        for (name, inst) in self.instances.iter_mut() {
+            // A route exported by an instance is already in that instance as a local path.
+            if matches!(&best.source, Source::Local { instance } if instance == name)
+                || !inst.imports(&targets)
+            {
+                continue;
+            }
+            let d = inst.table.entry(lk.clone()).or_default();
+            let mut p = best.clone();
+            p.imported_from = Some(key.clone());
+            d.paths.push(p);
+            d.reselect();
+            g.imported.push(name.clone());
+        }
+    }
+
+    /// Read access for queries.
+    pub(crate) fn global_dests(&self) -> impl Iterator<Item = (&Nlri, &Dest)> {
+        self.global.iter().map(|(k, g)| (k, &g.dest))
+    }
+
+    pub(crate) fn instance(&self, name: &str) -> Option<&Instance> {
+        self.instances.get(name)
+    }
+
+    /// Routes advertised to a peer (Adj-RIB-Out size).
+    pub fn advertised_count(&self, id: PeerId) -> usize {
+        self.peers.get(&id).map_or(0, |p| p.adj_out_len())
+    }
+
+    /// Routes received from a peer (all paths, stale included).
+    pub fn received_count(&self, id: PeerId) -> usize {
+        self.global
+            .values()
+            .filter(|g| g.dest.paths.iter().any(|p| p.source.peer_id() == Some(id)))
+            .count()
+    }
+
+    /// Routes from a peer that are the best path for their destination.
+    pub fn accepted_count(&self, id: PeerId) -> usize {
+        self.global
+            .values()
+            .filter(|g| {
+                g.dest
+                    .best_path()
+                    .is_some_and(|p| p.source.peer_id() == Some(id))
+            })
+            .count()
+    }
+
+    /// The RD Cirrus gives an instance by default: `router-id:index` (Contrail's form).
+    pub fn default_rd(&self, index: u16) -> Rd {
+        Rd::Ip(self.cfg.router_id, index)
+    }
+}
