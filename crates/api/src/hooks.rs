@@ -27,6 +27,33 @@ pub struct Ctx<'a> {
 /// Extra objects created along with the one requested (a VN's primary routing instance).
 pub type Companions = Vec<Obj>;
 
+/// Fixes up a create body before its identity is read: a tag's name is always
+/// `<tag_type_name>=<tag_value>`, whatever the client called it (Contrail does the same).
+pub fn normalize_input(type_name: &str, input: &mut serde_json::Map<String, Value>) {
+    if type_name != "tag" {
+        return;
+    }
+    let (Some(t), Some(v)) = (
+        input.get("tag_type_name").and_then(Value::as_str),
+        input.get("tag_value").and_then(Value::as_str),
+    ) else {
+        return;
+    };
+    let name = format!("{t}={v}");
+    if let Some(fq) = input.get_mut("fq_name").and_then(Value::as_array_mut)
+        && let Some(last) = fq.last_mut()
+    {
+        *last = json!(name);
+    }
+    input.insert("name".into(), json!(name));
+    if input
+        .get("display_name")
+        .is_some_and(|d| d.as_str() != Some(&name))
+    {
+        input.insert("display_name".into(), json!(name));
+    }
+}
+
 pub fn on_create(c: &Ctx, obj: &mut Obj, p: &mut Planned) -> ApiResult<Companions> {
     match obj.type_name() {
         "virtual-network" => {
@@ -36,6 +63,40 @@ pub fn on_create(c: &Ctx, obj: &mut Obj, p: &mut Planned) -> ApiResult<Companion
                 ipam::normalize_vn_subnets(c.what, refs)?;
             }
             Ok(vec![primary_routing_instance(obj)])
+        }
+        "tag" => {
+            // tag_id = tag type id (high 16 bits) | a per-type value id (low 16 bits).
+            let t = obj
+                .body
+                .get("tag_type_name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            let tag_type = c.index.by_fq_name("tag-type", &t).ok_or_else(|| {
+                ApiError::not_found(format!("{}: tag_type_name: no tag-type {t:?}", c.what))
+            })?;
+            let type_id = tag_type
+                .body
+                .get("tag_type_id")
+                .and_then(Value::as_str)
+                .and_then(|h| u64::from_str_radix(h.trim_start_matches("0x"), 16).ok())
+                .unwrap_or(0);
+            let pool = format!("tag-{t}");
+            allocate_id(c, obj, p, (&pool, "tag_value_id", 1))?;
+            let value_id = obj
+                .body
+                .remove("tag_value_id")
+                .and_then(|v| v.as_u64())
+                .unwrap_or(0);
+            obj.body.insert(
+                "tag_id".into(),
+                json!(format!("0x{:08x}", (type_id << 16) | value_id)),
+            );
+            obj.body.insert(
+                "tag_type_refs".into(),
+                json!([{"to": tag_type.fq_name, "uuid": tag_type.uuid, "attr": null}]),
+            );
+            Ok(vec![])
         }
         "security-group" => {
             server_owned(c, obj, SG_IDS.1)?;
@@ -160,6 +221,15 @@ pub fn on_delete(index: &Index, obj: &Obj, p: &mut Planned) {
             let pool = if prop == VN_IDS.1 { VN_IDS.0 } else { SG_IDS.0 };
             p.delete(keys::id(pool, id));
         }
+    }
+    if obj.type_name() == "tag"
+        && let (Some(t), Some(id)) = (
+            obj.body.get("tag_type_name").and_then(Value::as_str),
+            obj.body.get("tag_id").and_then(Value::as_str),
+        )
+        && let Ok(id) = u64::from_str_radix(id.trim_start_matches("0x"), 16)
+    {
+        p.delete(keys::id(&format!("tag-{t}"), id & 0xffff));
     }
     if obj.type_name() == "virtual-network" {
         // Addresses reserved with ip-alloc belong to the network itself.

@@ -160,6 +160,9 @@ pub fn plan_create(
     ty: &'static ResourceType,
     input: &Map<String, Value>,
 ) -> ApiResult<(Planned, String)> {
+    let mut input = input.clone();
+    hooks::normalize_input(&ty.name, &mut input);
+    let input = &input;
     let (fq_name, parent) = identity(index, ty, input)?;
     let fq_str = fq_name.join(":");
     let what = format!("{} {fq_str}", ty.name);
