@@ -1,1 +1,320 @@
-fn main() {}
+//! Forwarding benchmarks: 64-byte packets in batches of 32 on one core, each figure printed
+//! beside its target. Kept short (1 s warm-up, 3 s measurement) so the whole run stays
+//! well under three minutes.
+//!
+//! Run: `cargo bench -p cirrus-dataplane`
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use cirrus_dataplane::flow::{FlowConfig, FlowKey, FlowSpec, FlowTable};
+use cirrus_dataplane::packet::PacketBuf;
+use cirrus_dataplane::pipeline::{Disposition, Worker, WorkerConfig};
+use cirrus_dataplane::tables::{Lpm4, Nexthop, TunnelEncap};
+use cirrus_dataplane::wire::IpProtocol;
+use common::*;
+use criterion::{Criterion, black_box};
+use std::net::Ipv4Addr;
+use std::time::{Duration, Instant};
+
+const BATCH: usize = 32;
+
+/// xorshift64: deterministic pseudo-random numbers for workloads.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+/// Remote workload address of flow `i`: 1M flows spread over 4096 remote /32s routed by
+/// MPLS over UDP, each flow a distinct (destination, source port).
+fn flow_dst(i: u32) -> Ipv4Addr {
+    Ipv4Addr::new(10, 2, ((i >> 8) & 0x0f) as u8, (i & 0xff) as u8)
+}
+fn flow_sport(i: u32) -> u16 {
+    (1024 + (i >> 12)) as u16
+}
+
+/// A worker whose policy-enabled workload P has `flows` established pairs to remote
+/// workloads behind 4096 MPLS-over-UDP nexthops.
+fn loaded_worker(flows: u32) -> Worker {
+    let (mut c, dp) = topology();
+    for h in 0..4096u32 {
+        let nh = 1000 + h;
+        c.set_nexthop(
+            nh,
+            Nexthop::Tunnel {
+                encap: TunnelEncap::MplsOverUdp { label: 5000 + h },
+                src_ip: LOCAL_IP,
+                dst_ip: PEER1,
+                fabric_if: IF_FABRIC,
+                dmac: GATEWAY_MAC,
+                smac: FABRIC_MAC,
+            },
+        )
+        .unwrap();
+        c.add_route(1, flow_dst(h).into(), 32, nh).unwrap();
+    }
+    c.commit();
+    let cfg = WorkerConfig {
+        flows: FlowConfig {
+            max_entries: (flows * 2).max(1024),
+            ..FlowConfig::default()
+        },
+        ..WorkerConfig::default()
+    };
+    let mut w = Worker::new(dp, cfg);
+    for i in 0..flows {
+        let k = FlowKey::new(
+            1,
+            IpProtocol::UDP,
+            VM_P.into(),
+            flow_dst(i).into(),
+            flow_sport(i),
+            53,
+        );
+        w.flows
+            .install_pair(
+                k,
+                FlowSpec::forward(1),
+                k.reversed(1),
+                FlowSpec::forward(1),
+                IF_C,
+                0,
+                0,
+            )
+            .unwrap();
+    }
+    w
+}
+
+/// Measures ns per packet of `frames` (cycled in batches of 32) entering on `ingress`.
+fn bench_batches(
+    c: &mut Criterion,
+    name: &str,
+    w: &mut Worker,
+    ingress: u32,
+    frames: &[Vec<u8>],
+    want: Disposition,
+) -> f64 {
+    let mut bufs: Vec<PacketBuf> = (0..BATCH)
+        .map(|_| PacketBuf::from_frame(&frames[0]))
+        .collect();
+    let mut out = [Disposition::Held; BATCH];
+    // Sanity: the path under test is the one measured.
+    bufs[0].reset_from(&frames[0]);
+    w.process_batch(1, ingress, &mut bufs[..1], &mut out[..1]);
+    assert_eq!(out[0], want, "{name}: unexpected disposition");
+    let mut total = Duration::ZERO;
+    let mut pkts = 0u64;
+    let mut at = 0usize;
+    c.bench_function(name, |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                for buf in bufs.iter_mut() {
+                    buf.reset_from(&frames[at]);
+                    at = (at + 1) % frames.len();
+                }
+                w.process_batch(1, ingress, &mut bufs, &mut out);
+                black_box(&out);
+            }
+            let d = start.elapsed();
+            total += d;
+            pkts += iters * BATCH as u64;
+            d
+        })
+    });
+    total.as_nanos() as f64 / pkts.max(1) as f64
+}
+
+fn report(name: &str, value: f64, unit: &str, target: &str) {
+    println!("FIGURE {name}: {value:.1} {unit} (target {target})");
+}
+
+fn main() {
+    let mut c = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(10)
+        .configure_from_args();
+    let mut figures = Vec::new();
+
+    // Overlay encapsulation hitting established flows, 1M and 1k flows.
+    for (flows, name, target) in [
+        (1_000_000u32, "overlay_encap_hit_1m_flows", "<= 80 ns/pkt"),
+        (1_000, "overlay_encap_hit_1k_flows", "<= 30 ns/pkt"),
+    ] {
+        let setup = Instant::now();
+        let mut w = loaded_worker(flows);
+        if flows == 1_000_000 {
+            let per_pair = w.flows.memory_bytes() as f64 / flows as f64;
+            figures.push(("flow_memory_per_pair", per_pair, "bytes", "<= 256 bytes"));
+            eprintln!("setup of {flows} flow pairs: {:?}", setup.elapsed());
+        }
+        let mut rng = Rng(0x9e37_79b9);
+        let frames: Vec<Vec<u8>> = (0..8192)
+            .map(|_| {
+                let i = (rng.next() % flows as u64) as u32;
+                udp_v4(
+                    MAC_P,
+                    VROUTER_MAC,
+                    VM_P,
+                    flow_dst(i),
+                    flow_sport(i),
+                    53,
+                    &[0u8; 64 - 42],
+                )
+            })
+            .collect();
+        let ns = bench_batches(
+            &mut c,
+            name,
+            &mut w,
+            IF_C,
+            &frames,
+            Disposition::Tx(IF_FABRIC),
+        );
+        figures.push((name, ns, "ns/pkt", target));
+
+        if flows == 1_000_000 {
+            // Fabric decapsulation of replies hitting the reverse flows of the same table.
+            let frames: Vec<Vec<u8>> = (0..8192)
+                .map(|_| {
+                    let i = (rng.next() % flows as u64) as u32;
+                    let inner = udp_v4(
+                        MAC_E,
+                        VROUTER_MAC,
+                        flow_dst(i),
+                        VM_P,
+                        53,
+                        flow_sport(i),
+                        &[0u8; 22],
+                    );
+                    mpls_udp_from_peer(LABEL_P, &inner[14..])
+                })
+                .collect();
+            let ns = bench_batches(
+                &mut c,
+                "fabric_decap_hit_1m_flows",
+                &mut w,
+                IF_FABRIC,
+                &frames,
+                Disposition::Tx(IF_C),
+            );
+            figures.push(("fabric_decap_hit_1m_flows", ns, "ns/pkt", "<= 80 ns/pkt"));
+        }
+    }
+
+    // Flow installation: forward+reverse pairs into an empty table.
+    {
+        const PAIRS: u32 = 100_000;
+        let keys: Vec<FlowKey> = (0..PAIRS)
+            .map(|i| {
+                FlowKey::new(
+                    1,
+                    IpProtocol::TCP,
+                    VM_P.into(),
+                    flow_dst(i).into(),
+                    flow_sport(i),
+                    80,
+                )
+            })
+            .collect();
+        let mut total = Duration::ZERO;
+        let mut pairs = 0u64;
+        c.bench_function("flow_install", |b| {
+            b.iter_custom(|iters| {
+                let mut d = Duration::ZERO;
+                for _ in 0..iters {
+                    let mut t = FlowTable::new(FlowConfig {
+                        max_entries: PAIRS * 2,
+                        ..FlowConfig::default()
+                    });
+                    let start = Instant::now();
+                    for k in &keys {
+                        t.install_pair(
+                            *k,
+                            FlowSpec::forward(1),
+                            k.reversed(1),
+                            FlowSpec::forward(1),
+                            IF_C,
+                            0,
+                            0,
+                        )
+                        .unwrap();
+                    }
+                    d += start.elapsed();
+                    black_box(&t);
+                }
+                total += d;
+                pairs += iters * PAIRS as u64;
+                d
+            })
+        });
+        let rate = pairs as f64 / total.as_secs_f64() / 1e6;
+        figures.push(("flow_install", rate, "M pairs/s", ">= 2 M pairs/s"));
+    }
+
+    // LPM with 1M IPv4 routes: a mix of /16–/24 aggregates and /32 host routes.
+    {
+        let mut rng = Rng(0x1234_5678_9abc);
+        let mut t = Lpm4::new();
+        let mut n = 0;
+        while n < 1_000_000 {
+            let r = rng.next();
+            let len = match r % 10 {
+                0 => 16 + (r >> 8) as u8 % 8,
+                1..=5 => 24,
+                _ => 32,
+            };
+            let a = (r >> 16) as u32 & 0x3fff_ffff | 0x4000_0000;
+            let p = a & (u32::MAX << (32 - len));
+            t.insert(Ipv4Addr::from_bits(p), len, 1 + (n % 100_000));
+            n += 1;
+        }
+        eprintln!(
+            "lpm: {} nodes, {} MiB",
+            t.node_count(),
+            t.memory_bytes() >> 20
+        );
+        let addrs: Vec<Ipv4Addr> = (0..65536)
+            .map(|_| Ipv4Addr::from_bits((rng.next() >> 16) as u32 & 0x3fff_ffff | 0x4000_0000))
+            .collect();
+        let mut total = Duration::ZERO;
+        let mut lookups = 0u64;
+        let mut at = 0usize;
+        c.bench_function("lpm_lookup_1m_routes", |b| {
+            b.iter_custom(|iters| {
+                let start = Instant::now();
+                let mut acc = 0u32;
+                for _ in 0..iters {
+                    for _ in 0..BATCH {
+                        acc = acc.wrapping_add(t.lookup(addrs[at]));
+                        at = (at + 1) & 0xffff;
+                    }
+                }
+                black_box(acc);
+                let d = start.elapsed();
+                total += d;
+                lookups += iters * BATCH as u64;
+                d
+            })
+        });
+        figures.push((
+            "lpm_lookup_1m_routes",
+            total.as_nanos() as f64 / lookups.max(1) as f64,
+            "ns/lookup",
+            "<= 30 ns",
+        ));
+    }
+
+    println!();
+    for (name, v, unit, target) in figures {
+        report(name, v, unit, target);
+    }
+}
