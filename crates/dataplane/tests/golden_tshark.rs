@@ -112,6 +112,8 @@ fn dhcp_discover() -> Vec<u8> {
 }
 
 #[test]
+// Frames are pushed one per path with a comment each; a vec! literal would hide that.
+#[allow(clippy::vec_init_then_push)]
 fn tshark_agrees_with_every_path() {
     let (_c, dp) = topology();
     let mut w = Worker::new(dp, WorkerConfig::default());
