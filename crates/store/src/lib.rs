@@ -3,7 +3,8 @@
 //!
 //! One trait, [`Store`], and two backends behind it:
 //! - embedded redb (a single file `cirrus.redb` in `--data-dir`), the default, with group
-//!   commit so that many concurrent writers share one fsync;
+//!   commit so that many concurrent writers share one fsync, and a file grown by writing
+//!   zeros so that each fsync stays cheap;
 //! - etcd v3 (`etcd://host:port,...`), so that stateless API replicas and controllers can
 //!   share one cluster.
 //!
@@ -15,6 +16,7 @@
 mod etcd;
 mod history;
 mod redb;
+mod redb_file;
 mod redb_writer;
 pub mod testing;
 mod types;

@@ -16,6 +16,7 @@ use tokio::sync::watch;
 
 use crate::Store;
 use crate::history::{History, HistoryLimits, HistoryWatch};
+use crate::redb_file::PreallocatedFile;
 use crate::redb_writer::Writer;
 use crate::types::{KeyValue, Range, Revision, StoreError, Txn, TxnOutcome, Watch};
 
@@ -71,15 +72,29 @@ impl RedbStore {
             ))
         })?;
         let path = data_dir.join(FILE_NAME);
-        let db = Database::create(&path).map_err(|e| {
-            let e = map_redb(e);
-            match e {
-                StoreError::Unavailable(m) => {
-                    StoreError::Unavailable(format!("{}: {m}", path.display()))
-                }
-                other => other,
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| {
+                StoreError::Io(std::io::Error::new(
+                    e.kind(),
+                    format!("cannot open {}: {e}", path.display()),
+                ))
+            })?;
+        let in_path = |e: StoreError| match e {
+            StoreError::Unavailable(m) => {
+                StoreError::Unavailable(format!("{}: {m}", path.display()))
             }
-        })?;
+            StoreError::Corrupt(m) => StoreError::Corrupt(format!("{}: {m}", path.display())),
+            other => other,
+        };
+        let backend = PreallocatedFile::new(file).map_err(|e| in_path(map_redb(e)))?;
+        let db = Database::builder()
+            .create_with_backend(backend)
+            .map_err(|e| in_path(map_redb(e)))?;
         // Create the tables up front so readers never meet a missing table.
         let wtx = db.begin_write().map_err(map_redb)?;
         let current = {
