@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The one test command: installs every test dependency (scripts/install-test-deps.sh), checks
+# formatting and lints, builds, and runs every test: the Rust crates' unit, property and
+# interop tests, then the Python suite that drives cirrus-controller with the real vnc_api
+# client on the embedded store and on a real etcd.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-test-deps.sh
+VENV=${CIRRUS_TEST_VENV:-$PWD/target/test-venv}
+export CARGO_TERM_COLOR=never
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+echo "== cargo build"
+cargo build --workspace --bins
+echo "== cargo test"
+# The model's cross-check against the real client uses the test venv's python.
+CIRRUS_VNC_PYTHON="$VENV/bin/python" cargo test --workspace
+echo "== vnc_api suite"
+CIRRUS_CONTROLLER_BIN=${CARGO_TARGET_DIR:-$PWD/target}/debug/cirrus-controller \
+  "$VENV/bin/python" -m pytest -q -p no:cacheprovider tests/python
