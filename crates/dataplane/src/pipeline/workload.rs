@@ -59,7 +59,7 @@ pub(super) fn ingress(
                 Err(_) => Drop(DropReason::Malformed),
             };
         }
-        EtherType::VLAN => return Drop(DropReason::VlanTagged),
+        EtherType::VLAN | EtherType::QINQ => return Drop(DropReason::VlanTagged),
         _ => return Drop(DropReason::UnsupportedEthertype),
     };
     let Some(vrf) = t.vrf(vrf_id) else {

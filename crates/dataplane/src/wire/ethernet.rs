@@ -50,6 +50,8 @@ impl EtherType {
     pub const IPV4: Self = Self(0x0800);
     pub const ARP: Self = Self(0x0806);
     pub const VLAN: Self = Self(0x8100);
+    /// 802.1ad service tag (same 4-byte layout as 802.1Q).
+    pub const QINQ: Self = Self(0x88a8);
     pub const IPV6: Self = Self(0x86dd);
     pub const MPLS: Self = Self(0x8847);
     pub const MPLS_MCAST: Self = Self(0x8848);
