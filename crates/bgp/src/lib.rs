@@ -14,4 +14,5 @@ pub mod ext_community;
 pub mod message;
 pub mod rib;
 pub mod session;
+pub mod speaker;
 pub mod types;

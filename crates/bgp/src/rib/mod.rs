@@ -111,6 +111,19 @@ impl Rib {
         &self.cfg
     }
 
+    /// Changes our ASN / router id / cluster id (sessions are restarted by the caller).
+    pub fn set_identity(&mut self, cfg: RibConfig) {
+        let src = Source::Local {
+            instance: RTC_OWNER.to_string(),
+        };
+        let asn = self.cfg.local_asn;
+        for t in std::mem::take(&mut self.rtc_local) {
+            self.remove_global(&Nlri::RouteTarget(RtMembership::exact(asn, t)), &src);
+        }
+        self.cfg = cfg;
+        self.update_rtc_membership();
+    }
+
     // ---- peers -------------------------------------------------------------------------
 
     /// A session reached Established: the full table will be sent at the next flush,

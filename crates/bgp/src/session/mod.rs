@@ -230,6 +230,15 @@ impl Session {
         out
     }
 
+    /// Forgets the current connection without any action and waits in Active: the driver
+    /// calls this before handing the FSM an inbound connection that won a collision.
+    pub fn reset_to_active(&mut self) {
+        self.state = State::Active;
+        self.stopped = false;
+        self.buf.clear();
+        self.negotiated = None;
+    }
+
     /// Encodes an UPDATE for the peer (Established only; else nothing).
     pub fn send_update(&mut self, u: &Update) -> Vec<Action> {
         let mut out = Vec::new();

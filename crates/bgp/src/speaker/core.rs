@@ -1,0 +1,535 @@
+//! The speaker loop: owns the RIB and the sessions, turns socket and timer inputs into session
+//! events, carries out session actions, and flushes RIB changes to peers in batches.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tracing::Instrument;
+
+use super::config::{NeighborInfo, PeerConfig, SpeakerConfig};
+use super::net::{self, Conn};
+use super::{Command, Input, SpeakerError, TimerKind};
+use crate::codec;
+use crate::message::{Message, Notification, codes};
+use crate::rib::{PeerId, PeerInfo, Rib, RibConfig};
+use crate::session::{Action, Event, Negotiated, Session, SessionConfig, State, Timer};
+
+struct Peer {
+    id: PeerId,
+    cfg: PeerConfig,
+    session: Session,
+    conn: Option<Conn>,
+    /// Outbound connect attempt counter: results of older attempts are ignored.
+    attempt: u64,
+    next_conn: u64,
+    timers: HashMap<TimerKind, u64>,
+    negotiated: Option<Negotiated>,
+    up_since: Option<Instant>,
+    flaps: u32,
+    last_error: Option<String>,
+    span: tracing::Span,
+}
+
+pub(crate) struct Core {
+    cfg: SpeakerConfig,
+    rib: Rib,
+    peers: HashMap<IpAddr, Peer>,
+    next_id: PeerId,
+    tx: mpsc::UnboundedSender<Input>,
+    accept: JoinHandle<()>,
+}
+
+pub(crate) fn spawn(
+    cfg: SpeakerConfig,
+    listener: TcpListener,
+    tx: mpsc::UnboundedSender<Input>,
+    rx: mpsc::UnboundedReceiver<Input>,
+) -> JoinHandle<()> {
+    let span = tracing::info_span!("bgp_speaker", router_id = %cfg.router_id, listen = %cfg.listen);
+    let accept = net::spawn_accept(listener, tx.clone());
+    let rib = Rib::new(RibConfig {
+        local_asn: cfg.asn,
+        router_id: cfg.router_id,
+        cluster_id: cfg.cluster_id,
+    });
+    let mut core = Core {
+        cfg: cfg.clone(),
+        rib,
+        peers: HashMap::new(),
+        next_id: 1,
+        tx,
+        accept,
+    };
+    tokio::spawn(
+        async move {
+            for p in cfg.peers {
+                core.add_peer(p);
+            }
+            core.run(rx).await;
+        }
+        .instrument(span),
+    )
+}
+
+fn session_config(s: &SpeakerConfig, p: &PeerConfig) -> SessionConfig {
+    SessionConfig {
+        local_asn: s.asn,
+        router_id: s.router_id,
+        peer_asn: p.asn,
+        hold_time: p.hold_time.unwrap_or(s.hold_time),
+        families: p.families.clone(),
+        graceful_restart: s.graceful_restart,
+        llgr_stale_time: s.llgr_stale_time,
+        passive: p.passive,
+        connect_retry: s.connect_retry,
+    }
+}
+
+impl Core {
+    async fn run(&mut self, mut rx: mpsc::UnboundedReceiver<Input>) {
+        while let Some(first) = rx.recv().await {
+            let mut stop = self.input(first);
+            // Drain what is already queued before flushing, so a burst of UPDATEs is
+            // re-advertised in few, full messages. Bounded to keep commands responsive.
+            let mut n = 0;
+            while !stop && n < 4096 {
+                match rx.try_recv() {
+                    Ok(i) => stop = self.input(i),
+                    Err(_) => break,
+                }
+                n += 1;
+            }
+            self.flush();
+            if stop {
+                break;
+            }
+        }
+        self.accept.abort();
+    }
+
+    fn add_peer(&mut self, p: PeerConfig) {
+        let id = self.next_id;
+        self.next_id += 1;
+        let span = tracing::info_span!("bgp_peer", peer = %p.address, asn = p.asn);
+        let session = Session::new(session_config(&self.cfg, &p));
+        let addr = p.address;
+        self.peers.insert(
+            addr,
+            Peer {
+                id,
+                cfg: p,
+                session,
+                conn: None,
+                attempt: 0,
+                next_conn: 0,
+                timers: HashMap::new(),
+                negotiated: None,
+                up_since: None,
+                flaps: 0,
+                last_error: None,
+                span,
+            },
+        );
+        self.event(addr, Event::ManualStart);
+    }
+
+    fn remove_peer(&mut self, addr: IpAddr, subcode: u8) {
+        if let Some(p) = self.peers.get_mut(&addr) {
+            if let Some(c) = &p.conn
+                && p.session.state() != State::Idle
+            {
+                let n = Notification::new(codes::CEASE, subcode, []);
+                if let Ok(b) = codec::encode(&Message::Notification(n), true) {
+                    let _ = c.tx.send(b);
+                }
+            }
+            let id = p.id;
+            self.peers.remove(&addr);
+            self.rib.peer_down(id, false, &[]);
+        }
+    }
+
+    /// Handles one input; returns true when the loop must stop.
+    fn input(&mut self, i: Input) -> bool {
+        match i {
+            Input::Cmd(c) => return self.command(c),
+            Input::Inbound(stream, from) => self.inbound(stream, from),
+            Input::Connected {
+                peer,
+                attempt,
+                stream,
+            } => {
+                let Some(p) = self.peers.get_mut(&peer) else {
+                    return false;
+                };
+                if attempt != p.attempt || p.conn.is_some() || p.session.state() != State::Connect {
+                    return false; // a stale attempt, or another connection won
+                }
+                p.next_conn += 1;
+                p.conn = Some(net::spawn_conn(stream, peer, p.next_conn, self.tx.clone()));
+                self.event(peer, Event::TcpCrAcked);
+            }
+            Input::ConnectFailed { peer, attempt } => {
+                if self
+                    .peers
+                    .get(&peer)
+                    .is_some_and(|p| p.attempt == attempt && p.conn.is_none())
+                {
+                    self.event(peer, Event::TcpConnectionFails);
+                }
+            }
+            Input::Data { peer, conn, bytes } => {
+                if self
+                    .peers
+                    .get(&peer)
+                    .is_some_and(|p| p.conn.as_ref().is_some_and(|c| c.id == conn))
+                {
+                    self.event(peer, Event::Data(bytes));
+                }
+            }
+            Input::Closed { peer, conn } => {
+                if let Some(p) = self.peers.get_mut(&peer)
+                    && p.conn.as_ref().is_some_and(|c| c.id == conn)
+                {
+                    p.conn = None;
+                    self.event(peer, Event::TcpConnectionFails);
+                }
+            }
+            Input::Timer {
+                peer,
+                kind,
+                generation,
+            } => {
+                let Some(p) = self.peers.get_mut(&peer) else {
+                    return false;
+                };
+                if p.timers.get(&kind) != Some(&generation) {
+                    return false; // restarted or stopped since
+                }
+                p.timers.remove(&kind);
+                match kind {
+                    TimerKind::Stale => {
+                        let id = p.id;
+                        self.rib.sweep_stale(id);
+                    }
+                    TimerKind::Session(t) => {
+                        let ev = match t {
+                            Timer::ConnectRetry => Event::ConnectRetryTimerExpires,
+                            Timer::Hold => Event::HoldTimerExpires,
+                            Timer::Keepalive => Event::KeepaliveTimerExpires,
+                        };
+                        self.event(peer, ev);
+                    }
+                }
+            }
+        }
+        false
+    }
+
+    fn inbound(&mut self, stream: tokio::net::TcpStream, from: SocketAddr) {
+        let addr = from.ip();
+        let Some(p) = self.peers.get_mut(&addr) else {
+            // RFC 4486: Cease / Connection Rejected to strangers.
+            tracing::info!(%from, "connection from an unconfigured address rejected");
+            let n = Notification::new(codes::CEASE, codes::CEASE_CONNECTION_REJECTED, []);
+            if let Ok(b) = codec::encode(&Message::Notification(n), true) {
+                tokio::spawn(async move {
+                    use tokio::io::AsyncWriteExt;
+                    let mut s = stream;
+                    let _ = s.write_all(&b).await;
+                    let _ = s.shutdown().await;
+                });
+            }
+            return;
+        };
+        let state = p.session.state();
+        let take = match state {
+            State::Idle | State::Connect | State::Active => true,
+            // Connection collision (RFC 4271 section 6.8): the connection opened by the speaker
+            // with the higher BGP identifier survives. Before the peer's OPEN we use its address
+            // as its identifier.
+            State::OpenSent | State::OpenConfirm => {
+                let remote = p
+                    .negotiated
+                    .as_ref()
+                    .map(|n| n.peer_router_id)
+                    .or(match addr {
+                        IpAddr::V4(a) => Some(a),
+                        IpAddr::V6(_) => None,
+                    });
+                remote.is_some_and(|r| u32::from(self.cfg.router_id) < u32::from(r))
+            }
+            State::Established => false,
+        };
+        if !take {
+            tracing::debug!(%from, ?state, "extra connection closed");
+            return;
+        }
+        if state == State::Idle && p.session.config().passive && p.timers.is_empty() {
+            // Passive peer whose session was stopped administratively: refuse.
+            return;
+        }
+        // Drop whatever connection or attempt we had and run the FSM on this one.
+        p.conn = None;
+        p.attempt += 1;
+        p.session.reset_to_active();
+        p.next_conn += 1;
+        p.conn = Some(net::spawn_conn(stream, addr, p.next_conn, self.tx.clone()));
+        self.event(addr, Event::TcpConnectionConfirmed);
+    }
+
+    /// Feeds an event to a peer's session and carries out the actions.
+    fn event(&mut self, addr: IpAddr, ev: Event) {
+        let Some(p) = self.peers.get_mut(&addr) else {
+            return;
+        };
+        let _g = p.span.clone().entered();
+        let actions = p.session.handle(ev);
+        self.actions(addr, actions);
+    }
+
+    fn actions(&mut self, addr: IpAddr, actions: Vec<Action>) {
+        for a in actions {
+            let Some(p) = self.peers.get_mut(&addr) else {
+                return;
+            };
+            match a {
+                Action::Connect => {
+                    p.attempt += 1;
+                    let md5 = p.cfg.md5_key.as_ref().map(|k| k.as_bytes().to_vec());
+                    let remote = SocketAddr::new(p.cfg.address, p.cfg.port);
+                    net::spawn_connect(
+                        self.cfg.listen.ip(),
+                        remote,
+                        md5,
+                        p.attempt,
+                        self.tx.clone(),
+                    );
+                }
+                Action::Send(b) => {
+                    if let Some(c) = &p.conn {
+                        let _ = c.tx.send(b);
+                    }
+                }
+                Action::CloseConnection => p.conn = None,
+                Action::StartTimer(t, secs) => self.start_timer(addr, TimerKind::Session(t), secs),
+                Action::StopTimer(t) => {
+                    p.timers.remove(&TimerKind::Session(t));
+                }
+                Action::Established(n) => {
+                    tracing::info!(families = ?n.families, "session established");
+                    p.up_since = Some(Instant::now());
+                    p.timers.remove(&TimerKind::Stale);
+                    let info = PeerInfo {
+                        address: addr,
+                        router_id: n.peer_router_id,
+                        asn: n.peer_asn,
+                        ibgp: n.peer_asn == self.cfg.asn,
+                        rr_client: p.cfg.rr_client,
+                        families: n.families.clone(),
+                    };
+                    p.negotiated = Some(*n);
+                    let id = p.id;
+                    self.rib.peer_up(id, info);
+                }
+                Action::Received(u) => {
+                    let id = p.id;
+                    self.rib.receive(id, &u);
+                }
+                Action::RouteRefreshRequested(f) => {
+                    let id = p.id;
+                    self.rib.refresh(id, f);
+                }
+                Action::Down(r) => {
+                    tracing::info!(reason = %r.text, graceful = r.graceful, "session down");
+                    p.last_error = Some(r.text.clone());
+                    if p.up_since.take().is_some() {
+                        p.flaps += 1;
+                    }
+                    let gr = p.negotiated.take().and_then(|n| n.peer_graceful_restart);
+                    let fams: Vec<_> = gr
+                        .as_ref()
+                        .map(|g| g.families.iter().map(|(f, _)| *f).collect())
+                        .unwrap_or_default();
+                    let id = p.id;
+                    self.rib.peer_down(id, r.graceful, &fams);
+                    if r.graceful {
+                        let t = gr.map_or(120, |g| u32::from(g.restart_time.max(1)));
+                        self.start_timer(addr, TimerKind::Stale, t);
+                    }
+                }
+            }
+        }
+    }
+
+    fn start_timer(&mut self, addr: IpAddr, kind: TimerKind, secs: u32) {
+        let Some(p) = self.peers.get_mut(&addr) else {
+            return;
+        };
+        // Generations only grow: a fired timer with an old generation is ignored.
+        let generation = next_generation();
+        p.timers.insert(kind, generation);
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(u64::from(secs))).await;
+            let _ = tx.send(Input::Timer {
+                peer: addr,
+                kind,
+                generation,
+            });
+        });
+    }
+
+    fn flush(&mut self) {
+        let out = self.rib.flush();
+        if out.is_empty() {
+            return;
+        }
+        let by_id: HashMap<PeerId, IpAddr> = self.peers.iter().map(|(a, p)| (p.id, *a)).collect();
+        for (id, u) in out {
+            let Some(addr) = by_id.get(&id).copied() else {
+                continue;
+            };
+            let Some(p) = self.peers.get_mut(&addr) else {
+                continue;
+            };
+            let actions = p.session.send_update(&u);
+            self.actions(addr, actions);
+        }
+    }
+
+    fn command(&mut self, c: Command) -> bool {
+        match c {
+            Command::UpdateConfig(cfg, reply) => {
+                let _ = reply.send(self.update_config(*cfg));
+            }
+            Command::SetInstance(name, cfg, reply) => {
+                self.rib.set_instance(&name, cfg);
+                let _ = reply.send(());
+            }
+            Command::RemoveInstance(name, reply) => {
+                self.rib.remove_instance(&name);
+                let _ = reply.send(());
+            }
+            Command::Originate(inst, r, reply) => {
+                let _ = reply.send(self.rib.originate(&inst, *r));
+            }
+            Command::Withdraw(inst, nlri, reply) => {
+                let _ = reply.send(self.rib.withdraw(&inst, &nlri));
+            }
+            Command::Neighbors(reply) => {
+                let _ = reply.send(self.neighbors());
+            }
+            Command::Routes(inst, fam, reply) => {
+                let _ = reply.send(self.rib.routes(inst.as_deref(), fam));
+            }
+            Command::Refresh(addr, f, reply) => {
+                let r = match self.peers.get_mut(&addr) {
+                    Some(p) => {
+                        let a = p.session.request_refresh(f);
+                        self.actions(addr, a);
+                        Ok(())
+                    }
+                    None => Err(SpeakerError::NoPeer(addr)),
+                };
+                let _ = reply.send(r);
+            }
+            Command::Shutdown(reply) => {
+                let addrs: Vec<IpAddr> = self.peers.keys().copied().collect();
+                for a in addrs {
+                    self.event(a, Event::ManualStop);
+                }
+                let _ = reply.send(());
+                return true;
+            }
+        }
+        false
+    }
+
+    fn update_config(&mut self, cfg: SpeakerConfig) -> Result<(), SpeakerError> {
+        let global_change = cfg.router_id != self.cfg.router_id
+            || cfg.asn != self.cfg.asn
+            || cfg.listen != self.cfg.listen;
+        if cfg.listen != self.cfg.listen {
+            let l = net::listen(cfg.listen).map_err(|source| SpeakerError::Listen {
+                addr: cfg.listen,
+                source,
+            })?;
+            self.accept.abort();
+            self.accept = net::spawn_accept(l, self.tx.clone());
+        }
+        let old: Vec<IpAddr> = self.peers.keys().copied().collect();
+        for a in old {
+            let keep = cfg.peers.iter().find(|p| p.address == a);
+            match keep {
+                None => self.remove_peer(a, codes::CEASE_PEER_DECONFIGURED),
+                Some(n)
+                    if global_change
+                        || self.peers.get(&a).is_some_and(|p| &p.cfg != n)
+                        || cfg.hold_time != self.cfg.hold_time =>
+                {
+                    self.remove_peer(a, codes::CEASE_OTHER_CONFIG_CHANGE)
+                }
+                Some(_) => {}
+            }
+        }
+        if global_change || cfg.cluster_id != self.cfg.cluster_id {
+            // Rebuild the RIB view of ourselves; instances survive.
+            self.rib.set_identity(RibConfig {
+                local_asn: cfg.asn,
+                router_id: cfg.router_id,
+                cluster_id: cfg.cluster_id,
+            });
+        }
+        self.cfg = SpeakerConfig {
+            peers: Vec::new(),
+            ..cfg.clone()
+        };
+        for p in cfg.peers {
+            if !self.peers.contains_key(&p.address) {
+                self.add_peer(p.clone());
+            }
+            self.cfg.peers.push(p);
+        }
+        Ok(())
+    }
+
+    fn neighbors(&self) -> Vec<NeighborInfo> {
+        let mut v: Vec<NeighborInfo> = self
+            .peers
+            .values()
+            .map(|p| NeighborInfo {
+                address: p.cfg.address,
+                port: p.cfg.port,
+                asn: p.cfg.asn,
+                router_type: p.cfg.router_type,
+                state: p.session.state(),
+                router_id: p.negotiated.as_ref().map(|n| n.peer_router_id),
+                families: p
+                    .negotiated
+                    .as_ref()
+                    .map(|n| n.families.clone())
+                    .unwrap_or_default(),
+                prefixes_received: self.rib.received_count(p.id),
+                prefixes_accepted: self.rib.accepted_count(p.id),
+                prefixes_advertised: self.rib.advertised_count(p.id),
+                uptime_secs: p.up_since.map(|t| t.elapsed().as_secs()),
+                flaps: p.flaps,
+                last_error: p.last_error.clone(),
+            })
+            .collect();
+        v.sort_by_key(|n| n.address);
+        v
+    }
+}
+
+/// Process-wide increasing generation numbers for timers.
+fn next_generation() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static G: AtomicU64 = AtomicU64::new(1);
+    G.fetch_add(1, Ordering::Relaxed)
+}
