@@ -22,9 +22,11 @@ use crate::types::{
     Compare, Event, KeyValue, Op, Range, Revision, StoreError, Txn, TxnOutcome, Watch, WatchSource,
 };
 
-/// Keys per range page: big enough to amortise round trips, small enough to keep each
-/// response well under the gRPC message limit for typical objects.
-const PAGE: i64 = 1000;
+/// Keys per range page. etcd 3.4 walks its index over the whole rest of the range for
+/// every page (the limit is applied after), so small pages make big ranges quadratic:
+/// measured on 135k keys of 600 B, 1000-key pages take 2.2 s, 5000 take 0.8 s, 20000 take
+/// 0.7 s. 10000 keys of typical objects stays near 10 MiB per response.
+const PAGE: i64 = 10_000;
 /// Responses may be large (a page of big objects); tonic's default 4 MiB is too tight.
 const MAX_MESSAGE: usize = 256 << 20;
 /// Every unary call gets this long; a cluster that does not answer is `Unavailable`.

@@ -408,3 +408,38 @@ pub async fn watch_many_revisions_in_order(h: &mut dyn Harness) {
     }
     assert_eq!(seen, writer.await.unwrap());
 }
+
+pub async fn range_large_is_complete_and_sorted(h: &mut dyn Harness) {
+    let s = h.store();
+    // More than one etcd page (10,000 keys), written by concurrent txns of 100 puts.
+    let total = 25_000;
+    let mut tasks = Vec::new();
+    for chunk in 0..total / 100 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut txn = Txn::new();
+            for i in chunk * 100..(chunk + 1) * 100 {
+                txn = txn.put(format!("/big/{i:06}"), vec![b'v'; 100]);
+            }
+            committed(s.txn(txn).await.unwrap());
+        }));
+        if tasks.len() == 8 {
+            for t in tasks.drain(..) {
+                t.await.unwrap();
+            }
+        }
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    put(&*s, "/bigger", "outside the prefix").await;
+    let r = s.range("/big/").await.unwrap();
+    assert_eq!(r.kvs.len(), total);
+    assert!(
+        r.kvs
+            .iter()
+            .enumerate()
+            .all(|(i, kv)| kv.key == format!("/big/{i:06}"))
+    );
+    assert!(r.kvs.iter().all(|kv| kv.mod_revision <= r.revision));
+}

@@ -122,6 +122,7 @@ conformance!(
     reopen_keeps_data_and_revision,
     compacted_revision_errors,
     watch_many_revisions_in_order,
+    range_large_is_complete_and_sorted,
 );
 
 /// redb only: the in-memory history is bounded; asking for what fell out is `Compacted`.
@@ -176,4 +177,56 @@ async fn redb_history_starts_after_reopen_revision() {
         Err(cirrus_store::StoreError::Compacted { .. })
     ));
     assert!(s.watch("", rev + 1).await.is_ok());
+}
+
+/// redb only: a watcher that does not read falls out of the bounded history and is told
+/// `Compacted` (so it resyncs); the writer never waits for it.
+#[tokio::test]
+async fn redb_slow_watcher_gets_compacted_not_blocking() {
+    let dir = TempDir::new("cirrus-store-conf").unwrap();
+    let store = RedbStore::open(
+        dir.path(),
+        RedbOptions::default().with_history_revisions(10),
+    )
+    .await
+    .unwrap();
+    let mut w = store.watch("/slow/", 0).await.unwrap();
+    for i in 0..50 {
+        store
+            .txn(cirrus_store::Txn::new().put(format!("/slow/{i}"), "x"))
+            .await
+            .unwrap();
+    }
+    match w.next().await {
+        Some(Err(cirrus_store::StoreError::Compacted { .. })) => {}
+        other => panic!("expected Compacted, got {other:?}"),
+    }
+    assert!(w.next().await.is_none(), "a watch is over after its error");
+}
+
+/// redb only: watches end (None) once the store is closed, after what was committed.
+#[tokio::test]
+async fn redb_watch_ends_when_store_closes() {
+    let dir = TempDir::new("cirrus-store-conf").unwrap();
+    let store = RedbStore::open(dir.path(), RedbOptions::default())
+        .await
+        .unwrap();
+    let mut w = store.watch("", 0).await.unwrap();
+    store
+        .txn(cirrus_store::Txn::new().put("/z", "1"))
+        .await
+        .unwrap();
+    drop(store);
+    assert_eq!(w.next().await.unwrap().unwrap().len(), 1);
+    assert!(w.next().await.is_none());
+}
+
+/// The handles the API moves across tasks are Send (and the store Sync).
+#[test]
+fn handles_are_send() {
+    fn send<T: Send + 'static>() {}
+    fn sync<T: Send + Sync + 'static>() {}
+    send::<cirrus_store::Watch>();
+    sync::<Arc<dyn Store>>();
+    send::<cirrus_store::StoreError>();
 }
