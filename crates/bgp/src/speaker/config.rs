@@ -112,4 +112,8 @@ pub struct NeighborInfo {
     pub uptime_secs: Option<u64>,
     pub flaps: u32,
     pub last_error: Option<String>,
+    /// UPDATE messages received / sent, and ROUTE-REFRESH requests received.
+    pub updates_received: u64,
+    pub updates_sent: u64,
+    pub refreshes_received: u64,
 }

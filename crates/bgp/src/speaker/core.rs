@@ -31,6 +31,7 @@ struct Peer {
     up_since: Option<Instant>,
     flaps: u32,
     last_error: Option<String>,
+    counters: [u64; 3],
     span: tracing::Span,
 }
 
@@ -131,6 +132,7 @@ impl Core {
                 up_since: None,
                 flaps: 0,
                 last_error: None,
+                counters: [0; 3],
                 span,
             },
         );
@@ -337,10 +339,12 @@ impl Core {
                     self.rib.peer_up(id, info);
                 }
                 Action::Received(u) => {
+                    p.counters[0] += 1;
                     let id = p.id;
                     self.rib.receive(id, &u);
                 }
                 Action::RouteRefreshRequested(f) => {
+                    p.counters[2] += 1;
                     let id = p.id;
                     self.rib.refresh(id, f);
                 }
@@ -398,6 +402,7 @@ impl Core {
                 continue;
             };
             let actions = p.session.send_update(&u);
+            p.counters[1] += actions.len() as u64;
             self.actions(addr, actions);
         }
     }
@@ -520,6 +525,9 @@ impl Core {
                 uptime_secs: p.up_since.map(|t| t.elapsed().as_secs()),
                 flaps: p.flaps,
                 last_error: p.last_error.clone(),
+                updates_received: p.counters[0],
+                updates_sent: p.counters[1],
+                refreshes_received: p.counters[2],
             })
             .collect();
         v.sort_by_key(|n| n.address);

@@ -1,0 +1,470 @@
+//! Interop with GoBGP (`gobgpd` + `gobgp`, Debian package `gobgpd`), each side on its own
+//! loopback address: inet-vpn and e-vpn (types 2 and 5) both ways with RD, label, targets and
+//! next hop read back with GoBGP's CLI; withdrawals; route refresh; RFC 4684
+//! filtering; graceful restart keeping GoBGP's routes stale until its End-of-RIB.
+
+mod common;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use common::daemon::{Daemon, TempDir, require, run};
+use common::wait_for;
+
+use cirrus_bgp::ext_community::{ExtCommunity, TunnelType};
+use cirrus_bgp::rib::{InstanceConfig, LocalRoute};
+use cirrus_bgp::session::State;
+use cirrus_bgp::speaker::{PeerConfig, RouterType, Speaker, SpeakerConfig};
+use cirrus_bgp::types::{EvpnRoute, Family, Label, Labels, Nlri, Rd};
+
+const CIRRUS_AS: u32 = 64512;
+const GOBGP_AS: u32 = 65001;
+
+struct GoBgp {
+    daemon: Option<Daemon>,
+    cli: PathBuf,
+    api: String,
+    dir: TempDir,
+    conf: PathBuf,
+}
+
+impl GoBgp {
+    fn start(
+        tag: &str,
+        me: Ipv4Addr,
+        port: u16,
+        api_port: u16,
+        peer: Ipv4Addr,
+        peer_port: u16,
+        families: &[&str],
+        restarting: bool,
+    ) -> GoBgp {
+        let bin = require("gobgpd", "gobgpd");
+        let cli = require("gobgp", "gobgpd");
+        let dir = TempDir::new(tag);
+        let mut afis = String::new();
+        for f in families {
+            afis.push_str(&format!(
+                "  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n      afi-safi-name = \"{f}\"\n    [neighbors.afi-safis.mp-graceful-restart.config]\n      enabled = true\n"
+            ));
+        }
+        let conf = dir.path().join("gobgpd.toml");
+        std::fs::write(
+            &conf,
+            format!(
+                "[global.config]\n  as = {GOBGP_AS}\n  router-id = \"{me}\"\n  port = {port}\n  local-address-list = [\"{me}\"]\n\n\
+                 [[neighbors]]\n  [neighbors.config]\n    neighbor-address = \"{peer}\"\n    peer-as = {CIRRUS_AS}\n\
+                 \x20 [neighbors.transport.config]\n    local-address = \"{me}\"\n    remote-port = {peer_port}\n\
+                 \x20 [neighbors.timers.config]\n    connect-retry = 1\n    hold-time = 30\n    keepalive-interval = 10\n\
+                 \x20 [neighbors.graceful-restart.config]\n    enabled = true\n    restart-time = 60\n{afis}"
+            ),
+        )
+        .unwrap();
+        let api = format!("{me}:{api_port}");
+        let mut g = GoBgp {
+            daemon: None,
+            cli,
+            api,
+            conf,
+            dir,
+        };
+        g.daemon = Some(g.spawn_daemon(&bin, restarting));
+        g
+    }
+
+    fn spawn_daemon(&self, bin: &PathBuf, restarting: bool) -> Daemon {
+        let mut cmd = Command::new(bin);
+        cmd.arg("-f")
+            .arg(&self.conf)
+            .arg("--api-hosts")
+            .arg(&self.api)
+            .arg("--pprof-disable")
+            .arg("-p");
+        if restarting {
+            cmd.arg("-r");
+        }
+        Daemon::spawn("gobgpd", &mut cmd, &self.dir.path().join("gobgpd.log"))
+    }
+
+    fn restart(&mut self) {
+        let bin = require("gobgpd", "gobgpd");
+        self.daemon = Some(self.spawn_daemon(&bin, true));
+    }
+
+    fn cli(&self, args: &str) -> String {
+        let (host, port) = self.api.rsplit_once(':').unwrap();
+        let mut v = vec!["-u", host, "-p", port];
+        v.extend(args.split_whitespace());
+        run(&self.cli, &v)
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("gobgpd.log")).unwrap_or_default()
+    }
+}
+
+fn rt(n: u32) -> ExtCommunity {
+    ExtCommunity::route_target_as2(CIRRUS_AS as u16, n)
+}
+
+async fn cirrus(
+    me: Ipv4Addr,
+    port: u16,
+    peer: Ipv4Addr,
+    peer_port: u16,
+    families: Vec<Family>,
+) -> Speaker {
+    let mut c = SpeakerConfig::new(me, CIRRUS_AS, SocketAddr::new(IpAddr::V4(me), port));
+    c.connect_retry = 1;
+    let mut p = PeerConfig::new(IpAddr::V4(peer), GOBGP_AS);
+    p.port = peer_port;
+    p.families = families;
+    p.router_type = RouterType::Router;
+    c.peers.push(p);
+    let s = Speaker::start(c).await.unwrap();
+    s.set_instance(
+        "red",
+        InstanceConfig {
+            rd: Some(Rd::Ip(me, 1)),
+            import_targets: vec![rt(100)],
+            export_targets: vec![rt(100)],
+        },
+    )
+    .await
+    .unwrap();
+    s
+}
+
+async fn established(s: &Speaker, g: &GoBgp) {
+    let limit = Duration::from_secs(30);
+    let start = std::time::Instant::now();
+    while start.elapsed() < limit {
+        if s.neighbors().await.unwrap()[0].state == State::Established {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!(
+        "no session with GoBGP: {:?}\n{}",
+        s.neighbors().await.unwrap(),
+        g.log()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gobgp_vpn_and_evpn_both_ways_refresh_and_graceful_restart() {
+    let (c_ip, g_ip) = (Ipv4Addr::new(127, 0, 4, 1), Ipv4Addr::new(127, 0, 4, 2));
+    let mut g = GoBgp::start(
+        "gobgp",
+        g_ip,
+        17912,
+        50941,
+        c_ip,
+        17911,
+        &["l3vpn-ipv4-unicast", "l2vpn-evpn"],
+        false,
+    );
+    let s = cirrus(
+        c_ip,
+        17911,
+        g_ip,
+        17912,
+        vec![Family::InetVpn, Family::Evpn],
+    )
+    .await;
+    established(&s, &g).await;
+    let n = &s.neighbors().await.unwrap()[0];
+    assert_eq!(n.families, vec![Family::InetVpn, Family::Evpn]);
+    assert!(
+        g.cli("neighbor").contains("Establ"),
+        "{}",
+        g.cli("neighbor")
+    );
+
+    // Cirrus -> GoBGP: inet-vpn with RD, label, targets, next hop.
+    s.originate(
+        "red",
+        LocalRoute {
+            nlri: Some(Nlri::Inet("10.1.1.0/24".parse().unwrap())),
+            labels: Labels::one(Label::mpls(37)),
+            next_hop: Some("198.18.0.11".parse().unwrap()),
+            ext_communities: vec![ExtCommunity::encapsulation(TunnelType::MplsInGre)],
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    // Cirrus -> GoBGP: e-vpn type 2.
+    let mac_route = Nlri::Evpn(EvpnRoute::MacIp {
+        rd: Rd::As2(0, 0),
+        esi: [0; 10],
+        tag: 0,
+        mac: [2, 0, 0, 0, 0, 0x11],
+        ip: Some("10.1.1.5".parse().unwrap()),
+    });
+    s.originate(
+        "red",
+        LocalRoute {
+            nlri: Some(mac_route.clone()),
+            labels: Labels::one(Label::vni(5001)),
+            next_hop: Some("198.18.0.11".parse().unwrap()),
+            ext_communities: vec![ExtCommunity::encapsulation(TunnelType::Vxlan)],
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    wait_for(
+        "GoBGP has the inet-vpn route",
+        Duration::from_secs(10),
+        || async { g.cli("global rib -a vpnv4").contains("10.1.1.0/24") },
+    )
+    .await;
+    let v = g.cli("global rib -a vpnv4 -j");
+    for want in [
+        "\"prefix\":\"10.1.1.0/24\"",
+        "\"labels\":[37]",
+        "\"admin\":\"127.0.4.1\"",
+        "\"assigned\":1",
+        "64512:100",
+        "198.18.0.11",
+    ] {
+        assert!(v.contains(want), "GoBGP vpnv4 rib lacks {want}: {v}");
+    }
+    wait_for(
+        "GoBGP has the e-vpn route",
+        Duration::from_secs(10),
+        || async { g.cli("global rib -a evpn").contains("02:00:00:00:00:11") },
+    )
+    .await;
+    let e = g.cli("global rib -a evpn -j");
+    for want in [
+        "\"mac\":\"02:00:00:00:00:11\"",
+        "\"ip\":\"10.1.1.5\"",
+        "64512:100",
+        "198.18.0.11",
+        "\"tunnel_type\":8",
+    ] {
+        assert!(e.contains(want), "GoBGP evpn rib lacks {want}: {e}");
+    }
+
+    // GoBGP -> Cirrus: inet-vpn, e-vpn type 2 and type 5.
+    let out = g.cli(
+        "global rib -a vpnv4 add 10.2.0.0/24 label 200 rd 65001:7 rt 64512:100 nexthop 198.18.0.22",
+    );
+    assert!(out.trim().is_empty(), "{out}");
+    g.cli(
+        "global rib -a vpnv4 add 10.2.1.0/24 label 201 rd 65001:7 rt 64512:100 nexthop 198.18.0.22",
+    );
+    g.cli("global rib -a evpn add macadv 02:00:00:00:00:22 10.2.0.5 etag 0 label 300 rd 65001:8 rt 64512:100 encap vxlan nexthop 198.18.0.22");
+    g.cli("global rib -a evpn add prefix 10.3.0.0/24 etag 0 label 400 rd 65001:9 rt 64512:100 encap vxlan router-mac 02:00:00:00:00:33 nexthop 198.18.0.22");
+    wait_for(
+        "Cirrus red has GoBGP's routes",
+        Duration::from_secs(10),
+        || async { s.routes(Some("red"), None).await.unwrap().unwrap().len() >= 6 },
+    )
+    .await;
+    let red = s.routes(Some("red"), None).await.unwrap().unwrap();
+    let r = red
+        .iter()
+        .find(|r| r.prefix == "10.2.0.0/24")
+        .expect("10.2.0.0/24 in red");
+    assert_eq!(
+        (r.label, r.next_hop.as_deref(), r.source.as_str()),
+        (Some(200), Some("198.18.0.22"), "127.0.4.2")
+    );
+    assert!(r.targets.contains(&"target:64512:100".into()));
+    assert_eq!(r.as_path, "65001");
+    let g_vpn = s
+        .routes(None, Some(Family::InetVpn))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        g_vpn
+            .iter()
+            .any(|r| r.prefix == "10.2.0.0/24" && r.rd.as_deref() == Some("65001:7"))
+    );
+    let evpn = s.routes(None, Some(Family::Evpn)).await.unwrap().unwrap();
+    let t2 = evpn
+        .iter()
+        .find(|r| r.prefix.contains("02:00:00:00:00:22"))
+        .expect("type 2 from GoBGP");
+    assert_eq!(t2.rd.as_deref(), Some("65001:8"));
+    assert!(t2.prefix.contains("10.2.0.5"));
+    assert!(t2.ext_communities.contains(&"encapsulation:vxlan".into()));
+    let t5 = evpn
+        .iter()
+        .find(|r| r.prefix.contains("10.3.0.0/24"))
+        .expect("type 5 from GoBGP");
+    assert!(
+        t5.ext_communities
+            .contains(&"router-mac:02:00:00:00:00:33".into()),
+        "{t5:?}"
+    );
+    println!(
+        "type 2 label field {:?}, type 5 label field {:?}",
+        t2.label, t5.label
+    );
+
+    // Withdrawals both ways.
+    g.cli(
+        "global rib -a vpnv4 del 10.2.1.0/24 label 201 rd 65001:7 rt 64512:100 nexthop 198.18.0.22",
+    );
+    wait_for(
+        "GoBGP withdrawal reaches Cirrus",
+        Duration::from_secs(10),
+        || async {
+            !s.routes(Some("red"), None)
+                .await
+                .unwrap()
+                .unwrap()
+                .iter()
+                .any(|r| r.prefix == "10.2.1.0/24")
+        },
+    )
+    .await;
+    s.withdraw("red", Nlri::Inet("10.1.1.0/24".parse().unwrap()))
+        .await
+        .unwrap();
+    wait_for(
+        "Cirrus withdrawal reaches GoBGP",
+        Duration::from_secs(10),
+        || async { !g.cli("global rib -a vpnv4").contains("10.1.1.0/24") },
+    )
+    .await;
+
+    // Route refresh: we ask GoBGP and it re-sends. (GoBGP keeps its Adj-RIB-In, so its
+    // "softresetin" never sends a ROUTE-REFRESH; the other direction is shown with FRR.)
+    let before = s.neighbors().await.unwrap()[0].clone();
+    s.request_refresh(IpAddr::V4(g_ip), Family::InetVpn)
+        .await
+        .unwrap();
+    wait_for(
+        "GoBGP re-sends after our ROUTE-REFRESH",
+        Duration::from_secs(10),
+        || async { s.neighbors().await.unwrap()[0].updates_received > before.updates_received },
+    )
+    .await;
+
+    // Graceful restart: GoBGP dies; its routes stay (stale) until it is back and sends EoR.
+    g.daemon.take().expect("gobgpd running").kill();
+    wait_for("session down", Duration::from_secs(10), || async {
+        s.neighbors().await.unwrap()[0].state != State::Established
+    })
+    .await;
+    let red = s.routes(Some("red"), None).await.unwrap().unwrap();
+    let from_g: Vec<_> = red.iter().filter(|r| r.source == "127.0.4.2").collect();
+    assert!(
+        !from_g.is_empty() && from_g.iter().all(|r| r.stale),
+        "GoBGP's routes kept as stale: {red:?}"
+    );
+    g.restart();
+    // Re-announce one of the two VPN routes; the other must go once GoBGP sends End-of-RIB.
+    wait_for("GoBGP API back", Duration::from_secs(10), || async {
+        g.cli("global").contains("65001")
+    })
+    .await;
+    g.cli(
+        "global rib -a vpnv4 add 10.2.0.0/24 label 200 rd 65001:7 rt 64512:100 nexthop 198.18.0.22",
+    );
+    established(&s, &g).await;
+    wait_for(
+        "stale routes replaced or swept after End-of-RIB",
+        Duration::from_secs(20),
+        || async {
+            let red = s.routes(Some("red"), None).await.unwrap().unwrap();
+            red.iter().any(|r| r.prefix == "10.2.0.0/24" && !r.stale)
+                && !red.iter().any(|r| r.stale)
+        },
+    )
+    .await;
+    let red = s.routes(Some("red"), None).await.unwrap().unwrap();
+    assert!(
+        !red.iter().any(|r| r.prefix.contains("10.3.0.0/24")),
+        "type 5 not re-announced: swept at EoR"
+    );
+    s.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gobgp_rfc4684_gets_only_routes_for_its_targets() {
+    let (c_ip, g_ip) = (Ipv4Addr::new(127, 0, 4, 3), Ipv4Addr::new(127, 0, 4, 4));
+    let g = GoBgp::start(
+        "gobgp-rtc",
+        g_ip,
+        17914,
+        50942,
+        c_ip,
+        17913,
+        &["l3vpn-ipv4-unicast", "rtc"],
+        false,
+    );
+    let s = cirrus(
+        c_ip,
+        17913,
+        g_ip,
+        17914,
+        vec![Family::InetVpn, Family::RouteTarget],
+    )
+    .await;
+    s.set_instance(
+        "blue",
+        InstanceConfig {
+            rd: Some(Rd::Ip(c_ip, 2)),
+            import_targets: vec![rt(200)],
+            export_targets: vec![rt(200)],
+        },
+    )
+    .await
+    .unwrap();
+    established(&s, &g).await;
+    // GoBGP imports only target 64512:100 (a VRF), so it asks for that target alone.
+    let out = g.cli("vrf add v100 rd 65001:100 rt both 64512:100");
+    assert!(out.trim().is_empty(), "{out}");
+    for (inst, p) in [("red", "10.100.0.0/24"), ("blue", "10.200.0.0/24")] {
+        s.originate(
+            inst,
+            LocalRoute {
+                nlri: Some(Nlri::Inet(p.parse().unwrap())),
+                labels: Labels::one(Label::mpls(50)),
+                next_hop: Some("198.18.0.11".parse().unwrap()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    }
+    wait_for(
+        "GoBGP has the target-100 route",
+        Duration::from_secs(15),
+        || async { g.cli("global rib -a vpnv4").contains("10.100.0.0/24") },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let rib = g.cli("global rib -a vpnv4");
+    assert!(
+        !rib.contains("10.200.0.0/24"),
+        "RFC 4684: the target-200 route must not be sent: {rib}"
+    );
+    let rtc = s
+        .routes(None, Some(Family::RouteTarget))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        rtc.iter().any(|r| r.source == "127.0.4.4"),
+        "GoBGP's membership received: {rtc:?}"
+    );
+    // GoBGP also imports target 200: now the other route arrives.
+    g.cli("vrf add v200 rd 65001:200 rt both 64512:200");
+    wait_for(
+        "target-200 route after GoBGP's new membership",
+        Duration::from_secs(15),
+        || async { g.cli("global rib -a vpnv4").contains("10.200.0.0/24") },
+    )
+    .await;
+    s.shutdown().await;
+}
