@@ -31,6 +31,8 @@ struct GoBgp {
 }
 
 impl GoBgp {
+    // Test helper: every argument is one line of the daemon's config.
+    #[allow(clippy::too_many_arguments)]
     fn start(
         tag: &str,
         me: Ipv4Addr,
