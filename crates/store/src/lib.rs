@@ -12,6 +12,36 @@
 //! the other: one cluster-wide revision that a committed txn which changes something
 //! increments by exactly one, events grouped per revision, `Compacted` when a watch asks for
 //! history that is gone.
+//!
+//! The usual pattern: create with absence compares, update with revision compares, load with
+//! a range and follow with a watch from the range's revision + 1.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), cirrus_store::StoreError> {
+//! use cirrus_store::{Txn, TxnOutcome};
+//! let dir = cirrus_store::testing::TempDir::new("doc")?;
+//! let store = cirrus_store::open(&dir.path().display().to_string()).await?;
+//!
+//! let create = Txn::new()
+//!     .when_absent("/cirrus/obj/42")
+//!     .put("/cirrus/obj/42", b"{...}".to_vec())
+//!     .put("/cirrus/fqn/vn/default:p:vn1", "42");
+//! let TxnOutcome::Committed { revision } = store.txn(create.clone()).await? else {
+//!     unreachable!()
+//! };
+//! // The same create again conflicts on its first compare and changes nothing.
+//! assert_eq!(store.txn(create).await?, TxnOutcome::Conflict { failed: 0 });
+//!
+//! let loaded = store.range("/cirrus/obj/").await?;
+//! assert_eq!(loaded.revision, revision);
+//! let mut watch = store.watch("/cirrus/", loaded.revision + 1).await?;
+//! store.txn(Txn::new().when_revision("/cirrus/obj/42", revision).delete("/cirrus/obj/42")).await?;
+//! let events = watch.next().await.unwrap()?;
+//! assert_eq!(events[0].key(), "/cirrus/obj/42");
+//! # Ok(())
+//! # }
+//! ```
 
 mod etcd;
 mod history;

@@ -230,3 +230,34 @@ fn handles_are_send() {
     sync::<Arc<dyn Store>>();
     send::<cirrus_store::StoreError>();
 }
+
+/// etcd only: when the cluster goes away, calls and watches fail with `Unavailable`
+/// (not hang, not panic), so the API can answer 503 and the watchers resync.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn etcd_gone_is_unavailable() {
+    use std::time::Duration;
+    let h = EtcdHarness::new().await;
+    let store = h.store();
+    let mut w = store.watch("/", 0).await.unwrap();
+    drop(h); // kills etcd
+    let err = tokio::time::timeout(Duration::from_secs(30), store.get("/a"))
+        .await
+        .expect("get did not give up")
+        .unwrap_err();
+    assert!(
+        matches!(err, cirrus_store::StoreError::Unavailable(_)),
+        "{err:?}"
+    );
+    match tokio::time::timeout(Duration::from_secs(30), w.next()).await {
+        Ok(Some(Err(cirrus_store::StoreError::Unavailable(_)))) => {}
+        other => panic!("expected the watch to fail as Unavailable, got {other:?}"),
+    }
+    let err = cirrus_store::open_etcd(&["127.0.0.1:1".to_string()])
+        .await
+        .err()
+        .expect("connecting to a closed port must fail");
+    assert!(
+        matches!(err, cirrus_store::StoreError::Unavailable(_)),
+        "{err:?}"
+    );
+}
