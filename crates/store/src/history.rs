@@ -17,7 +17,9 @@ use tokio::sync::watch;
 
 use crate::types::{Event, Revision, StoreError, WatchSource};
 
-/// Bounds of the ring. Whichever is hit first trims the oldest revisions.
+/// Bounds of the ring. Whichever is hit first trims the oldest revisions. The defaults keep
+/// 100k revisions (minutes of peak write load) within 128 MiB, so that a watcher that
+/// blinks (a reconnecting controller) resumes instead of reloading everything.
 #[derive(Clone, Copy, Debug)]
 pub struct HistoryLimits {
     pub max_revisions: usize,
@@ -28,7 +30,7 @@ impl Default for HistoryLimits {
     fn default() -> Self {
         Self {
             max_revisions: 100_000,
-            max_bytes: 256 << 20,
+            max_bytes: 128 << 20,
         }
     }
 }
