@@ -6,7 +6,7 @@
 
 use crate::hash::FastMap;
 use crate::tables::lpm::MAX_FIB_NH;
-use crate::tables::{IfIndex, Interface, Nexthop, NhId, Tables, Vrf};
+use crate::tables::{IfIndex, Interface, Nexthop, NhEntry, NhId, Tables, Vrf};
 use crate::wire::MacAddr;
 use arc_swap::ArcSwap;
 use std::net::IpAddr;
@@ -183,7 +183,7 @@ impl Controller {
                 }
             }
         }
-        self.work.nexthops.set(id, Some(nh));
+        self.work.nexthops.set(id, Some(NhEntry::new(nh)));
         Ok(())
     }
 

@@ -7,7 +7,7 @@ use crate::wire::IpProtocol;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// A flow key. Build it with [`FlowKey::new`]; read it with the accessors.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Clone, Copy, Eq, Default)]
 pub struct FlowKey {
     w: [u64; 5],
 }
@@ -102,6 +102,23 @@ impl FlowKey {
             h = (h.rotate_left(23) ^ w).wrapping_mul(k);
         }
         mix(h)
+    }
+}
+
+impl PartialEq for FlowKey {
+    /// Word-wise with non-short-circuit `&` so it compiles to straight-line compares
+    /// rather than a `memcmp` call.
+    #[inline]
+    fn eq(&self, o: &Self) -> bool {
+        let a = &self.w;
+        let b = &o.w;
+        ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) | (a[4] ^ b[4])) == 0
+    }
+}
+
+impl std::hash::Hash for FlowKey {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.w.hash(h)
     }
 }
 

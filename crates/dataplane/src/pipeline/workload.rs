@@ -8,7 +8,7 @@ use super::{Disposition, TrapReason, Worker, nat};
 use crate::drop::DropReason;
 use crate::flow::{FlowKey, FlowSpec, FlowVerdict, Upcall};
 use crate::packet::PacketBuf;
-use crate::tables::{IfIndex, InterfaceKind, Nexthop, NhId, Tables};
+use crate::tables::{IfIndex, InterfaceKind, Nexthop, NhEntry, NhId, Tables};
 use crate::wire::{
     ArpPacket, EtherType, EthernetFrame, IpProtocol, Ipv4Packet, Ipv6Packet, MacAddr,
 };
@@ -213,17 +213,21 @@ pub(super) fn flow_stage(
         };
     };
     w.stats.flow_hits += 1;
-    let Some(e) = w.flows.get(idx) else {
+    let Some(e) = w.flows.get_mut(idx) else {
         return FlowStep::Stop(Disposition::Drop(DropReason::FlowDenied));
     };
-    if e.verdict != FlowVerdict::Hold {
-        // Parked packets are counted when released, not twice.
-        w.flows.touch(idx, pkt.len(), info.tcp_flags, now);
+    let (verdict, dst_vrf, pinned, mirror_nh, nat, rev_idx) =
+        (e.verdict, e.dst_vrf, e.nh, e.mirror, e.nat, e.rev);
+    if verdict != FlowVerdict::Hold {
+        // Counted here, on the one entry access; parked packets count when released.
+        e.packets += 1;
+        e.bytes += pkt.len() as u64;
+        e.last_seen = now;
+        if let Some(f) = info.tcp_flags {
+            e.tcp_flags |= f.0 as u8;
+        }
     }
-    let Some(e) = w.flows.get(idx) else {
-        return FlowStep::Stop(Disposition::Drop(DropReason::FlowDenied));
-    };
-    match e.verdict {
+    match verdict {
         FlowVerdict::Hold => {
             let q = w.parked.entry(idx).or_default();
             if q.len() >= w.cfg.hold_packets {
@@ -235,25 +239,23 @@ pub(super) fn flow_stage(
         FlowVerdict::Drop => FlowStep::Stop(Disposition::Drop(DropReason::FlowPolicy)),
         FlowVerdict::Forward => {
             let mut route = Route {
-                vrf: e.dst_vrf,
+                vrf: dst_vrf,
                 dst: info.dst,
-                pinned: e.nh,
+                pinned,
                 flow: Some(idx),
             };
-            if e.mirror != 0 {
-                mirror(w, t, e.mirror, pkt, hash);
+            if mirror_nh != 0 {
+                mirror(w, t, mirror_nh, pkt, hash);
             }
-            let Some(e) = w.flows.get(idx) else {
-                return FlowStep::Stop(Disposition::Drop(DropReason::FlowDenied));
-            };
-            if e.nat != 0 && !info.v6 {
-                let Some(rev) = w.flows.get(e.rev) else {
+            if nat != 0 && !info.v6 {
+                let (nat_src, nat_dst) = (nat & 1 != 0, nat & 2 != 0);
+                let Some(rev) = w.flows.get(rev_idx) else {
                     return FlowStep::Stop(Disposition::Drop(DropReason::FlowDenied));
                 };
                 let rk = rev.key;
                 let l4 = (info.frag != Frag::Later).then_some(info.l4_off);
                 let ip = &mut pkt.data_mut()[ip_off..];
-                if e.nat_src() {
+                if nat_src {
                     nat::rewrite_v4(
                         ip,
                         l4,
@@ -262,7 +264,7 @@ pub(super) fn flow_stage(
                         rk.dport(),
                     );
                 }
-                if e.nat_dst() {
+                if nat_dst {
                     nat::rewrite_v4(
                         ip,
                         l4,
@@ -281,9 +283,17 @@ pub(super) fn flow_stage(
 /// Sends a copy of the packet (as received) to a mirror nexthop.
 fn mirror(w: &mut Worker, t: &Tables, nh: NhId, pkt: &PacketBuf, hash: u64) {
     let mut copy = pkt.clone();
-    let d = match t.nexthop(nh) {
-        Some(Nexthop::Encap { ifindex, .. }) => Disposition::Tx(*ifindex),
-        Some(n @ Nexthop::Tunnel { .. }) => push_tunnel(&mut copy, n, hash, true),
+    let d = match t.nh_entry(nh) {
+        Some(NhEntry {
+            nh: Nexthop::Encap { ifindex, .. },
+            ..
+        }) => Disposition::Tx(*ifindex),
+        Some(
+            e @ NhEntry {
+                nh: Nexthop::Tunnel { .. },
+                ..
+            },
+        ) => push_tunnel(&mut copy, e, hash, true),
         _ => Disposition::Drop(DropReason::NoNexthop),
     };
     if let Disposition::Tx(i) = d {
@@ -354,10 +364,10 @@ pub(super) fn l3_out(
     v6: bool,
 ) -> Disposition {
     use Disposition::Drop;
-    let Some(n) = t.nexthop(nh) else {
+    let Some(e) = t.nh_entry(nh) else {
         return Drop(DropReason::NoNexthop);
     };
-    match n {
+    match &e.nh {
         Nexthop::Encap {
             ifindex,
             dmac,
@@ -372,7 +382,7 @@ pub(super) fn l3_out(
         }
         Nexthop::Tunnel { .. } => {
             decrement_ttl(pkt, v6);
-            push_tunnel(pkt, n, hash, false)
+            push_tunnel(pkt, e, hash, false)
         }
         Nexthop::Receive { ifindex } => Disposition::Tx(*ifindex),
         Nexthop::Discard => Drop(DropReason::Discard),
@@ -395,17 +405,17 @@ pub(super) fn l2_out(
     from_workload: bool,
 ) -> Disposition {
     use Disposition::Drop;
-    let Some(n) = t.nexthop(nh) else {
+    let Some(e) = t.nh_entry(nh) else {
         return Drop(DropReason::NoNexthop);
     };
-    match n {
+    match &e.nh {
         Nexthop::Encap { ifindex, .. } => {
             if *ifindex == ingress {
                 return Drop(DropReason::Loop);
             }
             Disposition::Tx(*ifindex)
         }
-        Nexthop::Tunnel { .. } if from_workload => push_tunnel(pkt, n, hash, true),
+        Nexthop::Tunnel { .. } if from_workload => push_tunnel(pkt, e, hash, true),
         Nexthop::Tunnel { .. } => Drop(DropReason::InvalidNexthop),
         Nexthop::Receive { ifindex } => Disposition::Tx(*ifindex),
         Nexthop::Discard => Drop(DropReason::Discard),

@@ -7,11 +7,13 @@ pub mod interface;
 pub mod lpm;
 pub mod nexthop;
 pub mod pvec;
+pub mod template;
 
 pub use interface::{IfIndex, Interface, InterfaceKind};
 pub use lpm::{Lpm4, Lpm6};
 pub use nexthop::{MPLS_UDP_PORT, Nexthop, NhId, TunnelEncap, VXLAN_UDP_PORT};
 pub use pvec::PVec;
+pub use template::EncapTemplate;
 
 use crate::hash::FastMap;
 use crate::wire::MacAddr;
@@ -37,6 +39,20 @@ impl Vrf {
     }
 }
 
+/// A nexthop as stored: the agent's description plus the prebuilt tunnel headers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NhEntry {
+    pub nh: Nexthop,
+    pub encap: Option<EncapTemplate>,
+}
+
+impl NhEntry {
+    pub fn new(nh: Nexthop) -> Self {
+        let encap = EncapTemplate::build(&nh);
+        Self { nh, encap }
+    }
+}
+
 /// Everything a worker reads, as of one published generation.
 #[derive(Clone)]
 pub struct Tables {
@@ -45,7 +61,7 @@ pub struct Tables {
     pub vrouter_mac: MacAddr,
     pub(crate) interfaces: Arc<Vec<Option<Interface>>>,
     pub(crate) vrfs: Vec<Option<Arc<Vrf>>>,
-    pub(crate) nexthops: PVec<Nexthop>,
+    pub(crate) nexthops: PVec<NhEntry>,
     pub(crate) labels: Arc<FastMap<u32, NhId>>,
     pub(crate) vnis: Arc<FastMap<u32, NhId>>,
 }
@@ -72,6 +88,11 @@ impl Tables {
     }
     #[inline]
     pub fn nexthop(&self, id: NhId) -> Option<&Nexthop> {
+        self.nexthops.get(id).map(|e| &e.nh)
+    }
+    /// A nexthop with what the pipeline precomputed for it.
+    #[inline]
+    pub fn nh_entry(&self, id: NhId) -> Option<&NhEntry> {
         self.nexthops.get(id)
     }
     #[inline]
@@ -91,7 +112,7 @@ impl Tables {
     }
     /// All nexthops with ids (dump).
     pub fn nexthops(&self) -> impl Iterator<Item = (NhId, &Nexthop)> {
-        self.nexthops.iter()
+        self.nexthops.iter().map(|(id, e)| (id, &e.nh))
     }
     /// All VRFs (dump).
     pub fn vrfs(&self) -> impl Iterator<Item = &Vrf> {

@@ -9,7 +9,7 @@ const CHUNK: usize = 256;
 /// Vector of optional entries indexed by `u32` id.
 #[derive(Clone, Debug, Default)]
 pub struct PVec<T: Clone> {
-    chunks: Vec<Arc<Vec<Option<T>>>>,
+    chunks: Vec<Arc<[Option<T>]>>,
     len: usize,
 }
 
@@ -29,7 +29,7 @@ impl<T: Clone> PVec<T> {
     pub fn set(&mut self, id: u32, v: Option<T>) -> Option<T> {
         let id = id as usize;
         while self.chunks.len() <= id / CHUNK {
-            self.chunks.push(Arc::new(vec![None; CHUNK]));
+            self.chunks.push(vec![None; CHUNK].into());
         }
         let chunk = Arc::make_mut(&mut self.chunks[id / CHUNK]);
         let old = std::mem::replace(&mut chunk[id % CHUNK], v);
