@@ -75,13 +75,14 @@ pub(crate) struct History {
 const SCAN_PER_LOCK: usize = 4096;
 
 impl History {
-    /// A ring that starts at `current`: nothing at or before it can be replayed.
-    pub fn new(current: Revision, limits: HistoryLimits) -> Self {
+    /// An empty ring at revision `current`; revisions up to `compacted_through` cannot be
+    /// replayed.
+    pub fn new(current: Revision, compacted_through: Revision, limits: HistoryLimits) -> Self {
         Self {
             ring: Mutex::new(Ring {
                 entries: VecDeque::new(),
                 bytes: 0,
-                compacted_through: current,
+                compacted_through,
                 current,
             }),
             limits,
@@ -265,6 +266,7 @@ mod tests {
     fn trims_to_revision_limit_and_reports_compacted() {
         let h = History::new(
             0,
+            0,
             HistoryLimits {
                 max_revisions: 3,
                 max_bytes: usize::MAX,
@@ -289,7 +291,7 @@ mod tests {
 
     #[test]
     fn compact_drops_older_revisions() {
-        let h = History::new(0, HistoryLimits::default());
+        let h = History::new(0, 0, HistoryLimits::default());
         publish(&h, 1..=5);
         h.compact(4);
         assert!(h.start(3).is_err());

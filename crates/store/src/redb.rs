@@ -97,19 +97,27 @@ impl RedbStore {
             .map_err(|e| in_path(map_redb(e)))?;
         // Create the tables up front so readers never meet a missing table.
         let wtx = db.begin_write().map_err(map_redb)?;
-        let current = {
+        let (current, fresh) = {
             wtx.open_table(KV).map_err(map_redb)?;
-            let meta = wtx.open_table(META).map_err(map_redb)?;
-            meta.get(REVISION_KEY)
-                .map_err(map_redb)?
-                .map(|v| v.value())
-                .unwrap_or(0)
+            let mut meta = wtx.open_table(META).map_err(map_redb)?;
+            let stored = meta.get(REVISION_KEY).map_err(map_redb)?.map(|v| v.value());
+            match stored {
+                Some(rev) => (rev, false),
+                None => {
+                    // A new store starts at revision 1, as a new etcd cluster does, so the
+                    // two backends number the same history the same way.
+                    meta.insert(REVISION_KEY, 1).map_err(map_redb)?;
+                    (1, true)
+                }
+            }
         };
         wtx.commit().map_err(map_redb)?;
         tracing::info!(path = %path.display(), revision = current, "opened redb store");
 
         let db = Arc::new(db);
-        let history = Arc::new(History::new(current, options.history));
+        // A new store has its whole (empty) history; a reopened one has none of it in memory.
+        let compacted_through = if fresh { 0 } else { current };
+        let history = Arc::new(History::new(current, compacted_through, options.history));
         let (latest_tx, latest) = watch::channel(current);
         let writer = Writer::spawn(db.clone(), history.clone(), latest_tx, current)?;
         Ok(Self {

@@ -3,7 +3,8 @@
 use std::collections::{HashSet, VecDeque};
 
 /// A store revision. Cluster-wide, strictly increasing per committed txn that changes
-/// something (as etcd's). 0 is "never written".
+/// something (as etcd's). A new store is at revision 1, so the first write is 2 (as
+/// etcd); 0 means "never written" in a compare.
 pub type Revision = i64;
 
 /// A key with its value and the revisions that created and last modified it.
