@@ -98,12 +98,20 @@ fn run(
         }
         let (txns, replies): (Vec<Txn>, Vec<_>) =
             batch.into_iter().map(|r| (r.txn, r.reply)).unzip();
+        let started = std::time::Instant::now();
         match commit_batch(&db, txns, current) {
             Ok(Committed {
                 outcomes,
                 revisions,
                 current: new_current,
             }) => {
+                tracing::debug!(
+                    txns = replies.len(),
+                    revisions = revisions.len(),
+                    revision = new_current,
+                    micros = started.elapsed().as_micros() as u64,
+                    "redb batch committed"
+                );
                 current = new_current;
                 // Publish before answering: a caller that saw `Committed { revision }` and
                 // then watches from `revision` must find it in the history.
@@ -217,4 +225,54 @@ fn apply_txn(
         revisions.push(RevisionEvents { revision, events });
     }
     Ok(TxnOutcome::Committed { revision: *current })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::TempDir;
+
+    fn db(dir: &TempDir) -> Database {
+        let db = Database::create(dir.path().join("t.redb")).unwrap();
+        let wtx = db.begin_write().unwrap();
+        wtx.open_table(KV).unwrap();
+        wtx.open_table(META).unwrap();
+        wtx.commit().unwrap();
+        db
+    }
+
+    #[test]
+    fn one_batch_sees_its_own_earlier_txns() {
+        let dir = TempDir::new("cirrus-writer").unwrap();
+        let db = db(&dir);
+        let batch = vec![
+            Txn::new().when_absent("/a").put("/a", "1"),
+            // Sees the first txn's write: conflicts although /a was absent at batch start.
+            Txn::new().when_absent("/a").put("/a", "2"),
+            // Sees it too, at the revision the first one got.
+            Txn::new()
+                .when_revision("/a", 11)
+                .put("/b", "3")
+                .delete("/a"),
+            // Changes nothing: keeps the revision.
+            Txn::new().delete("/never"),
+        ];
+        let done = match commit_batch(&db, batch, 10) {
+            Ok(done) => done,
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(
+            done.outcomes,
+            vec![
+                TxnOutcome::Committed { revision: 11 },
+                TxnOutcome::Conflict { failed: 0 },
+                TxnOutcome::Committed { revision: 12 },
+                TxnOutcome::Committed { revision: 12 },
+            ]
+        );
+        assert_eq!(done.current, 12);
+        let revs: Vec<Revision> = done.revisions.iter().map(|r| r.revision).collect();
+        assert_eq!(revs, vec![11, 12]);
+        assert_eq!(done.revisions[1].events.len(), 2);
+    }
 }
