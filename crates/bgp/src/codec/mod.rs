@@ -230,15 +230,18 @@ fn decode_update(msg: &[u8], ctx: &CodecContext) -> Result<Message, DecodeError>
             e.to_string(),
         )
     };
-    let (stripped, rtc_parts) = rtc::split(msg, ctx.add_path_rx.contains(&Family::RouteTarget))
-        .map_err(|e| {
-            DecodeError::new(
-                codes::UPDATE,
-                codes::UPDATE_OPTIONAL_ATTR,
-                [],
-                e.to_string(),
-            )
-        })?;
+    // An attribute overrunning the list is a Malformed Attribute List (RFC 4271 6.3); a bad
+    // RTC NLRI inside MP_REACH/MP_UNREACH resets the session (RFC 7606 7.3) as an Optional
+    // Attribute Error.
+    let rtc_add_path = ctx.add_path_rx.contains(&Family::RouteTarget);
+    let (stripped, rtc_parts) = rtc::split(msg, rtc_add_path).map_err(|e| {
+        let sub = if e == CodecError::Truncated {
+            codes::UPDATE_MALFORMED_ATTR_LIST
+        } else {
+            codes::UPDATE_OPTIONAL_ATTR
+        };
+        DecodeError::new(codes::UPDATE, sub, [], e.to_string())
+    })?;
     let msg = stripped.as_deref().unwrap_or(msg);
     let (ng, errors) = parse_netgauze(msg, ctx)?;
     let BgpMessage::Update(u) = ng else {
