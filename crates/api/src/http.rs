@@ -75,7 +75,11 @@ pub fn parse_body(bytes: &Bytes) -> ApiResult<Map<String, Value>> {
 }
 
 pub fn json_response(v: &Value) -> Response {
-    let mut resp = (StatusCode::OK, v.to_string()).into_response();
+    json_bytes(v.to_string().into_bytes())
+}
+
+pub fn json_bytes(body: Vec<u8>) -> Response {
+    let mut resp = (StatusCode::OK, body).into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
         header::HeaderValue::from_static("application/json"),

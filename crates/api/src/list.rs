@@ -14,10 +14,10 @@ use serde_json::{Value, json};
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::http::{Params, base_url, caller, flag, json_response, parse_body};
+use crate::http::{Params, base_url, caller, flag, json_bytes, parse_body};
 use crate::index::Index;
 use crate::object::Obj;
-use crate::render::{Selection, href, render};
+use crate::render::{Selection, View, href};
 use crate::state::ApiState;
 
 pub async fn list_collection(
@@ -31,7 +31,7 @@ pub async fn list_collection(
         .ok_or_else(|| ApiError::not_found(format!("unknown collection /{collection}")))?;
     let caller = caller(&state, &headers)?;
     let v = list(&state.index(), &caller, ty, &params, &base_url(&headers))?;
-    Ok(json_response(&v))
+    Ok(json_bytes(v))
 }
 
 /// The POST form of a list, for queries too long for a URL; the body holds the same keys plus
@@ -70,7 +70,7 @@ pub async fn list_bulk(
         .collect();
     let caller = caller(&state, &headers)?;
     let v = list(&state.index(), &caller, ty, &params, &base_url(&headers))?;
-    Ok(json_response(&v))
+    Ok(json_bytes(v))
 }
 
 fn csv(params: &Params, k: &str) -> Option<Vec<String>> {
@@ -103,7 +103,7 @@ pub fn list(
     ty: &ResourceType,
     params: &Params,
     base: &str,
-) -> ApiResult<Value> {
+) -> ApiResult<Vec<u8>> {
     let t = ty.name.as_str();
     let detail = flag(params, "detail");
     let count = flag(params, "count");
@@ -201,7 +201,9 @@ pub fn list(
     }
     let key = ty.collection().to_string();
     if count {
-        return Ok(json!({ key: {"count": selected.len()} }));
+        return Ok(json!({ key: {"count": selected.len()} })
+            .to_string()
+            .into_bytes());
     }
     let sel = Selection {
         all: detail,
@@ -210,27 +212,48 @@ pub fn list(
         hrefs,
         fields: fields.clone(),
     };
-    let items: Vec<Value> = selected
-        .iter()
-        .map(|o| {
-            if detail {
-                json!({ t: render(o, index, base, &sel) })
-            } else {
-                let mut e = if fields.is_empty() {
-                    json!({"fq_name": o.fq_name, "uuid": o.uuid})
-                } else {
-                    render(o, index, base, &sel)
-                };
-                if hrefs {
-                    e["href"] = json!(href(base, t, &o.uuid));
-                }
-                e
+    // Written straight into the response buffer: lists of many objects are the hot read path.
+    let mut out = Vec::with_capacity(64 + selected.len() * if detail { 1024 } else { 160 });
+    out.extend_from_slice(b"{");
+    write(&mut out, &key);
+    out.extend_from_slice(b":[");
+    for (i, o) in selected.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let view = View {
+            obj: o,
+            index,
+            base,
+            sel: &sel,
+        };
+        if detail {
+            out.extend_from_slice(b"{");
+            write(&mut out, &t);
+            out.push(b':');
+            write(&mut out, &view);
+            out.push(b'}');
+        } else if fields.is_empty() {
+            let mut e = json!({"fq_name": o.fq_name, "uuid": o.uuid});
+            if hrefs {
+                e["href"] = json!(href(base, t, &o.uuid));
             }
-        })
-        .collect();
-    let mut out = json!({ key: items });
-    if page_limit.is_some() {
-        out["marker"] = json!(next_marker);
+            write(&mut out, &e);
+        } else {
+            write(&mut out, &view);
+        }
     }
+    out.push(b']');
+    if page_limit.is_some() {
+        out.extend_from_slice(b",\"marker\":");
+        write(&mut out, &next_marker);
+    }
+    out.push(b'}');
     Ok(out)
+}
+
+/// Serializes into the response buffer; writing to a Vec cannot fail and our values always
+/// serialize, so there is no error to report.
+fn write(out: &mut Vec<u8>, v: &impl serde::Serialize) {
+    let _ = serde_json::to_writer(out, v);
 }
