@@ -129,8 +129,11 @@ pub async fn open_etcd(endpoints: &[String]) -> Result<Arc<dyn Store>, StoreErro
     Ok(Arc::new(EtcdStore::connect(endpoints).await?))
 }
 
-/// Splits `h:p,h:p` into endpoint URLs, refusing empty items so that a typo is reported
-/// instead of silently dropped.
+/// etcd's client port, used when an endpoint names only a host.
+pub const ETCD_DEFAULT_PORT: u16 = 2379;
+
+/// Splits `h:p,h:p` into endpoints, refusing empty items so that a typo is reported instead
+/// of silently dropped. A bare host gets etcd's default client port.
 fn parse_etcd_endpoints(list: &str) -> Result<Vec<String>, StoreError> {
     let mut endpoints = Vec::new();
     for item in list.split(',') {
@@ -140,7 +143,15 @@ fn parse_etcd_endpoints(list: &str) -> Result<Vec<String>, StoreError> {
                 "etcd endpoint list {list:?} has an empty entry"
             )));
         }
-        endpoints.push(item.to_string());
+        // A port is present if the part after the last ':' is outside any IPv6 brackets.
+        let has_port = item
+            .rsplit_once(':')
+            .is_some_and(|(host, port)| !port.contains(']') && !host.is_empty());
+        if has_port {
+            endpoints.push(item.to_string());
+        } else {
+            endpoints.push(format!("{item}:{ETCD_DEFAULT_PORT}"));
+        }
     }
     Ok(endpoints)
 }
@@ -156,6 +167,14 @@ mod tests {
             vec!["a:1".to_string(), "b:2".to_string()]
         );
         assert!(parse_etcd_endpoints("a:1,,b:2").is_err());
+        assert_eq!(
+            parse_etcd_endpoints("etcd1,[::1],[::1]:3").unwrap(),
+            vec![
+                "etcd1:2379".to_string(),
+                "[::1]:2379".to_string(),
+                "[::1]:3".to_string()
+            ]
+        );
     }
 
     #[tokio::test]
