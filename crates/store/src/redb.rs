@@ -112,6 +112,18 @@ impl RedbStore {
             }
         };
         wtx.commit().map_err(map_redb)?;
+        if fresh {
+            // The file's own fsyncs do not persist its directory entry; without this a power
+            // loss soon after the first acknowledged txn could lose the whole file.
+            std::fs::File::open(data_dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| {
+                    StoreError::Io(std::io::Error::new(
+                        e.kind(),
+                        format!("cannot sync data dir {}: {e}", data_dir.display()),
+                    ))
+                })?;
+        }
         tracing::info!(path = %path.display(), revision = current, "opened redb store");
 
         let db = Arc::new(db);
