@@ -3,7 +3,8 @@
 //! - time to range-read 100k objects (the API's startup load) and to reopen the file.
 //!
 //! Runs redb always and etcd when its binary is installed. Run with
-//! `cargo bench -p cirrus-store --bench store_bench` (add `-- --quick` for a short run).
+//! `cargo bench -p cirrus-store --bench store_bench` (add `-- --quick` for a short run,
+//! `-- --only redb` or `-- --only etcd` for one backend).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -22,13 +23,23 @@ struct Config {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let quick = args.iter().any(|a| a == "--quick");
+    // `cargo bench` passes `--bench`; `cargo test --benches` (or --all-targets) does not,
+    // and then a short smoke run checks that the bench still works without taking minutes.
+    let smoke = !args.iter().any(|a| a == "--bench");
     // `--only redb` / `--only etcd` runs one backend.
     let only = args
         .iter()
         .position(|a| a == "--only")
         .and_then(|i| args.get(i + 1).cloned());
     let run = |backend: &str| only.as_deref().is_none_or(|o| o == backend);
-    let cfg = if quick {
+    let cfg = if smoke {
+        Config {
+            writers: vec![4],
+            secs: 0.2,
+            objects: 1_000,
+            value_bytes: 600,
+        }
+    } else if quick {
         Config {
             writers: vec![1, 16, 64],
             secs: 1.0,
