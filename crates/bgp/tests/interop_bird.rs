@@ -266,7 +266,8 @@ async fn bird_vpn_both_ways_refresh_and_graceful_restart() {
             .filter(|r| r.source == "127.0.6.2")
             .all(|r| r.stale)
             && red.iter().any(|r| r.prefix == "10.7.2.0/24"),
-        "BIRD's routes kept as stale: {red:?}"
+        "BIRD's routes kept as stale: {red:?}\n{:?}",
+        s.neighbors().await.unwrap()
     );
     b.restart(&bird_config(b_ip, 17932, c_ip, 17931, &routes[..1]));
     wait_for(

@@ -408,6 +408,10 @@ impl Core {
     }
 
     fn command(&mut self, c: Command) -> bool {
+        // Queries see every change made so far: flush pending RIB work before answering.
+        if matches!(c, Command::Neighbors(_) | Command::Routes(..)) {
+            self.flush();
+        }
         match c {
             Command::UpdateConfig(cfg, reply) => {
                 let _ = reply.send(self.update_config(*cfg));
