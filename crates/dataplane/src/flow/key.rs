@@ -13,6 +13,9 @@ pub struct FlowKey {
 }
 
 impl FlowKey {
+    /// The all-zero key (free slots).
+    pub const ZERO: Self = Self { w: [0; 5] };
+
     pub fn new(
         vrf: u16,
         proto: IpProtocol,

@@ -7,7 +7,9 @@ pub mod key;
 pub mod table;
 
 pub use key::FlowKey;
-pub use table::{FlowConfig, FlowEntry, FlowError, FlowSpec, FlowTable, FlowVerdict};
+pub use table::{
+    FlowCold, FlowConfig, FlowEntry, FlowError, FlowHit, FlowSpec, FlowTable, FlowVerdict,
+};
 
 use crate::tables::IfIndex;
 

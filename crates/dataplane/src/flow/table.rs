@@ -79,57 +79,110 @@ impl FlowSpec {
     }
 }
 
-/// One direction of a flow.
+/// One direction of a flow: exactly one cache line, holding everything a hit reads and
+/// writes, so a hit costs one line (plus the index word). Rarely used fields live in a
+/// parallel [`FlowCold`] array.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(C, align(64))]
 pub struct FlowEntry {
     pub key: FlowKey,
-    pub packets: u64,
-    pub bytes: u64,
     /// Index of the paired entry, [`NO_FLOW`] while held.
     pub rev: u32,
     /// ECMP member (or nexthop) pinned on first use, 0 until then.
     pub nh: NhId,
-    pub ingress: IfIndex,
     pub last_seen: u32,
-    pub mirror: NhId,
+    /// Low 32 bits of the counters; carries go to [`FlowCold`].
+    packets: u32,
+    bytes: u32,
     pub dst_vrf: u16,
+    /// bits 0-1 verdict (0 = free slot), 2 NAT source, 3 NAT destination, 4 mirror,
+    /// 8-15 TCP flags seen in this direction.
+    flags: u16,
+}
+
+/// The rarely read part of a flow entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FlowCold {
+    pub ingress: IfIndex,
+    pub mirror: NhId,
+    packets_hi: u32,
+    bytes_hi: u32,
+}
+
+const V_FREE: u16 = 0;
+const V_HOLD: u16 = 1;
+const V_FWD: u16 = 2;
+const V_DROP: u16 = 3;
+const F_NAT_SRC: u16 = 1 << 2;
+const F_NAT_DST: u16 = 1 << 3;
+const F_MIRROR: u16 = 1 << 4;
+
+/// What a hit needs to know, read from the entry while it was counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlowHit {
     pub verdict: FlowVerdict,
-    /// bit 0 = NAT source, bit 1 = NAT destination.
-    pub nat: u8,
-    /// TCP flags seen in this direction, OR-ed (for closing/reset ageing).
-    pub tcp_flags: u8,
+    pub dst_vrf: u16,
+    pub nh: NhId,
+    pub rev: u32,
+    pub nat_src: bool,
+    pub nat_dst: bool,
+    pub mirror: bool,
 }
 
 impl FlowEntry {
-    fn new(key: FlowKey, ingress: IfIndex, spec: FlowSpec, now: u32) -> Self {
+    const FREE: Self = Self {
+        key: FlowKey::ZERO,
+        rev: NO_FLOW,
+        nh: 0,
+        last_seen: 0,
+        packets: 0,
+        bytes: 0,
+        dst_vrf: 0,
+        flags: V_FREE,
+    };
+
+    fn new(key: FlowKey, spec: FlowSpec, now: u32) -> Self {
         let mut e = Self {
             key,
-            packets: 0,
-            bytes: 0,
-            rev: NO_FLOW,
-            nh: 0,
-            ingress,
             last_seen: now,
-            mirror: 0,
-            dst_vrf: 0,
-            verdict: FlowVerdict::Hold,
-            nat: 0,
-            tcp_flags: 0,
+            flags: V_HOLD,
+            ..Self::FREE
         };
         e.apply(spec);
         e
     }
     fn apply(&mut self, s: FlowSpec) {
-        self.verdict = s.verdict;
-        self.nat = s.nat_src as u8 | (s.nat_dst as u8) << 1;
-        self.mirror = s.mirror;
+        let v = match s.verdict {
+            FlowVerdict::Hold => V_HOLD,
+            FlowVerdict::Forward => V_FWD,
+            FlowVerdict::Drop => V_DROP,
+        };
+        self.flags = (self.flags & 0xff00)
+            | v
+            | if s.nat_src { F_NAT_SRC } else { 0 }
+            | if s.nat_dst { F_NAT_DST } else { 0 }
+            | if s.mirror != 0 { F_MIRROR } else { 0 };
         self.dst_vrf = s.dst_vrf;
     }
+    fn is_live(&self) -> bool {
+        self.flags & 3 != V_FREE
+    }
+    pub fn verdict(&self) -> FlowVerdict {
+        match self.flags & 3 {
+            V_FWD => FlowVerdict::Forward,
+            V_DROP => FlowVerdict::Drop,
+            _ => FlowVerdict::Hold,
+        }
+    }
     pub fn nat_src(&self) -> bool {
-        self.nat & 1 != 0
+        self.flags & F_NAT_SRC != 0
     }
     pub fn nat_dst(&self) -> bool {
-        self.nat & 2 != 0
+        self.flags & F_NAT_DST != 0
+    }
+    /// TCP flags seen in this direction, OR-ed (for closing/reset ageing).
+    pub fn tcp_flags(&self) -> u8 {
+        (self.flags >> 8) as u8
     }
 }
 
@@ -158,7 +211,8 @@ impl From<FlowError> for DropReason {
 /// Slab of entries plus the hash index.
 pub struct FlowTable {
     cfg: FlowConfig,
-    entries: Vec<Option<FlowEntry>>,
+    entries: Vec<FlowEntry>,
+    cold: Vec<FlowCold>,
     free: Vec<u32>,
     index: Vec<u64>,
     mask: usize,
@@ -173,6 +227,7 @@ impl FlowTable {
         Self {
             cfg,
             entries: Vec::new(),
+            cold: Vec::new(),
             free: Vec::new(),
             index: vec![0; slots],
             mask: slots - 1,
@@ -198,16 +253,55 @@ impl FlowTable {
     }
     /// Bytes held by the table's storage (index + slab), for memory-per-flow reports.
     pub fn memory_bytes(&self) -> usize {
-        self.index.len() * 8 + self.entries.capacity() * std::mem::size_of::<Option<FlowEntry>>()
+        self.index.len() * 8
+            + self.entries.capacity() * std::mem::size_of::<FlowEntry>()
+            + self.cold.capacity() * std::mem::size_of::<FlowCold>()
     }
 
     #[inline]
     pub fn get(&self, idx: u32) -> Option<&FlowEntry> {
-        self.entries.get(idx as usize)?.as_ref()
+        self.entries.get(idx as usize).filter(|e| e.is_live())
     }
     #[inline]
-    pub fn get_mut(&mut self, idx: u32) -> Option<&mut FlowEntry> {
-        self.entries.get_mut(idx as usize)?.as_mut()
+    fn get_mut(&mut self, idx: u32) -> Option<&mut FlowEntry> {
+        self.entries.get_mut(idx as usize).filter(|e| e.is_live())
+    }
+    /// The cold part of a live entry (ingress interface, mirror nexthop).
+    pub fn cold(&self, idx: u32) -> Option<&FlowCold> {
+        self.get(idx)?;
+        self.cold.get(idx as usize)
+    }
+    /// (packets, bytes) counted on an entry.
+    pub fn counters(&self, idx: u32) -> (u64, u64) {
+        match (self.get(idx), self.cold.get(idx as usize)) {
+            (Some(e), Some(c)) => (
+                ((c.packets_hi as u64) << 32) | e.packets as u64,
+                ((c.bytes_hi as u64) << 32) | e.bytes as u64,
+            ),
+            _ => (0, 0),
+        }
+    }
+    /// Pins the nexthop a flow's packets take (ECMP member chosen on first use).
+    pub fn pin_nexthop(&mut self, idx: u32, nh: NhId) {
+        if let Some(e) = self.get_mut(idx) {
+            e.nh = nh;
+        }
+    }
+
+    /// Reads the index word a lookup of `hash` starts at (cache warming; see
+    /// `pipeline::warm`).
+    #[inline]
+    pub fn warm_index(&self, hash: u64) -> u64 {
+        self.index[hash as usize & self.mask]
+    }
+
+    /// Reads the entry an index word points at (cache warming).
+    #[inline]
+    pub fn warm_entry(&self, word: u64) -> u64 {
+        match self.entries.get((word as u32).wrapping_sub(1) as usize) {
+            Some(e) => e.last_seen as u64,
+            None => 0,
+        }
     }
 
     /// Finds the entry for `key`, whose [`FlowKey::hash`] is `hash`.
@@ -222,8 +316,9 @@ impl FlowTable {
             }
             if s >> 32 == tag {
                 let idx = (s as u32).wrapping_sub(1);
-                if let Some(Some(e)) = self.entries.get(idx as usize)
+                if let Some(e) = self.entries.get(idx as usize)
                     && e.key == *key
+                    && e.is_live()
                 {
                     return Some(idx);
                 }
@@ -251,14 +346,22 @@ impl FlowTable {
         if limit != 0 && self.count_for(ingress) >= limit {
             return Err(FlowError::Limit(ingress));
         }
-        let e = FlowEntry::new(key, ingress, spec, now);
+        let e = FlowEntry::new(key, spec, now);
+        let c = FlowCold {
+            ingress,
+            mirror: spec.mirror,
+            packets_hi: 0,
+            bytes_hi: 0,
+        };
         let idx = match self.free.pop() {
             Some(i) => {
-                self.entries[i as usize] = Some(e);
+                self.entries[i as usize] = e;
+                self.cold[i as usize] = c;
                 i
             }
             None => {
-                self.entries.push(Some(e));
+                self.entries.push(e);
+                self.cold.push(c);
                 (self.entries.len() - 1) as u32
             }
         };
@@ -321,13 +424,16 @@ impl FlowTable {
         now: u32,
     ) -> Result<(), FlowError> {
         let ingress = match self.get(idx) {
-            Some(e) if e.key == *key && e.verdict == FlowVerdict::Hold => e.ingress,
+            Some(e) if e.key == *key && e.verdict() == FlowVerdict::Hold => {
+                self.cold[idx as usize].ingress
+            }
             _ => return Err(FlowError::Stale(idx)),
         };
         if let Some(e) = self.get_mut(idx) {
             e.apply(fwd_spec);
             e.last_seen = now;
         }
+        self.cold[idx as usize].mirror = fwd_spec.mirror;
         if let Some((rk, rs)) = reverse {
             // An existing entry for the reverse key (e.g. a stale one) is replaced.
             if let Some(old) = self.lookup(&rk, rk.hash()) {
@@ -346,7 +452,9 @@ impl FlowTable {
 
     /// Removes one entry (its partner, if any, is unpaired).
     pub fn remove(&mut self, idx: u32) -> Option<FlowEntry> {
-        let e = self.entries.get_mut(idx as usize)?.take()?;
+        let e = *self.get(idx)?;
+        self.entries[idx as usize] = FlowEntry::FREE;
+        let ingress = self.cold[idx as usize].ingress;
         if let Some(p) = self.get_mut(e.rev)
             && p.rev == idx
         {
@@ -383,7 +491,7 @@ impl FlowTable {
         self.index[hole] = 0;
         self.free.push(idx);
         self.live -= 1;
-        if let Some(c) = self.per_if.get_mut(e.ingress as usize) {
+        if let Some(c) = self.per_if.get_mut(ingress as usize) {
             *c = c.saturating_sub(1);
         }
         Some(e)
@@ -404,27 +512,61 @@ impl FlowTable {
     /// Counts a packet on an entry and notes its TCP flags.
     #[inline]
     pub fn touch(&mut self, idx: u32, bytes: usize, tcp: Option<TcpFlags>, now: u32) {
-        if let Some(e) = self.get_mut(idx) {
-            e.packets += 1;
-            e.bytes += bytes as u64;
-            e.last_seen = now;
-            if let Some(f) = tcp {
-                e.tcp_flags |= f.0 as u8;
-            }
+        let Some(e) = self.entries.get_mut(idx as usize).filter(|e| e.is_live()) else {
+            return;
+        };
+        e.last_seen = now;
+        if let Some(f) = tcp {
+            e.flags |= (f.0 as u8 as u16) << 8;
+        }
+        let (p, cp) = e.packets.overflowing_add(1);
+        let (b, cb) = e.bytes.overflowing_add(bytes as u32);
+        e.packets = p;
+        e.bytes = b;
+        if cp || cb {
+            let c = &mut self.cold[idx as usize];
+            c.packets_hi += cp as u32;
+            c.bytes_hi += cb as u32;
         }
     }
 
+    /// A packet hit entry `idx`: returns what the pipeline needs, counting the packet
+    /// unless the entry is held (parked packets are counted when released).
+    #[inline]
+    pub fn hit(
+        &mut self,
+        idx: u32,
+        bytes: usize,
+        tcp: Option<TcpFlags>,
+        now: u32,
+    ) -> Option<FlowHit> {
+        let e = self.entries.get(idx as usize).filter(|e| e.is_live())?;
+        let h = FlowHit {
+            verdict: e.verdict(),
+            dst_vrf: e.dst_vrf,
+            nh: e.nh,
+            rev: e.rev,
+            nat_src: e.nat_src(),
+            nat_dst: e.nat_dst(),
+            mirror: e.flags & F_MIRROR != 0,
+        };
+        if h.verdict != FlowVerdict::Hold {
+            self.touch(idx, bytes, tcp, now);
+        }
+        Some(h)
+    }
+
     fn timeout(&self, e: &FlowEntry, r: Option<&FlowEntry>) -> u32 {
-        let flags = e.tcp_flags | r.map_or(0, |r| r.tcp_flags);
-        let both_fin = e.tcp_flags & 1 != 0 && r.is_some_and(|r| r.tcp_flags & 1 != 0);
-        if e.verdict == FlowVerdict::Hold {
+        let flags = e.tcp_flags() | r.map_or(0, |r| r.tcp_flags());
+        let both_fin = e.tcp_flags() & 1 != 0 && r.is_some_and(|r| r.tcp_flags() & 1 != 0);
+        if e.verdict() == FlowVerdict::Hold {
             self.cfg.hold_timeout
         } else if flags & TcpFlags::RST as u8 != 0 {
             0
         } else if both_fin {
             self.cfg.closing_timeout
-        } else if e.verdict == FlowVerdict::Drop
-            || r.is_some_and(|r| r.verdict == FlowVerdict::Drop)
+        } else if e.verdict() == FlowVerdict::Drop
+            || r.is_some_and(|r| r.verdict() == FlowVerdict::Drop)
         {
             self.cfg.drop_timeout
         } else {
@@ -462,7 +604,8 @@ impl FlowTable {
         self.entries
             .iter()
             .enumerate()
-            .filter_map(|(i, e)| Some((i as u32, e.as_ref()?)))
+            .filter(|(_, e)| e.is_live())
+            .map(|(i, e)| (i as u32, e))
     }
 }
 
@@ -480,6 +623,22 @@ mod tests {
             1000,
             53,
         )
+    }
+
+    #[test]
+    fn entry_is_one_cache_line() {
+        assert_eq!(std::mem::size_of::<FlowEntry>(), 64);
+        assert_eq!(std::mem::align_of::<FlowEntry>(), 64);
+    }
+
+    #[test]
+    fn counters_carry_past_32_bits() {
+        let mut t = FlowTable::new(FlowConfig::default());
+        let i = t.insert(key(1), 1, FlowSpec::forward(1), 0, 0).unwrap();
+        for _ in 0..3 {
+            t.touch(i, 2_000_000_000, None, 1);
+        }
+        assert_eq!(t.counters(i), (3, 6_000_000_000));
     }
 
     #[test]

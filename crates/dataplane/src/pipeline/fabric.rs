@@ -16,7 +16,7 @@ use crate::wire::{
 
 const ETH: usize = 14;
 
-enum Overlay {
+pub(super) enum Overlay {
     /// MPLS label and the offset of what follows it.
     Mpls(u32, usize),
     /// VNI and the offset of the inner Ethernet frame.
@@ -24,7 +24,7 @@ enum Overlay {
 }
 
 /// Finds the overlay header, or says why the packet is not overlay for us.
-fn classify(data: &[u8], local_ip: std::net::Ipv4Addr) -> Result<Overlay, Disposition> {
+pub(super) fn classify(data: &[u8], local_ip: std::net::Ipv4Addr) -> Result<Overlay, Disposition> {
     let host = Err(Disposition::Trap(TrapReason::Host));
     let malformed = Err(Disposition::Drop(DropReason::Malformed));
     let Ok(eth) = EthernetFrame::new_checked(data) else {

@@ -8,6 +8,7 @@ mod fabric;
 mod frag;
 mod nat;
 pub mod parse;
+mod warm;
 mod workload;
 
 pub use egress::entropy_port;
@@ -114,6 +115,9 @@ impl Worker {
         out: &mut [Disposition],
     ) {
         let tables = self.dp.snapshot();
+        if pkts.len() > 1 && self.flows.len() >= warm::WARM_MIN_FLOWS {
+            warm::warm_batch(self, &tables, ingress, pkts);
+        }
         for (p, o) in pkts.iter_mut().zip(out.iter_mut()) {
             *o = self.process(&tables, now, ingress, p);
         }

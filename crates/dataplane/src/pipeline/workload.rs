@@ -213,20 +213,16 @@ pub(super) fn flow_stage(
         };
     };
     w.stats.flow_hits += 1;
-    let Some(e) = w.flows.get_mut(idx) else {
+    let Some(hit) = w.flows.hit(idx, pkt.len(), info.tcp_flags, now) else {
         return FlowStep::Stop(Disposition::Drop(DropReason::FlowDenied));
     };
-    let (verdict, dst_vrf, pinned, mirror_nh, nat, rev_idx) =
-        (e.verdict, e.dst_vrf, e.nh, e.mirror, e.nat, e.rev);
-    if verdict != FlowVerdict::Hold {
-        // Counted here, on the one entry access; parked packets count when released.
-        e.packets += 1;
-        e.bytes += pkt.len() as u64;
-        e.last_seen = now;
-        if let Some(f) = info.tcp_flags {
-            e.tcp_flags |= f.0 as u8;
-        }
-    }
+    let (verdict, dst_vrf, pinned, rev_idx) = (hit.verdict, hit.dst_vrf, hit.nh, hit.rev);
+    let mirror_nh = if hit.mirror {
+        w.flows.cold(idx).map_or(0, |c| c.mirror)
+    } else {
+        0
+    };
+    let nat = hit.nat_src as u8 | (hit.nat_dst as u8) << 1;
     match verdict {
         FlowVerdict::Hold => {
             let q = w.parked.entry(idx).or_default();
@@ -323,8 +319,8 @@ pub(super) fn resolve_route(
         return Err(DropReason::NoRoute);
     }
     let id = ecmp_member(t, id, hash)?;
-    if let Some(e) = r.flow.and_then(|i| w.flows.get_mut(i)) {
-        e.nh = id;
+    if let Some(i) = r.flow {
+        w.flows.pin_nexthop(i, id);
     }
     Ok(id)
 }

@@ -1,0 +1,71 @@
+//! Cache warming for large flow tables. Before a batch is processed, the flow keys of its
+//! packets are computed and their index words, then their entries, are read in two passes
+//! of independent loads, so the cache misses of a whole batch overlap instead of each
+//! packet waiting for its own in turn. Safe Rust has no prefetch instruction; plain loads
+//! folded into a black-boxed value do the same job. Small tables (cache-resident) skip it.
+
+use super::Worker;
+use super::fabric::{Overlay, classify};
+use super::parse::{Frag, parse_ip};
+use crate::flow::FlowKey;
+use crate::packet::PacketBuf;
+use crate::tables::{IfIndex, Interface, InterfaceKind, Nexthop, Tables};
+use crate::wire::{EtherType, EthernetFrame};
+
+/// Flow entries above which warming pays for its second parse of each packet.
+pub(super) const WARM_MIN_FLOWS: usize = 1 << 16;
+
+pub(super) fn warm_batch(w: &Worker, t: &Tables, ingress: IfIndex, pkts: &[PacketBuf]) {
+    let Some(iface) = t.interface(ingress) else {
+        return;
+    };
+    let mut hashes = [0u64; 32];
+    for chunk in pkts.chunks(32) {
+        let mut acc = 0u64;
+        for (h, p) in hashes.iter_mut().zip(chunk) {
+            *h = key_hash(iface, t, p.data()).unwrap_or(0);
+            acc ^= w.flows.warm_index(*h);
+        }
+        for h in &hashes[..chunk.len()] {
+            acc ^= w.flows.warm_entry(w.flows.warm_index(*h));
+        }
+        std::hint::black_box(acc);
+    }
+}
+
+/// The flow-key hash the pipeline will look up for this frame, when it will look one up.
+fn key_hash(iface: &Interface, t: &Tables, data: &[u8]) -> Option<u64> {
+    let (vrf, ip) = match iface.kind {
+        InterfaceKind::Virtual {
+            vrf, policy: true, ..
+        } => (vrf, data.get(14..)?),
+        InterfaceKind::Fabric { local_ip, .. } => {
+            let Ok(Overlay::Mpls(label, at)) = classify(data, local_ip) else {
+                return None;
+            };
+            let Some(Nexthop::Encap { ifindex, .. }) = t.nexthop(t.label(label)) else {
+                return None;
+            };
+            match t.interface(*ifindex)?.kind {
+                InterfaceKind::Virtual {
+                    vrf, policy: true, ..
+                } => (vrf, data.get(at..)?),
+                _ => return None,
+            }
+        }
+        _ => return None,
+    };
+    let v6 = match iface.kind {
+        InterfaceKind::Virtual { .. } => match EthernetFrame::new_checked(data).ok()?.ethertype() {
+            EtherType::IPV4 => false,
+            EtherType::IPV6 => true,
+            _ => return None,
+        },
+        _ => ip.first()? >> 4 == 6,
+    };
+    let i = parse_ip(ip, v6).ok()?;
+    if i.frag == Frag::Later {
+        return None;
+    }
+    Some(FlowKey::from_parts(vrf, i.proto, i.src, i.dst, i.sport, i.dport, v6).hash())
+}
