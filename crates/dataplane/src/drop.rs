@@ -55,10 +55,13 @@ pub enum DropReason {
     EcmpEmpty,
     /// An MPLS label stack deeper than one label.
     LabelStack,
+    /// Received on the host or agent port: what they inject is sent by the runner to the
+    /// interface the agent names, not routed by the pipeline.
+    HostOrAgentIngress,
 }
 
 impl DropReason {
-    pub const COUNT: usize = DropReason::LabelStack as usize + 1;
+    pub const COUNT: usize = DropReason::HostOrAgentIngress as usize + 1;
     pub const ALL: [DropReason; Self::COUNT] = [
         Self::Malformed,
         Self::UnknownInterface,
@@ -85,6 +88,7 @@ impl DropReason {
         Self::Loop,
         Self::EcmpEmpty,
         Self::LabelStack,
+        Self::HostOrAgentIngress,
     ];
 }
 

@@ -452,3 +452,100 @@ fn tcp_reset_ages_the_pair_at_once_and_holds_expire() {
     assert_eq!(w.age(100 + 5, 1000), 1);
     assert_eq!(w.drops.get(DropReason::FlowDenied), 1);
 }
+
+#[test]
+fn ipv6_routes_over_mpls_and_decaps_back() {
+    let (_c, mut w) = worker();
+    let f = udp_v6(MAC_A, VROUTER_MAC, V6_A, V6_REMOTE, 1000, 2000, b"six");
+    let (d, out) = run(&mut w, IF_A, &f);
+    assert_eq!(d, Disposition::Tx(IF_FABRIC));
+    let (_, l4) = outer(&out);
+    let udp = UdpPacket::new_checked(&l4[..]).unwrap();
+    assert_eq!(MplsPacket::new_checked(udp.payload()).unwrap().label(), 33);
+    let inner = Ipv6Packet::new_checked(&udp.payload()[4..]).unwrap();
+    assert_eq!((inner.dst_addr(), inner.hop_limit()), (V6_REMOTE, 63));
+    let back = udp_v6(MAC_E, VROUTER_MAC, V6_REMOTE, V6_A, 2000, 1000, b"back");
+    let (d, out) = run(&mut w, IF_FABRIC, &mpls_udp_from_peer(LABEL_A, &back[14..]));
+    assert_eq!(d, Disposition::Tx(IF_A));
+    let eth = EthernetFrame::new_checked(&out[..]).unwrap();
+    assert_eq!((eth.ethertype(), eth.dst_addr()), (EtherType::IPV6, MAC_A));
+    // Spoofed IPv6 source.
+    let spoof = udp_v6(MAC_A, VROUTER_MAC, V6_REMOTE, V6_A, 1, 2, b"");
+    assert_eq!(
+        run(&mut w, IF_A, &spoof).0,
+        Disposition::Drop(DropReason::SourceMismatch)
+    );
+}
+
+#[test]
+fn mpls_over_gre_decap_and_interface_counters() {
+    let (_c, mut w) = worker();
+    let inner = udp_v4(MAC_E, VROUTER_MAC, VM_D_GRE, VM_A, 5, 6, b"gre");
+    let f = mpls_gre_from_peer(LABEL_A, &inner[14..]);
+    let (d, out) = run(&mut w, IF_FABRIC, &f);
+    assert_eq!(d, Disposition::Tx(IF_A));
+    assert_eq!(
+        &out[14..],
+        &{
+            let mut i = inner[14..].to_vec();
+            Ipv4Packet::new_unchecked(&mut i[..]).decrement_ttl();
+            i
+        }[..]
+    );
+    let c = w.interface_counters();
+    assert_eq!(
+        (
+            c[IF_FABRIC as usize].rx_packets,
+            c[IF_FABRIC as usize].rx_bytes
+        ),
+        (1, f.len() as u64)
+    );
+    assert_eq!(
+        (c[IF_A as usize].tx_packets, c[IF_A as usize].tx_bytes),
+        (1, out.len() as u64)
+    );
+    assert_eq!(
+        run(&mut w, IF_AGENT, &f).0,
+        Disposition::Drop(DropReason::HostOrAgentIngress)
+    );
+    assert_eq!(w.interface_counters()[IF_AGENT as usize].drops, 1);
+}
+
+#[test]
+fn mirror_sends_a_copy() {
+    let (_c, mut w) = worker();
+    let f = udp_v4(MAC_P, VROUTER_MAC, VM_P, VM_B, 3000, 9, b"m");
+    assert_eq!(run(&mut w, IF_C, &f).0, Disposition::Held);
+    let key = FlowKey::new(1, IpProtocol::UDP, VM_P.into(), VM_B.into(), 3000, 9);
+    let spec = FlowSpec {
+        mirror: NH_E_VXLAN,
+        ..FlowSpec::forward(1)
+    };
+    let released = decision(&mut w, spec, Some((key.reversed(1), FlowSpec::forward(1))));
+    assert_eq!(released[0].0, Disposition::Tx(IF_B));
+    let extra = w.take_extra();
+    assert_eq!(extra.len(), 1);
+    assert_eq!(extra[0].0, IF_FABRIC);
+    let (_, l4) = outer(extra[0].1.data());
+    let vx = VxlanPacket::new_checked(&l4[8..]).unwrap();
+    assert_eq!(&vx.payload()[..], &f[..]);
+}
+
+#[test]
+fn later_fragments_on_the_decap_path_follow_the_first() {
+    let (_c, mut w) = worker();
+    let frag = |off: u16, more: bool| {
+        let mut f = udp_v4(MAC_E, VROUTER_MAC, VM_C_UDP, VM_P, 7000, 7001, &[0u8; 32]);
+        f[20..22].copy_from_slice(&(((more as u16) << 13) | (off / 8)).to_be_bytes());
+        Ipv4Packet::new_unchecked(&mut f[14..]).fill_checksum();
+        mpls_udp_from_peer(LABEL_P, &f[14..])
+    };
+    assert_eq!(run(&mut w, IF_FABRIC, &frag(0, true)).0, Disposition::Held);
+    assert_eq!(
+        run(&mut w, IF_FABRIC, &frag(40, false)).0,
+        Disposition::Held
+    );
+    let up = w.take_upcalls();
+    assert_eq!(up.len(), 1, "both fragments share one flow");
+    assert_eq!((up[0].key.sport(), up[0].key.dport()), (7000, 7001));
+}

@@ -149,9 +149,10 @@ fn deliver_l3(
             vrf, policy: true, ..
         } = dst_if.kind
     {
-        let key = FlowKey::from_parts(
-            vrf, info.proto, info.src, info.dst, info.sport, info.dport, v6,
-        );
+        let Some((sport, dport)) = w.frag_ports(&info, now) else {
+            return Drop(DropReason::FragmentNoFlow);
+        };
+        let key = FlowKey::from_parts(vrf, info.proto, info.src, info.dst, sport, dport, v6);
         let hash = key.hash();
         match flow_stage(
             w,

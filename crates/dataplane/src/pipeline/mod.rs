@@ -77,6 +77,17 @@ pub struct WorkerStats {
     pub flow_misses: u64,
 }
 
+/// Per-interface counters kept by a worker.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IfCounters {
+    pub rx_packets: u64,
+    pub rx_bytes: u64,
+    pub tx_packets: u64,
+    pub tx_bytes: u64,
+    /// Packets received here and dropped.
+    pub drops: u64,
+}
+
 /// One forwarding worker.
 pub struct Worker {
     dp: Dataplane,
@@ -84,6 +95,7 @@ pub struct Worker {
     pub flows: FlowTable,
     pub drops: DropCounters,
     pub stats: WorkerStats,
+    if_stats: Vec<IfCounters>,
     upcalls: Vec<Upcall>,
     parked: FastMap<u32, Vec<(IfIndex, PacketBuf)>>,
     extra: Vec<(IfIndex, PacketBuf)>,
@@ -98,6 +110,7 @@ impl Worker {
             flows: FlowTable::new(cfg.flows),
             drops: DropCounters::default(),
             stats: WorkerStats::default(),
+            if_stats: Vec::new(),
             upcalls: Vec::new(),
             parked: FastMap::default(),
             extra: Vec::new(),
@@ -132,17 +145,47 @@ impl Worker {
         pkt: &mut PacketBuf,
     ) -> Disposition {
         self.stats.rx += 1;
+        let rx_len = pkt.len() as u64;
         let d = match t.interface(ingress).map(|i| &i.kind) {
             Some(InterfaceKind::Virtual { .. }) => workload::ingress(self, t, now, ingress, pkt),
             Some(InterfaceKind::Fabric { .. }) => fabric::ingress(self, t, now, ingress, pkt),
-            // The host and agent ports inject packets already meant for a destination: they
-            // are not routed here yet.
             Some(InterfaceKind::Host | InterfaceKind::Agent) => {
-                Disposition::Drop(DropReason::InvalidNexthop)
+                Disposition::Drop(DropReason::HostOrAgentIngress)
             }
             None => Disposition::Drop(DropReason::UnknownInterface),
         };
+        if let Some(c) = self.if_counters(t, ingress) {
+            c.rx_packets += 1;
+            c.rx_bytes += rx_len;
+            c.drops += matches!(d, Disposition::Drop(_)) as u64;
+        }
+        if let Disposition::Tx(out) = d {
+            let len = pkt.len() as u64;
+            if let Some(c) = self.if_counters(t, out) {
+                c.tx_packets += 1;
+                c.tx_bytes += len;
+            }
+        }
         self.account(d)
+    }
+
+    /// Counters of an interface that exists in `t` (the table bounds the vector's size).
+    #[inline]
+    fn if_counters(&mut self, t: &Tables, i: IfIndex) -> Option<&mut IfCounters> {
+        let i = i as usize;
+        if i >= self.if_stats.len() {
+            if i >= t.interfaces.len() {
+                return None;
+            }
+            self.if_stats
+                .resize(t.interfaces.len(), IfCounters::default());
+        }
+        self.if_stats.get_mut(i)
+    }
+
+    /// Per-interface counters (dump), indexed by interface index.
+    pub fn interface_counters(&self) -> &[IfCounters] {
+        &self.if_stats
     }
 
     #[inline]
@@ -206,6 +249,21 @@ impl Worker {
             }
         }
         gone.len()
+    }
+
+    /// Ports of the datagram an IPv4 packet belongs to: its own, recorded when it is a
+    /// first fragment, or those its first fragment recorded when it is a later one (`None`
+    /// when that first fragment was not seen).
+    fn frag_ports(&mut self, info: &parse::L3Info, now: u32) -> Option<(u16, u16)> {
+        let key = (info.src as u32, info.dst as u32, info.ident, info.proto);
+        match info.frag {
+            parse::Frag::None => Some((info.sport, info.dport)),
+            parse::Frag::First => {
+                self.frags.record(key, info.sport, info.dport, now);
+                Some((info.sport, info.dport))
+            }
+            parse::Frag::Later => self.frags.ports(key, now),
+        }
     }
 
     pub fn config(&self) -> &WorkerConfig {

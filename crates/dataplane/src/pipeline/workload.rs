@@ -97,16 +97,8 @@ pub(super) fn ingress(
     if info.ttl <= 1 {
         return Drop(DropReason::TtlExpired);
     }
-    let (sport, dport) = match info.frag {
-        Frag::None => (info.sport, info.dport),
-        Frag::First => {
-            w.frags.record(frag_key(&info), info.sport, info.dport, now);
-            (info.sport, info.dport)
-        }
-        Frag::Later => match w.frags.ports(frag_key(&info), now) {
-            Some(p) => p,
-            None => return Drop(DropReason::FragmentNoFlow),
-        },
+    let Some((sport, dport)) = w.frag_ports(&info, now) else {
+        return Drop(DropReason::FragmentNoFlow);
     };
     let key = FlowKey::from_parts(vrf_id, info.proto, info.src, info.dst, sport, dport, v6);
     let hash = key.hash();
@@ -139,10 +131,6 @@ pub(super) fn ingress(
         Err(r) => return Drop(r),
     };
     l3_out(t, ingress, pkt, nh, hash, v6)
-}
-
-fn frag_key(i: &L3Info) -> (u32, u32, u16, u8) {
-    (i.src as u32, i.dst as u32, i.ident, i.proto)
 }
 
 /// DHCP (v4 and v6) and neighbour discovery go to the agent, which answers for the VN.
@@ -276,6 +264,14 @@ pub(super) fn flow_stage(
     }
 }
 
+/// Counts a flood or mirror copy on its output interface.
+fn count_extra(w: &mut Worker, t: &Tables, out: IfIndex, copy: &PacketBuf) {
+    if let Some(c) = w.if_counters(t, out) {
+        c.tx_packets += 1;
+        c.tx_bytes += copy.len() as u64;
+    }
+}
+
 /// Sends a copy of the packet (as received) to a mirror nexthop.
 fn mirror(w: &mut Worker, t: &Tables, nh: NhId, pkt: &PacketBuf, hash: u64) {
     let mut copy = pkt.clone();
@@ -293,6 +289,7 @@ fn mirror(w: &mut Worker, t: &Tables, nh: NhId, pkt: &PacketBuf, hash: u64) {
         _ => Disposition::Drop(DropReason::NoNexthop),
     };
     if let Disposition::Tx(i) = d {
+        count_extra(w, t, i, &copy);
         w.extra.push((i, copy));
     }
 }
@@ -432,6 +429,7 @@ pub(super) fn l2_out(
                 let mut copy = pkt.clone();
                 if let Disposition::Tx(i) = l2_out(w, t, ingress, &mut copy, m, hash, from_workload)
                 {
+                    count_extra(w, t, i, &copy);
                     w.extra.push((i, copy));
                     sent += 1;
                 }

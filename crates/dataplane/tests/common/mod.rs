@@ -8,7 +8,7 @@ pub mod pcap;
 use cirrus_dataplane::control::{Controller, Dataplane};
 use cirrus_dataplane::tables::{Interface, InterfaceKind, Nexthop, TunnelEncap};
 use cirrus_dataplane::wire::*;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 pub const VROUTER_MAC: MacAddr = MacAddr([0x00, 0x00, 0x5e, 0x00, 0x01, 0x00]);
 pub const FABRIC_MAC: MacAddr = MacAddr([0x02, 0xfa, 0, 0, 0, 1]);
@@ -63,14 +63,21 @@ fn tunnel(encap: TunnelEncap, dst: Ipv4Addr) -> Nexthop {
     }
 }
 
+pub const V6_A: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 3);
+pub const V6_REMOTE: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 2, 0, 0, 0, 0, 5);
+
 fn vif(ifindex: u32, name: &str, mac: MacAddr, ip: Ipv4Addr, policy: bool) -> Interface {
+    let mut ips = vec![IpAddr::V4(ip)];
+    if ip == VM_A {
+        ips.push(IpAddr::V6(V6_A));
+    }
     Interface {
         ifindex,
         name: name.into(),
         mac,
         kind: InterfaceKind::Virtual {
             vrf: 1,
-            ips: vec![IpAddr::V4(ip)],
+            ips,
             policy,
         },
         flow_limit: 0,
@@ -184,6 +191,8 @@ pub fn topology() -> (Controller, Dataplane) {
     r(&mut c, VM_E_VXLAN, 32, NH_E_VXLAN);
     r(&mut c, Ipv4Addr::new(10, 1, 2, 0), 24, NH_ECMP);
     r(&mut c, Ipv4Addr::new(10, 66, 0, 0), 16, NH_DISCARD);
+    c.add_route(1, V6_A.into(), 128, NH_A).unwrap();
+    c.add_route(1, V6_REMOTE.into(), 128, NH_C_UDP).unwrap();
     c.add_bridge_entry(1, MAC_A, NH_A).unwrap();
     c.add_bridge_entry(1, MAC_B, NH_B).unwrap();
     c.add_bridge_entry(1, MAC_E, NH_E_L2).unwrap();
@@ -401,5 +410,84 @@ pub fn vxlan_from_peer(vni: u32, inner_frame: &[u8]) -> Vec<u8> {
     .emit(&mut f[34..42]);
     VxlanRepr { vni }.emit(&mut f[42..50]);
     f[50..].copy_from_slice(inner_frame);
+    f
+}
+
+/// Ethernet + IPv6 + UDP with a valid checksum.
+pub fn udp_v6(
+    smac: MacAddr,
+    dmac: MacAddr,
+    src: Ipv6Addr,
+    dst: Ipv6Addr,
+    sport: u16,
+    dport: u16,
+    payload: &[u8],
+) -> Vec<u8> {
+    let l4_len = 8 + payload.len();
+    let mut f = vec![0u8; 54 + l4_len];
+    EthernetRepr {
+        src: smac,
+        dst: dmac,
+        ethertype: EtherType::IPV6,
+    }
+    .emit(&mut EthernetFrame::new_unchecked(&mut f[..]));
+    Ipv6Repr {
+        src,
+        dst,
+        next_header: IpProtocol::UDP,
+        payload_len: l4_len,
+        hop_limit: 64,
+        traffic_class: 0,
+        flow_label: 7,
+    }
+    .emit(&mut f[14..54]);
+    UdpRepr {
+        src_port: sport,
+        dst_port: dport,
+        payload_len: payload.len(),
+    }
+    .emit(&mut f[54..62]);
+    f[62..].copy_from_slice(payload);
+    let ph = checksum::pseudo_v6(&src, &dst, 17, l4_len as u32);
+    UdpPacket::new_unchecked(&mut f[54..]).fill_checksum(ph);
+    f
+}
+
+/// A packet as a remote vRouter would send it to us over MPLS over GRE.
+pub fn mpls_gre_from_peer(label: u32, inner_ip: &[u8]) -> Vec<u8> {
+    let mut f = vec![0u8; 14 + 20 + 4 + 4 + inner_ip.len()];
+    EthernetRepr {
+        src: GATEWAY_MAC,
+        dst: FABRIC_MAC,
+        ethertype: EtherType::IPV4,
+    }
+    .emit(&mut EthernetFrame::new_unchecked(&mut f[..]));
+    Ipv4Repr {
+        src: PEER1,
+        dst: LOCAL_IP,
+        protocol: IpProtocol::GRE,
+        payload_len: 8 + inner_ip.len(),
+        ttl: 64,
+        tos: 0,
+        ident: 0,
+        dont_frag: false,
+        more_frags: false,
+        frag_offset: 0,
+    }
+    .emit(&mut f[14..34]);
+    GreRepr {
+        protocol: EtherType::MPLS,
+        key: None,
+        seq: None,
+    }
+    .emit(&mut f[34..38]);
+    MplsRepr {
+        label,
+        tc: 0,
+        bottom_of_stack: true,
+        ttl: 64,
+    }
+    .emit(&mut f[38..42]);
+    f[42..].copy_from_slice(inner_ip);
     f
 }
