@@ -67,10 +67,15 @@ impl ApiState {
         Ok(outcome)
     }
 
-    /// Waits until the index has applied everything the store has committed so far.
+    /// Waits until the index has applied everything the store has committed so far. The watch
+    /// only reports revisions that touch `/cirrus/`, so when the newest revision is someone
+    /// else's (another component sharing etcd) this gives up after a second instead of failing:
+    /// the caller re-plans and the store's compares keep it correct either way.
     pub async fn catch_up(&self) -> ApiResult<()> {
         let rev = self.store.revision().await?;
-        self.wait_for(rev).await
+        let mut rx = self.applied.subscribe();
+        let _ = tokio::time::timeout(Duration::from_secs(1), rx.wait_for(|r| *r >= rev)).await;
+        Ok(())
     }
 
     pub async fn wait_for(&self, revision: i64) -> ApiResult<()> {
