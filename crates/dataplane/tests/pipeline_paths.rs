@@ -528,7 +528,7 @@ fn mirror_sends_a_copy() {
     assert_eq!(extra[0].0, IF_FABRIC);
     let (_, l4) = outer(extra[0].1.data());
     let vx = VxlanPacket::new_checked(&l4[8..]).unwrap();
-    assert_eq!(&vx.payload()[..], &f[..]);
+    assert_eq!(vx.payload(), &f[..]);
 }
 
 #[test]
