@@ -49,18 +49,33 @@ fn field_name() -> impl Strategy<Value = String> {
     ]
 }
 
-fn state() -> (tokio::runtime::Runtime, Arc<ApiState>, tempdir::Dir) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let dir = tempdir::Dir::new();
-    let state = rt.block_on(async {
-        let store = cirrus_store::open_redb(dir.path()).await.unwrap();
-        cirrus_api::start(store, Auth::None).await.unwrap().0
-    });
-    (rt, state, dir)
+struct Shared {
+    rt: tokio::runtime::Runtime,
+    state: Arc<ApiState>,
+    _dir: tempdir::Dir,
+}
+
+/// One API over one store for all cases: planning never writes, so cases cannot disturb
+/// each other.
+fn shared() -> &'static Shared {
+    static SHARED: std::sync::OnceLock<Shared> = std::sync::OnceLock::new();
+    SHARED.get_or_init(|| {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let dir = tempdir::Dir::new();
+        let state = rt.block_on(async {
+            let store = cirrus_store::open_redb(dir.path()).await.unwrap();
+            cirrus_api::start(store, Auth::None).await.unwrap().0
+        });
+        Shared {
+            rt,
+            state,
+            _dir: dir,
+        }
+    })
 }
 
 mod tempdir {
@@ -101,10 +116,10 @@ proptest! {
     #[test]
     fn arbitrary_bodies_are_refused_cleanly(body in prop::collection::vec((field_name(), arb_json()), 0..6),
                                             ty in prop_oneof![Just("virtual-network"), Just("instance-ip"), Just("network-policy"), Just("virtual-machine-interface")]) {
-        let (rt, state, _dir) = state();
+        let Shared { rt, state, .. } = shared();
         let before = rt.block_on(state.store.revision()).unwrap();
         let input: Map<String, Value> = body.into_iter().collect();
-        if let Err(status) = plan(&state, ty, &input) {
+        if let Err(status) = plan(state, ty, &input) {
             prop_assert!((400..500).contains(&status), "status {status} for {input:?}");
         }
         prop_assert_eq!(rt.block_on(state.store.revision()).unwrap(), before);
@@ -112,7 +127,7 @@ proptest! {
 
     #[test]
     fn mutated_valid_bodies_are_refused_cleanly(path in 0usize..6, junk in arb_json()) {
-        let (_rt, state, _dir) = state();
+        let state = &shared().state;
         let mut vn = json!({
             "fq_name": ["default-domain", "default-project", "p"],
             "parent_type": "project",
@@ -129,7 +144,7 @@ proptest! {
             _ => &mut vn["network_ipam_refs"][0]["to"],
         };
         *slot = junk;
-        if let Err(status) = plan(&state, "virtual-network", vn.as_object().unwrap()) {
+        if let Err(status) = plan(state, "virtual-network", vn.as_object().unwrap()) {
             prop_assert!((400..500).contains(&status), "status {status}");
         }
     }
