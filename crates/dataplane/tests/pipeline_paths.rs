@@ -549,3 +549,53 @@ fn later_fragments_on_the_decap_path_follow_the_first() {
     assert_eq!(up.len(), 1, "both fragments share one flow");
     assert_eq!((up[0].key.sport(), up[0].key.dport()), (7000, 7001));
 }
+
+#[test]
+fn reply_racing_the_agent_is_released_onto_the_reverse_entry() {
+    let (_c, mut w) = worker();
+    // P -> C is held; before the agent answers, C's reply arrives over the fabric and is
+    // held too (as a flow of its own).
+    let f = udp_v4(MAC_P, VROUTER_MAC, VM_P, VM_C_UDP, 3000, 9, b"q");
+    assert_eq!(run(&mut w, IF_C, &f).0, Disposition::Held);
+    let reply = udp_v4(MAC_E, VROUTER_MAC, VM_C_UDP, VM_P, 9, 3000, b"a");
+    let r = mpls_udp_from_peer(LABEL_P, &reply[14..]);
+    assert_eq!(run(&mut w, IF_FABRIC, &r).0, Disposition::Held);
+    let mut up = w.take_upcalls();
+    assert_eq!(up.len(), 2);
+    let first = up.remove(0);
+    let rx_before = w.stats.rx;
+    let released = w
+        .apply_decision(
+            100,
+            FlowDecision {
+                index: first.index,
+                key: first.key,
+                forward: FlowSpec::forward(1),
+                reverse: Some((first.key.reversed(1), FlowSpec::forward(1))),
+            },
+        )
+        .unwrap();
+    let d: Vec<_> = released.iter().map(|r| r.0).collect();
+    assert_eq!(d, vec![Disposition::Tx(IF_FABRIC), Disposition::Tx(IF_C)]);
+    assert_eq!(
+        w.stats.rx, rx_before,
+        "re-run packets are not counted twice"
+    );
+    assert_eq!(w.parked_len(), 0);
+    // The second upcall is stale now: its hold was replaced by the reverse entry.
+    let stale = up.remove(0);
+    let res = w.apply_decision(
+        100,
+        FlowDecision {
+            index: stale.index,
+            key: stale.key,
+            forward: FlowSpec::forward(1),
+            reverse: None,
+        },
+    );
+    assert!(res.is_err());
+    // Deleting the pair through the worker.
+    let fi = w.flows.lookup(&first.key, first.key.hash()).unwrap();
+    assert_eq!(w.delete_flow(fi).len(), 2);
+    assert!(w.flows.is_empty());
+}

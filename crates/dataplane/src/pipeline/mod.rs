@@ -15,7 +15,7 @@ pub use egress::entropy_port;
 
 use crate::control::Dataplane;
 use crate::drop::{DropCounters, DropReason};
-use crate::flow::{FlowConfig, FlowDecision, FlowError, FlowTable, Upcall};
+use crate::flow::{FlowConfig, FlowDecision, FlowError, FlowTable, FlowVerdict, Upcall};
 use crate::hash::FastMap;
 use crate::packet::PacketBuf;
 use crate::tables::{IfIndex, InterfaceKind, Tables};
@@ -96,6 +96,8 @@ pub struct Worker {
     pub drops: DropCounters,
     pub stats: WorkerStats,
     if_stats: Vec<IfCounters>,
+    /// Set while parked packets are re-run: they were counted as received already.
+    rerun: bool,
     upcalls: Vec<Upcall>,
     parked: FastMap<u32, Vec<(IfIndex, PacketBuf)>>,
     extra: Vec<(IfIndex, PacketBuf)>,
@@ -111,6 +113,7 @@ impl Worker {
             drops: DropCounters::default(),
             stats: WorkerStats::default(),
             if_stats: Vec::new(),
+            rerun: false,
             upcalls: Vec::new(),
             parked: FastMap::default(),
             extra: Vec::new(),
@@ -144,7 +147,9 @@ impl Worker {
         ingress: IfIndex,
         pkt: &mut PacketBuf,
     ) -> Disposition {
-        self.stats.rx += 1;
+        if !self.rerun {
+            self.stats.rx += 1;
+        }
         let rx_len = pkt.len() as u64;
         let d = match t.interface(ingress).map(|i| &i.kind) {
             Some(InterfaceKind::Virtual { .. }) => workload::ingress(self, t, now, ingress, pkt),
@@ -154,9 +159,10 @@ impl Worker {
             }
             None => Disposition::Drop(DropReason::UnknownInterface),
         };
+        let rerun = self.rerun;
         if let Some(c) = self.if_counters(t, ingress) {
-            c.rx_packets += 1;
-            c.rx_bytes += rx_len;
+            c.rx_packets += !rerun as u64;
+            c.rx_bytes += if rerun { 0 } else { rx_len };
             c.drops += matches!(d, Disposition::Drop(_)) as u64;
         }
         if let Disposition::Tx(out) = d {
@@ -217,7 +223,19 @@ impl Worker {
         now: u32,
         d: FlowDecision,
     ) -> Result<Vec<(Disposition, PacketBuf)>, FlowError> {
-        let parked = self.parked.remove(&d.index).unwrap_or_default();
+        let held = self.flows.get(d.index);
+        if !held.is_some_and(|e| e.key == d.key && e.verdict() == FlowVerdict::Hold) {
+            return Err(FlowError::Stale(d.index));
+        }
+        let mut parked = self.parked.remove(&d.index).unwrap_or_default();
+        // A reply that raced the agent left a hold on the reverse key; the reverse entry
+        // replaces it, and its parked packets are re-run to hit that entry.
+        if let Some((rk, _)) = &d.reverse
+            && let Some(ri) = self.flows.lookup(rk, rk.hash())
+            && let Some(p) = self.parked.remove(&ri)
+        {
+            parked.extend(p);
+        }
         if let Err(e) = self
             .flows
             .resolve(d.index, &d.key, d.forward, d.reverse, now)
@@ -229,12 +247,27 @@ impl Worker {
         }
         let tables = self.dp.snapshot();
         let mut out = Vec::with_capacity(parked.len());
+        self.rerun = true;
         for (ingress, mut p) in parked {
-            self.stats.rx = self.stats.rx.wrapping_sub(1); // re-run, not a new arrival
             let disp = self.process(&tables, now, ingress, &mut p);
             out.push((disp, p));
         }
+        self.rerun = false;
         Ok(out)
+    }
+
+    /// Deletes a flow and its partner (agent request), dropping packets parked on them.
+    pub fn delete_flow(&mut self, idx: u32) -> Vec<crate::flow::FlowEntry> {
+        let rev = self.flows.get(idx).map(|e| e.rev);
+        let gone = self.flows.remove_pair(idx);
+        for i in [Some(idx), rev].into_iter().flatten() {
+            if let Some(p) = self.parked.remove(&i) {
+                for _ in p {
+                    self.drops.count(DropReason::FlowDenied);
+                }
+            }
+        }
+        gone
     }
 
     /// Ages flows (scanning up to `budget` entries) and drops packets parked on expired
