@@ -272,3 +272,13 @@ def test_instance_ip_and_floating_ip(vnc, project, name):
     vnc.floating_ip_create(fip)
     fip = vnc.floating_ip_read(id=fip.uuid)
     assert fip.get_floating_ip_address() == "192.0.2.13"
+
+
+def test_quota_is_412(vnc, project, name):
+    from vnc_api.exceptions import OverQuota
+    from vnc_api.gen.resource_xsd import QuotaType
+    project.set_quota(QuotaType(virtual_network=1))
+    vnc.project_update(project)
+    make_vn(vnc, project, name)
+    with pytest.raises(OverQuota):
+        make_vn(vnc, project, name + "-2", prefix="10.3.0.0")
