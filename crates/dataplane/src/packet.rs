@@ -40,6 +40,27 @@ impl PacketBuf {
         self.buf[self.head..self.tail].copy_from_slice(frame);
     }
 
+    /// An empty buffer of [`DEFAULT_CAPACITY`] bytes, for devices to receive into.
+    pub fn empty() -> Self {
+        Self {
+            buf: vec![0u8; DEFAULT_CAPACITY].into_boxed_slice(),
+            head: DEFAULT_HEADROOM,
+            tail: DEFAULT_HEADROOM,
+        }
+    }
+
+    /// Lets `f` write a frame after the headroom (it gets all the room there is and
+    /// returns how many bytes it wrote), as a device's receive call does.
+    pub fn fill_with<E>(
+        &mut self,
+        f: impl FnOnce(&mut [u8]) -> Result<usize, E>,
+    ) -> Result<usize, E> {
+        self.head = DEFAULT_HEADROOM.min(self.buf.len());
+        let n = f(&mut self.buf[self.head..])?;
+        self.tail = self.head + n.min(self.buf.len() - self.head);
+        Ok(self.tail - self.head)
+    }
+
     pub fn data(&self) -> &[u8] {
         &self.buf[self.head..self.tail]
     }
@@ -98,5 +119,12 @@ mod tests {
         assert!(p.push_front(10_000).is_none());
         p.reset_from(&[7; 64]);
         assert_eq!(p.len(), 64);
+        let mut e = PacketBuf::empty();
+        let n: Result<usize, ()> = e.fill_with(|b| {
+            b[..3].copy_from_slice(&[1, 2, 3]);
+            Ok(3)
+        });
+        assert_eq!((n, e.data()), (Ok(3), &[1u8, 2, 3][..]));
+        assert!(e.push_front(DEFAULT_HEADROOM).is_some());
     }
 }
