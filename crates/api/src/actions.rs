@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 
 use crate::auth::{READ, WRITE};
 use crate::error::{ApiError, ApiResult};
-use crate::fields::{parse_fq_name, resolve_one};
+use crate::fields::{fq_name, resolve_one};
 use crate::http::{Params, base_url, caller, json_response, parse_body, resource};
 use crate::keys;
 use crate::ops;
@@ -72,8 +72,11 @@ pub async fn fqname_to_id(
     let body = parse_body(&body)?;
     let type_name = str_field(&body, "type", "fqname-to-id")?;
     let ty = resource(type_name)?;
-    let fq = parse_fq_name(body.get("fq_name").unwrap_or(&Value::Null))
-        .map_err(|m| ApiError::bad_request(format!("fqname-to-id: fq_name: {m}")))?;
+    let fq = fq_name(
+        "fqname-to-id",
+        "fq_name",
+        body.get("fq_name").unwrap_or(&Value::Null),
+    )?;
     let caller = caller(&state, &headers)?;
     let index = state.index();
     let obj = index

@@ -2,37 +2,17 @@
 //! refs resolved to existing objects of the right type. Nothing here writes; a rejected body
 //! leaves the store untouched.
 
-use cirrus_model::{ResourceType, Schema};
+use cirrus_model::{FieldKind, ResourceType};
 use serde_json::{Map, Value};
 
 use crate::error::{ApiError, ApiResult};
 use crate::index::Index;
-
-/// Identity fields handled by the write path itself, never stored as properties.
-pub const IDENTITY: &[&str] = &[
-    "uuid",
-    "fq_name",
-    "parent_type",
-    "parent_uuid",
-    "parent_href",
-    "href",
-    "name",
-];
 
 /// The validated changes a body asks for.
 #[derive(Debug, Default)]
 pub struct Changes {
     pub set: Map<String, Value>,
     pub unset: Vec<String>,
-}
-
-/// Whether `field` is one of the derived, read-only lists (children or back refs).
-fn is_derived(schema: &Schema, ty: &ResourceType, field: &str) -> bool {
-    field.ends_with("_back_refs")
-        || schema
-            .children_of(&ty.name)
-            .iter()
-            .any(|c| c.children_field() == field)
 }
 
 pub fn check_fields(
@@ -44,30 +24,33 @@ pub fn check_fields(
     let schema = cirrus_model::schema();
     let mut out = Changes::default();
     for (field, value) in input {
-        if IDENTITY.contains(&field.as_str()) || is_derived(schema, ty, field) {
-            continue;
-        }
-        if let Some(def) = ty.ref_by_field(field) {
-            let refs = if value.is_null() {
-                Vec::new()
-            } else {
-                resolve_refs(index, ty, &def.to, field, what, value)?
-            };
-            out.set.insert(field.clone(), Value::Array(refs));
-        } else if ty.prop(field).is_some() {
-            if value.is_null() {
-                out.unset.push(field.clone());
-            } else {
-                schema.validate_prop(ty, field, value).map_err(|e| {
-                    ApiError::bad_request(format!("{what}: {}: {}", e.field, e.message))
-                })?;
-                out.set.insert(field.clone(), value.clone());
+        match ty.field_kind(field) {
+            // Identity is the write path's own business; children and back refs are derived.
+            Some(FieldKind::Identity | FieldKind::BackRef(_) | FieldKind::Children(_)) => {}
+            Some(FieldKind::Ref(def)) => {
+                let refs = if value.is_null() {
+                    Vec::new()
+                } else {
+                    resolve_refs(index, ty, &def.to, field, what, value)?
+                };
+                out.set.insert(field.clone(), Value::Array(refs));
             }
-        } else {
-            return Err(ApiError::bad_request(format!(
-                "{what}: unknown field '{field}' for type {}",
-                ty.name
-            )));
+            Some(FieldKind::Prop(_)) if value.is_null() => out.unset.push(field.clone()),
+            Some(FieldKind::Prop(_)) => {
+                // Normalizing accepts what Contrail accepts (numeric strings for integers) and
+                // stores it in one canonical form.
+                let mut value = value.clone();
+                schema
+                    .normalize_prop(ty, field, &mut value)
+                    .map_err(|e| ApiError::bad_request(format!("{what}: {e}")))?;
+                out.set.insert(field.clone(), value);
+            }
+            None => {
+                return Err(ApiError::bad_request(format!(
+                    "{what}: unknown field '{field}' for type {}",
+                    ty.name
+                )));
+            }
         }
     }
     Ok(out)
@@ -96,14 +79,12 @@ pub fn resolve_refs(
                 "{what}: {at}: expected an object"
             )));
         };
-        let attr = r.get("attr").cloned().unwrap_or(Value::Null);
+        let mut attr = r.get("attr").cloned().unwrap_or(Value::Null);
         let target = resolve_one(index, to_type, what, &at, r)?;
         if !attr.is_null() {
             cirrus_model::schema()
-                .validate_ref_attr(ty, to_type, &attr)
-                .map_err(|e| {
-                    ApiError::bad_request(format!("{what}: {at}.attr: {}: {}", e.field, e.message))
-                })?;
+                .normalize_ref_attr(ty, to_type, &mut attr)
+                .map_err(|e| ApiError::bad_request(format!("{what}: {e} (in {at})")))?;
         }
         let entry = serde_json::json!({"to": target.1, "uuid": target.0, "attr": attr});
         // A second ref to the same object replaces the first, as a set of links would.
@@ -142,8 +123,7 @@ pub fn resolve_one(
     let to = r.get("to").ok_or_else(|| {
         ApiError::bad_request(format!("{what}: {at}: a ref needs `uuid` or `to`"))
     })?;
-    let fq =
-        parse_fq_name(to).map_err(|m| ApiError::bad_request(format!("{what}: {at}.to: {m}")))?;
+    let fq = fq_name(what, &format!("{at}.to"), to)?;
     let joined = fq.join(":");
     let obj = index.by_fq_name(to_type, &joined).ok_or_else(|| {
         ApiError::not_found(format!("{what}: {at}: no {to_type} object named {joined}"))
@@ -151,22 +131,7 @@ pub fn resolve_one(
     Ok((obj.uuid.clone(), obj.fq_name.clone()))
 }
 
-/// An fq_name is a non-empty list of non-empty strings (route targets keep their ':').
-pub fn parse_fq_name(v: &Value) -> Result<Vec<String>, String> {
-    let Some(list) = v.as_array() else {
-        return Err("expected a list of strings".into());
-    };
-    if list.is_empty() {
-        return Err("must not be empty".into());
-    }
-    let mut out = Vec::with_capacity(list.len());
-    for (i, e) in list.iter().enumerate() {
-        match e.as_str() {
-            Some("") => return Err(format!("element {i} is empty")),
-            Some(s) if s.len() <= 255 => out.push(s.to_string()),
-            Some(_) => return Err(format!("element {i} is longer than 255 characters")),
-            None => return Err(format!("element {i} is not a string")),
-        }
-    }
-    Ok(out)
+/// An fq_name as the model checks it, refused with 400 naming the object and field path.
+pub fn fq_name(what: &str, field: &str, v: &Value) -> ApiResult<Vec<String>> {
+    cirrus_model::parse_fq_name(field, v).map_err(|e| ApiError::bad_request(format!("{what}: {e}")))
 }

@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 
 use crate::auth::{Caller, WRITE};
 use crate::error::{ApiError, ApiResult};
-use crate::fields::{Changes, check_fields, parse_fq_name};
+use crate::fields::{Changes, check_fields, fq_name};
 use crate::hooks::{self, Ctx};
 use crate::index::Index;
 use crate::keys;
@@ -70,9 +70,7 @@ fn identity(
         .collect();
     let global_ok = ty.parents.is_empty() || ty.parents.iter().any(|p| p == "config-root");
     let fq_name = match input.get("fq_name") {
-        Some(v) if !v.is_null() => {
-            parse_fq_name(v).map_err(|m| ApiError::bad_request(format!("{t}: fq_name: {m}")))?
-        }
+        Some(v) if !v.is_null() => fq_name(t, "fq_name", v)?,
         _ => {
             // No fq_name: build it from the parent and `name`.
             let name = input.get("name").and_then(Value::as_str).ok_or_else(|| {
@@ -330,7 +328,7 @@ pub fn plan_update(
     let what = format!("{} {}", old.type_name(), old.fq_str);
     caller.check(old, WRITE)?;
     if let Some(fq) = input.get("fq_name").filter(|v| !v.is_null())
-        && parse_fq_name(fq).ok().as_ref() != Some(&old.fq_name)
+        && cirrus_model::parse_fq_name("fq_name", fq).ok().as_ref() != Some(&old.fq_name)
     {
         return Err(ApiError::bad_request(format!(
             "{what}: fq_name cannot be changed"
