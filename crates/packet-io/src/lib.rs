@@ -1,0 +1,16 @@
+//! Packet devices for the Cirrus vRouter and the runner that binds them to the
+//! forwarding pipeline of `cirrus-dataplane`.
+//!
+//! [`Device`] is a batched receive/send interface; backends: [`memory`] (tests and
+//! benches), [`af_packet`] (raw sockets on Linux interfaces, e.g. veth) and [`tap`].
+//! [`runner`] runs a pipeline worker over a set of devices on its own thread, handing
+//! flow misses and trapped packets to an [`runner::Agent`].
+
+pub mod af_packet;
+pub mod device;
+pub mod memory;
+pub mod runner;
+mod sys;
+pub mod tap;
+
+pub use device::{Device, DeviceError};
