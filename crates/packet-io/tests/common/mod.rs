@@ -2,6 +2,8 @@
 //! every request with the vRouter MAC, as Contrail's agent does) and allows every flow.
 #![allow(dead_code)]
 
+pub mod lab;
+
 use cirrus_dataplane::control::{Controller, Dataplane};
 use cirrus_dataplane::flow::{FlowDecision, FlowSpec, Upcall};
 use cirrus_dataplane::pipeline::TrapReason;
