@@ -282,3 +282,27 @@ def test_quota_is_412(vnc, project, name):
     make_vn(vnc, project, name)
     with pytest.raises(OverQuota):
         make_vn(vnc, project, name + "-2", prefix="10.3.0.0")
+
+
+def test_concurrent_address_allocation_is_race_free(controller, vnc, project, name):
+    """32 concurrent instance-ips into a /27 (28 usable addresses once network, broadcast,
+    gateway and DNS are taken out): every success gets a distinct address, the rest are refused."""
+    vn = make_vn(vnc, project, name, prefix="192.0.2.32", plen=27)
+    results, lock = [], threading.Lock()
+
+    def create(i):
+        body = {"instance-ip": {"fq_name": [f"{name}-{i}"], "virtual_network_refs": [{"uuid": vn.uuid}]}}
+        r = requests.post(controller.url + "/instance-ips", json=body, timeout=30)
+        with lock:
+            results.append((r.status_code, r.json()["instance-ip"]["instance_ip_address"] if r.status_code == 200 else r.text))
+
+    threads = [threading.Thread(target=create, args=(i,)) for i in range(32)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ok = [a for s, a in results if s == 200]
+    full = [a for s, a in results if s != 200]
+    assert len(ok) == 28 and len(set(ok)) == 28
+    assert not {"192.0.2.32", "192.0.2.33", "192.0.2.34", "192.0.2.63"} & set(ok)
+    assert len(full) == 4 and all("no free address" in m for m in full)
