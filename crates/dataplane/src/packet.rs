@@ -30,6 +30,7 @@ impl PacketBuf {
 
     /// Replaces the content with `frame`, reusing the allocation when it fits (benches and
     /// device rings recycle buffers this way).
+    #[inline]
     pub fn reset_from(&mut self, frame: &[u8]) {
         if self.buf.len() < DEFAULT_HEADROOM + frame.len() {
             *self = Self::from_frame(frame);
@@ -61,15 +62,20 @@ impl PacketBuf {
         Ok(self.tail - self.head)
     }
 
+    #[inline]
+
     pub fn data(&self) -> &[u8] {
         &self.buf[self.head..self.tail]
     }
+    #[inline]
     pub fn data_mut(&mut self) -> &mut [u8] {
         &mut self.buf[self.head..self.tail]
     }
+    #[inline]
     pub fn len(&self) -> usize {
         self.tail - self.head
     }
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.tail == self.head
     }
@@ -79,6 +85,7 @@ impl PacketBuf {
 
     /// Grows the frame at the front by `n` bytes and returns them, or `None` when the
     /// headroom is too small (the caller counts a drop).
+    #[inline]
     pub fn push_front(&mut self, n: usize) -> Option<&mut [u8]> {
         if n > self.head {
             return None;
@@ -88,6 +95,7 @@ impl PacketBuf {
     }
 
     /// Removes `n` bytes from the front; false (and no change) when shorter than `n`.
+    #[inline]
     pub fn pull_front(&mut self, n: usize) -> bool {
         if n > self.len() {
             return false;
@@ -97,6 +105,7 @@ impl PacketBuf {
     }
 
     /// Shortens the frame to `len` bytes (e.g. dropping Ethernet padding).
+    #[inline]
     pub fn truncate(&mut self, len: usize) {
         if len < self.len() {
             self.tail = self.head + len;

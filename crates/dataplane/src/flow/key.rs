@@ -16,6 +16,8 @@ impl FlowKey {
     /// The all-zero key (free slots).
     pub const ZERO: Self = Self { w: [0; 5] };
 
+    #[inline]
+
     pub fn new(
         vrf: u16,
         proto: IpProtocol,
@@ -68,24 +70,32 @@ impl FlowKey {
         )
     }
 
+    #[inline]
+
     pub fn src_bits(&self) -> u128 {
         ((self.w[0] as u128) << 64) | self.w[1] as u128
     }
+    #[inline]
     pub fn dst_bits(&self) -> u128 {
         ((self.w[2] as u128) << 64) | self.w[3] as u128
     }
+    #[inline]
     pub fn sport(&self) -> u16 {
         (self.w[4] >> 48) as u16
     }
+    #[inline]
     pub fn dport(&self) -> u16 {
         (self.w[4] >> 32) as u16
     }
+    #[inline]
     pub fn vrf(&self) -> u16 {
         (self.w[4] >> 16) as u16
     }
+    #[inline]
     pub fn proto(&self) -> IpProtocol {
         IpProtocol((self.w[4] >> 8) as u8)
     }
+    #[inline]
     pub fn is_v6(&self) -> bool {
         self.w[4] & 1 == 1
     }
@@ -97,7 +107,7 @@ impl FlowKey {
     }
 
     /// Hash used for the table and for ECMP/entropy. Direction-sensitive.
-    #[inline]
+    #[inline(always)]
     pub fn hash(&self) -> u64 {
         let k = 0x9e37_79b9_7f4a_7c15u64;
         let mut h = self.w[0];

@@ -164,9 +164,11 @@ impl FlowEntry {
             | if s.mirror != 0 { F_MIRROR } else { 0 };
         self.dst_vrf = s.dst_vrf;
     }
+    #[inline]
     fn is_live(&self) -> bool {
         self.flags & 3 != V_FREE
     }
+    #[inline]
     pub fn verdict(&self) -> FlowVerdict {
         match self.flags & 3 {
             V_FWD => FlowVerdict::Forward,
@@ -174,13 +176,16 @@ impl FlowEntry {
             _ => FlowVerdict::Hold,
         }
     }
+    #[inline]
     pub fn nat_src(&self) -> bool {
         self.flags & F_NAT_SRC != 0
     }
+    #[inline]
     pub fn nat_dst(&self) -> bool {
         self.flags & F_NAT_DST != 0
     }
     /// TCP flags seen in this direction, OR-ed (for closing/reset ageing).
+    #[inline]
     pub fn tcp_flags(&self) -> u8 {
         (self.flags >> 8) as u8
     }
@@ -267,6 +272,7 @@ impl FlowTable {
         self.entries.get_mut(idx as usize).filter(|e| e.is_live())
     }
     /// The cold part of a live entry (ingress interface, mirror nexthop).
+    #[inline]
     pub fn cold(&self, idx: u32) -> Option<&FlowCold> {
         self.get(idx)?;
         self.cold.get(idx as usize)
@@ -282,6 +288,7 @@ impl FlowTable {
         }
     }
     /// Pins the nexthop a flow's packets take (ECMP member chosen on first use).
+    #[inline]
     pub fn pin_nexthop(&mut self, idx: u32, nh: NhId) {
         if let Some(e) = self.get_mut(idx) {
             e.nh = nh;
@@ -328,6 +335,7 @@ impl FlowTable {
     }
 
     /// Inserts one entry (unpaired). Fails when full or over the interface's limit.
+    #[inline]
     pub fn insert(
         &mut self,
         key: FlowKey,

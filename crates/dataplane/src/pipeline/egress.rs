@@ -25,7 +25,7 @@ pub fn rewrite_macs(pkt: &mut PacketBuf, dmac: MacAddr, smac: MacAddr) {
 /// Encapsulates the Ethernet frame in `pkt` for a tunnel nexthop. VXLAN and bridged (`l2`)
 /// traffic carry the whole frame; routed MPLS carries the bare IP packet, as Contrail's
 /// L3 VPN labels do. Returns the fabric interface to send on.
-#[inline]
+#[inline(always)]
 pub fn push_tunnel(pkt: &mut PacketBuf, nh: &NhEntry, hash: u64, l2: bool) -> Disposition {
     let Some(t) = &nh.encap else {
         return Disposition::Drop(DropReason::InvalidNexthop);

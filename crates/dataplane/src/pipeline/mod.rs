@@ -140,6 +140,7 @@ impl Worker {
     }
 
     /// Runs one packet against the given tables.
+    #[inline]
     pub fn process(
         &mut self,
         t: &Tables,
@@ -287,6 +288,7 @@ impl Worker {
     /// Ports of the datagram an IPv4 packet belongs to: its own, recorded when it is a
     /// first fragment, or those its first fragment recorded when it is a later one (`None`
     /// when that first fragment was not seen).
+    #[inline(always)]
     fn frag_ports(&mut self, info: &parse::L3Info, now: u32) -> Option<(u16, u16)> {
         let key = (info.src as u32, info.dst as u32, info.ident, info.proto);
         match info.frag {

@@ -36,6 +36,7 @@ pub struct L3Info {
     pub tcp_flags: Option<TcpFlags>,
 }
 
+#[inline(always)]
 fn ports(proto: IpProtocol, l4: &[u8]) -> Result<(u16, u16, Option<TcpFlags>)> {
     Ok(match proto {
         IpProtocol::TCP => {
@@ -64,6 +65,7 @@ fn ports(proto: IpProtocol, l4: &[u8]) -> Result<(u16, u16, Option<TcpFlags>)> {
 }
 
 /// Parses the IP packet at the start of `buf` (`v6` picks the version expected).
+#[inline(always)]
 pub fn parse_ip(buf: &[u8], v6: bool) -> Result<L3Info> {
     if !v6 {
         let ip = Ipv4Packet::new_checked(buf)?;

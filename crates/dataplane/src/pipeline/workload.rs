@@ -16,6 +16,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 const ETH: usize = 14;
 
+#[inline]
 fn ip_of(bits: u128, v6: bool) -> IpAddr {
     if v6 {
         IpAddr::V6(Ipv6Addr::from_bits(bits))
@@ -134,6 +135,7 @@ pub(super) fn ingress(
 }
 
 /// DHCP (v4 and v6) and neighbour discovery go to the agent, which answers for the VN.
+#[inline(always)]
 fn trap_reason(info: &L3Info, ip: &[u8]) -> Option<TrapReason> {
     match IpProtocol(info.proto) {
         IpProtocol::UDP if (!info.v6 && info.dport == 67) || (info.v6 && info.dport == 547) => {
@@ -164,6 +166,7 @@ pub(super) enum FlowStep {
 /// Flow lookup: hit -> count, NAT, and return where to route; miss -> hold entry, park
 /// the packet, upcall. `owner` is the workload interface the flow counts against.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 pub(super) fn flow_stage(
     w: &mut Worker,
     t: &Tables,
@@ -296,6 +299,7 @@ fn mirror(w: &mut Worker, t: &Tables, nh: NhId, pkt: &PacketBuf, hash: u64) {
 
 /// FIB lookup (unless the flow pinned a nexthop), then ECMP member choice by flow hash,
 /// pinned in the flow so a flow keeps its path while the member set is stable.
+#[inline(always)]
 pub(super) fn resolve_route(
     w: &mut Worker,
     t: &Tables,
@@ -323,6 +327,7 @@ pub(super) fn resolve_route(
 }
 
 /// For a composite nexthop, the member chosen by `hash`; other nexthops as they are.
+#[inline]
 pub(super) fn ecmp_member(t: &Tables, id: NhId, hash: u64) -> Result<NhId, DropReason> {
     match t.nexthop(id) {
         None => Err(DropReason::NoNexthop),
@@ -336,6 +341,7 @@ pub(super) fn ecmp_member(t: &Tables, id: NhId, hash: u64) -> Result<NhId, DropR
     }
 }
 
+#[inline(always)]
 fn decrement_ttl(pkt: &mut PacketBuf, v6: bool) {
     let ip = &mut pkt.data_mut()[ETH..];
     if v6 {
@@ -348,6 +354,7 @@ fn decrement_ttl(pkt: &mut PacketBuf, v6: bool) {
 }
 
 /// Routed delivery of an Ethernet+IP packet through nexthop `nh`.
+#[inline(always)]
 pub(super) fn l3_out(
     t: &Tables,
     ingress: IfIndex,

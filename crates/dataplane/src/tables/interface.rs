@@ -42,6 +42,7 @@ pub struct Interface {
 }
 
 impl Interface {
+    #[inline]
     pub fn vrf(&self) -> Option<u16> {
         match self.kind {
             InterfaceKind::Virtual { vrf, .. } => Some(vrf),
@@ -49,6 +50,7 @@ impl Interface {
         }
     }
     /// Whether `ip` is one the workload was given.
+    #[inline]
     pub fn owns_ip(&self, ip: IpAddr) -> bool {
         match &self.kind {
             InterfaceKind::Virtual { ips, .. } => ips.contains(&ip),

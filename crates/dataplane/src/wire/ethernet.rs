@@ -15,6 +15,7 @@ impl MacAddr {
         *self == Self::BROADCAST
     }
     /// Group bit set: broadcast or multicast.
+    #[inline]
     pub fn is_multicast(&self) -> bool {
         self.0[0] & 1 == 1
     }
@@ -68,14 +69,18 @@ pub struct EthernetFrame<T> {
 impl<T: AsRef<[u8]>> EthernetFrame<T> {
     pub const HEADER_LEN: usize = 14;
 
+    #[inline]
+
     pub fn new_unchecked(buffer: T) -> Self {
         Self { buffer }
     }
+    #[inline]
     pub fn new_checked(buffer: T) -> Result<Self> {
         let f = Self::new_unchecked(buffer);
         f.check_len()?;
         Ok(f)
     }
+    #[inline]
     pub fn check_len(&self) -> Result<()> {
         if self.buffer.as_ref().len() < Self::HEADER_LEN {
             return Err(WireError::Truncated("ethernet"));
@@ -85,19 +90,23 @@ impl<T: AsRef<[u8]>> EthernetFrame<T> {
     pub fn into_inner(self) -> T {
         self.buffer
     }
+    #[inline]
     pub fn dst_addr(&self) -> MacAddr {
         let mut m = [0; 6];
         m.copy_from_slice(&self.buffer.as_ref()[0..6]);
         MacAddr(m)
     }
+    #[inline]
     pub fn src_addr(&self) -> MacAddr {
         let mut m = [0; 6];
         m.copy_from_slice(&self.buffer.as_ref()[6..12]);
         MacAddr(m)
     }
+    #[inline]
     pub fn ethertype(&self) -> EtherType {
         EtherType(be16(self.buffer.as_ref(), 12))
     }
+    #[inline]
     pub fn payload(&self) -> &[u8] {
         &self.buffer.as_ref()[Self::HEADER_LEN..]
     }

@@ -27,14 +27,18 @@ mod field {
 impl<T: AsRef<[u8]>> Ipv4Packet<T> {
     pub const MIN_HEADER_LEN: usize = 20;
 
+    #[inline]
+
     pub fn new_unchecked(buffer: T) -> Self {
         Self { buffer }
     }
+    #[inline]
     pub fn new_checked(buffer: T) -> Result<Self> {
         let p = Self::new_unchecked(buffer);
         p.check_len()?;
         Ok(p)
     }
+    #[inline]
     pub fn check_len(&self) -> Result<()> {
         let b = self.buffer.as_ref();
         if b.len() < Self::MIN_HEADER_LEN {
@@ -59,15 +63,18 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
     pub fn into_inner(self) -> T {
         self.buffer
     }
+    #[inline]
     pub fn header_len(&self) -> usize {
         ((self.buffer.as_ref()[field::VER_IHL] & 0x0f) as usize) * 4
     }
     pub fn tos(&self) -> u8 {
         self.buffer.as_ref()[field::TOS]
     }
+    #[inline]
     pub fn total_len(&self) -> u16 {
         be16(self.buffer.as_ref(), field::LEN)
     }
+    #[inline]
     pub fn ident(&self) -> u16 {
         be16(self.buffer.as_ref(), field::IDENT)
     }
@@ -78,26 +85,33 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
         be16(self.buffer.as_ref(), field::FLG_OFF) & 0x2000 != 0
     }
     /// Fragment offset in bytes.
+    #[inline]
     pub fn frag_offset(&self) -> u16 {
         (be16(self.buffer.as_ref(), field::FLG_OFF) & 0x1fff) << 3
     }
     /// True for any fragment (first, middle or last).
+    #[inline]
     pub fn is_fragment(&self) -> bool {
         be16(self.buffer.as_ref(), field::FLG_OFF) & 0x3fff != 0
     }
+    #[inline]
     pub fn ttl(&self) -> u8 {
         self.buffer.as_ref()[field::TTL]
     }
+    #[inline]
     pub fn protocol(&self) -> IpProtocol {
         IpProtocol(self.buffer.as_ref()[field::PROTO])
     }
+    #[inline]
     pub fn checksum(&self) -> u16 {
         be16(self.buffer.as_ref(), field::CHECKSUM)
     }
+    #[inline]
     pub fn src_addr(&self) -> Ipv4Addr {
         let b = self.buffer.as_ref();
         Ipv4Addr::new(b[12], b[13], b[14], b[15])
     }
+    #[inline]
     pub fn dst_addr(&self) -> Ipv4Addr {
         let b = self.buffer.as_ref();
         Ipv4Addr::new(b[16], b[17], b[18], b[19])
@@ -105,15 +119,18 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
     pub fn verify_checksum(&self) -> bool {
         checksum::fold(checksum::sum(&self.buffer.as_ref()[..self.header_len()])) == 0xffff
     }
+    #[inline]
     pub fn payload(&self) -> &[u8] {
         &self.buffer.as_ref()[self.header_len()..self.total_len() as usize]
     }
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv4Packet<T> {
+    #[inline]
     pub fn set_ttl(&mut self, v: u8) {
         self.buffer.as_mut()[field::TTL] = v;
     }
+    #[inline]
     pub fn set_checksum(&mut self, v: u16) {
         put16(self.buffer.as_mut(), field::CHECKSUM, v);
     }
@@ -124,6 +141,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv4Packet<T> {
         self.set_checksum(c);
     }
     /// Decrements TTL and patches the checksum (RFC 1624). Returns the new TTL.
+    #[inline]
     pub fn decrement_ttl(&mut self) -> u8 {
         let old = be16(self.buffer.as_ref(), field::TTL);
         let ttl = self.ttl().saturating_sub(1);

@@ -37,14 +37,18 @@ pub struct TcpPacket<T> {
 impl<T: AsRef<[u8]>> TcpPacket<T> {
     pub const MIN_HEADER_LEN: usize = 20;
 
+    #[inline]
+
     pub fn new_unchecked(buffer: T) -> Self {
         Self { buffer }
     }
+    #[inline]
     pub fn new_checked(buffer: T) -> Result<Self> {
         let p = Self::new_unchecked(buffer);
         p.check_len()?;
         Ok(p)
     }
+    #[inline]
     pub fn check_len(&self) -> Result<()> {
         let b = self.buffer.as_ref();
         if b.len() < Self::MIN_HEADER_LEN {
@@ -59,9 +63,11 @@ impl<T: AsRef<[u8]>> TcpPacket<T> {
         }
         Ok(())
     }
+    #[inline]
     pub fn src_port(&self) -> u16 {
         be16(self.buffer.as_ref(), 0)
     }
+    #[inline]
     pub fn dst_port(&self) -> u16 {
         be16(self.buffer.as_ref(), 2)
     }
@@ -71,9 +77,11 @@ impl<T: AsRef<[u8]>> TcpPacket<T> {
     pub fn ack_number(&self) -> u32 {
         be32(self.buffer.as_ref(), 8)
     }
+    #[inline]
     pub fn header_len(&self) -> usize {
         ((self.buffer.as_ref()[12] >> 4) as usize) * 4
     }
+    #[inline]
     pub fn flags(&self) -> TcpFlags {
         TcpFlags(be16(self.buffer.as_ref(), 12) & 0x01ff)
     }

@@ -12,14 +12,18 @@ pub struct UdpPacket<T> {
 impl<T: AsRef<[u8]>> UdpPacket<T> {
     pub const HEADER_LEN: usize = 8;
 
+    #[inline]
+
     pub fn new_unchecked(buffer: T) -> Self {
         Self { buffer }
     }
+    #[inline]
     pub fn new_checked(buffer: T) -> Result<Self> {
         let p = Self::new_unchecked(buffer);
         p.check_len()?;
         Ok(p)
     }
+    #[inline]
     pub fn check_len(&self) -> Result<()> {
         let b = self.buffer.as_ref();
         if b.len() < Self::HEADER_LEN {
@@ -34,12 +38,15 @@ impl<T: AsRef<[u8]>> UdpPacket<T> {
         }
         Ok(())
     }
+    #[inline]
     pub fn src_port(&self) -> u16 {
         be16(self.buffer.as_ref(), 0)
     }
+    #[inline]
     pub fn dst_port(&self) -> u16 {
         be16(self.buffer.as_ref(), 2)
     }
+    #[inline]
     pub fn len(&self) -> u16 {
         be16(self.buffer.as_ref(), 4)
     }
