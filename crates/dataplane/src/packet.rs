@@ -63,7 +63,6 @@ impl PacketBuf {
     }
 
     #[inline]
-
     pub fn data(&self) -> &[u8] {
         &self.buf[self.head..self.tail]
     }

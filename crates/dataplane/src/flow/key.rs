@@ -17,7 +17,6 @@ impl FlowKey {
     pub const ZERO: Self = Self { w: [0; 5] };
 
     #[inline]
-
     pub fn new(
         vrf: u16,
         proto: IpProtocol,
@@ -71,7 +70,6 @@ impl FlowKey {
     }
 
     #[inline]
-
     pub fn src_bits(&self) -> u128 {
         ((self.w[0] as u128) << 64) | self.w[1] as u128
     }

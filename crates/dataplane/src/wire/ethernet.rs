@@ -70,7 +70,6 @@ impl<T: AsRef<[u8]>> EthernetFrame<T> {
     pub const HEADER_LEN: usize = 14;
 
     #[inline]
-
     pub fn new_unchecked(buffer: T) -> Self {
         Self { buffer }
     }

@@ -28,7 +28,6 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
     pub const MIN_HEADER_LEN: usize = 20;
 
     #[inline]
-
     pub fn new_unchecked(buffer: T) -> Self {
         Self { buffer }
     }

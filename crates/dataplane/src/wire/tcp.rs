@@ -38,7 +38,6 @@ impl<T: AsRef<[u8]>> TcpPacket<T> {
     pub const MIN_HEADER_LEN: usize = 20;
 
     #[inline]
-
     pub fn new_unchecked(buffer: T) -> Self {
         Self { buffer }
     }

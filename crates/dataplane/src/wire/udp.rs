@@ -13,7 +13,6 @@ impl<T: AsRef<[u8]>> UdpPacket<T> {
     pub const HEADER_LEN: usize = 8;
 
     #[inline]
-
     pub fn new_unchecked(buffer: T) -> Self {
         Self { buffer }
     }
