@@ -231,8 +231,10 @@ impl FlowTable {
         let slots = (cfg.max_entries as usize * 2).next_power_of_two().max(16);
         Self {
             cfg,
-            entries: Vec::new(),
-            cold: Vec::new(),
+            // Reserved up front (pages are only touched as entries are used) so that a flow
+            // miss never reallocates, and copies, the whole table on the hot path.
+            entries: Vec::with_capacity(cfg.max_entries as usize),
+            cold: Vec::with_capacity(cfg.max_entries as usize),
             free: Vec::new(),
             index: vec![0; slots],
             mask: slots - 1,
