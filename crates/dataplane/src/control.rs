@@ -38,10 +38,18 @@ pub struct Dataplane {
 }
 
 impl Dataplane {
-    /// The newest published tables.
+    /// The newest published tables, as an owned reference (for keeping across calls).
     #[inline]
     pub fn snapshot(&self) -> Arc<Tables> {
         self.current.load_full()
+    }
+
+    /// The newest published tables for the duration of a batch. Unlike [`Self::snapshot`]
+    /// this does not touch the shared reference count (arc-swap records the borrow in a
+    /// per-thread slot), so workers on different cores never write a common cache line.
+    #[inline]
+    pub fn load(&self) -> arc_swap::Guard<Arc<Tables>> {
+        self.current.load()
     }
 }
 

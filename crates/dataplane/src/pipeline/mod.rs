@@ -130,7 +130,7 @@ impl Worker {
         pkts: &mut [PacketBuf],
         out: &mut [Disposition],
     ) {
-        let tables = self.dp.snapshot();
+        let tables = self.dp.load();
         if pkts.len() > 1 && self.flows.len() >= warm::WARM_MIN_FLOWS {
             warm::warm_batch(self, &tables, ingress, pkts);
         }
