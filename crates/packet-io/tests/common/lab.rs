@@ -109,6 +109,11 @@ pub fn can_run() -> bool {
 }
 
 impl Lab {
+    /// Takes charge of removing a link made elsewhere (e.g. a tap device).
+    pub fn adopt_link(&mut self, name: &str) {
+        self.links.push(name.to_string());
+    }
+
     /// A veth pair with both ends in this namespace, up, with the given MACs (a fabric
     /// link between two vRouters).
     pub fn wire(
