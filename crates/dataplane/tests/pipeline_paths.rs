@@ -414,6 +414,7 @@ fn per_interface_flow_limit() {
             policy: true,
         },
         flow_limit: 2,
+        fat_flows: Vec::new(),
     })
     .unwrap();
     c.commit();
@@ -598,4 +599,62 @@ fn reply_racing_the_agent_is_released_onto_the_reverse_entry() {
     let fi = w.flows.lookup(&first.key, first.key.hash()).unwrap();
     assert_eq!(w.delete_flow(fi).len(), 2);
     assert!(w.flows.is_empty());
+}
+
+#[test]
+fn fat_flows_aggregate_client_ports() {
+    let (mut c, dp) = topology();
+    c.set_interface(Interface {
+        ifindex: IF_C,
+        name: "tap-p".into(),
+        mac: MAC_P,
+        kind: InterfaceKind::Virtual {
+            vrf: 1,
+            ips: vec![IpAddr::V4(VM_P)],
+            policy: true,
+        },
+        flow_limit: 0,
+        fat_flows: vec![cirrus_dataplane::tables::FatFlow {
+            proto: 17,
+            port: 53,
+        }],
+    })
+    .unwrap();
+    c.commit();
+    let mut w = Worker::new(dp, WorkerConfig::default());
+    let first = udp_v4(MAC_P, VROUTER_MAC, VM_P, VM_C_UDP, 40000, 53, b"q");
+    assert_eq!(run(&mut w, IF_C, &first).0, Disposition::Held);
+    let up = w.take_upcalls();
+    assert_eq!((up[0].key.sport(), up[0].key.dport()), (0, 53));
+    decision_for(&mut w, &up[0]);
+    // Other client ports hit the same flow: no new upcall.
+    for sport in [40001, 40002, 50000] {
+        let f = udp_v4(MAC_P, VROUTER_MAC, VM_P, VM_C_UDP, sport, 53, b"q");
+        assert_eq!(run(&mut w, IF_C, &f).0, Disposition::Tx(IF_FABRIC));
+    }
+    let reply = udp_v4(MAC_E, VROUTER_MAC, VM_C_UDP, VM_P, 53, 40002, b"a");
+    assert_eq!(
+        run(
+            &mut w,
+            IF_FABRIC,
+            &mpls_udp_from_peer(LABEL_P, &reply[14..])
+        )
+        .0,
+        Disposition::Tx(IF_C)
+    );
+    assert!(w.take_upcalls().is_empty());
+    assert_eq!(w.flows.len(), 2);
+}
+
+fn decision_for(w: &mut Worker, up: &cirrus_dataplane::flow::Upcall) {
+    w.apply_decision(
+        100,
+        FlowDecision {
+            index: up.index,
+            key: up.key,
+            forward: FlowSpec::forward(1),
+            reverse: Some((up.key.reversed(1), FlowSpec::forward(1))),
+        },
+    )
+    .unwrap();
 }

@@ -45,6 +45,7 @@ fn vrouter(
             gateway_mac: peer_mac,
         },
         flow_limit: 0,
+        fat_flows: Vec::new(),
     })
     .unwrap();
     c.set_interface(Interface {
@@ -57,6 +58,7 @@ fn vrouter(
             policy: true,
         },
         flow_limit: 0,
+        fat_flows: Vec::new(),
     })
     .unwrap();
     c.set_nexthop(

@@ -152,6 +152,7 @@ fn deliver_l3(
         let Some((sport, dport)) = w.frag_ports(&info, now) else {
             return Drop(DropReason::FragmentNoFlow);
         };
+        let (sport, dport) = dst_if.fat_ports(info.proto, sport, dport);
         let key = FlowKey::from_parts(vrf, info.proto, info.src, info.dst, sport, dport, v6);
         let hash = key.hash();
         match flow_stage(

@@ -39,10 +39,10 @@ pub(super) fn warm_batch(w: &Worker, t: &Tables, ingress: IfIndex, pkts: &[Packe
 
 /// The flow-key hash the pipeline will look up for this frame, when it will look one up.
 fn key_hash(iface: &Interface, t: &Tables, data: &[u8]) -> Option<u64> {
-    let (vrf, ip) = match iface.kind {
+    let (vrf, ip, owner) = match iface.kind {
         InterfaceKind::Virtual {
             vrf, policy: true, ..
-        } => (vrf, data.get(14..)?),
+        } => (vrf, data.get(14..)?, iface),
         InterfaceKind::Fabric { local_ip, .. } => {
             let Ok(Overlay::Mpls(label, at)) = classify(data, local_ip) else {
                 return None;
@@ -50,10 +50,11 @@ fn key_hash(iface: &Interface, t: &Tables, data: &[u8]) -> Option<u64> {
             let Some(Nexthop::Encap { ifindex, .. }) = t.nexthop(t.label(label)) else {
                 return None;
             };
-            match t.interface(*ifindex)?.kind {
+            let dst = t.interface(*ifindex)?;
+            match dst.kind {
                 InterfaceKind::Virtual {
                     vrf, policy: true, ..
-                } => (vrf, data.get(at..)?),
+                } => (vrf, data.get(at..)?, dst),
                 _ => return None,
             }
         }
@@ -71,5 +72,6 @@ fn key_hash(iface: &Interface, t: &Tables, data: &[u8]) -> Option<u64> {
     if i.frag == Frag::Later {
         return None;
     }
-    Some(FlowKey::from_parts(vrf, i.proto, i.src, i.dst, i.sport, i.dport, v6).hash())
+    let (sport, dport) = owner.fat_ports(i.proto, i.sport, i.dport);
+    Some(FlowKey::from_parts(vrf, i.proto, i.src, i.dst, sport, dport, v6).hash())
 }

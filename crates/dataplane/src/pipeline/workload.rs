@@ -101,6 +101,7 @@ pub(super) fn ingress(
     let Some((sport, dport)) = w.frag_ports(&info, now) else {
         return Drop(DropReason::FragmentNoFlow);
     };
+    let (sport, dport) = iface.fat_ports(info.proto, sport, dport);
     let key = FlowKey::from_parts(vrf_id, info.proto, info.src, info.dst, sport, dport, v6);
     let hash = key.hash();
     let mut route = Route {
@@ -147,6 +148,13 @@ fn trap_reason(info: &L3Info, ip: &[u8]) -> Option<TrapReason> {
         },
         _ => None,
     }
+}
+
+/// The port NAT writes: the reverse key's, unless fat-flow aggregation zeroed it there
+/// (then the packet keeps its own).
+#[inline]
+fn nat_port(from_rev: u16, own: u16) -> u16 {
+    if from_rev == 0 { own } else { from_rev }
 }
 
 /// Where the route lookup happens after the flow stage.
@@ -248,7 +256,7 @@ pub(super) fn flow_stage(
                         l4,
                         true,
                         Ipv4Addr::from_bits(rk.dst_bits() as u32),
-                        rk.dport(),
+                        nat_port(rk.dport(), info.sport),
                     );
                 }
                 if nat_dst {
@@ -257,7 +265,7 @@ pub(super) fn flow_stage(
                         l4,
                         false,
                         Ipv4Addr::from_bits(rk.src_bits() as u32),
-                        rk.sport(),
+                        nat_port(rk.sport(), info.dport),
                     );
                     route.dst = rk.src_bits();
                 }

@@ -39,6 +39,17 @@ pub struct Interface {
     /// Most flow entries this interface's traffic may hold (0 = no limit), so one noisy
     /// workload cannot fill the host's flow table.
     pub flow_limit: u32,
+    /// Fat-flow rules: connections matching one share a single flow (the client port is
+    /// ignored), which keeps the flow count of busy services bounded.
+    pub fat_flows: Vec<FatFlow>,
+}
+
+/// A fat-flow rule: all connections of `proto` to (or replies from) `port` on the
+/// workload's side aggregate into one flow per address pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FatFlow {
+    pub proto: u8,
+    pub port: u16,
 }
 
 impl Interface {
@@ -49,6 +60,23 @@ impl Interface {
             _ => None,
         }
     }
+    /// Ports of a flow key after fat-flow aggregation: the port that is not the service
+    /// port is zeroed when a rule matches either direction.
+    #[inline]
+    pub fn fat_ports(&self, proto: u8, sport: u16, dport: u16) -> (u16, u16) {
+        for f in &self.fat_flows {
+            if f.proto == proto {
+                if f.port == dport {
+                    return (0, dport);
+                }
+                if f.port == sport {
+                    return (sport, 0);
+                }
+            }
+        }
+        (sport, dport)
+    }
+
     /// Whether `ip` is one the workload was given.
     #[inline]
     pub fn owns_ip(&self, ip: IpAddr) -> bool {

@@ -9,7 +9,7 @@ pub mod nexthop;
 pub mod pvec;
 pub mod template;
 
-pub use interface::{IfIndex, Interface, InterfaceKind};
+pub use interface::{FatFlow, IfIndex, Interface, InterfaceKind};
 pub use lpm::{Lpm4, Lpm6};
 pub use nexthop::{MPLS_UDP_PORT, Nexthop, NhId, TunnelEncap, VXLAN_UDP_PORT};
 pub use pvec::PVec;

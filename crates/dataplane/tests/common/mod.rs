@@ -81,6 +81,7 @@ fn vif(ifindex: u32, name: &str, mac: MacAddr, ip: Ipv4Addr, policy: bool) -> In
             policy,
         },
         flow_limit: 0,
+        fat_flows: Vec::new(),
     }
 }
 
@@ -97,6 +98,7 @@ pub fn topology() -> (Controller, Dataplane) {
             gateway_mac: GATEWAY_MAC,
         },
         flow_limit: 0,
+        fat_flows: Vec::new(),
     })
     .unwrap();
     c.set_interface(vif(IF_A, "tap-a", MAC_A, VM_A, false))
@@ -111,6 +113,7 @@ pub fn topology() -> (Controller, Dataplane) {
         mac: MacAddr::ZERO,
         kind: InterfaceKind::Agent,
         flow_limit: 0,
+        fat_flows: Vec::new(),
     })
     .unwrap();
     c.set_nexthop(

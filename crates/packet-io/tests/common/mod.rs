@@ -40,6 +40,7 @@ pub fn topology(policy: bool) -> (Controller, Dataplane) {
                 policy: pol,
             },
             flow_limit: 0,
+            fat_flows: Vec::new(),
         })
         .unwrap();
         c.set_nexthop(
