@@ -71,18 +71,26 @@ fn args() -> Args {
 
 fn main() {
     let a = args();
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     if let Some(cfg) = a.serve {
         rt.block_on(serve(&cfg));
         return;
     }
     for imp in &a.impls {
-        let dir = std::env::temp_dir().join(format!("cirrus-bgp-bench-{imp}-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("cirrus-bgp-bench-{imp}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let mut child = match start(imp, a.peers, &dir) {
             Ok(c) => c,
             Err(e) => {
-                println!("impl={imp} peers={} prefixes_per_peer={} error=\"{e}\"", a.peers, a.prefixes);
+                println!(
+                    "impl={imp} peers={} prefixes_per_peer={} error=\"{e}\"",
+                    a.peers, a.prefixes
+                );
                 continue;
             }
         };
@@ -94,7 +102,11 @@ fn main() {
                 if e.path().extension().is_some_and(|x| x == "log") {
                     let t = std::fs::read_to_string(e.path()).unwrap_or_default();
                     let tail: Vec<&str> = t.lines().rev().take(8).collect();
-                    eprintln!("{}:\n{}", e.path().display(), tail.into_iter().rev().collect::<Vec<_>>().join("\n"));
+                    eprintln!(
+                        "{}:\n{}",
+                        e.path().display(),
+                        tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+                    );
                 }
             }
         }
@@ -111,7 +123,10 @@ fn main() {
                 (a.peers * a.prefixes) as f64 / t.as_secs_f64(),
                 rss.map_or("?".into(), |r| r.to_string())
             ),
-            Err(e) => println!("impl={imp} peers={} prefixes_per_peer={} error=\"{e}\"", a.peers, a.prefixes),
+            Err(e) => println!(
+                "impl={imp} peers={} prefixes_per_peer={} error=\"{e}\"",
+                a.peers, a.prefixes
+            ),
         }
     }
 }
@@ -158,7 +173,12 @@ fn start(imp: &str, peers: usize, dir: &Path) -> Result<Child, String> {
                 c.peers.push(p);
             }
             let exe = std::env::current_exe().unwrap();
-            spawn(Command::new(exe).arg("--serve").arg(serde_json::to_string(&c).unwrap()), &dir.join("cirrus.log"))
+            spawn(
+                Command::new(exe)
+                    .arg("--serve")
+                    .arg(serde_json::to_string(&c).unwrap()),
+                &dir.join("cirrus.log"),
+            )
         }
         "gobgp" => {
             let mut conf = format!(
@@ -174,7 +194,14 @@ fn start(imp: &str, peers: usize, dir: &Path) -> Result<Child, String> {
                 Command::new("gobgpd")
                     .arg("-f")
                     .arg(dir.join("gobgpd.toml"))
-                    .args(["--api-hosts", "127.0.8.1:50951", "--pprof-disable", "-p", "-l", "warn"]),
+                    .args([
+                        "--api-hosts",
+                        "127.0.8.1:50951",
+                        "--pprof-disable",
+                        "-p",
+                        "-l",
+                        "warn",
+                    ]),
                 &dir.join("gobgpd.log"),
             )
         }
@@ -183,7 +210,9 @@ fn start(imp: &str, peers: usize, dir: &Path) -> Result<Child, String> {
                 "router bgp {SPEAKER_AS}\n bgp router-id {me}\n no bgp default ipv4-unicast\n no bgp ebgp-requires-policy\n"
             );
             for (ip, asn) in &neighbors {
-                conf.push_str(&format!(" neighbor {ip} remote-as {asn}\n neighbor {ip} passive\n"));
+                conf.push_str(&format!(
+                    " neighbor {ip} remote-as {asn}\n neighbor {ip} passive\n"
+                ));
             }
             conf.push_str(" address-family ipv4 vpn\n");
             for (ip, _) in &neighbors {
@@ -193,7 +222,17 @@ fn start(imp: &str, peers: usize, dir: &Path) -> Result<Child, String> {
             std::fs::write(dir.join("bgpd.conf"), conf).unwrap();
             spawn(
                 Command::new("/usr/lib/frr/bgpd")
-                    .args(["-Z", "-S", "-P", "0", "-p", &PORT.to_string(), "-l", &me.to_string(), "-f"])
+                    .args([
+                        "-Z",
+                        "-S",
+                        "-P",
+                        "0",
+                        "-p",
+                        &PORT.to_string(),
+                        "-l",
+                        &me.to_string(),
+                        "-f",
+                    ])
                     .arg(dir.join("bgpd.conf"))
                     .arg("-i")
                     .arg(dir.join("bgpd.pid"))
@@ -253,7 +292,8 @@ async fn client(local: Ipv4Addr, asn: u32) -> std::io::Result<(TcpStream, Vec<u8
         },
         one_param_per_cap: true,
     };
-    s.write_all(&codec::encode(&Message::Open(open), true).unwrap()).await?;
+    s.write_all(&codec::encode(&Message::Open(open), true).unwrap())
+        .await?;
     let mut buf = Vec::new();
     let mut chunk = vec![0u8; 65536];
     loop {
@@ -261,10 +301,13 @@ async fn client(local: Ipv4Addr, asn: u32) -> std::io::Result<(TcpStream, Vec<u8
             let msg: Vec<u8> = buf.drain(..len).collect();
             match codec::decode(&msg, &CodecContext::asn4()) {
                 Ok(Message::Open(_)) => {
-                    s.write_all(&codec::encode(&Message::Keepalive, true).unwrap()).await?;
+                    s.write_all(&codec::encode(&Message::Keepalive, true).unwrap())
+                        .await?;
                 }
                 Ok(Message::Keepalive) => return Ok((s, buf)),
-                Ok(Message::Notification(n)) => return Err(std::io::Error::other(format!("NOTIFICATION {n}"))),
+                Ok(Message::Notification(n)) => {
+                    return Err(std::io::Error::other(format!("NOTIFICATION {n}")));
+                }
                 _ => {}
             }
         }
@@ -310,7 +353,9 @@ fn injector_stream(i: usize, m: usize, ip: Ipv4Addr) -> Vec<u8> {
             out.extend_from_slice(&msg);
         }
     }
-    out.extend_from_slice(&codec::encode(&Message::Update(Update::end_of_rib(Family::InetVpn)), true).unwrap());
+    out.extend_from_slice(
+        &codec::encode(&Message::Update(Update::end_of_rib(Family::InetVpn)), true).unwrap(),
+    );
     out
 }
 
@@ -325,10 +370,17 @@ async fn run(imp: &str, peers: usize, m: usize) -> Result<Duration, String> {
     };
     let streams: Vec<Vec<u8>> = (0..peers).map(|i| injector_stream(i, m, nh(i))).collect();
     let setup = async {
-        let (sink, rest) = client(sink_ip(), SINK_AS).await.map_err(|e| format!("sink: {e}"))?;
+        let (sink, rest) = client(sink_ip(), SINK_AS)
+            .await
+            .map_err(|e| format!("sink: {e}"))?;
         let mut inj = Vec::new();
         for i in 0..peers {
-            inj.push(client(injector_ip(i), 65100 + i as u32).await.map_err(|e| format!("injector {i}: {e}"))?.0);
+            inj.push(
+                client(injector_ip(i), 65100 + i as u32)
+                    .await
+                    .map_err(|e| format!("injector {i}: {e}"))?
+                    .0,
+            );
         }
         Ok::<_, String>((sink, rest, inj))
     };
@@ -338,12 +390,19 @@ async fn run(imp: &str, peers: usize, m: usize) -> Result<Duration, String> {
     // Let initial exchanges (End-of-RIB etc.) settle before the clock starts.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let start = Instant::now();
-    for (mut s, bytes) in injectors.into_iter().zip(streams) {
+    for (s, bytes) in injectors.into_iter().zip(streams) {
+        let (mut rd, mut wr) = s.into_split();
+        // Injectors read (and drop) what the speaker sends them, as a real peer would: every
+        // implementation re-advertises each route to the other eBGP injectors too.
         tokio::spawn(async move {
-            let _ = s.write_all(&bytes).await;
+            let mut b = vec![0u8; 1 << 16];
+            while matches!(rd.read(&mut b).await, Ok(n) if n > 0) {}
+        });
+        tokio::spawn(async move {
+            let _ = wr.write_all(&bytes).await;
             // Keep the session open while the sink counts.
             tokio::time::sleep(Duration::from_secs(3600)).await;
-            drop(s);
+            drop(wr);
         });
     }
     let want = peers * m;

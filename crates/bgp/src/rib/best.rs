@@ -50,7 +50,7 @@ pub struct Path {
     /// Kept across a peer's graceful restart until End-of-RIB (RFC 4724 section 4.2).
     pub stale: bool,
     /// For a path imported into an instance: the VPN key it was imported from.
-    pub imported_from: Option<Nlri>,
+    pub imported_from: Option<Box<Nlri>>,
 }
 
 const DEFAULT_LOCAL_PREF: u32 = 100;

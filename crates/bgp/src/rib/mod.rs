@@ -129,11 +129,10 @@ impl Rib {
     /// A session reached Established: the full table will be sent at the next flush,
     /// followed by End-of-RIB for each family.
     pub fn peer_up(&mut self, id: PeerId, info: PeerInfo) {
-        self.peers.insert(id, PeerOut::new(info));
-        let keys: Vec<Nlri> = self.global.keys().cloned().collect();
-        if let Some(p) = self.peers.get_mut(&id) {
-            p.resync(keys);
-        }
+        let fams = info.families.clone();
+        let mut p = PeerOut::new(info);
+        p.resync(fams);
+        self.peers.insert(id, p);
     }
 
     /// A session went down. With `graceful`, the peer's paths of `gr_families` stay as stale
@@ -190,15 +189,9 @@ impl Rib {
 
     /// The peer asked for a family again (RFC 2918).
     pub fn refresh(&mut self, id: PeerId, family: Family) {
-        let keys: Vec<Nlri> = self
-            .global
-            .keys()
-            .filter(|k| k.family() == family)
-            .cloned()
-            .collect();
         if let Some(p) = self.peers.get_mut(&id) {
             p.forget_family(family);
-            p.resync(keys);
+            p.resync([family]);
         }
     }
 
@@ -257,7 +250,11 @@ impl Rib {
         let g = self.global.entry(key.clone()).or_default();
         match g.dest.paths.iter_mut().find(|p| p.source == path.source) {
             Some(p) => *p = path,
-            None => g.dest.paths.push(path),
+            None => {
+                // Most destinations have one path: do not let Vec round up to four.
+                g.dest.paths.reserve_exact(1);
+                g.dest.paths.push(path)
+            }
         }
         self.dirty.insert(key);
     }
@@ -464,12 +461,17 @@ impl Rib {
             g.dest.reselect();
             rt_dirty |= key.family() == Family::RouteTarget;
             self.reimport(key);
-            for p in self.peers.values_mut() {
-                p.mark(key.clone());
+        }
+        // Destinations left without paths are forgotten (peers see them gone and withdraw).
+        for key in &dirty {
+            if self
+                .global
+                .get(key)
+                .is_some_and(|g| g.dest.paths.is_empty())
+            {
+                self.global.remove(key);
             }
         }
-        // Empty destinations were withdrawn above (peers marked); now forget them.
-        self.global.retain(|_, g| !g.dest.paths.is_empty());
         if rt_dirty {
             // A peer whose RFC 4684 memberships changed may now want, or no longer want, any
             // VPN route: re-evaluate all of them for that peer.
@@ -481,17 +483,9 @@ impl Rib {
                     }
                 }
             }
-            let mut vpn_keys: Option<Vec<Nlri>> = None;
             for (id, p) in self.peers.iter_mut() {
                 if p.set_rt_interest(interest.remove(id).unwrap_or_default()) {
-                    let keys = vpn_keys.get_or_insert_with(|| {
-                        self.global
-                            .keys()
-                            .filter(|k| k.family() != Family::RouteTarget)
-                            .cloned()
-                            .collect()
-                    });
-                    p.resync(keys.iter().cloned());
+                    p.resync([Family::InetVpn, Family::Inet6Vpn, Family::Evpn]);
                 }
             }
         }
@@ -503,7 +497,7 @@ impl Rib {
             .collect();
         let mut out = Vec::new();
         for (id, p) in self.peers.iter_mut() {
-            for u in p.flush(&self.cfg, *id, &self.global, &clients) {
+            for u in p.flush(&self.cfg, *id, &self.global, &clients, &dirty) {
                 out.push((*id, u));
             }
         }
@@ -522,7 +516,7 @@ impl Rib {
             if let Some(inst) = self.instances.get_mut(&name)
                 && let Some(d) = inst.table.get_mut(&lk)
             {
-                d.paths.retain(|p| p.imported_from.as_ref() != Some(key));
+                d.paths.retain(|p| p.imported_from.as_deref() != Some(key));
                 d.reselect();
                 if d.paths.is_empty() {
                     inst.table.remove(&lk);
@@ -542,7 +536,7 @@ impl Rib {
             }
             let d = inst.table.entry(lk.clone()).or_default();
             let mut p = best.clone();
-            p.imported_from = Some(key.clone());
+            p.imported_from = Some(Box::new(key.clone()));
             d.paths.push(p);
             d.reselect();
             g.imported.push(name.clone());
@@ -556,6 +550,12 @@ impl Rib {
 
     pub(crate) fn instance(&self, name: &str) -> Option<&Instance> {
         self.instances.get(name)
+    }
+
+    /// Destinations changed since the last flush (the driver flushes before this grows large,
+    /// which bounds the UPDATEs built at once).
+    pub fn pending(&self) -> usize {
+        self.dirty.len()
     }
 
     /// Routes advertised to a peer (Adj-RIB-Out size).

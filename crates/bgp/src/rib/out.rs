@@ -3,19 +3,59 @@
 //! way out, and packing changes into UPDATEs grouped by shared attributes.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::Arc;
 
 use super::best::{Path, PeerId, Source};
 use super::{GlobalDest, PeerInfo, RibConfig};
 use crate::attrs::PathAttrs;
 use crate::message::Update;
-use crate::types::{Family, Labeled, Labels, Nlri, RtMembership};
+use crate::types::{Family, Labeled, Nlri, RtMembership};
+
+/// A stable 64-bit hash (SipHash with fixed keys).
+fn hash_of<T: Hash + ?Sized>(v: &T) -> u64 {
+    let mut h = std::hash::DefaultHasher::new();
+    v.hash(&mut h);
+    h.finish()
+}
+
+/// Keys of the fingerprint maps are hashes already: use them as they are.
+#[derive(Default, Clone, Copy)]
+struct Prehashed;
+
+impl BuildHasher for Prehashed {
+    type Hasher = PrehashedHasher;
+    fn build_hasher(&self) -> PrehashedHasher {
+        PrehashedHasher(0)
+    }
+}
+
+#[derive(Default)]
+struct PrehashedHasher(u64);
+
+impl Hasher for PrehashedHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
 
 #[derive(Debug)]
 pub(crate) struct PeerOut {
     pub info: PeerInfo,
-    adj_out: HashMap<Nlri, (Labels, Arc<PathAttrs>)>,
-    pending: HashSet<Nlri>,
+    /// Adj-RIB-Out as fingerprints: key hash -> hash of (labels, attributes) sent. 16 octets a
+    /// route instead of the route itself; the keys come back from the RIB when they change.
+    adj_out: HashMap<Family, HashMap<u64, u64, Prehashed>>,
+    /// Families to re-evaluate completely at the next flush (session up, refresh, RTC change).
+    /// Other changes come as the RIB's list of changed keys, shared by all peers.
+    resync: HashSet<Family>,
     /// RFC 4684 memberships the peer advertised (only used when it negotiated route-target).
     rt_interest: Vec<RtMembership>,
     need_eor: bool,
@@ -26,28 +66,23 @@ impl PeerOut {
         PeerOut {
             info,
             adj_out: HashMap::new(),
-            pending: HashSet::new(),
+            resync: HashSet::new(),
             rt_interest: Vec::new(),
             need_eor: true,
         }
     }
 
     pub fn adj_out_len(&self) -> usize {
-        self.adj_out.len()
+        self.adj_out.values().map(HashMap::len).sum()
     }
 
-    pub fn mark(&mut self, key: Nlri) {
-        self.pending.insert(key);
-    }
-
-    /// Re-evaluates these keys plus everything already advertised.
-    pub fn resync(&mut self, keys: impl IntoIterator<Item = Nlri>) {
-        self.pending.extend(keys);
-        self.pending.extend(self.adj_out.keys().cloned());
+    /// Re-evaluates every key of these families at the next flush.
+    pub fn resync(&mut self, families: impl IntoIterator<Item = Family>) {
+        self.resync.extend(families);
     }
 
     pub fn forget_family(&mut self, f: Family) {
-        self.adj_out.retain(|k, _| k.family() != f);
+        self.adj_out.remove(&f);
     }
 
     /// Returns whether the memberships changed.
@@ -147,39 +182,56 @@ impl PeerOut {
         id: PeerId,
         global: &HashMap<Nlri, GlobalDest>,
         clients: &HashSet<PeerId>,
+        changed: &[Nlri],
     ) -> Vec<Update> {
-        let mut cache: HashMap<*const PathAttrs, Arc<PathAttrs>> = HashMap::new();
+        let mut cache: HashMap<*const PathAttrs, (Arc<PathAttrs>, u64)> = HashMap::new();
         let mut ann: HashMap<(Family, *const PathAttrs), Vec<Labeled>> = HashMap::new();
         let mut wd: HashMap<Family, Vec<Labeled>> = HashMap::new();
-        let pending: Vec<Nlri> = self.pending.drain().collect();
-        for key in pending {
+        let fams = std::mem::take(&mut self.resync);
+        // Keys that left the global table were in `changed` when they left, so a resync
+        // only has to walk what is there now.
+        let extra: Vec<&Nlri> = if fams.is_empty() {
+            Vec::new()
+        } else {
+            global
+                .keys()
+                .filter(|k| fams.contains(&k.family()))
+                .collect()
+        };
+        for key in changed.iter().chain(extra.into_iter()) {
             let want = self
-                .eligible(cfg, id, &key, clients, global.get(&key))
+                .eligible(cfg, id, key, clients, global.get(key))
                 .map(|p| {
-                    let a = cache
+                    let (a, h) = cache
                         .entry(Arc::as_ptr(&p.attrs))
-                        .or_insert_with(|| Arc::new(self.transform(cfg, p)))
+                        .or_insert_with(|| {
+                            let t = self.transform(cfg, p);
+                            let h = hash_of(&format!("{t:?}"));
+                            (Arc::new(t), h)
+                        })
                         .clone();
-                    (p.labels, a)
+                    (p.labels, a, h)
                 });
-            let have = self.adj_out.get(&key);
-            match (want, have) {
-                (None, None) => {}
-                (None, Some(_)) => {
-                    self.adj_out.remove(&key);
-                    wd.entry(key.family()).or_default().push(Labeled::bare(key));
+            let f = key.family();
+            let kh = hash_of(key);
+            let table = self.adj_out.entry(f).or_default();
+            match want {
+                None => {
+                    if table.remove(&kh).is_some() {
+                        wd.entry(f).or_default().push(Labeled::bare(key.clone()));
+                    }
                 }
-                (Some(w), Some(h)) if w.0 == h.0 && (Arc::ptr_eq(&w.1, &h.1) || w.1 == h.1) => {}
-                (Some((labels, attrs)), _) => {
-                    let f = key.family();
-                    ann.entry((f, Arc::as_ptr(&attrs)))
-                        .or_default()
-                        .push(Labeled {
-                            nlri: key.clone(),
-                            labels,
-                            path_id: None,
-                        });
-                    self.adj_out.insert(key, (labels, attrs));
+                Some((labels, attrs, ah)) => {
+                    let fp = ah ^ hash_of(&labels).rotate_left(1);
+                    if table.insert(kh, fp) != Some(fp) {
+                        ann.entry((f, Arc::as_ptr(&attrs)))
+                            .or_default()
+                            .push(Labeled {
+                                nlri: key.clone(),
+                                labels,
+                                path_id: None,
+                            });
+                    }
                 }
             }
         }
@@ -197,8 +249,8 @@ impl PeerOut {
         for ((_, ptr), list) in ann {
             let attrs = cache
                 .values()
-                .find(|a| Arc::as_ptr(a) == ptr)
-                .map(|a| (**a).clone());
+                .find(|(a, _)| Arc::as_ptr(a) == ptr)
+                .map(|(a, _)| (**a).clone());
             out.push(Update {
                 announce: list,
                 attrs: attrs.unwrap_or_default(),

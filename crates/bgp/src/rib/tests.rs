@@ -387,3 +387,16 @@ fn initial_dump_ends_with_eor_and_refresh_resends() {
         Err(RibError::NoInstance(_))
     ));
 }
+
+#[test]
+fn print_sizes() {
+    println!(
+        "Nlri {} Path {} Dest {} Labels {} Source {} PathAttrs {}",
+        std::mem::size_of::<Nlri>(),
+        std::mem::size_of::<Path>(),
+        std::mem::size_of::<Dest>(),
+        std::mem::size_of::<Labels>(),
+        std::mem::size_of::<Source>(),
+        std::mem::size_of::<PathAttrs>()
+    );
+}

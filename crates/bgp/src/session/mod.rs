@@ -354,9 +354,11 @@ impl Session {
             return;
         }
         self.buf.extend_from_slice(&bytes);
-        // Bounded: each turn consumes one whole message or stops.
+        // Bounded: each turn consumes one whole message or stops. Consumed bytes are removed
+        // once at the end (not per message: that would copy the buffer for every message).
+        let mut at = 0;
         loop {
-            let len = match codec::frame(&self.buf) {
+            let len = match codec::frame(&self.buf[at..]) {
                 Ok(Some(len)) => len,
                 Ok(None) => break,
                 Err(e) => {
@@ -364,8 +366,9 @@ impl Session {
                     return;
                 }
             };
-            let msg: Vec<u8> = self.buf.drain(..len).collect();
-            match codec::decode(&msg, &self.ctx) {
+            let decoded = codec::decode(&self.buf[at..at + len], &self.ctx);
+            at += len;
+            match decoded {
                 Ok(m) => self.message(out, m),
                 Err(e) => {
                     self.fail(out, &e.reason, Some(e.notification), None, false);
@@ -376,6 +379,7 @@ impl Session {
                 return;
             }
         }
+        self.buf.drain(..at);
     }
 
     fn message(&mut self, out: &mut Vec<Action>, m: Message) {

@@ -41,8 +41,17 @@ pub(crate) struct Core {
     peers: HashMap<IpAddr, Peer>,
     next_id: PeerId,
     tx: mpsc::UnboundedSender<Input>,
+    /// Socket reads come through a bounded channel: a fast peer waits instead of queueing
+    /// its whole table in memory ahead of the loop.
+    data_tx: mpsc::Sender<Input>,
     accept: JoinHandle<()>,
 }
+
+/// Flush once this many destinations changed: bounds the UPDATEs built at once per peer.
+const FLUSH_AT: usize = 4096;
+
+/// Reads buffered ahead of the loop (each up to 64 KiB).
+const DATA_QUEUE: usize = 32;
 
 pub(crate) fn spawn(
     cfg: SpeakerConfig,
@@ -57,12 +66,14 @@ pub(crate) fn spawn(
         router_id: cfg.router_id,
         cluster_id: cfg.cluster_id,
     });
+    let (data_tx, data_rx) = mpsc::channel(DATA_QUEUE);
     let mut core = Core {
         cfg: cfg.clone(),
         rib,
         peers: HashMap::new(),
         next_id: 1,
         tx,
+        data_tx,
         accept,
     };
     tokio::spawn(
@@ -70,7 +81,7 @@ pub(crate) fn spawn(
             for p in cfg.peers {
                 core.add_peer(p);
             }
-            core.run(rx).await;
+            core.run(rx, data_rx).await;
         }
         .instrument(span),
     )
@@ -91,14 +102,24 @@ fn session_config(s: &SpeakerConfig, p: &PeerConfig) -> SessionConfig {
 }
 
 impl Core {
-    async fn run(&mut self, mut rx: mpsc::UnboundedReceiver<Input>) {
-        while let Some(first) = rx.recv().await {
+    async fn run(
+        &mut self,
+        mut rx: mpsc::UnboundedReceiver<Input>,
+        mut data_rx: mpsc::Receiver<Input>,
+    ) {
+        loop {
+            let first = tokio::select! {
+                biased;
+                i = rx.recv() => i,
+                i = data_rx.recv() => i,
+            };
+            let Some(first) = first else { break };
             let mut stop = self.input(first);
             // Drain what is already queued before flushing, so a burst of UPDATEs is
             // re-advertised in few, full messages. Bounded to keep commands responsive.
             let mut n = 0;
-            while !stop && n < 4096 {
-                match rx.try_recv() {
+            while !stop && n < 256 && self.rib.pending() < FLUSH_AT {
+                match rx.try_recv().or_else(|_| data_rx.try_recv()) {
                     Ok(i) => stop = self.input(i),
                     Err(_) => break,
                 }
@@ -172,7 +193,12 @@ impl Core {
                     return false; // a stale attempt, or another connection won
                 }
                 p.next_conn += 1;
-                p.conn = Some(net::spawn_conn(stream, peer, p.next_conn, self.tx.clone()));
+                p.conn = Some(net::spawn_conn(
+                    stream,
+                    peer,
+                    p.next_conn,
+                    self.data_tx.clone(),
+                ));
                 self.event(peer, Event::TcpCrAcked);
             }
             Input::ConnectFailed { peer, attempt } => {
@@ -280,7 +306,12 @@ impl Core {
         p.attempt += 1;
         p.session.reset_to_active();
         p.next_conn += 1;
-        p.conn = Some(net::spawn_conn(stream, addr, p.next_conn, self.tx.clone()));
+        p.conn = Some(net::spawn_conn(
+            stream,
+            addr,
+            p.next_conn,
+            self.data_tx.clone(),
+        ));
         self.event(addr, Event::TcpConnectionConfirmed);
     }
 

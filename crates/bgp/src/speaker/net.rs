@@ -168,7 +168,7 @@ pub(crate) fn spawn_conn(
     stream: TcpStream,
     peer: IpAddr,
     id: u64,
-    tx: mpsc::UnboundedSender<Input>,
+    tx: mpsc::Sender<Input>,
 ) -> Conn {
     let _ = stream.set_nodelay(true);
     let (mut rd, mut wr) = stream.into_split();
@@ -194,7 +194,7 @@ pub(crate) fn spawn_conn(
         loop {
             match rd.read(&mut buf).await {
                 Ok(0) | Err(_) => {
-                    let _ = tx.send(Input::Closed { peer, conn: id });
+                    let _ = tx.send(Input::Closed { peer, conn: id }).await;
                     return;
                 }
                 Ok(n) => {
@@ -204,6 +204,7 @@ pub(crate) fn spawn_conn(
                             conn: id,
                             bytes: buf[..n].to_vec(),
                         })
+                        .await
                         .is_err()
                     {
                         return;
