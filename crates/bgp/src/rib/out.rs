@@ -198,7 +198,7 @@ impl PeerOut {
                 .filter(|k| fams.contains(&k.family()))
                 .collect()
         };
-        for key in changed.iter().chain(extra.into_iter()) {
+        for key in changed.iter().chain(extra) {
             let want = self
                 .eligible(cfg, id, key, clients, global.get(key))
                 .map(|p| {
