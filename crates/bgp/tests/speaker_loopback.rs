@@ -107,3 +107,33 @@ async fn two_speakers_exchange_vpn_routes_into_instances() {
     a.shutdown().await;
     b.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tcp_md5_session_needs_matching_keys() {
+    let (a_ip, b_ip) = (Ipv4Addr::new(127, 0, 3, 5), Ipv4Addr::new(127, 0, 3, 6));
+    let with_key = |me, port, peer, peer_port, key: &str| {
+        let mut c = cfg(me, port, peer, peer_port);
+        c.peers[0].md5_key = Some(key.to_string());
+        c
+    };
+    let a = Speaker::start(with_key(a_ip, 17905, b_ip, 17906, "cirrus-secret"))
+        .await
+        .unwrap();
+    // Wrong key on B: TCP segments are dropped by the kernel, no session.
+    let b = Speaker::start(with_key(b_ip, 17906, a_ip, 17905, "wrong"))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_ne!(a.neighbors().await.unwrap()[0].state, State::Established);
+    assert_ne!(b.neighbors().await.unwrap()[0].state, State::Established);
+    // Fix B's key live: the session comes up.
+    b.update_config(with_key(b_ip, 17906, a_ip, 17905, "cirrus-secret"))
+        .await
+        .unwrap();
+    common::wait_for("MD5 session up", Duration::from_secs(20), || async {
+        a.neighbors().await.unwrap()[0].state == State::Established
+    })
+    .await;
+    a.shutdown().await;
+    b.shutdown().await;
+}

@@ -44,6 +44,8 @@ pub(crate) struct Core {
     /// Socket reads come through a bounded channel: a fast peer waits instead of queueing
     /// its whole table in memory ahead of the loop.
     data_tx: mpsc::Sender<Input>,
+    /// Shared with the accept task; kept here to install per-peer TCP-MD5 keys on it.
+    listener: std::sync::Arc<TcpListener>,
     accept: JoinHandle<()>,
 }
 
@@ -60,7 +62,8 @@ pub(crate) fn spawn(
     rx: mpsc::UnboundedReceiver<Input>,
 ) -> JoinHandle<()> {
     let span = tracing::info_span!("bgp_speaker", router_id = %cfg.router_id, listen = %cfg.listen);
-    let accept = net::spawn_accept(listener, tx.clone());
+    let listener = std::sync::Arc::new(listener);
+    let accept = net::spawn_accept(listener.clone(), tx.clone());
     let rib = Rib::new(RibConfig {
         local_asn: cfg.asn,
         router_id: cfg.router_id,
@@ -74,8 +77,10 @@ pub(crate) fn spawn(
         next_id: 1,
         tx,
         data_tx,
+        listener,
         accept,
     };
+    core.apply_md5_keys(&[]);
     tokio::spawn(
         async move {
             for p in cfg.peers {
@@ -494,13 +499,15 @@ impl Core {
         let global_change = cfg.router_id != self.cfg.router_id
             || cfg.asn != self.cfg.asn
             || cfg.listen != self.cfg.listen;
+        let old_peers = self.cfg.peers.clone();
         if cfg.listen != self.cfg.listen {
             let l = net::listen(cfg.listen).map_err(|source| SpeakerError::Listen {
                 addr: cfg.listen,
                 source,
             })?;
             self.accept.abort();
-            self.accept = net::spawn_accept(l, self.tx.clone());
+            self.listener = std::sync::Arc::new(l);
+            self.accept = net::spawn_accept(self.listener.clone(), self.tx.clone());
         }
         let old: Vec<IpAddr> = self.peers.keys().copied().collect();
         for a in old {
@@ -535,7 +542,31 @@ impl Core {
             }
             self.cfg.peers.push(p);
         }
+        self.apply_md5_keys(&old_peers);
         Ok(())
+    }
+
+    /// RFC 2385 on the listener: the kernel drops signed SYNs for which the listening socket
+    /// has no key, so every peer's key is installed there too (and removed keys deleted).
+    fn apply_md5_keys(&self, old: &[PeerConfig]) {
+        for p in old {
+            if p.md5_key.is_some()
+                && !self
+                    .cfg
+                    .peers
+                    .iter()
+                    .any(|n| n.address == p.address && n.md5_key.is_some())
+            {
+                let _ = net::set_md5(&*self.listener, p.address, &[]);
+            }
+        }
+        for p in &self.cfg.peers {
+            if let Some(k) = &p.md5_key
+                && let Err(e) = net::set_md5(&*self.listener, p.address, k.as_bytes())
+            {
+                tracing::error!(peer = %p.address, error = %e, "cannot install TCP-MD5 key on the listener");
+            }
+        }
     }
 
     fn neighbors(&self) -> Vec<NeighborInfo> {

@@ -85,7 +85,7 @@ pub(crate) fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
 
 /// Accepts connections forever, handing them to the speaker loop.
 pub(crate) fn spawn_accept(
-    listener: TcpListener,
+    listener: std::sync::Arc<TcpListener>,
     tx: mpsc::UnboundedSender<Input>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
