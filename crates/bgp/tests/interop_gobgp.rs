@@ -470,3 +470,156 @@ async fn gobgp_rfc4684_gets_only_routes_for_its_targets() {
     .await;
     s.shutdown().await;
 }
+
+/// Two control nodes in iBGP mesh (with RFC 4684 between them) and GoBGP as a gateway on the
+/// first: GoBGP's route reaches the right instance on the second; stopping the second does not
+/// disturb the first's session with GoBGP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gobgp_route_reaches_second_control_node_over_ibgp() {
+    let (a_ip, b_ip, g_ip) = (
+        Ipv4Addr::new(127, 0, 4, 5),
+        Ipv4Addr::new(127, 0, 4, 6),
+        Ipv4Addr::new(127, 0, 4, 7),
+    );
+    let g = GoBgp::start(
+        "gobgp-3",
+        g_ip,
+        17917,
+        50943,
+        a_ip,
+        17915,
+        &["l3vpn-ipv4-unicast"],
+        false,
+    );
+    let node = |me: Ipv4Addr, port: u16, peers: Vec<PeerConfig>| {
+        let mut c = SpeakerConfig::new(me, CIRRUS_AS, SocketAddr::new(IpAddr::V4(me), port));
+        c.connect_retry = 1;
+        c.peers = peers;
+        c
+    };
+    let mut to_g = PeerConfig::new(IpAddr::V4(g_ip), GOBGP_AS);
+    to_g.port = 17917;
+    to_g.families = vec![Family::InetVpn];
+    to_g.router_type = RouterType::Router;
+    let mut to_b = PeerConfig::new(IpAddr::V4(b_ip), CIRRUS_AS);
+    to_b.port = 17916;
+    let mut to_a = PeerConfig::new(IpAddr::V4(a_ip), CIRRUS_AS);
+    to_a.port = 17915;
+    let a = Speaker::start(node(a_ip, 17915, vec![to_g, to_b]))
+        .await
+        .unwrap();
+    let b = Speaker::start(node(b_ip, 17916, vec![to_a])).await.unwrap();
+    for (s, ip) in [(&a, a_ip), (&b, b_ip)] {
+        s.set_instance(
+            "red",
+            InstanceConfig {
+                rd: Some(Rd::Ip(ip, 1)),
+                import_targets: vec![rt(100)],
+                export_targets: vec![rt(100)],
+            },
+        )
+        .await
+        .unwrap();
+    }
+    wait_for("all sessions up", Duration::from_secs(30), || async {
+        a.neighbors()
+            .await
+            .unwrap()
+            .iter()
+            .all(|n| n.state == State::Established)
+            && b.neighbors().await.unwrap()[0].state == State::Established
+    })
+    .await;
+    g.cli(
+        "global rib -a vpnv4 add 10.9.0.0/24 label 900 rd 65001:9 rt 64512:100 nexthop 198.18.0.99",
+    );
+    g.cli(
+        "global rib -a vpnv4 add 10.9.1.0/24 label 901 rd 65001:9 rt 64512:555 nexthop 198.18.0.99",
+    );
+    wait_for(
+        "GoBGP's route in B's red",
+        Duration::from_secs(15),
+        || async {
+            b.routes(Some("red"), None)
+                .await
+                .unwrap()
+                .unwrap()
+                .iter()
+                .any(|r| r.prefix == "10.9.0.0/24")
+        },
+    )
+    .await;
+    let r = b
+        .routes(Some("red"), None)
+        .await
+        .unwrap()
+        .unwrap()
+        .into_iter()
+        .find(|r| r.prefix == "10.9.0.0/24")
+        .unwrap();
+    assert_eq!(
+        (
+            r.label,
+            r.next_hop.as_deref(),
+            r.as_path.as_str(),
+            r.source.as_str()
+        ),
+        (Some(900), Some("198.18.0.99"), "65001", "127.0.4.5")
+    );
+    // RFC 4684 between the nodes: B imports only target 100, so A keeps the target-555 route to itself.
+    assert!(
+        a.routes(None, Some(Family::InetVpn))
+            .await
+            .unwrap()
+            .unwrap()
+            .iter()
+            .any(|r| r.prefix == "10.9.1.0/24")
+    );
+    assert!(
+        !b.routes(None, Some(Family::InetVpn))
+            .await
+            .unwrap()
+            .unwrap()
+            .iter()
+            .any(|r| r.prefix == "10.9.1.0/24")
+    );
+    let before = a
+        .neighbors()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|n| n.address == IpAddr::V4(g_ip))
+        .unwrap();
+    b.shutdown().await;
+    wait_for("A sees B go", Duration::from_secs(10), || async {
+        a.neighbors()
+            .await
+            .unwrap()
+            .iter()
+            .any(|n| n.address == IpAddr::V4(b_ip) && n.state != State::Established)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let after = a
+        .neighbors()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|n| n.address == IpAddr::V4(g_ip))
+        .unwrap();
+    assert_eq!(
+        (after.state, after.flaps),
+        (State::Established, before.flaps),
+        "GoBGP session undisturbed"
+    );
+    assert!(
+        a.routes(Some("red"), None)
+            .await
+            .unwrap()
+            .unwrap()
+            .iter()
+            .any(|r| r.prefix == "10.9.0.0/24")
+    );
+    assert!(g.cli("neighbor").contains("Establ"));
+    a.shutdown().await;
+}
