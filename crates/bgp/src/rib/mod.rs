@@ -495,9 +495,14 @@ impl Rib {
             .filter(|(_, p)| p.info.rr_client)
             .map(|(id, _)| *id)
             .collect();
+        // Look each changed destination up and hash it once, not once per peer.
+        let changed: Vec<out::Changed<'_>> = dirty
+            .iter()
+            .map(|k| out::Changed::new(k, self.global.get(k).and_then(|g| g.dest.best_path())))
+            .collect();
         let mut out = Vec::new();
         for (id, p) in self.peers.iter_mut() {
-            for u in p.flush(&self.cfg, *id, &self.global, &clients, &dirty) {
+            for u in p.flush(&self.cfg, *id, &self.global, &clients, &changed) {
                 out.push((*id, u));
             }
         }

@@ -19,6 +19,23 @@ fn hash_of<T: Hash + ?Sized>(v: &T) -> u64 {
     h.finish()
 }
 
+/// One changed destination, looked up and hashed once for all peers.
+pub(crate) struct Changed<'a> {
+    pub key: &'a Nlri,
+    pub best: Option<&'a Path>,
+    pub hash: u64,
+}
+
+impl<'a> Changed<'a> {
+    pub fn new(key: &'a Nlri, best: Option<&'a Path>) -> Changed<'a> {
+        Changed {
+            key,
+            best,
+            hash: hash_of(key),
+        }
+    }
+}
+
 /// Keys of the fingerprint maps are hashes already: use them as they are.
 #[derive(Default, Clone, Copy)]
 struct Prehashed;
@@ -112,13 +129,13 @@ impl PeerOut {
         id: PeerId,
         key: &Nlri,
         clients: &HashSet<PeerId>,
-        d: Option<&'a GlobalDest>,
+        best: Option<&'a Path>,
     ) -> Option<&'a Path> {
         let f = key.family();
         if !self.info.families.contains(&f) {
             return None;
         }
-        let best = d?.dest.best_path()?;
+        let best = best?;
         match &best.source {
             Source::Peer { id: src, .. } if *src == id => return None,
             Source::Peer {
@@ -182,7 +199,7 @@ impl PeerOut {
         id: PeerId,
         global: &HashMap<Nlri, GlobalDest>,
         clients: &HashSet<PeerId>,
-        changed: &[Nlri],
+        changed: &[Changed<'_>],
     ) -> Vec<Update> {
         let mut cache: HashMap<*const PathAttrs, (Arc<PathAttrs>, u64)> = HashMap::new();
         let mut ann: HashMap<(Family, *const PathAttrs), Vec<Labeled>> = HashMap::new();
@@ -190,30 +207,30 @@ impl PeerOut {
         let fams = std::mem::take(&mut self.resync);
         // Keys that left the global table were in `changed` when they left, so a resync
         // only has to walk what is there now.
-        let extra: Vec<&Nlri> = if fams.is_empty() {
+        let extra: Vec<Changed<'_>> = if fams.is_empty() {
             Vec::new()
         } else {
             global
-                .keys()
-                .filter(|k| fams.contains(&k.family()))
+                .iter()
+                .filter(|(k, _)| fams.contains(&k.family()))
+                .map(|(k, g)| Changed::new(k, g.dest.best_path()))
                 .collect()
         };
-        for key in changed.iter().chain(extra) {
-            let want = self
-                .eligible(cfg, id, key, clients, global.get(key))
-                .map(|p| {
-                    let (a, h) = cache
-                        .entry(Arc::as_ptr(&p.attrs))
-                        .or_insert_with(|| {
-                            let t = self.transform(cfg, p);
-                            let h = hash_of(&format!("{t:?}"));
-                            (Arc::new(t), h)
-                        })
-                        .clone();
-                    (p.labels, a, h)
-                });
+        for c in changed.iter().chain(extra.iter()) {
+            let key = c.key;
+            let want = self.eligible(cfg, id, key, clients, c.best).map(|p| {
+                let (a, h) = cache
+                    .entry(Arc::as_ptr(&p.attrs))
+                    .or_insert_with(|| {
+                        let t = self.transform(cfg, p);
+                        let h = hash_of(&format!("{t:?}"));
+                        (Arc::new(t), h)
+                    })
+                    .clone();
+                (p.labels, a, h)
+            });
             let f = key.family();
-            let kh = hash_of(key);
+            let kh = c.hash;
             let table = self.adj_out.entry(f).or_default();
             match want {
                 None => {
