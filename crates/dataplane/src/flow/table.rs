@@ -304,13 +304,28 @@ impl FlowTable {
         self.index[hash as usize & self.mask]
     }
 
-    /// Reads the entry an index word points at (cache warming).
+    /// Reads the entry a lookup of `hash` would compare first: the one behind the first
+    /// index word with a matching tag (cache warming; the index words were warmed by
+    /// [`Self::warm_index`], so the short probe here hits the cache). Returns the entry's
+    /// pinned nexthop so that can be warmed next.
     #[inline]
-    pub fn warm_entry(&self, word: u64) -> u64 {
-        match self.entries.get((word as u32).wrapping_sub(1) as usize) {
-            Some(e) => e.last_seen as u64,
-            None => 0,
+    pub fn warm_entry(&self, hash: u64) -> u32 {
+        let tag = hash >> 32;
+        let mut i = hash as usize & self.mask;
+        for _ in 0..8 {
+            let s = self.index[i];
+            if s == 0 {
+                return 0;
+            }
+            if s >> 32 == tag {
+                return match self.entries.get((s as u32).wrapping_sub(1) as usize) {
+                    Some(e) => e.nh,
+                    None => 0,
+                };
+            }
+            i = (i + 1) & self.mask;
         }
+        0
     }
 
     /// Finds the entry for `key`, whose [`FlowKey::hash`] is `hash`.
