@@ -24,6 +24,7 @@ pub(super) enum Overlay {
 }
 
 /// Finds the overlay header, or says why the packet is not overlay for us.
+#[inline(always)]
 pub(super) fn classify(data: &[u8], local_ip: std::net::Ipv4Addr) -> Result<Overlay, Disposition> {
     let host = Err(Disposition::Trap(TrapReason::Host));
     let malformed = Err(Disposition::Drop(DropReason::Malformed));
@@ -120,6 +121,7 @@ pub(super) fn ingress(
 
 /// L3 label: the inner packet is bare IP for the workload behind `ifindex`.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 fn deliver_l3(
     w: &mut Worker,
     t: &Tables,
@@ -190,6 +192,7 @@ fn deliver_l3(
     finish_l3(pkt, inner, info.ip_len, ifindex, dmac, smac, v6)
 }
 
+#[inline(always)]
 fn finish_l3(
     pkt: &mut PacketBuf,
     inner: usize,
