@@ -567,14 +567,20 @@ async fn gobgp_route_reaches_second_control_node_over_ibgp() {
         (Some(900), Some("198.18.0.99"), "65001", "127.0.4.5")
     );
     // RFC 4684 between the nodes: B imports only target 100, so A keeps the target-555 route to itself.
-    assert!(
-        a.routes(None, Some(Family::InetVpn))
-            .await
-            .unwrap()
-            .unwrap()
-            .iter()
-            .any(|r| r.prefix == "10.9.1.0/24")
-    );
+    wait_for(
+        "A has the target-555 route",
+        Duration::from_secs(10),
+        || async {
+            a.routes(None, Some(Family::InetVpn))
+                .await
+                .unwrap()
+                .unwrap()
+                .iter()
+                .any(|r| r.prefix == "10.9.1.0/24")
+        },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(
         !b.routes(None, Some(Family::InetVpn))
             .await

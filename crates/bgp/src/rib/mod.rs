@@ -86,6 +86,8 @@ pub struct Rib {
     dirty: HashSet<Nlri>,
     /// Our current RFC 4684 memberships.
     rtc_local: HashSet<ExtCommunity>,
+    /// Peer slots in use (bits of `GlobalDest::adv`).
+    slots: u128,
 }
 
 #[derive(Debug, Default)]
@@ -93,6 +95,9 @@ struct GlobalDest {
     dest: Dest,
     /// Instances the best path is imported into.
     imported: Vec<String>,
+    /// Peers (by slot bit) that hold this destination, and the best-path version they hold.
+    adv: u128,
+    adv_version: u64,
 }
 
 impl Rib {
@@ -104,6 +109,7 @@ impl Rib {
             peers: HashMap::new(),
             dirty: HashSet::new(),
             rtc_local: HashSet::new(),
+            slots: 0,
         }
     }
 
@@ -129,16 +135,37 @@ impl Rib {
     /// A session reached Established: the full table will be sent at the next flush,
     /// followed by End-of-RIB for each family.
     pub fn peer_up(&mut self, id: PeerId, info: PeerInfo) {
+        if let Some(old) = self.peers.get(&id) {
+            let slot = old.slot;
+            self.release_slot(slot);
+        }
+        let slot = (!self.slots).trailing_zeros();
+        if slot >= out::MAX_SLOTS {
+            tracing::error!(peer = %info.address, "more than {} peers with routes: not advertising to this one", out::MAX_SLOTS);
+            return;
+        }
+        self.slots |= 1u128 << slot;
         let fams = info.families.clone();
-        let mut p = PeerOut::new(info);
-        p.resync(fams);
+        let mut p = PeerOut::new(info, slot);
+        p.resync(fams, false);
         self.peers.insert(id, p);
+    }
+
+    /// Frees a peer slot: no destination may still claim the peer holds it.
+    fn release_slot(&mut self, slot: u32) {
+        let bit = 1u128 << slot;
+        for g in self.global.values_mut() {
+            g.adv &= !bit;
+        }
+        self.slots &= !bit;
     }
 
     /// A session went down. With `graceful`, the peer's paths of `gr_families` stay as stale
     /// until [`Rib::end_of_rib`] or [`Rib::sweep_stale`]; the rest are removed now.
     pub fn peer_down(&mut self, id: PeerId, graceful: bool, gr_families: &[Family]) {
-        self.peers.remove(&id);
+        if let Some(p) = self.peers.remove(&id) {
+            self.release_slot(p.slot);
+        }
         let mut touched = Vec::new();
         for (k, g) in self.global.iter_mut() {
             let keep_stale = graceful && gr_families.contains(&k.family());
@@ -190,8 +217,7 @@ impl Rib {
     /// The peer asked for a family again (RFC 2918).
     pub fn refresh(&mut self, id: PeerId, family: Family) {
         if let Some(p) = self.peers.get_mut(&id) {
-            p.forget_family(family);
-            p.resync([family]);
+            p.resync([family], true);
         }
     }
 
@@ -462,16 +488,6 @@ impl Rib {
             rt_dirty |= key.family() == Family::RouteTarget;
             self.reimport(key);
         }
-        // Destinations left without paths are forgotten (peers see them gone and withdraw).
-        for key in &dirty {
-            if self
-                .global
-                .get(key)
-                .is_some_and(|g| g.dest.paths.is_empty())
-            {
-                self.global.remove(key);
-            }
-        }
         if rt_dirty {
             // A peer whose RFC 4684 memberships changed may now want, or no longer want, any
             // VPN route: re-evaluate all of them for that peer.
@@ -485,7 +501,7 @@ impl Rib {
             }
             for (id, p) in self.peers.iter_mut() {
                 if p.set_rt_interest(interest.remove(id).unwrap_or_default()) {
-                    p.resync([Family::InetVpn, Family::Inet6Vpn, Family::Evpn]);
+                    p.resync([Family::InetVpn, Family::Inet6Vpn, Family::Evpn], false);
                 }
             }
         }
@@ -495,15 +511,58 @@ impl Rib {
             .filter(|(_, p)| p.info.rr_client)
             .map(|(id, _)| *id)
             .collect();
-        // Look each changed destination up and hash it once, not once per peer.
-        let changed: Vec<out::Changed<'_>> = dirty
-            .iter()
-            .map(|k| out::Changed::new(k, self.global.get(k).and_then(|g| g.dest.best_path())))
+        let resyncs: Vec<(PeerId, HashMap<Family, bool>)> = self
+            .peers
+            .iter_mut()
+            .map(|(id, p)| (*id, p.take_resync()))
+            .filter(|(_, r)| !r.is_empty())
             .collect();
+        let mut pend: HashMap<PeerId, out::Pending> = self
+            .peers
+            .keys()
+            .map(|id| (*id, out::Pending::default()))
+            .collect();
+        let mut attr_hash = HashMap::new();
+        // Key-major: each changed destination is looked up once and offered to every peer.
+        for key in &dirty {
+            let Some(g) = self.global.get_mut(key) else {
+                continue;
+            };
+            let v = out::version_of(g.dest.best_path(), &mut attr_hash);
+            for (id, p) in &self.peers {
+                if let Some(pd) = pend.get_mut(id) {
+                    p.decide(&self.cfg, *id, &clients, key, g, v, false, pd);
+                }
+            }
+            g.adv_version = v;
+        }
+        for (id, fams) in resyncs {
+            let (Some(p), Some(pd)) = (self.peers.get(&id), pend.get_mut(&id)) else {
+                continue;
+            };
+            for (key, g) in self.global.iter_mut() {
+                if let Some(force) = fams.get(&key.family()) {
+                    let v = g.adv_version;
+                    p.decide(&self.cfg, id, &clients, key, g, v, *force, pd);
+                }
+            }
+        }
+        // Destinations left without paths were withdrawn above: forget them.
+        for key in &dirty {
+            if self
+                .global
+                .get(key)
+                .is_some_and(|g| g.dest.paths.is_empty())
+            {
+                self.global.remove(key);
+            }
+        }
         let mut out = Vec::new();
         for (id, p) in self.peers.iter_mut() {
-            for u in p.flush(&self.cfg, *id, &self.global, &clients, &changed) {
-                out.push((*id, u));
+            if let Some(pd) = pend.remove(id) {
+                for u in p.finish(pd) {
+                    out.push((*id, u));
+                }
             }
         }
         out
@@ -565,7 +624,11 @@ impl Rib {
 
     /// Routes advertised to a peer (Adj-RIB-Out size).
     pub fn advertised_count(&self, id: PeerId) -> usize {
-        self.peers.get(&id).map_or(0, |p| p.adj_out_len())
+        let Some(p) = self.peers.get(&id) else {
+            return 0;
+        };
+        let bit = 1u128 << p.slot;
+        self.global.values().filter(|g| g.adv & bit != 0).count()
     }
 
     /// Routes received from a peer (all paths, stale included).

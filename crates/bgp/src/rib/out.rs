@@ -1,9 +1,14 @@
-//! Per-peer Adj-RIB-Out: which best paths a peer gets (iBGP split horizon, route reflection,
-//! RFC 4684 route-target filtering, sender-side AS loop check), the attribute changes on the
-//! way out, and packing changes into UPDATEs grouped by shared attributes.
+//! Outbound side of the RIB: which best paths a peer gets (iBGP split horizon, route
+//! reflection, RFC 4684 route-target filtering, sender-side AS loop check), the attribute
+//! changes on the way out, and packing changes into UPDATEs grouped by shared attributes.
+//!
+//! There is no per-peer Adj-RIB-Out table: each global destination remembers which peers hold
+//! it (`adv`, one bit per peer slot) and which version of its best path they hold. That costs
+//! 24 octets a destination whatever the number of peers, where a per-peer table costs ~17
+//! octets a route per peer (BIRD keeps no Adj-RIB-Out either).
 
 use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use super::best::{Path, PeerId, Source};
@@ -12,6 +17,9 @@ use crate::attrs::PathAttrs;
 use crate::message::Update;
 use crate::types::{Family, Labeled, Nlri, RtMembership};
 
+/// Peers that can hold routes at once (bits of `GlobalDest::adv`).
+pub(crate) const MAX_SLOTS: u32 = 128;
+
 /// A stable 64-bit hash (SipHash with fixed keys).
 fn hash_of<T: Hash + ?Sized>(v: &T) -> u64 {
     let mut h = std::hash::DefaultHasher::new();
@@ -19,87 +27,51 @@ fn hash_of<T: Hash + ?Sized>(v: &T) -> u64 {
     h.finish()
 }
 
-/// One changed destination, looked up and hashed once for all peers.
-pub(crate) struct Changed<'a> {
-    pub key: &'a Nlri,
-    pub best: Option<&'a Path>,
-    pub hash: u64,
-}
-
-impl<'a> Changed<'a> {
-    pub fn new(key: &'a Nlri, best: Option<&'a Path>) -> Changed<'a> {
-        Changed {
-            key,
-            best,
-            hash: hash_of(key),
-        }
-    }
-}
-
-/// Keys of the fingerprint maps are hashes already: use them as they are.
-#[derive(Default, Clone, Copy)]
-struct Prehashed;
-
-impl BuildHasher for Prehashed {
-    type Hasher = PrehashedHasher;
-    fn build_hasher(&self) -> PrehashedHasher {
-        PrehashedHasher(0)
-    }
-}
-
-#[derive(Default)]
-struct PrehashedHasher(u64);
-
-impl Hasher for PrehashedHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = v;
-    }
-}
-
 #[derive(Debug)]
 pub(crate) struct PeerOut {
     pub info: PeerInfo,
-    /// Adj-RIB-Out as fingerprints: key hash -> hash of (labels, attributes) sent. 16 octets a
-    /// route instead of the route itself; the keys come back from the RIB when they change.
-    adj_out: HashMap<Family, HashMap<u64, u64, Prehashed>>,
-    /// Families to re-evaluate completely at the next flush (session up, refresh, RTC change).
-    /// Other changes come as the RIB's list of changed keys, shared by all peers.
-    resync: HashSet<Family>,
+    /// Bit index in `GlobalDest::adv`.
+    pub slot: u32,
+    /// Families to re-evaluate completely at the next flush (session up, refresh, RTC change),
+    /// and whether to re-send what the peer already has (refresh).
+    resync: HashMap<Family, bool>,
     /// RFC 4684 memberships the peer advertised (only used when it negotiated route-target).
     rt_interest: Vec<RtMembership>,
     need_eor: bool,
 }
 
+/// UPDATEs being built for one peer during a flush.
+#[derive(Default)]
+pub(crate) struct Pending {
+    /// Transformed attributes per source attributes (pointer), shared by the routes of one
+    /// received UPDATE so they stay grouped.
+    cache: HashMap<*const PathAttrs, Arc<PathAttrs>>,
+    ann: HashMap<(Family, *const PathAttrs), Vec<Labeled>>,
+    wd: HashMap<Family, Vec<Labeled>>,
+}
+
 impl PeerOut {
-    pub fn new(info: PeerInfo) -> PeerOut {
+    pub fn new(info: PeerInfo, slot: u32) -> PeerOut {
         PeerOut {
             info,
-            adj_out: HashMap::new(),
-            resync: HashSet::new(),
+            slot,
+            resync: HashMap::new(),
             rt_interest: Vec::new(),
             need_eor: true,
         }
     }
 
-    pub fn adj_out_len(&self) -> usize {
-        self.adj_out.values().map(HashMap::len).sum()
+    /// Re-evaluates every key of these families at the next flush; `force` re-sends routes the
+    /// peer already has (ROUTE-REFRESH).
+    pub fn resync(&mut self, families: impl IntoIterator<Item = Family>, force: bool) {
+        for f in families {
+            let e = self.resync.entry(f).or_insert(false);
+            *e |= force;
+        }
     }
 
-    /// Re-evaluates every key of these families at the next flush.
-    pub fn resync(&mut self, families: impl IntoIterator<Item = Family>) {
-        self.resync.extend(families);
-    }
-
-    pub fn forget_family(&mut self, f: Family) {
-        self.adj_out.remove(&f);
+    pub fn take_resync(&mut self) -> HashMap<Family, bool> {
+        std::mem::take(&mut self.resync)
     }
 
     /// Returns whether the memberships changed.
@@ -192,82 +164,69 @@ impl PeerOut {
         a
     }
 
-    /// Turns pending keys into UPDATEs.
-    pub fn flush(
-        &mut self,
+    /// Decides what this peer needs for one destination whose best path is at `version`.
+    /// `force` re-sends even if the peer already holds this version.
+    #[allow(clippy::too_many_arguments)]
+    pub fn decide(
+        &self,
         cfg: &RibConfig,
         id: PeerId,
-        global: &HashMap<Nlri, GlobalDest>,
         clients: &HashSet<PeerId>,
-        changed: &[Changed<'_>],
-    ) -> Vec<Update> {
-        let mut cache: HashMap<*const PathAttrs, (Arc<PathAttrs>, u64)> = HashMap::new();
-        let mut ann: HashMap<(Family, *const PathAttrs), Vec<Labeled>> = HashMap::new();
-        let mut wd: HashMap<Family, Vec<Labeled>> = HashMap::new();
-        let fams = std::mem::take(&mut self.resync);
-        // Keys that left the global table were in `changed` when they left, so a resync
-        // only has to walk what is there now.
-        let extra: Vec<Changed<'_>> = if fams.is_empty() {
-            Vec::new()
-        } else {
-            global
-                .iter()
-                .filter(|(k, _)| fams.contains(&k.family()))
-                .map(|(k, g)| Changed::new(k, g.dest.best_path()))
-                .collect()
-        };
-        for c in changed.iter().chain(extra.iter()) {
-            let key = c.key;
-            let want = self.eligible(cfg, id, key, clients, c.best).map(|p| {
-                let (a, h) = cache
-                    .entry(Arc::as_ptr(&p.attrs))
-                    .or_insert_with(|| {
-                        let t = self.transform(cfg, p);
-                        let h = hash_of(&format!("{t:?}"));
-                        (Arc::new(t), h)
-                    })
-                    .clone();
-                (p.labels, a, h)
-            });
-            let f = key.family();
-            let kh = c.hash;
-            let table = self.adj_out.entry(f).or_default();
-            match want {
-                None => {
-                    if table.remove(&kh).is_some() {
-                        wd.entry(f).or_default().push(Labeled::bare(key.clone()));
-                    }
-                }
-                Some((labels, attrs, ah)) => {
-                    let fp = ah ^ hash_of(&labels).rotate_left(1);
-                    if table.insert(kh, fp) != Some(fp) {
-                        ann.entry((f, Arc::as_ptr(&attrs)))
-                            .or_default()
-                            .push(Labeled {
-                                nlri: key.clone(),
-                                labels,
-                                path_id: None,
-                            });
-                    }
+        key: &Nlri,
+        g: &mut GlobalDest,
+        version: u64,
+        force: bool,
+        pend: &mut Pending,
+    ) {
+        let bit = 1u128 << self.slot;
+        let had = g.adv & bit != 0;
+        let best = g.dest.best_path();
+        match self.eligible(cfg, id, key, clients, best) {
+            None => {
+                if had {
+                    g.adv &= !bit;
+                    pend.wd
+                        .entry(key.family())
+                        .or_default()
+                        .push(Labeled::bare(key.clone()));
                 }
             }
+            Some(_) if had && g.adv_version == version && !force => {}
+            Some(p) => {
+                let a = pend
+                    .cache
+                    .entry(Arc::as_ptr(&p.attrs))
+                    .or_insert_with(|| Arc::new(self.transform(cfg, p)))
+                    .clone();
+                pend.ann
+                    .entry((key.family(), Arc::as_ptr(&a)))
+                    .or_default()
+                    .push(Labeled {
+                        nlri: key.clone(),
+                        labels: p.labels,
+                        path_id: None,
+                    });
+                g.adv |= bit;
+            }
         }
+    }
+
+    /// Packs what `decide` collected into UPDATEs (withdrawals, memberships, then the rest),
+    /// followed by End-of-RIB after the initial table.
+    pub fn finish(&mut self, pend: Pending) -> Vec<Update> {
         let mut out = Vec::new();
-        for (f, list) in wd {
+        for (_, list) in pend.wd {
             out.push(Update {
                 withdraw: list,
-                inet_via_mp: false,
-                ..Update::end_of_rib(f)
+                ..Default::default()
             });
         }
-        for u in out.iter_mut() {
-            u.eor = None;
-        }
-        for ((_, ptr), list) in ann {
-            let attrs = cache
+        for ((_, ptr), list) in pend.ann {
+            let attrs = pend
+                .cache
                 .values()
-                .find(|(a, _)| Arc::as_ptr(a) == ptr)
-                .map(|(a, _)| (**a).clone());
+                .find(|a| Arc::as_ptr(a) == ptr)
+                .map(|a| (**a).clone());
             out.push(Update {
                 announce: list,
                 attrs: attrs.unwrap_or_default(),
@@ -284,4 +243,19 @@ impl PeerOut {
         }
         out
     }
+}
+
+/// Identifies the version of a best path: same source, labels and attribute content means
+/// peers holding it need nothing. `attr_hash` caches content hashes per attribute pointer.
+pub(crate) fn version_of(p: Option<&Path>, attr_hash: &mut HashMap<*const PathAttrs, u64>) -> u64 {
+    let Some(p) = p else { return 0 };
+    let ah = *attr_hash
+        .entry(Arc::as_ptr(&p.attrs))
+        .or_insert_with(|| hash_of(&format!("{:?}", p.attrs)));
+    let mut h = std::hash::DefaultHasher::new();
+    ah.hash(&mut h);
+    p.labels.hash(&mut h);
+    p.source.hash(&mut h);
+    // Never 0, which means "no best path".
+    h.finish() | 1
 }
