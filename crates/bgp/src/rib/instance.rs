@@ -22,20 +22,21 @@ pub struct InstanceConfig {
 #[derive(Debug, Clone, Default)]
 pub struct Dest {
     pub paths: Vec<Path>,
-    pub best: Option<usize>,
+    /// Index of the best path (u32 keeps the destination small; a few paths at most).
+    pub best: Option<u32>,
 }
 
 impl Dest {
     /// Recomputes the best path; returns whether it changed (by identity or content).
     pub fn reselect(&mut self) -> bool {
         // The index may be stale (paths changed since): only a hint for change detection.
-        let old = self.best.and_then(|i| self.paths.get(i).cloned());
-        self.best = best::best(&self.paths);
-        let new = self.best.and_then(|i| self.paths.get(i));
+        let old = self.best.and_then(|i| self.paths.get(i as usize).cloned());
+        self.best = best::best(&self.paths).map(|i| i as u32);
+        let new = self.best.and_then(|i| self.paths.get(i as usize));
         old.as_ref() != new
     }
     pub fn best_path(&self) -> Option<&Path> {
-        self.best.and_then(|i| self.paths.get(i))
+        self.best.and_then(|i| self.paths.get(i as usize))
     }
 }
 

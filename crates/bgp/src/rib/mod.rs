@@ -93,8 +93,9 @@ pub struct Rib {
 #[derive(Debug, Default)]
 struct GlobalDest {
     dest: Dest,
-    /// Instances the best path is imported into.
-    imported: Vec<String>,
+    /// Instances the best path is imported into (boxed: most destinations have none, and
+    /// this struct is paid once per route).
+    imported: Option<Box<Vec<String>>>,
     /// Peers (by slot bit) that hold this destination, and the best-path version they hold.
     adv: u128,
     adv_version: u64,
@@ -340,7 +341,9 @@ impl Rib {
             }
         }
         for g in self.global.values_mut() {
-            g.imported.retain(|i| i != name);
+            if let Some(v) = g.imported.as_mut() {
+                v.retain(|i| i != name);
+            }
         }
         self.update_rtc_membership();
     }
@@ -576,7 +579,7 @@ impl Rib {
         let Some(lk) = instance::local_key(key) else {
             return;
         };
-        for name in std::mem::take(&mut g.imported) {
+        for name in g.imported.take().map(|b| *b).unwrap_or_default() {
             if let Some(inst) = self.instances.get_mut(&name)
                 && let Some(d) = inst.table.get_mut(&lk)
             {
@@ -603,7 +606,9 @@ impl Rib {
             p.imported_from = Some(Box::new(key.clone()));
             d.paths.push(p);
             d.reselect();
-            g.imported.push(name.clone());
+            g.imported
+                .get_or_insert_with(Default::default)
+                .push(name.clone());
         }
     }
 
