@@ -94,7 +94,8 @@ pub struct Rib {
 struct GlobalDest {
     dest: Dest,
     /// Instances the best path is imported into (boxed: most destinations have none, and
-    /// this struct is paid once per route).
+    /// this struct is paid once per route: 8 octets instead of an empty Vec's 24).
+    #[allow(clippy::box_collection)]
     imported: Option<Box<Vec<String>>>,
     /// Peers (by slot bit) that hold this destination, and the best-path version they hold.
     adv: u128,
