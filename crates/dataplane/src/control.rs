@@ -191,7 +191,8 @@ impl Controller {
                 }
             }
         }
-        self.work.nexthops.set(id, Some(NhEntry::new(nh)));
+        let entry = NhEntry::new(nh, self.work.vrouter_mac);
+        self.work.nexthops.set(id, Some(entry));
         Ok(())
     }
 

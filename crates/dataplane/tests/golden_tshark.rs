@@ -298,6 +298,8 @@ fn tshark_agrees_with_every_path() {
         ("0x8847".into(), "34".into(), "1".into())
     );
     assert_eq!(f(3, "ip.dst"), "198.18.0.2,10.1.1.6");
+    // Routed over VXLAN: inner destination is the remote workload's MAC.
+    assert_eq!(f(4, "eth.dst"), "02:fa:00:00:00:fe,02:00:00:00:01:07");
     assert_eq!(
         (f(4, "udp.dstport"), f(4, "vxlan.vni"), f(4, "ip.dst")),
         ("4789".into(), "100".into(), "198.18.0.2,10.1.1.7".into())

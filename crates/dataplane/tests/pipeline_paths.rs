@@ -92,6 +92,8 @@ fn remote_over_vxlan_carries_the_frame() {
     assert_eq!(vx.vni(), VNI);
     let inner = EthernetFrame::new_checked(vx.payload()).unwrap();
     assert_eq!(inner.ethertype(), EtherType::IPV4);
+    // Routed: the far end bridges on the remote workload's MAC.
+    assert_eq!((inner.dst_addr(), inner.src_addr()), (MAC_E, VROUTER_MAC));
 }
 
 #[test]

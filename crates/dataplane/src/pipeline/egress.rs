@@ -33,6 +33,9 @@ pub fn push_tunnel(pkt: &mut PacketBuf, nh: &NhEntry, hash: u64, l2: bool) -> Di
     if !l2 && !t.vxlan && !pkt.pull_front(EthernetFrame::<&[u8]>::HEADER_LEN) {
         return Disposition::Drop(DropReason::Malformed);
     }
+    if !l2 && let Some((dmac, smac)) = t.inner_macs {
+        rewrite_macs(pkt, dmac, smac);
+    }
     let inner_len = pkt.len();
     let Some(h) = pkt.push_front(t.len()) else {
         return Disposition::Drop(DropReason::NoHeadroom);

@@ -47,8 +47,8 @@ pub struct NhEntry {
 }
 
 impl NhEntry {
-    pub fn new(nh: Nexthop) -> Self {
-        let encap = EncapTemplate::build(&nh);
+    pub fn new(nh: Nexthop, vrouter_mac: MacAddr) -> Self {
+        let encap = EncapTemplate::build(&nh, vrouter_mac);
         Self { nh, encap }
     }
 }

@@ -20,8 +20,11 @@ pub enum TunnelEncap {
     MplsOverUdp { label: u32 },
     /// MPLS over GRE (protocol 0x8847). Inner packet: IP.
     MplsOverGre { label: u32 },
-    /// VXLAN to port 4789. Inner packet: the Ethernet frame.
-    Vxlan { vni: u32 },
+    /// VXLAN to port 4789. Inner packet: the Ethernet frame. Routed packets get
+    /// `inner_dmac` (the remote workload's MAC, from its EVPN route) as their inner
+    /// destination and the vRouter MAC as inner source, so the far end can bridge them;
+    /// bridged frames are carried unchanged.
+    Vxlan { vni: u32, inner_dmac: MacAddr },
 }
 
 /// A nexthop.

@@ -5,8 +5,8 @@
 
 use super::{IfIndex, MPLS_UDP_PORT, Nexthop, TunnelEncap, VXLAN_UDP_PORT};
 use crate::wire::{
-    EtherType, EthernetFrame, EthernetRepr, GreRepr, IpProtocol, Ipv4Repr, MplsRepr, UdpRepr,
-    VxlanRepr, checksum, put16,
+    EtherType, EthernetFrame, EthernetRepr, GreRepr, IpProtocol, Ipv4Repr, MacAddr, MplsRepr,
+    UdpRepr, VxlanRepr, checksum, put16,
 };
 
 /// Outer TTL of tunnel packets (and of the MPLS label).
@@ -23,12 +23,15 @@ pub struct EncapTemplate {
     udp: bool,
     /// The inner packet keeps its Ethernet header (VXLAN); MPLS L3 carries bare IP.
     pub(crate) vxlan: bool,
+    /// For VXLAN, the inner (destination, source) MACs written on routed packets.
+    pub(crate) inner_macs: Option<(MacAddr, MacAddr)>,
     pub(crate) fabric_if: IfIndex,
 }
 
 impl EncapTemplate {
-    /// The template of a tunnel nexthop; `None` for other kinds.
-    pub fn build(nh: &Nexthop) -> Option<Self> {
+    /// The template of a tunnel nexthop (`vrouter_mac` is the inner source of routed VXLAN
+    /// packets); `None` for other kinds.
+    pub fn build(nh: &Nexthop, vrouter_mac: MacAddr) -> Option<Self> {
         let Nexthop::Tunnel {
             encap,
             src_ip,
@@ -90,7 +93,7 @@ impl EncapTemplate {
                 .emit(&mut b[34..38]);
                 mpls(label).emit(&mut b[38..42]);
             }
-            TunnelEncap::Vxlan { vni } => {
+            TunnelEncap::Vxlan { vni, .. } => {
                 UdpRepr {
                     src_port: 0,
                     dst_port: VXLAN_UDP_PORT,
@@ -106,6 +109,10 @@ impl EncapTemplate {
             ip_csum: u16::from_be_bytes([b[24], b[25]]),
             udp: proto == IpProtocol::UDP,
             vxlan: matches!(encap, TunnelEncap::Vxlan { .. }),
+            inner_macs: match encap {
+                TunnelEncap::Vxlan { inner_dmac, .. } => Some((inner_dmac, vrouter_mac)),
+                _ => None,
+            },
             fabric_if,
         })
     }

@@ -153,10 +153,28 @@ pub fn topology() -> (Controller, Dataplane) {
         tunnel(TunnelEncap::MplsOverGre { label: 34 }, PEER1),
     )
     .unwrap();
-    c.set_nexthop(NH_E_VXLAN, tunnel(TunnelEncap::Vxlan { vni: VNI }, PEER1))
-        .unwrap();
-    c.set_nexthop(NH_E_L2, tunnel(TunnelEncap::Vxlan { vni: VNI }, PEER2))
-        .unwrap();
+    c.set_nexthop(
+        NH_E_VXLAN,
+        tunnel(
+            TunnelEncap::Vxlan {
+                vni: VNI,
+                inner_dmac: MAC_E,
+            },
+            PEER1,
+        ),
+    )
+    .unwrap();
+    c.set_nexthop(
+        NH_E_L2,
+        tunnel(
+            TunnelEncap::Vxlan {
+                vni: VNI,
+                inner_dmac: MAC_E,
+            },
+            PEER2,
+        ),
+    )
+    .unwrap();
     c.set_nexthop(
         NH_ECMP1,
         tunnel(TunnelEncap::MplsOverUdp { label: 41 }, PEER1),
