@@ -102,6 +102,14 @@ impl Index {
         self.relaxed.contains(&(to.to_string(), from.to_string()))
     }
 
+    /// The objects whose refs to `to` are relaxed for its deletion.
+    pub fn relaxed_to<'a>(&'a self, to: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.relaxed
+            .iter()
+            .filter(move |(t, _)| t == to)
+            .map(|(_, f)| f.as_str())
+    }
+
     pub fn ip_owner(&self, vn: &str, addr: &str) -> Option<&str> {
         self.ips
             .get(vn)

@@ -431,6 +431,8 @@ pub fn plan_delete(index: &Index, caller: &Caller, obj: &Obj) -> ApiResult<Plann
         )));
     }
     let mut p = Planned::default();
+    // Relax markers die with either end of the ref; a set, since a cascade can reach one twice.
+    let mut relax = std::collections::BTreeSet::new();
     for o in std::iter::once(obj).chain(cascade.iter().map(|o| o.as_ref())) {
         p.at_revision(keys::obj(&o.uuid), o.revision);
         p.delete(keys::obj(&o.uuid));
@@ -438,9 +440,15 @@ pub fn plan_delete(index: &Index, caller: &Caller, obj: &Obj) -> ApiResult<Plann
         hooks::on_delete(index, o, &mut p);
         for r in o.refs() {
             if index.is_relaxed(r.uuid, &o.uuid) {
-                p.delete(keys::relax(r.uuid, &o.uuid));
+                relax.insert(keys::relax(r.uuid, &o.uuid));
             }
         }
+        for from in index.relaxed_to(&o.uuid) {
+            relax.insert(keys::relax(&o.uuid, from));
+        }
+    }
+    for k in relax {
+        p.delete(k);
     }
     Ok(p)
 }
