@@ -660,3 +660,34 @@ fn decision_for(w: &mut Worker, up: &cirrus_dataplane::flow::Upcall) {
     )
     .unwrap();
 }
+
+#[test]
+fn vxlan_routed_by_the_sender_is_routed_here_with_policy() {
+    let (_c, mut w) = worker();
+    // Inner destination is the vRouter MAC: route in the VNI's VRF.
+    let inner = udp_v4(MAC_E, VROUTER_MAC, VM_E_VXLAN, VM_A, 7, 8, b"l3");
+    let (d, out) = run(&mut w, IF_FABRIC, &vxlan_from_peer(VNI, &inner));
+    assert_eq!(d, Disposition::Tx(IF_A));
+    let eth = EthernetFrame::new_checked(&out[..]).unwrap();
+    assert_eq!((eth.dst_addr(), eth.src_addr()), (MAC_A, VROUTER_MAC));
+    assert_eq!(Ipv4Packet::new_checked(eth.payload()).unwrap().ttl(), 63);
+    // To a policy-enabled workload it goes through the flow table.
+    let inner = udp_v4(MAC_E, VROUTER_MAC, VM_E_VXLAN, VM_P, 7, 8, b"l3");
+    assert_eq!(
+        run(&mut w, IF_FABRIC, &vxlan_from_peer(VNI, &inner)).0,
+        Disposition::Held
+    );
+    let to_nowhere = udp_v4(
+        MAC_E,
+        VROUTER_MAC,
+        VM_E_VXLAN,
+        Ipv4Addr::new(172, 16, 0, 1),
+        7,
+        8,
+        b"x",
+    );
+    assert_eq!(
+        run(&mut w, IF_FABRIC, &vxlan_from_peer(VNI, &to_nowhere)).0,
+        Disposition::Drop(DropReason::NoRoute)
+    );
+}

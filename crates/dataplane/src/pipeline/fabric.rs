@@ -100,7 +100,7 @@ pub(super) fn ingress(
             0 => return Drop(DropReason::UnknownVni),
             nh => {
                 // VXLAN always carries Ethernet: deliver by bridging.
-                return bridge_inner(w, t, ingress, pkt, nh, at);
+                return bridge_inner(w, t, now, ingress, pkt, nh, at);
             }
         },
     };
@@ -113,7 +113,7 @@ pub(super) fn ingress(
             let (ifindex, dmac, smac) = (*ifindex, *dmac, *smac);
             deliver_l3(w, t, now, ingress, pkt, inner, ifindex, dmac, smac)
         }
-        Some(Nexthop::VrfTranslate { .. }) => bridge_inner(w, t, ingress, pkt, nh, inner),
+        Some(Nexthop::VrfTranslate { .. }) => bridge_inner(w, t, now, ingress, pkt, nh, inner),
         Some(_) => Drop(DropReason::InvalidNexthop),
         None => Drop(DropReason::NoNexthop),
     }
@@ -221,6 +221,7 @@ fn finish_l3(
 fn bridge_inner(
     w: &mut Worker,
     t: &Tables,
+    now: u32,
     ingress: IfIndex,
     pkt: &mut PacketBuf,
     nh: NhId,
@@ -244,6 +245,37 @@ fn bridge_inner(
         return Drop(DropReason::Malformed);
     };
     let dmac = eth.dst_addr();
+    if dmac == t.vrouter_mac {
+        // Routed over VXLAN by the sender: route the inner packet in this VRF, with the
+        // same policy and delivery as an L3 label.
+        let v6 = match eth.ethertype() {
+            EtherType::IPV4 => false,
+            EtherType::IPV6 => true,
+            _ => return Drop(DropReason::UnsupportedEthertype),
+        };
+        let ip_at = inner + 14;
+        let Ok(info) = parse_ip(&pkt.data()[ip_at..], v6) else {
+            return Drop(DropReason::Malformed);
+        };
+        let id = if v6 {
+            v.fib6.lookup_aligned(info.dst)
+        } else {
+            v.fib4.lookup_v4(info.dst as u32)
+        };
+        return match t.nexthop(id) {
+            Some(Nexthop::Encap {
+                ifindex,
+                dmac,
+                smac,
+            }) => {
+                let (ifindex, dmac, smac) = (*ifindex, *dmac, *smac);
+                deliver_l3(w, t, now, ingress, pkt, ip_at, ifindex, dmac, smac)
+            }
+            None if id == 0 => Drop(DropReason::NoRoute),
+            None => Drop(DropReason::NoNexthop),
+            Some(_) => Drop(DropReason::InvalidNexthop),
+        };
+    }
     let lookup = if dmac.is_multicast() {
         MacAddr::BROADCAST
     } else {
