@@ -29,6 +29,10 @@ pub enum ControlError {
     BadPrefix(IpAddr, u8),
     #[error("route {0}/{1} does not exist in vrf {2}")]
     NoSuchRoute(IpAddr, u8, u16),
+    #[error("MPLS label {0} does not fit in 20 bits")]
+    BadLabel(u32),
+    #[error("VNI {0} does not fit in 24 bits")]
+    BadVni(u32),
 }
 
 /// Read side: cheap to clone, shared by workers. Loading a snapshot takes no lock.
@@ -299,6 +303,9 @@ impl Controller {
 
     /// Maps an incoming MPLS label to a nexthop (usually the workload's `Encap`).
     pub fn set_label(&mut self, label: u32, nh: NhId) -> Result<(), ControlError> {
+        if label > 0xf_ffff {
+            return Err(ControlError::BadLabel(label));
+        }
         self.nh_exists(nh)?;
         Arc::make_mut(&mut self.work.labels).insert(label, nh);
         Ok(())
@@ -310,6 +317,9 @@ impl Controller {
 
     /// Maps an incoming VXLAN VNI to a nexthop (usually `VrfTranslate`).
     pub fn set_vni(&mut self, vni: u32, nh: NhId) -> Result<(), ControlError> {
+        if vni > 0xff_ffff {
+            return Err(ControlError::BadVni(vni));
+        }
         self.nh_exists(nh)?;
         Arc::make_mut(&mut self.work.vnis).insert(vni, nh);
         Ok(())
@@ -379,5 +389,10 @@ mod tests {
             )
             .is_err()
         );
+        assert_eq!(
+            c.set_label(1 << 20, 1),
+            Err(ControlError::BadLabel(1 << 20))
+        );
+        assert_eq!(c.set_vni(1 << 24, 1), Err(ControlError::BadVni(1 << 24)));
     }
 }
