@@ -121,8 +121,9 @@ impl Worker {
         }
     }
 
-    /// Runs a batch received on `ingress`; `out[i]` receives packet i's disposition.
-    /// `now` is in seconds (any epoch): the worker never reads a clock.
+    /// Runs a batch received on `ingress`; `out[i]` receives packet i's disposition (only
+    /// the first `min(pkts.len(), out.len())` packets are processed). `now` is in seconds
+    /// (any epoch): the worker never reads a clock.
     pub fn process_batch(
         &mut self,
         now: u32,
