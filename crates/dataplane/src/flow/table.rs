@@ -487,9 +487,15 @@ impl FlowTable {
         }
         // Find its index word, then shift the rest of the probe run back over the hole.
         let mut i = e.key.hash() as usize & self.mask;
-        while (self.index[i] as u32).wrapping_sub(1) != idx {
+        // Bounded by the index size: a live entry is always indexed, so this only guards
+        // against looping forever should that invariant ever break.
+        for _ in 0..=self.mask {
+            if (self.index[i] as u32).wrapping_sub(1) == idx {
+                break;
+            }
             i = (i + 1) & self.mask;
         }
+        debug_assert_eq!((self.index[i] as u32).wrapping_sub(1), idx, "flow {idx} not indexed");
         let mut hole = i;
         let mut j = i;
         loop {
