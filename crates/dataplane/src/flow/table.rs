@@ -495,7 +495,11 @@ impl FlowTable {
             }
             i = (i + 1) & self.mask;
         }
-        debug_assert_eq!((self.index[i] as u32).wrapping_sub(1), idx, "flow {idx} not indexed");
+        debug_assert_eq!(
+            (self.index[i] as u32).wrapping_sub(1),
+            idx,
+            "flow {idx} not indexed"
+        );
         let mut hole = i;
         let mut j = i;
         loop {
