@@ -9,6 +9,7 @@ pub mod best;
 pub mod instance;
 mod out;
 pub mod query;
+mod table;
 #[cfg(test)]
 mod tests;
 
@@ -79,7 +80,7 @@ pub enum RibError {
 #[derive(Debug)]
 pub struct Rib {
     cfg: RibConfig,
-    global: HashMap<Nlri, GlobalDest>,
+    global: table::ShardedMap<Nlri, GlobalDest>,
     instances: HashMap<String, Instance>,
     peers: HashMap<PeerId, PeerOut>,
     /// Global keys whose paths changed since the last flush.
@@ -106,7 +107,7 @@ impl Rib {
     pub fn new(cfg: RibConfig) -> Rib {
         Rib {
             cfg,
-            global: HashMap::new(),
+            global: table::ShardedMap::default(),
             instances: HashMap::new(),
             peers: HashMap::new(),
             dirty: HashSet::new(),
@@ -496,7 +497,7 @@ impl Rib {
             // A peer whose RFC 4684 memberships changed may now want, or no longer want, any
             // VPN route: re-evaluate all of them for that peer.
             let mut interest: HashMap<PeerId, Vec<RtMembership>> = HashMap::new();
-            for (k, g) in &self.global {
+            for (k, g) in self.global.iter() {
                 if let Nlri::RouteTarget(m) = k {
                     for id in g.dest.paths.iter().filter_map(|p| p.source.peer_id()) {
                         interest.entry(id).or_default().push(*m);
@@ -626,6 +627,11 @@ impl Rib {
     /// which bounds the UPDATEs built at once).
     pub fn pending(&self) -> usize {
         self.dirty.len()
+    }
+
+    /// Destinations in the global tables (all families).
+    pub fn global_len(&self) -> usize {
+        self.global.len()
     }
 
     /// Routes advertised to a peer (Adj-RIB-Out size).
