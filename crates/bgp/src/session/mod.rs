@@ -255,6 +255,22 @@ impl Session {
         out
     }
 
+    /// Whether UPDATEs for this peer use 4-octet AS paths (`None` unless Established). Lets the
+    /// driver encode an UPDATE once for every peer that gets the same bytes.
+    pub fn update_encoding(&self) -> Option<bool> {
+        (self.state == State::Established)
+            .then(|| self.negotiated.as_ref().map(|n| n.asn4))
+            .flatten()
+    }
+
+    /// Sends UPDATEs encoded elsewhere for [`Session::update_encoding`] (Established only).
+    pub fn send_encoded(&mut self, msgs: &[Vec<u8>]) -> Vec<Action> {
+        if self.state != State::Established {
+            return Vec::new();
+        }
+        msgs.iter().cloned().map(Action::Send).collect()
+    }
+
     /// Asks the peer to re-send a family (RFC 2918), when it supports route refresh.
     pub fn request_refresh(&mut self, f: Family) -> Vec<Action> {
         let mut out = Vec::new();

@@ -430,6 +430,9 @@ impl Core {
             return;
         }
         let by_id: HashMap<PeerId, IpAddr> = self.peers.iter().map(|(a, p)| (p.id, *a)).collect();
+        // Peers of the same kind mostly get identical UPDATEs (same routes, same attributes):
+        // encode each distinct one once.
+        let mut encoded: HashMap<(bool, u64), Encoded> = HashMap::new();
         for (id, u) in out {
             let Some(addr) = by_id.get(&id).copied() else {
                 continue;
@@ -437,7 +440,27 @@ impl Core {
             let Some(p) = self.peers.get_mut(&addr) else {
                 continue;
             };
-            let actions = p.session.send_update(&u);
+            let Some(asn4) = p.session.update_encoding() else {
+                continue;
+            };
+            let key = (asn4, update_hash(&u));
+            let fresh;
+            let msgs = match encoded.get(&key) {
+                // Equal content checked, not just the hash: a collision must not cross peers.
+                Some((first, m)) if *first == u => m,
+                _ => match codec::encode_update_packed(&u, asn4) {
+                    Ok(m) => {
+                        fresh = m;
+                        encoded.entry(key).or_insert_with(|| (u, fresh.clone()));
+                        &fresh
+                    }
+                    Err(err) => {
+                        tracing::warn!(error = %err, "cannot encode UPDATE, dropped");
+                        continue;
+                    }
+                },
+            };
+            let actions = p.session.send_encoded(msgs);
             p.counters[1] += actions.len() as u64;
             self.actions(addr, actions);
         }
@@ -599,6 +622,21 @@ impl Core {
         v.sort_by_key(|n| n.address);
         v
     }
+}
+
+/// An UPDATE and its wire messages, shared by peers that get the same content.
+type Encoded = (crate::message::Update, Vec<Vec<u8>>);
+
+/// Identity of an UPDATE's content, for sharing its encoding between peers.
+fn update_hash(u: &crate::message::Update) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    format!("{:?}", u.attrs).hash(&mut h);
+    u.announce.hash(&mut h);
+    u.withdraw.hash(&mut h);
+    u.eor.hash(&mut h);
+    u.next_hop_local.hash(&mut h);
+    h.finish()
 }
 
 /// Process-wide increasing generation numbers for timers.
