@@ -102,7 +102,10 @@ class Controller:
 
     def start(self):
         args = [controller_bin(), "--api-listen", f"127.0.0.1:{self.port}",
-                "--data-dir", self.data_dir, "--store", self.store, "--log", "warn"]
+                "--data-dir", self.data_dir, "--store", self.store, "--log", "warn",
+                # The API only: several controllers run at once and must not race for BGP :179
+                # and introspect :8083.
+                "--roles", "config"]
         if self.auth:
             args += ["--auth", self.auth]
         self.log = open(os.path.join(self.data_dir, "controller.log"), "a")

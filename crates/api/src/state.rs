@@ -49,6 +49,12 @@ impl ApiState {
         Ok(state)
     }
 
+    /// The revision the index has applied, updated after each change: followers of the config
+    /// (the control node) wake on it and re-read the index.
+    pub fn subscribe(&self) -> watch::Receiver<i64> {
+        self.applied.subscribe()
+    }
+
     pub fn index(&self) -> RwLockReadGuard<'_, Index> {
         self.index.read().unwrap_or_else(|e| e.into_inner())
     }

@@ -1,7 +1,8 @@
-//! `cirrus-controller`: the Cirrus config node (Contrail's VNC REST API) on an embedded store or
-//! on etcd. Control-node and analytics roles join this process in later releases.
+//! `cirrus-controller`: the Cirrus config node (Contrail's VNC REST API) and control node (BGP
+//! speaker configured from the bgp-router objects, with its JSON introspect) on an embedded
+//! store or on etcd. `--roles` picks which of the two run; analytics joins in a later release.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -9,12 +10,16 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 /// The Cirrus controller: serves Contrail's VNC REST API (the one the `vnc_api` Python client,
-/// OpenStack, Kubernetes and Avi integrations speak) from one process and one data file.
+/// OpenStack, Kubernetes and Avi integrations speak) from one process and one data file, and
+/// runs the control node: a BGP speaker (inet-vpn, inet6-vpn, e-vpn, route-target) configured
+/// from the bgp-router objects of the config, the Contrail way.
 ///
 /// Examples:
 ///   cirrus-controller --data-dir /var/lib/cirrus
 ///   cirrus-controller --store etcd://10.0.0.1:2379,10.0.0.2:2379 --api-listen 0.0.0.0:8082
 ///   cirrus-controller --auth token-file=/etc/cirrus/tokens
+///   cirrus-controller --roles config                     # the API only, no BGP
+///   cirrus-controller --hostname cn2 --bgp-address 10.0.0.2 --store etcd://10.0.0.1:2379
 #[derive(Parser, Debug)]
 #[command(version, verbatim_doc_comment)]
 struct Args {
@@ -36,14 +41,59 @@ struct Args {
     #[arg(long, env = "CIRRUS_AUTH", default_value = "none")]
     auth: String,
 
+    /// Roles to run, comma-separated: `config` (the VNC REST API), `control` (the BGP speaker
+    /// and its introspect). Both read the same config index.
+    #[arg(
+        long,
+        env = "CIRRUS_ROLES",
+        value_delimiter = ',',
+        default_value = "config,control"
+    )]
+    roles: Vec<Role>,
+
+    /// This control node's name: it runs as the bgp-router
+    /// default-domain:default-project:ip-fabric:__default__:<HOSTNAME>. Default: the machine's
+    /// hostname.
+    #[arg(long, env = "CIRRUS_HOSTNAME")]
+    hostname: Option<String>,
+
+    /// BGP address for this node's bgp-router when it is created at first start (default
+    /// 127.0.0.1); afterwards the object's address is used. The speaker listens on that
+    /// address only, so several speakers can share a host on different loopback addresses.
+    #[arg(long, env = "CIRRUS_BGP_ADDRESS")]
+    bgp_address: Option<IpAddr>,
+
+    /// BGP port for this node's bgp-router when it is created (default 179).
+    #[arg(long, env = "CIRRUS_BGP_PORT")]
+    bgp_port: Option<u16>,
+
+    /// Address and port of the control node's JSON introspect (/bgp/neighbors, /routes).
+    #[arg(
+        long,
+        env = "CIRRUS_INTROSPECT_LISTEN",
+        default_value = "127.0.0.1:8083"
+    )]
+    introspect_listen: SocketAddr,
+
     /// Log filter (tracing EnvFilter syntax), e.g. `info`, `cirrus_api=debug`.
     #[arg(long, env = "RUST_LOG", default_value = "info")]
     log: String,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Role {
+    /// The VNC REST API.
+    Config,
+    /// The BGP speaker and its introspect.
+    Control,
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if args.roles.is_empty() {
+        anyhow::bail!("--roles: give config, control or both");
+    }
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_new(&args.log).context("--log")?)
         .with_target(false)
@@ -80,22 +130,107 @@ async fn main() -> anyhow::Result<()> {
     let (state, router) = cirrus_api::start(store, auth.clone())
         .await
         .map_err(|e| anyhow::anyhow!("starting the API: {e}"))?;
-    let listener = tokio::net::TcpListener::bind(args.api_listen)
-        .await
-        .with_context(|| format!("binding --api-listen {}", args.api_listen))?;
-    tracing::info!(
-        api = %format!("http://{}", args.api_listen),
-        store = %where_,
-        auth = %auth.describe(),
-        objects = state.index().len(),
-        "cirrus-controller serving the VNC API"
-    );
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown())
-        .await
-        .context("serving the API")?;
+    tracing::info!(store = %where_, objects = state.index().len(), "config loaded");
+
+    let control = if args.roles.contains(&Role::Control) {
+        Some(start_control(&args, state.clone()).await?)
+    } else {
+        None
+    };
+
+    let served = if args.roles.contains(&Role::Config) {
+        let listener = tokio::net::TcpListener::bind(args.api_listen)
+            .await
+            .with_context(|| format!("binding --api-listen {}", args.api_listen))?;
+        tracing::info!(
+            api = %format!("http://{}", args.api_listen),
+            store = %where_,
+            auth = %auth.describe(),
+            "cirrus-controller serving the VNC API"
+        );
+        axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown())
+            .await
+            .context("serving the API")
+    } else {
+        shutdown().await;
+        Ok(())
+    };
+    if let Some(c) = control {
+        // Cease to every peer, so they drop the session now rather than at hold-timer expiry.
+        c.shutdown().await;
+    }
+    served?;
     tracing::info!("cirrus-controller stopped");
     Ok(())
+}
+
+/// Starts the control node: its bgp-router, the speaker, the config follower, introspect.
+async fn start_control(
+    args: &Args,
+    state: std::sync::Arc<cirrus_api::ApiState>,
+) -> anyhow::Result<cirrus_control::ControlNode> {
+    let hostname = match &args.hostname {
+        Some(h) => h.clone(),
+        None => machine_hostname()?,
+    };
+    let opts = cirrus_control::ControlOptions {
+        hostname: hostname.clone(),
+        bgp_address: args.bgp_address,
+        bgp_port: args.bgp_port,
+        introspect_listen: args.introspect_listen,
+    };
+    let node = cirrus_control::ControlNode::start(state, opts)
+        .await
+        .map_err(|e| match e {
+            cirrus_control::ControlError::BgpListen { addr, source } => {
+                let why = match source.kind() {
+                    std::io::ErrorKind::AddrInUse => "another BGP speaker holds it".to_string(),
+                    std::io::ErrorKind::PermissionDenied => {
+                        format!("port {} needs root or CAP_NET_BIND_SERVICE", addr.port())
+                    }
+                    std::io::ErrorKind::AddrNotAvailable => {
+                        format!("no interface has address {}", addr.ip())
+                    }
+                    _ => "see the error above".to_string(),
+                };
+                anyhow::anyhow!(
+                    "cannot listen for BGP on {addr}: {source}\n  ({why}: give this node another \
+                     address or port with --bgp-address / --bgp-port when its bgp-router is first \
+                     created, else in the bgp-router's bgp_router_parameters; or run the API alone \
+                     with --roles config)"
+                )
+            }
+            cirrus_control::ControlError::IntrospectListen { addr, source } => anyhow::anyhow!(
+                "binding --introspect-listen {addr}: {source} (choose another with \
+                 --introspect-listen or run --roles config)"
+            ),
+            other => anyhow::anyhow!("starting the control node ({hostname}): {other}"),
+        })?;
+    tracing::info!(
+        bgp_router = %node.router_fq_name,
+        bgp = %node.bgp_listen,
+        introspect = %format!("http://{}", node.introspect_listen),
+        peers = node.peers,
+        instances = node.instances,
+        "cirrus-controller running the control node"
+    );
+    Ok(node)
+}
+
+/// The machine's hostname, short form (what Contrail's provisioning names control nodes by).
+fn machine_hostname() -> anyhow::Result<String> {
+    let raw = std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.trim().is_empty())
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .unwrap_or_default();
+    let name = raw.trim().split('.').next().unwrap_or("").to_string();
+    if name.is_empty() {
+        anyhow::bail!("cannot tell this machine's hostname: give --hostname");
+    }
+    Ok(name)
 }
 
 async fn shutdown() {
