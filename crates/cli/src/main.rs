@@ -4,6 +4,7 @@
 //! `error: ...` line on stderr and exit status 1.
 
 mod apply;
+mod bgp;
 mod client;
 mod diff;
 mod document;
@@ -40,6 +41,7 @@ cirrusctl list virtual-networks --parent default-domain:default-project\n  \
 cirrusctl get virtual-network default-domain:default-project:vn1 -o yaml\n  \
 cirrusctl create project default-domain:demo\n  \
 cirrusctl apply -f network.yaml\n  \
+cirrusctl bgp neighbors\n  \
 cirrusctl --api http://controller.example:8082 --token $TOKEN delete virtual-network default-domain:demo:vn1"
 )]
 struct Cli {
@@ -125,6 +127,45 @@ Example:\n  \
 cirrusctl apply -f network.yaml"
     )]
     Apply(ApplyArgs),
+
+    /// Show the control node's BGP neighbors and routes (its introspect)
+    #[command(after_help = "Examples:\n  \
+cirrusctl bgp neighbors\n  \
+cirrusctl bgp routes --instance default-domain:demo:vn1:vn1\n  \
+cirrusctl bgp routes --instance bgp.l3vpn.0 -o json\n  \
+cirrusctl bgp --introspect http://10.0.0.2:8083 routes --family evpn")]
+    Bgp(BgpArgs),
+}
+
+#[derive(Debug, Args)]
+struct BgpArgs {
+    /// Base URL of the control node's introspect
+    #[arg(
+        long,
+        global = true,
+        env = "CIRRUS_INTROSPECT",
+        default_value = "http://127.0.0.1:8083"
+    )]
+    introspect: String,
+
+    #[command(subcommand)]
+    command: BgpCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum BgpCommand {
+    /// Every configured neighbor: state, families, prefix counts, uptime, last error
+    Neighbors,
+    /// Routes of one table (the global VPN tables by default), best path marked *
+    Routes {
+        /// A routing instance's fq_name, a virtual network's, or a table name such as
+        /// bgp.l3vpn.0 or default-domain:demo:vn1:vn1.inet.0
+        #[arg(long, value_name = "NAME")]
+        instance: Option<String>,
+        /// inet, inet6, inet-vpn, inet6-vpn, evpn or rtarget
+        #[arg(long, value_name = "FAMILY")]
+        family: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -209,6 +250,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Create(args) => create(&api, format, args),
         Command::Delete(args) => delete(&api, args),
         Command::Apply(args) => apply(&api, format, args),
+        Command::Bgp(args) => {
+            let introspect = Client::new(&args.introspect, None);
+            print(&match args.command {
+                BgpCommand::Neighbors => bgp::neighbors(&introspect, format)?,
+                BgpCommand::Routes { instance, family } => {
+                    bgp::routes(&introspect, format, instance.as_deref(), family.as_deref())?
+                }
+            })
+        }
     }
 }
 
@@ -466,6 +516,31 @@ mod tests {
             parse(&["list", "project", "-o", "yaml"]).unwrap().output,
             Format::Yaml
         );
+    }
+
+    #[test]
+    fn bgp_takes_an_introspect_url_anywhere() {
+        let cli = parse(&[
+            "bgp",
+            "routes",
+            "--instance",
+            "bgp.l3vpn.0",
+            "--introspect",
+            "http://h:8083",
+            "-o",
+            "yaml",
+        ])
+        .unwrap();
+        assert_eq!(cli.output, Format::Yaml);
+        let Command::Bgp(args) = cli.command else {
+            panic!()
+        };
+        assert_eq!(args.introspect, "http://h:8083");
+        let BgpCommand::Routes { instance, family } = args.command else {
+            panic!()
+        };
+        assert_eq!((instance.as_deref(), family), (Some("bgp.l3vpn.0"), None));
+        assert!(parse(&["bgp", "peers"]).is_err());
     }
 
     #[test]
