@@ -89,6 +89,8 @@ pub struct Rib {
     rtc_local: HashSet<ExtCommunity>,
     /// Peer slots in use (bits of `GlobalDest::adv`).
     slots: u128,
+    /// Peers that may have stale paths: End-of-RIB sweeps scan the table only for them.
+    stale_peers: HashSet<PeerId>,
 }
 
 #[derive(Debug, Default)]
@@ -113,6 +115,7 @@ impl Rib {
             dirty: HashSet::new(),
             rtc_local: HashSet::new(),
             slots: 0,
+            stale_peers: HashSet::new(),
         }
     }
 
@@ -166,6 +169,9 @@ impl Rib {
     /// A session went down. With `graceful`, the peer's paths of `gr_families` stay as stale
     /// until [`Rib::end_of_rib`] or [`Rib::sweep_stale`]; the rest are removed now.
     pub fn peer_down(&mut self, id: PeerId, graceful: bool, gr_families: &[Family]) {
+        if graceful && !gr_families.is_empty() {
+            self.stale_peers.insert(id);
+        }
         if let Some(p) = self.peers.remove(&id) {
             self.release_slot(p.slot);
         }
@@ -203,6 +209,12 @@ impl Rib {
     }
 
     fn sweep(&mut self, id: PeerId, family: Option<Family>) {
+        if !self.stale_peers.contains(&id) {
+            return;
+        }
+        if family.is_none() {
+            self.stale_peers.remove(&id);
+        }
         for (k, g) in self.global.iter_mut() {
             if family.is_some_and(|f| f != k.family()) {
                 continue;

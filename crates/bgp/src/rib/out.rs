@@ -45,8 +45,10 @@ pub(crate) struct PeerOut {
 pub(crate) struct Pending {
     /// Transformed attributes per source attributes (pointer), shared by the routes of one
     /// received UPDATE so they stay grouped.
-    cache: HashMap<*const PathAttrs, Arc<PathAttrs>>,
-    ann: HashMap<(Family, *const PathAttrs), Vec<Labeled>>,
+    cache: Vec<(*const PathAttrs, Arc<PathAttrs>)>,
+    /// Announcements grouped by family and attributes. A flush has few groups and consecutive
+    /// routes mostly share one, so a Vec searched from the end beats hashing every route.
+    ann: Vec<((Family, *const PathAttrs), Vec<Labeled>)>,
     wd: HashMap<Family, Vec<Labeled>>,
 }
 
@@ -193,19 +195,26 @@ impl PeerOut {
             }
             Some(_) if had && g.adv_version == version && !force => {}
             Some(p) => {
-                let a = pend
-                    .cache
-                    .entry(Arc::as_ptr(&p.attrs))
-                    .or_insert_with(|| Arc::new(self.transform(cfg, p)))
-                    .clone();
-                pend.ann
-                    .entry((key.family(), Arc::as_ptr(&a)))
-                    .or_default()
-                    .push(Labeled {
-                        nlri: key.clone(),
-                        labels: p.labels,
-                        path_id: None,
-                    });
+                let src = Arc::as_ptr(&p.attrs);
+                let a = match pend.cache.iter().rev().find(|(k, _)| *k == src) {
+                    Some((_, a)) => Arc::as_ptr(a),
+                    None => {
+                        let a = Arc::new(self.transform(cfg, p));
+                        let ptr = Arc::as_ptr(&a);
+                        pend.cache.push((src, a));
+                        ptr
+                    }
+                };
+                let group = (key.family(), a);
+                let l = Labeled {
+                    nlri: key.clone(),
+                    labels: p.labels,
+                    path_id: None,
+                };
+                match pend.ann.iter_mut().rev().find(|(k, _)| *k == group) {
+                    Some((_, v)) => v.push(l),
+                    None => pend.ann.push((group, vec![l])),
+                }
                 g.adv |= bit;
             }
         }
@@ -224,9 +233,9 @@ impl PeerOut {
         for ((_, ptr), list) in pend.ann {
             let attrs = pend
                 .cache
-                .values()
-                .find(|a| Arc::as_ptr(a) == ptr)
-                .map(|a| (**a).clone());
+                .iter()
+                .find(|(_, a)| Arc::as_ptr(a) == ptr)
+                .map(|(_, a)| (**a).clone());
             out.push(Update {
                 announce: list,
                 attrs: attrs.unwrap_or_default(),

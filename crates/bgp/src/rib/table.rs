@@ -3,8 +3,8 @@
 //! 64 shards grow one at a time and smooth the load factor too.
 
 use std::collections::HashMap;
-use std::collections::hash_map::{self, RandomState};
-use std::hash::{BuildHasher, Hash};
+use std::collections::hash_map;
+use std::hash::{Hash, Hasher};
 
 const SHARDS: usize = 64;
 
@@ -12,22 +12,52 @@ const SHARDS: usize = 64;
 #[derive(Debug)]
 pub(crate) struct ShardedMap<K, V> {
     shards: Vec<HashMap<K, V>>,
-    pick: RandomState,
+}
+
+/// Multiply-rotate hashing (the Fx scheme), for shard choice only.
+struct Fx(u64);
+
+impl Hasher for Fx {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+    fn write_u8(&mut self, v: u8) {
+        self.write_u64(u64::from(v));
+    }
+    fn write_u16(&mut self, v: u16) {
+        self.write_u64(u64::from(v));
+    }
+    fn write_u32(&mut self, v: u32) {
+        self.write_u64(u64::from(v));
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_usize(&mut self, v: usize) {
+        self.write_u64(v as u64);
+    }
 }
 
 impl<K: Hash + Eq, V> Default for ShardedMap<K, V> {
     fn default() -> Self {
         ShardedMap {
             shards: (0..SHARDS).map(|_| HashMap::new()).collect(),
-            pick: RandomState::new(),
         }
     }
 }
 
 impl<K: Hash + Eq, V> ShardedMap<K, V> {
     fn shard(&self, k: &K) -> usize {
-        // The top bits pick the shard; the shard's own map hashes with its own keys.
-        (self.pick.hash_one(k) >> 58) as usize % SHARDS
+        // A cheap hash picks the shard; the shard's own map still uses keyed SipHash, so a
+        // peer choosing prefixes can at worst unbalance shards, not collide inside one.
+        let mut h = Fx(0);
+        k.hash(&mut h);
+        (h.0 >> 58) as usize % SHARDS
     }
     pub fn get(&self, k: &K) -> Option<&V> {
         self.shards[self.shard(k)].get(k)
