@@ -540,18 +540,26 @@ impl Rib {
             .map(|id| (*id, out::Pending::default()))
             .collect();
         let mut attr_hash = HashMap::new();
-        // Key-major: each changed destination is looked up once and offered to every peer.
-        for key in &dirty {
-            let Some(g) = self.global.get_mut(key) else {
-                continue;
-            };
-            let v = out::version_of(g.dest.best_path(), &mut attr_hash);
-            for (id, p) in &self.peers {
-                if let Some(pd) = pend.get_mut(id) {
-                    p.decide(&self.cfg, *id, &clients, key, g, v, false, pd);
+        {
+            // Key-major: each changed destination is looked up once and offered to every peer
+            // (peers and their pending UPDATEs side by side: no lookup per peer per route).
+            let mut order: Vec<(PeerId, &PeerOut, &mut out::Pending)> =
+                Vec::with_capacity(pend.len());
+            for (id, pd) in pend.iter_mut() {
+                if let Some(p) = self.peers.get(id) {
+                    order.push((*id, p, pd));
                 }
             }
-            g.adv_version = v;
+            for key in &dirty {
+                let Some(g) = self.global.get_mut(key) else {
+                    continue;
+                };
+                let v = out::version_of(g.dest.best_path(), &mut attr_hash);
+                for (id, p, pd) in order.iter_mut() {
+                    p.decide(&self.cfg, *id, &clients, key, g, v, false, pd);
+                }
+                g.adv_version = v;
+            }
         }
         for (id, fams) in resyncs {
             let (Some(p), Some(pd)) = (self.peers.get(&id), pend.get_mut(&id)) else {
