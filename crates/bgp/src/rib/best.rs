@@ -44,7 +44,8 @@ impl Source {
 /// One path for a destination.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Path {
-    pub source: Source,
+    /// Shared by every path from one peer or instance (one allocation, 8 octets a path).
+    pub source: Arc<Source>,
     pub labels: Labels,
     pub attrs: Arc<PathAttrs>,
     /// Kept across a peer's graceful restart until End-of-RIB (RFC 4724 section 4.2).
@@ -67,7 +68,7 @@ pub fn compare(a: &Path, b: &Path) -> Ordering {
         .cmp(&lp(a))
         // Locally originated routes win over learned ones.
         .then_with(|| {
-            let local = |p: &Path| matches!(p.source, Source::Local { .. });
+            let local = |p: &Path| matches!(*p.source, Source::Local { .. });
             local(b).cmp(&local(a))
         })
         // 2. Shortest AS_PATH.
@@ -95,14 +96,14 @@ pub fn compare(a: &Path, b: &Path) -> Ordering {
 }
 
 fn router_id(p: &Path) -> Ipv4Addr {
-    p.attrs.originator_id.unwrap_or(match &p.source {
+    p.attrs.originator_id.unwrap_or(match &*p.source {
         Source::Peer { router_id, .. } => *router_id,
         Source::Local { .. } => Ipv4Addr::UNSPECIFIED,
     })
 }
 
 fn peer_addr(p: &Path) -> Option<IpAddr> {
-    match &p.source {
+    match &*p.source {
         Source::Peer { address, .. } => Some(*address),
         Source::Local { .. } => None,
     }
@@ -129,12 +130,12 @@ mod tests {
         let mut a = PathAttrs::default();
         f(&mut a);
         Path {
-            source: Source::Peer {
+            source: Arc::new(Source::Peer {
                 id,
                 address: IpAddr::V4(Ipv4Addr::new(192, 0, 2, id as u8)),
                 router_id: Ipv4Addr::new(10, 0, 0, id as u8),
                 ibgp,
-            },
+            }),
             labels: Labels::default(),
             attrs: Arc::new(a),
             stale: false,

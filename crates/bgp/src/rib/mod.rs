@@ -243,12 +243,12 @@ impl Rib {
         let Some(info) = self.peers.get(&id).map(|p| p.info.clone()) else {
             return;
         };
-        let source = Source::Peer {
+        let source = Arc::new(Source::Peer {
             id,
             address: info.address,
             router_id: info.router_id,
             ibgp: info.ibgp,
-        };
+        });
         for w in &u.withdraw {
             if let Some(g) = self.global.get_mut(&w.nlri) {
                 let before = g.dest.paths.len();
@@ -302,7 +302,7 @@ impl Rib {
 
     fn remove_global(&mut self, key: &Nlri, source: &Source) {
         if let Some(g) = self.global.get_mut(key) {
-            g.dest.paths.retain(|p| &p.source != source);
+            g.dest.paths.retain(|p| &*p.source != source);
             self.dirty.insert(key.clone());
         }
     }
@@ -390,9 +390,9 @@ impl Rib {
         };
         inst.local.insert(key.clone(), (r.labels, attrs.clone()));
         let path = Path {
-            source: Source::Local {
+            source: Arc::new(Source::Local {
                 instance: instance.to_string(),
-            },
+            }),
             labels: r.labels,
             attrs: Arc::new(attrs.clone()),
             stale: false,
@@ -417,7 +417,7 @@ impl Rib {
         };
         inst.local.remove(nlri);
         if let Some(d) = inst.table.get_mut(nlri) {
-            d.paths.retain(|p| p.source != src);
+            d.paths.retain(|p| *p.source != src);
             d.reselect();
             if d.paths.is_empty() {
                 inst.table.remove(nlri);
@@ -447,9 +447,9 @@ impl Rib {
             }
         }
         let path = Path {
-            source: Source::Local {
+            source: Arc::new(Source::Local {
                 instance: instance.to_string(),
-            },
+            }),
             labels,
             attrs: Arc::new(attrs),
             stale: false,
@@ -476,7 +476,7 @@ impl Rib {
         let new: Vec<_> = want.difference(&self.rtc_local).copied().collect();
         for t in new {
             let path = Path {
-                source: src.clone(),
+                source: Arc::new(src.clone()),
                 labels: Labels::default(),
                 attrs: Arc::new(PathAttrs {
                     next_hop: Some(IpAddr::V4(self.cfg.router_id)),
@@ -618,7 +618,7 @@ impl Rib {
         let targets: HashSet<ExtCommunity> = best.attrs.route_targets().copied().collect();
         for (name, inst) in self.instances.iter_mut() {
             // A route exported by an instance is already in that instance as a local path.
-            if matches!(&best.source, Source::Local { instance } if instance == name)
+            if matches!(&*best.source, Source::Local { instance } if instance == name)
                 || !inst.imports(&targets)
             {
                 continue;

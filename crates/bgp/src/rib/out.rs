@@ -110,7 +110,7 @@ impl PeerOut {
             return None;
         }
         let best = best?;
-        match &best.source {
+        match &*best.source {
             Source::Peer { id: src, .. } if *src == id => return None,
             Source::Peer {
                 id: src,
@@ -143,7 +143,7 @@ impl PeerOut {
                 ibgp: true,
                 router_id,
                 ..
-            } = &p.source
+            } = &*p.source
             {
                 a.originator_id.get_or_insert(*router_id);
                 if let Some(c) = cfg.cluster_id {
@@ -156,7 +156,7 @@ impl PeerOut {
             a.originator_id = None;
             a.cluster_list.clear();
             // RFC 4271 5.1.4: a MED learned from one AS is not passed to another.
-            if matches!(p.source, Source::Peer { .. }) {
+            if matches!(*p.source, Source::Peer { .. }) {
                 a.med = None;
             }
         }

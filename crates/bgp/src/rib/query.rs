@@ -67,7 +67,7 @@ fn info(key: &Nlri, p: &Path, best: bool) -> RouteInfo {
         as_path: a.as_path_string(),
         local_pref: a.local_pref,
         med: a.med,
-        source: match &p.source {
+        source: match &*p.source {
             Source::Local { instance } => format!("local:{instance}"),
             Source::Peer { address, .. } => address.to_string(),
         },
