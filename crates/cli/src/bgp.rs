@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::client::{Client, encode_query_value};
+use crate::client::{ApiError, Client, encode_query_value};
 use crate::output::{self, Format};
 
 /// `/routes` with its query string.
@@ -31,8 +31,24 @@ fn list(answer: &Value, key: &str) -> anyhow::Result<Vec<Value>> {
         .ok_or_else(|| anyhow::anyhow!("unexpected introspect answer: no \"{key}\" list"))
 }
 
+/// GET from introspect; its `{"error": "..."}` answers become that message alone.
+fn get(introspect: &Client, path: &str) -> anyhow::Result<Value> {
+    introspect.call("GET", path, None).map_err(|e| match &e {
+        ApiError::Status { status, body, .. } => {
+            match serde_json::from_str::<Value>(body)
+                .ok()
+                .and_then(|v| v.get("error")?.as_str().map(str::to_string))
+            {
+                Some(msg) => anyhow::anyhow!("GET {path}: {status} {msg}"),
+                None => e.into(),
+            }
+        }
+        _ => e.into(),
+    })
+}
+
 pub fn neighbors(introspect: &Client, format: Format) -> anyhow::Result<String> {
-    let answer = introspect.call("GET", "/bgp/neighbors", None)?;
+    let answer = get(introspect, "/bgp/neighbors")?;
     let n = list(&answer, "neighbors")?;
     Ok(match format {
         Format::Table => neighbors_table(&n),
@@ -46,7 +62,7 @@ pub fn routes(
     instance: Option<&str>,
     family: Option<&str>,
 ) -> anyhow::Result<String> {
-    let answer = introspect.call("GET", &routes_path(instance, family), None)?;
+    let answer = get(introspect, &routes_path(instance, family))?;
     let r = list(&answer, "routes")?;
     Ok(match format {
         Format::Table => routes_table(&r),
