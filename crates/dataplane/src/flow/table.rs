@@ -565,8 +565,18 @@ impl FlowTable {
         }
     }
 
+    /// The pinned nexthop (0 when none yet) of a live forwarding entry without NAT or
+    /// mirroring, or `None` for any other entry; reads only, counts nothing (the
+    /// pipeline's fast path decides with it before committing to [`Self::hit`]).
+    #[inline]
+    pub fn plain_forward(&self, idx: u32) -> Option<NhId> {
+        let e = self.entries.get(idx as usize)?;
+        (e.flags & (3 | F_NAT_SRC | F_NAT_DST | F_MIRROR) == V_FWD).then_some(e.nh)
+    }
+
     /// A packet hit entry `idx`: returns what the pipeline needs, counting the packet
-    /// unless the entry is held (parked packets are counted when released).
+    /// unless the entry is held (parked packets are counted when released). One access
+    /// to the entry's line reads and counts (this is on every forwarded packet).
     #[inline]
     pub fn hit(
         &mut self,
@@ -575,7 +585,11 @@ impl FlowTable {
         tcp: Option<TcpFlags>,
         now: u32,
     ) -> Option<FlowHit> {
-        let e = self.entries.get(idx as usize).filter(|e| e.is_live())?;
+        let e = self.entries.get_mut(idx as usize)?;
+        let v = e.flags & 3;
+        if v == V_FREE {
+            return None;
+        }
         let h = FlowHit {
             verdict: e.verdict(),
             dst_vrf: e.dst_vrf,
@@ -585,10 +599,27 @@ impl FlowTable {
             nat_dst: e.nat_dst(),
             mirror: e.flags & F_MIRROR != 0,
         };
-        if h.verdict != FlowVerdict::Hold {
-            self.touch(idx, bytes, tcp, now);
+        if v != V_HOLD {
+            e.last_seen = now;
+            e.flags |= tcp.map_or(0, |f| (f.0 as u8 as u16) << 8);
+            let (p, cp) = e.packets.overflowing_add(1);
+            let (b, cb) = e.bytes.overflowing_add(bytes as u32);
+            e.packets = p;
+            e.bytes = b;
+            if cp | cb {
+                self.carry(idx, cp, cb);
+            }
         }
         Some(h)
+    }
+
+    /// The high halves of the counters, in the cold array (rarely: every 4G packets/bytes).
+    #[cold]
+    fn carry(&mut self, idx: u32, packets: bool, bytes: bool) {
+        if let Some(c) = self.cold.get_mut(idx as usize) {
+            c.packets_hi += packets as u32;
+            c.bytes_hi += bytes as u32;
+        }
     }
 
     fn timeout(&self, e: &FlowEntry, r: Option<&FlowEntry>) -> u32 {

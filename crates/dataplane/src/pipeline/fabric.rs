@@ -84,13 +84,11 @@ pub(super) fn ingress(
     t: &Tables,
     now: u32,
     ingress: IfIndex,
+    local_ip: std::net::Ipv4Addr,
     pkt: &mut PacketBuf,
 ) -> Disposition {
     use Disposition::Drop;
-    let Some(InterfaceKind::Fabric { local_ip, .. }) = t.interface(ingress).map(|i| &i.kind) else {
-        return Drop(DropReason::UnknownInterface);
-    };
-    let (nh, inner) = match classify(pkt.data(), *local_ip) {
+    let (nh, inner) = match classify(pkt.data(), local_ip) {
         Err(d) => return d,
         Ok(Overlay::Mpls(label, at)) => match t.label(label) {
             0 => return Drop(DropReason::UnknownLabel),
@@ -174,15 +172,15 @@ fn deliver_l3(
             FlowStep::Go(r) if r.dst != info.dst => {
                 // Destination NAT (floating IP): route the translated address.
                 let nh = match resolve_route(w, t, &Route { pinned: 0, ..r }, v6, hash) {
-                    Ok(nh) => nh,
+                    Ok((_, e)) => &e.nh,
                     Err(e) => return Drop(e),
                 };
-                return match t.nexthop(nh) {
-                    Some(Nexthop::Encap {
+                return match nh {
+                    Nexthop::Encap {
                         ifindex,
                         dmac,
                         smac,
-                    }) => finish_l3(pkt, inner, info.ip_len, *ifindex, *dmac, *smac, v6),
+                    } => finish_l3(pkt, inner, info.ip_len, *ifindex, *dmac, *smac, v6),
                     _ => Drop(DropReason::InvalidNexthop),
                 };
             }
@@ -193,7 +191,7 @@ fn deliver_l3(
 }
 
 #[inline(always)]
-fn finish_l3(
+pub(super) fn finish_l3(
     pkt: &mut PacketBuf,
     inner: usize,
     ip_len: usize,

@@ -5,6 +5,7 @@
 
 mod egress;
 mod fabric;
+mod fast;
 mod frag;
 mod nat;
 pub mod parse;
@@ -54,6 +55,9 @@ pub struct WorkerConfig {
     pub hold_packets: usize,
     /// Fragment records kept.
     pub max_fragments: usize,
+    /// Take the fast paths (`pipeline/fast.rs`) for established IPv4 flows. They give the
+    /// same result as the general path; turning them off is for comparing the two.
+    pub fast_path: bool,
 }
 
 impl Default for WorkerConfig {
@@ -62,6 +66,7 @@ impl Default for WorkerConfig {
             flows: FlowConfig::default(),
             hold_packets: 3,
             max_fragments: 4096,
+            fast_path: true,
         }
     }
 }
@@ -132,6 +137,14 @@ impl Worker {
         out: &mut [Disposition],
     ) {
         let tables = self.dp.load();
+        self.size_counters(&tables);
+        if self.cfg.fast_path
+            && !self.rerun
+            && let Some(iface) = tables.interface(ingress)
+            && fast::run_batch(self, &tables, now, ingress, iface, pkts, out)
+        {
+            return;
+        }
         if pkts.len() > 1 && self.flows.len() >= warm::WARM_MIN_FLOWS {
             warm::warm_batch(self, &tables, ingress, pkts);
         }
@@ -153,28 +166,67 @@ impl Worker {
             self.stats.rx += 1;
         }
         let rx_len = pkt.len() as u64;
-        let d = match t.interface(ingress).map(|i| &i.kind) {
-            Some(InterfaceKind::Virtual { .. }) => workload::ingress(self, t, now, ingress, pkt),
-            Some(InterfaceKind::Fabric { .. }) => fabric::ingress(self, t, now, ingress, pkt),
-            Some(InterfaceKind::Host | InterfaceKind::Agent) => {
+        let iface = t.interface(ingress);
+        let d = match iface.map(|i| (i, &i.kind)) {
+            Some((i, InterfaceKind::Virtual { .. })) => {
+                workload::ingress(self, t, now, ingress, i, pkt)
+            }
+            Some((_, InterfaceKind::Fabric { local_ip, .. })) => {
+                fabric::ingress(self, t, now, ingress, *local_ip, pkt)
+            }
+            Some((_, InterfaceKind::Host | InterfaceKind::Agent)) => {
                 Disposition::Drop(DropReason::HostOrAgentIngress)
             }
             None => Disposition::Drop(DropReason::UnknownInterface),
         };
+        let len = pkt.len() as u64;
+        self.count_outcome(ingress, rx_len, len, d)
+    }
+
+    /// Counts a packet's outcome: per interface (received on `ingress`, `rx_len` bytes;
+    /// sent `tx_len` bytes when forwarded) and per worker. The fast paths count through
+    /// here too, so both paths count alike.
+    #[inline(always)]
+    fn count(&mut self, ingress: IfIndex, rx_len: u64, tx_len: u64, d: Disposition) -> Disposition {
+        self.stats.rx += 1;
+        self.count_outcome(ingress, rx_len, tx_len, d)
+    }
+
+    /// [`Self::count`] without the worker's receive count (done by the caller, which
+    /// knows whether the packet is a re-run).
+    #[inline(always)]
+    fn count_outcome(
+        &mut self,
+        ingress: IfIndex,
+        rx_len: u64,
+        tx_len: u64,
+        d: Disposition,
+    ) -> Disposition {
         let rerun = self.rerun;
-        if let Some(c) = self.if_counters(t, ingress) {
+        // Sized by `size_counters` for every interface of `t` (before each batch and each
+        // re-run): plain indexed access here.
+        if let Some(c) = self.if_stats.get_mut(ingress as usize) {
             c.rx_packets += !rerun as u64;
             c.rx_bytes += if rerun { 0 } else { rx_len };
             c.drops += matches!(d, Disposition::Drop(_)) as u64;
         }
-        if let Disposition::Tx(out) = d {
-            let len = pkt.len() as u64;
-            if let Some(c) = self.if_counters(t, out) {
-                c.tx_packets += 1;
-                c.tx_bytes += len;
-            }
+        if let Disposition::Tx(out) = d
+            && let Some(c) = self.if_stats.get_mut(out as usize)
+        {
+            c.tx_packets += 1;
+            c.tx_bytes += tx_len;
         }
         self.account(d)
+    }
+
+    /// Makes room for the counters of every interface of `t` (once per batch, so the
+    /// per-packet counting is a bounds-checked index).
+    #[inline]
+    fn size_counters(&mut self, t: &Tables) {
+        if self.if_stats.len() < t.interfaces.len() {
+            self.if_stats
+                .resize(t.interfaces.len(), IfCounters::default());
+        }
     }
 
     /// Counters of an interface that exists in `t` (the table bounds the vector's size).
@@ -248,6 +300,7 @@ impl Worker {
             return Err(e);
         }
         let tables = self.dp.snapshot();
+        self.size_counters(&tables);
         let mut out = Vec::with_capacity(parked.len());
         self.rerun = true;
         for (ingress, mut p) in parked {
@@ -291,14 +344,14 @@ impl Worker {
     /// when that first fragment was not seen).
     #[inline(always)]
     fn frag_ports(&mut self, info: &parse::L3Info, now: u32) -> Option<(u16, u16)> {
-        let key = (info.src as u32, info.dst as u32, info.ident, info.proto);
+        let key = || (info.src as u32, info.dst as u32, info.ident, info.proto);
         match info.frag {
             parse::Frag::None => Some((info.sport, info.dport)),
             parse::Frag::First => {
-                self.frags.record(key, info.sport, info.dport, now);
+                self.frags.record(key(), info.sport, info.dport, now);
                 Some((info.sport, info.dport))
             }
-            parse::Frag::Later => self.frags.ports(key, now),
+            parse::Frag::Later => self.frags.ports(key(), now),
         }
     }
 

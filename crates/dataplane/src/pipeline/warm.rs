@@ -24,32 +24,38 @@ pub(super) fn warm_batch(w: &Worker, t: &Tables, ingress: IfIndex, pkts: &[Packe
         for (h, p) in hashes.iter_mut().zip(chunk) {
             *h = key_hash(iface, t, p.data()).unwrap_or(0);
         }
-        // Tight loops of independent loads: as many misses in flight as the core allows.
-        let mut acc = 0u64;
-        for h in &hashes[..chunk.len()] {
-            acc ^= w.flows.warm_index(*h);
-        }
-        // The index words must be in before their entries can be found.
-        let acc = std::hint::black_box(acc);
-        let mut nhs = [0u32; 32];
-        for (nh, h) in nhs.iter_mut().zip(&hashes[..chunk.len()]) {
-            *nh = w.flows.warm_entry(*h);
-        }
-        // Then the pinned nexthops (both lines: the kind and the prebuilt headers).
-        let mut acc2 = 0u64;
-        for nh in &nhs[..chunk.len()] {
-            if let Some(e) = t.nh_entry(*nh) {
-                acc2 ^= matches!(e.nh, Nexthop::Tunnel { .. }) as u64
-                    ^ e.encap.as_ref().map_or(0, |x| x.len() as u64);
-            }
-        }
-        let acc = acc ^ acc2;
-        std::hint::black_box(acc);
+        warm_hashes(w, t, &hashes[..chunk.len()]);
     }
 }
 
+/// Warms the flow index words, then the entries, then the pinned nexthops of up to 32
+/// flow-key hashes (0 for packets without a flow lookup: slot 0 is warmed, harmlessly).
+#[inline]
+pub(super) fn warm_hashes(w: &Worker, t: &Tables, hashes: &[u64]) {
+    // Tight loops of independent loads: as many misses in flight as the core allows.
+    let mut acc = 0u64;
+    for h in hashes {
+        acc ^= w.flows.warm_index(*h);
+    }
+    // The index words must be in before their entries can be found.
+    let acc = std::hint::black_box(acc);
+    let mut nhs = [0u32; 32];
+    for (nh, h) in nhs.iter_mut().zip(hashes) {
+        *nh = w.flows.warm_entry(*h);
+    }
+    // Then the pinned nexthops (both lines: the kind and the prebuilt headers).
+    let mut acc2 = 0u64;
+    for nh in &nhs[..hashes.len().min(32)] {
+        if let Some(e) = t.nh_entry(*nh) {
+            acc2 ^= matches!(e.nh, Nexthop::Tunnel { .. }) as u64
+                ^ e.encap.as_ref().map_or(0, |x| x.len() as u64);
+        }
+    }
+    std::hint::black_box(acc ^ acc2);
+}
+
 /// The flow-key hash the pipeline will look up for this frame, when it will look one up.
-fn key_hash(iface: &Interface, t: &Tables, data: &[u8]) -> Option<u64> {
+pub(super) fn key_hash(iface: &Interface, t: &Tables, data: &[u8]) -> Option<u64> {
     let (vrf, ip, owner) = match iface.kind {
         InterfaceKind::Virtual {
             vrf, policy: true, ..

@@ -8,7 +8,7 @@ use super::{Disposition, TrapReason, Worker, nat};
 use crate::drop::DropReason;
 use crate::flow::{FlowKey, FlowSpec, FlowVerdict, Upcall};
 use crate::packet::PacketBuf;
-use crate::tables::{IfIndex, InterfaceKind, Nexthop, NhEntry, NhId, Tables};
+use crate::tables::{IfIndex, Interface, InterfaceKind, Nexthop, NhEntry, NhId, Tables};
 use crate::wire::{
     ArpPacket, EtherType, EthernetFrame, IpProtocol, Ipv4Packet, Ipv6Packet, MacAddr,
 };
@@ -30,12 +30,10 @@ pub(super) fn ingress(
     t: &Tables,
     now: u32,
     ingress: IfIndex,
+    iface: &Interface,
     pkt: &mut PacketBuf,
 ) -> Disposition {
     use Disposition::Drop;
-    let Some(iface) = t.interface(ingress) else {
-        return Drop(DropReason::UnknownInterface);
-    };
     let InterfaceKind::Virtual {
         vrf: vrf_id,
         policy,
@@ -128,11 +126,11 @@ pub(super) fn ingress(
             FlowStep::Stop(d) => return d,
         }
     }
-    let nh = match resolve_route(w, t, &route, v6, hash) {
-        Ok(nh) => nh,
+    let e = match resolve_route(w, t, &route, v6, hash) {
+        Ok((_, e)) => e,
         Err(r) => return Drop(r),
     };
-    l3_out(t, ingress, pkt, nh, hash, v6)
+    l3_out(ingress, pkt, e, hash, v6)
 }
 
 /// DHCP (v4 and v6) and neighbour discovery go to the agent, which answers for the VN.
@@ -306,17 +304,20 @@ fn mirror(w: &mut Worker, t: &Tables, nh: NhId, pkt: &PacketBuf, hash: u64) {
 }
 
 /// FIB lookup (unless the flow pinned a nexthop), then ECMP member choice by flow hash,
-/// pinned in the flow so a flow keeps its path while the member set is stable.
+/// pinned in the flow so a flow keeps its path while the member set is stable. Returns
+/// the nexthop's entry too, so the caller applies it without a second table lookup.
 #[inline(always)]
-pub(super) fn resolve_route(
+pub(super) fn resolve_route<'t>(
     w: &mut Worker,
-    t: &Tables,
+    t: &'t Tables,
     r: &Route,
     v6: bool,
     hash: u64,
-) -> Result<NhId, DropReason> {
-    if r.pinned != 0 && t.nexthop(r.pinned).is_some() {
-        return Ok(r.pinned);
+) -> Result<(NhId, &'t NhEntry), DropReason> {
+    if r.pinned != 0
+        && let Some(e) = t.nh_entry(r.pinned)
+    {
+        return Ok((r.pinned, e));
     }
     let vrf = t.vrf(r.vrf).ok_or(DropReason::NoVrf)?;
     let id = if v6 {
@@ -331,7 +332,7 @@ pub(super) fn resolve_route(
     if let Some(i) = r.flow {
         w.flows.pin_nexthop(i, id);
     }
-    Ok(id)
+    Ok((id, t.nh_entry(id).ok_or(DropReason::NoNexthop)?))
 }
 
 /// For a composite nexthop, the member chosen by `hash`; other nexthops as they are.
@@ -361,20 +362,16 @@ fn decrement_ttl(pkt: &mut PacketBuf, v6: bool) {
     }
 }
 
-/// Routed delivery of an Ethernet+IP packet through nexthop `nh`.
+/// Routed delivery of an Ethernet+IP packet through the nexthop entry `e`.
 #[inline(always)]
 pub(super) fn l3_out(
-    t: &Tables,
     ingress: IfIndex,
     pkt: &mut PacketBuf,
-    nh: NhId,
+    e: &NhEntry,
     hash: u64,
     v6: bool,
 ) -> Disposition {
     use Disposition::Drop;
-    let Some(e) = t.nh_entry(nh) else {
-        return Drop(DropReason::NoNexthop);
-    };
     match &e.nh {
         Nexthop::Encap {
             ifindex,

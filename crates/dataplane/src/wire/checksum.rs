@@ -23,12 +23,13 @@ fn fold64(mut acc: u64) -> u32 {
     acc as u32
 }
 
-/// Folds a 32-bit one's-complement accumulator to 16 bits.
-pub fn fold(mut acc: u32) -> u16 {
-    while acc > 0xffff {
-        acc = (acc & 0xffff) + (acc >> 16);
-    }
-    acc as u16
+/// Folds a 32-bit one's-complement accumulator to 16 bits. Two end-around carries
+/// always suffice (after the first the value is at most 0x1fffe), so this is branch-free
+/// straight-line code on the per-packet paths (TTL, encapsulation, NAT updates).
+#[inline]
+pub fn fold(acc: u32) -> u16 {
+    let acc = (acc & 0xffff) + (acc >> 16);
+    ((acc & 0xffff) + (acc >> 16)) as u16
 }
 
 /// Adds several partial sums.
@@ -86,6 +87,26 @@ pub fn update_bytes(hc: u16, old: &[u8], new: &[u8]) -> u16 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn two_step_fold_equals_folding_to_a_fixpoint() {
+        for acc in [
+            0,
+            1,
+            0xffff,
+            0x1_0000,
+            0x1fffe,
+            0x2_fffd,
+            0xffff_0000,
+            u32::MAX,
+        ] {
+            let mut f = acc;
+            while f > 0xffff {
+                f = (f & 0xffff) + (f >> 16);
+            }
+            assert_eq!(fold(acc), f as u16, "{acc:#x}");
+        }
+    }
 
     #[test]
     fn rfc1071_example() {

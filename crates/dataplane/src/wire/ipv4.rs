@@ -142,12 +142,15 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv4Packet<T> {
     /// Decrements TTL and patches the checksum (RFC 1624). Returns the new TTL.
     #[inline]
     pub fn decrement_ttl(&mut self) -> u8 {
-        let old = be16(self.buffer.as_ref(), field::TTL);
-        let ttl = self.ttl().saturating_sub(1);
-        self.set_ttl(ttl);
-        let new = be16(self.buffer.as_ref(), field::TTL);
-        let c = checksum::update16(self.checksum(), old, new);
-        self.set_checksum(c);
+        // One length check for the 12 bytes touched (per forwarded packet), then fixed
+        // offsets: TTL/protocol word at 8, checksum at 10.
+        let h: &mut [u8; 12] = (&mut self.buffer.as_mut()[..12]).try_into().unwrap();
+        let ttl = h[8].saturating_sub(1);
+        let old = u16::from_be_bytes([h[8], h[9]]);
+        let new = u16::from_be_bytes([ttl, h[9]]);
+        h[8] = ttl;
+        let c = checksum::update16(u16::from_be_bytes([h[10], h[11]]), old, new);
+        h[10..12].copy_from_slice(&c.to_be_bytes());
         ttl
     }
     /// Rewrites the source address with an incremental checksum update.

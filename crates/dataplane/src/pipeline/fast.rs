@@ -1,0 +1,324 @@
+//! Fast paths for the two packets a loaded vRouter sees most: an option-less, unfragmented
+//! IPv4 UDP/TCP packet from a workload that hits an established forwarding flow, and an
+//! MPLS-over-UDP packet from the fabric whose inner IPv4 UDP/TCP packet does the same.
+//!
+//! Each reads the headers it needs from fixed-size arrays (one length check instead of one
+//! per field), builds the flow key without the general `L3Info`, and looks nothing up
+//! twice. It decides *before changing anything*: whenever a packet is not exactly that
+//! case (options, fragments, traps, NAT, mirroring, a held or dropped flow, a missing
+//! nexthop, a malformed header, ...) it returns `None` and the general path runs on the
+//! untouched packet. The general path then gives the same result it always did, so these
+//! functions only have to agree with it on the packets they accept; the pipeline tests
+//! run through both (`tests/pipeline_paths.rs` covers the fallbacks).
+
+use super::fabric::finish_l3;
+use super::warm::{WARM_MIN_FLOWS, key_hash, warm_hashes};
+use super::workload::l3_out;
+use super::{Disposition, Worker};
+use crate::flow::FlowKey;
+use crate::packet::PacketBuf;
+use crate::tables::{IfIndex, Interface, InterfaceKind, MPLS_UDP_PORT, Nexthop, Tables};
+use crate::wire::{IpProtocol, MacAddr, TcpFlags};
+use std::net::{IpAddr, Ipv4Addr};
+
+const ETH: usize = 14;
+
+#[inline(always)]
+fn be16<const N: usize>(b: &[u8; N], at: usize) -> u16 {
+    u16::from_be_bytes([b[at], b[at + 1]])
+}
+
+#[inline(always)]
+fn be32<const N: usize>(b: &[u8; N], at: usize) -> u32 {
+    u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+/// The fields of an IPv4 UDP/TCP packet the fast paths use.
+pub(super) struct V4 {
+    pub src: u32,
+    pub dst: u32,
+    pub proto: u8,
+    pub sport: u16,
+    pub dport: u16,
+    pub ttl: u8,
+    /// IP total length (the datagram without link padding).
+    pub total: usize,
+    pub tcp: Option<TcpFlags>,
+}
+
+/// Reads an IPv4 packet without options or fragmentation carrying UDP or TCP, accepting
+/// exactly what `parse::parse_ip` accepts for such packets (the same length checks), and
+/// `None` for everything else.
+#[inline(always)]
+pub(super) fn v4(ip: &[u8]) -> Option<V4> {
+    let h: &[u8; 28] = ip.first_chunk()?;
+    if h[0] != 0x45 || be16(h, 6) & 0x3fff != 0 {
+        return None;
+    }
+    let total = be16(h, 2) as usize;
+    if total > ip.len() || total < 20 {
+        return None;
+    }
+    let l4_len = total - 20;
+    let (sport, dport, tcp) = match IpProtocol(h[9]) {
+        IpProtocol::UDP => {
+            let ulen = be16(h, 24) as usize;
+            if l4_len < 8 || ulen < 8 || ulen > l4_len {
+                return None;
+            }
+            (be16(h, 20), be16(h, 22), None)
+        }
+        IpProtocol::TCP => {
+            let t: &[u8; 40] = ip.first_chunk()?;
+            let doff = (t[32] >> 4) as usize * 4;
+            if l4_len < 20 || doff < 20 || doff > l4_len {
+                return None;
+            }
+            (
+                be16(t, 20),
+                be16(t, 22),
+                Some(TcpFlags(be16(t, 32) & 0x01ff)),
+            )
+        }
+        _ => return None,
+    };
+    Some(V4 {
+        src: be32(h, 12),
+        dst: be32(h, 16),
+        proto: h[9],
+        sport,
+        dport,
+        ttl: h[8],
+        total,
+        tcp,
+    })
+}
+
+/// What the fast path read from a frame before touching any table but the snapshot: the
+/// flow key to look up (if the destination has policy) and how to finish.
+#[derive(Clone, Copy)]
+pub(super) struct Parsed {
+    /// Flow key and its hash; `None` when no flow applies (fabric, no policy).
+    pub flow: Option<(FlowKey, u64)>,
+    /// IP total length of the (inner) datagram.
+    pub total: usize,
+    pub tcp: Option<TcpFlags>,
+    /// Fabric: the L3 label's local delivery (interface, destination and source MAC).
+    pub deliver: Option<(IfIndex, MacAddr, MacAddr)>,
+}
+
+/// Step one for a workload frame (pure): a routed IPv4 UDP/TCP packet from a
+/// policy-enabled workload, past every check the general path makes before its flow
+/// lookup. `None`: not this case, the general path takes the packet.
+#[inline(always)]
+pub(super) fn parse_workload(t: &Tables, iface: &Interface, d: &[u8]) -> Option<Parsed> {
+    let InterfaceKind::Virtual {
+        vrf,
+        policy: true,
+        ref ips,
+    } = iface.kind
+    else {
+        return None;
+    };
+    let eth: &[u8; ETH] = d.first_chunk()?;
+    // Routed (to the vRouter MAC), unicast source, IPv4: as the general path decides.
+    if eth[..6] != t.vrouter_mac.0 || eth[6] & 1 != 0 || eth[12..] != [0x08, 0x00] {
+        return None;
+    }
+    let p = v4(&d[ETH..])?;
+    // TTL expiry and DHCP traps are the general path's.
+    if p.ttl <= 1 || (p.proto == IpProtocol::UDP.0 && p.dport == 67) {
+        return None;
+    }
+    if t.vrf(vrf).is_none() || !ips.contains(&IpAddr::V4(Ipv4Addr::from_bits(p.src))) {
+        return None;
+    }
+    let (sport, dport) = iface.fat_ports(p.proto, p.sport, p.dport);
+    let key = FlowKey::from_parts(
+        vrf,
+        p.proto,
+        p.src as u128,
+        p.dst as u128,
+        sport,
+        dport,
+        false,
+    );
+    Some(Parsed {
+        flow: Some((key, key.hash())),
+        total: p.total,
+        tcp: p.tcp,
+        deliver: None,
+    })
+}
+
+/// Step two for a workload frame: an established flow with a pinned nexthop. Decides
+/// before changing anything (`None`: untouched, general path), then forwards.
+#[inline(always)]
+pub(super) fn finish_workload(
+    w: &mut Worker,
+    t: &Tables,
+    now: u32,
+    ingress: IfIndex,
+    pkt: &mut PacketBuf,
+    p: &Parsed,
+) -> Option<Disposition> {
+    let (key, hash) = p.flow.as_ref()?;
+    let idx = w.flows.lookup(key, *hash)?;
+    let nh = w.flows.plain_forward(idx).filter(|&nh| nh != 0)?;
+    let e = t.nh_entry(nh)?;
+    // Decided: from here on this is what the general path does for this packet.
+    pkt.truncate(ETH + p.total);
+    w.stats.flow_hits += 1;
+    w.flows.touch(idx, pkt.len(), p.tcp, now);
+    Some(l3_out(ingress, pkt, e, *hash, false))
+}
+
+/// Offset of the inner packet of MPLS over UDP.
+const INNER: usize = ETH + 20 + 8 + 4;
+
+/// Step one for a fabric frame (pure): MPLS over UDP for this vRouter whose L3 label
+/// leads to a local workload, with an inner IPv4 UDP/TCP packet, past every check the
+/// general path makes before its flow lookup.
+#[inline(always)]
+pub(super) fn parse_fabric(t: &Tables, local_ip: Ipv4Addr, d: &[u8]) -> Option<Parsed> {
+    let o: &[u8; INNER] = d.first_chunk()?;
+    if be16(o, 12) != 0x0800
+        || o[14] != 0x45
+        || o[23] != IpProtocol::UDP.0
+        || be32(o, 30) != local_ip.to_bits()
+        || be16(o, 20) & 0x3fff != 0
+        || be16(o, 36) != MPLS_UDP_PORT
+    {
+        return None;
+    }
+    // The general path's checks on the outer IP, UDP and MPLS lengths.
+    let total = be16(o, 16) as usize;
+    let ulen = be16(o, 38) as usize;
+    if ETH + total > d.len() || total < 20 + 8 + 4 || ulen < 8 || ulen > total - 20 {
+        return None;
+    }
+    let word = be32(o, 42);
+    if word & 0x100 == 0 {
+        return None;
+    }
+    let Some(&Nexthop::Encap {
+        ifindex,
+        dmac,
+        smac,
+    }) = t.nexthop(t.label(word >> 12))
+    else {
+        return None;
+    };
+    let p = v4(&d[INNER..])?;
+    if p.ttl <= 1 {
+        return None;
+    }
+    let flow = match t.interface(ifindex) {
+        Some(
+            dst_if @ Interface {
+                kind:
+                    InterfaceKind::Virtual {
+                        vrf, policy: true, ..
+                    },
+                ..
+            },
+        ) => {
+            let (sport, dport) = dst_if.fat_ports(p.proto, p.sport, p.dport);
+            let key = FlowKey::from_parts(
+                *vrf,
+                p.proto,
+                p.src as u128,
+                p.dst as u128,
+                sport,
+                dport,
+                false,
+            );
+            Some((key, key.hash()))
+        }
+        _ => None,
+    };
+    Some(Parsed {
+        flow,
+        total: p.total,
+        tcp: p.tcp,
+        deliver: Some((ifindex, dmac, smac)),
+    })
+}
+
+/// Step two for a fabric frame: the inner packet's flow (when its workload has policy)
+/// is established without NAT or mirroring; then decapsulates and delivers.
+#[inline(always)]
+pub(super) fn finish_fabric(
+    w: &mut Worker,
+    now: u32,
+    pkt: &mut PacketBuf,
+    p: &Parsed,
+) -> Option<Disposition> {
+    let (ifindex, dmac, smac) = p.deliver?;
+    if let Some((key, hash)) = &p.flow {
+        let idx = w.flows.lookup(key, *hash)?;
+        w.flows.plain_forward(idx)?;
+        w.stats.flow_hits += 1;
+        w.flows.touch(idx, pkt.len(), p.tcp, now);
+    }
+    Some(finish_l3(pkt, INNER, p.total, ifindex, dmac, smac, false))
+}
+
+/// Runs a batch through the fast paths when the ingress interface has one (a
+/// policy-enabled workload or the fabric): every packet is parsed first, the flow table
+/// lines of the whole batch are warmed together when the table is large (`warm.rs`),
+/// then each packet is finished on the fast path or handed to the general path. Returns
+/// false (nothing done) for other interfaces.
+pub(super) fn run_batch(
+    w: &mut Worker,
+    t: &Tables,
+    now: u32,
+    ingress: IfIndex,
+    iface: &Interface,
+    pkts: &mut [PacketBuf],
+    out: &mut [Disposition],
+) -> bool {
+    let fabric_ip = match iface.kind {
+        InterfaceKind::Virtual { policy: true, .. } => None,
+        InterfaceKind::Fabric { local_ip, .. } => Some(local_ip),
+        _ => return false,
+    };
+    let large = pkts.len() > 1 && w.flows.len() >= WARM_MIN_FLOWS;
+    let n = pkts.len().min(out.len());
+    for (pc, oc) in pkts[..n].chunks_mut(32).zip(out[..n].chunks_mut(32)) {
+        let mut parsed: [Option<Parsed>; 32] = [None; 32];
+        for (slot, p) in parsed.iter_mut().zip(pc.iter()) {
+            *slot = match fabric_ip {
+                None => parse_workload(t, iface, p.data()),
+                Some(ip) => parse_fabric(t, ip, p.data()),
+            };
+        }
+        if large {
+            let mut hashes = [0u64; 32];
+            for ((h, p), pkt) in hashes.iter_mut().zip(&parsed).zip(pc.iter()) {
+                *h = match p {
+                    Some(Parsed {
+                        flow: Some((_, hash)),
+                        ..
+                    }) => *hash,
+                    Some(_) => 0,
+                    // The general path will look a flow up: warm it the general way.
+                    None => key_hash(iface, t, pkt.data()).unwrap_or(0),
+                };
+            }
+            warm_hashes(w, t, &hashes[..pc.len()]);
+        }
+        for ((pkt, o), p) in pc.iter_mut().zip(oc.iter_mut()).zip(&parsed) {
+            let rx_len = pkt.len() as u64;
+            let d = p.as_ref().and_then(|p| match fabric_ip {
+                None => finish_workload(w, t, now, ingress, pkt, p),
+                Some(_) => finish_fabric(w, now, pkt, p),
+            });
+            *o = match d {
+                Some(d) => w.count(ingress, rx_len, pkt.len() as u64, d),
+                None => w.process(t, now, ingress, pkt),
+            };
+        }
+    }
+    true
+}
