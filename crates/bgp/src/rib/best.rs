@@ -56,6 +56,9 @@ pub struct Path {
 
 const DEFAULT_LOCAL_PREF: u32 = 100;
 
+/// The LLGR_STALE well-known community (RFC 9494), 65535:6.
+pub const LLGR_STALE: u32 = 0xFFFF_0006;
+
 fn origin_rank(p: &Path) -> u8 {
     p.attrs.origin as u8
 }
@@ -63,9 +66,12 @@ fn origin_rank(p: &Path) -> u8 {
 /// `Less` means `a` is better than `b`.
 pub fn compare(a: &Path, b: &Path) -> Ordering {
     let lp = |p: &Path| p.attrs.local_pref.unwrap_or(DEFAULT_LOCAL_PREF);
-    // 1. Highest LOCAL_PREF.
-    lp(b)
-        .cmp(&lp(a))
+    let llgr = |p: &Path| p.attrs.communities.contains(&LLGR_STALE);
+    // RFC 9494 4.3: a long-lived stale path is the least preferred, before anything else.
+    llgr(a)
+        .cmp(&llgr(b))
+        // 1. Highest LOCAL_PREF.
+        .then_with(|| lp(b).cmp(&lp(a)))
         // Locally originated routes win over learned ones.
         .then_with(|| {
             let local = |p: &Path| matches!(*p.source, Source::Local { .. });

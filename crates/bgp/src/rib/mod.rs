@@ -229,6 +229,50 @@ impl Rib {
         }
     }
 
+    /// The graceful-restart time ran out and the peer offered long-lived GR (RFC 9494) for
+    /// `families`: their stale paths stay, marked with the LLGR_STALE community and least
+    /// preferred; stale paths of other families go now. A later [`Rib::sweep_stale`] (the
+    /// long-lived stale timer) or End-of-RIB removes the rest.
+    pub fn llgr_stale(&mut self, id: PeerId, families: &[Family]) {
+        if !self.stale_peers.contains(&id) {
+            return;
+        }
+        let mut marked: HashMap<*const PathAttrs, Arc<PathAttrs>> = HashMap::new();
+        for (k, g) in self.global.iter_mut() {
+            let keep = families.contains(&k.family());
+            let before = g.dest.paths.len();
+            if keep {
+                for p in g
+                    .dest
+                    .paths
+                    .iter_mut()
+                    .filter(|p| p.stale && p.source.peer_id() == Some(id))
+                {
+                    if p.attrs.communities.contains(&best::LLGR_STALE) {
+                        continue;
+                    }
+                    let a = marked
+                        .entry(Arc::as_ptr(&p.attrs))
+                        .or_insert_with(|| {
+                            let mut a = (*p.attrs).clone();
+                            a.communities.push(best::LLGR_STALE);
+                            Arc::new(a)
+                        })
+                        .clone();
+                    p.attrs = a;
+                    self.dirty.insert(k.clone());
+                }
+            } else {
+                g.dest
+                    .paths
+                    .retain(|p| !(p.stale && p.source.peer_id() == Some(id)));
+                if g.dest.paths.len() != before {
+                    self.dirty.insert(k.clone());
+                }
+            }
+        }
+    }
+
     /// The peer asked for a family again (RFC 2918).
     pub fn refresh(&mut self, id: PeerId, family: Family) {
         if let Some(p) = self.peers.get_mut(&id) {

@@ -400,3 +400,35 @@ fn print_sizes() {
         std::mem::size_of::<PathAttrs>()
     );
 }
+
+#[test]
+fn long_lived_stale_paths_are_marked_and_least_preferred() {
+    let mut r = rib(false);
+    let f = [Family::InetVpn];
+    r.peer_up(1, peer(2, 65001, &f));
+    r.peer_up(3, peer(4, ASN, &f));
+    r.flush();
+    let mut short = update(&[vpn(1, "10.12.0.0/16")], &[rt(1)]);
+    short.attrs.local_pref = Some(200);
+    r.receive(1, &short);
+    r.flush();
+    r.peer_down(1, true, &f);
+    r.flush();
+    // GR time is up; the peer offered LLGR for inet-vpn.
+    r.llgr_stale(1, &f);
+    r.flush();
+    let routes = r.routes(None, None).unwrap();
+    assert!(
+        routes[0].communities.contains(&"65535:6".to_string()),
+        "{routes:?}"
+    );
+    // Another peer's path wins even with a lower LOCAL_PREF (RFC 9494 4.3).
+    r.peer_up(2, peer(3, 65002, &f));
+    r.receive(2, &update(&[vpn(1, "10.12.0.0/16")], &[rt(1)]));
+    r.flush();
+    let routes = r.routes(None, None).unwrap();
+    assert_eq!(routes.iter().find(|x| x.best).unwrap().source, "192.0.2.3");
+    r.sweep_stale(1);
+    r.flush();
+    assert_eq!(r.routes(None, None).unwrap().len(), 1);
+}

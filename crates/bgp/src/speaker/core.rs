@@ -32,6 +32,8 @@ struct Peer {
     flaps: u32,
     last_error: Option<String>,
     counters: [u64; 3],
+    /// The peer's long-lived GR offer from its last session, for after the restart time.
+    llgr: Option<crate::message::LongLivedGr>,
     span: tracing::Span,
 }
 
@@ -159,6 +161,7 @@ impl Core {
                 flaps: 0,
                 last_error: None,
                 counters: [0; 3],
+                llgr: None,
                 span,
             },
         );
@@ -246,6 +249,19 @@ impl Core {
                 p.timers.remove(&kind);
                 match kind {
                     TimerKind::Stale => {
+                        let id = p.id;
+                        // Long-lived GR (RFC 9494) takes over where the peer offered it.
+                        match p.llgr.take().filter(|l| !l.families.is_empty()) {
+                            Some(l) => {
+                                let fams: Vec<_> = l.families.iter().map(|(f, _, _)| *f).collect();
+                                let t = l.families.iter().map(|(_, _, t)| *t).max().unwrap_or(0);
+                                self.rib.llgr_stale(id, &fams);
+                                self.start_timer(peer, TimerKind::LlgrStale, t.max(1));
+                            }
+                            None => self.rib.sweep_stale(id),
+                        }
+                    }
+                    TimerKind::LlgrStale => {
                         let id = p.id;
                         self.rib.sweep_stale(id);
                     }
@@ -362,6 +378,7 @@ impl Core {
                     tracing::info!(families = ?n.families, "session established");
                     p.up_since = Some(Instant::now());
                     p.timers.remove(&TimerKind::Stale);
+                    p.timers.remove(&TimerKind::LlgrStale);
                     let info = PeerInfo {
                         address: addr,
                         router_id: n.peer_router_id,
@@ -390,7 +407,9 @@ impl Core {
                     if p.up_since.take().is_some() {
                         p.flaps += 1;
                     }
-                    let gr = p.negotiated.take().and_then(|n| n.peer_graceful_restart);
+                    let n = p.negotiated.take();
+                    p.llgr = n.as_ref().and_then(|n| n.peer_llgr.clone());
+                    let gr = n.and_then(|n| n.peer_graceful_restart);
                     let fams: Vec<_> = gr
                         .as_ref()
                         .map(|g| g.families.iter().map(|(f, _)| *f).collect())

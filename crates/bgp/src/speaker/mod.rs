@@ -42,6 +42,8 @@ pub enum SpeakerError {
 pub(crate) enum TimerKind {
     Session(Timer),
     Stale,
+    /// The long-lived graceful-restart stale timer (RFC 9494).
+    LlgrStale,
 }
 
 /// Everything the loop reacts to.
