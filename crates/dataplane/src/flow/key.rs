@@ -2,7 +2,6 @@
 //! and hashing a key is five word operations. IPv4 addresses sit in the low 32 bits of the
 //! 128-bit address words, tagged by the family in the last word.
 
-use crate::hash::mix;
 use crate::wire::IpProtocol;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -104,16 +103,35 @@ impl FlowKey {
         to_addr(self.dst_bits(), self.is_v6())
     }
 
-    /// Hash used for the table and for ECMP/entropy. Direction-sensitive.
+    /// Hash used for the table and for ECMP/entropy. Direction-sensitive (source and
+    /// destination words meet different constants).
+    ///
+    /// Folded multiplies (as in foldhash/wyhash): each 64x64->128-bit product is folded
+    /// by XOR of its halves, so every output bit depends on every input bit of both
+    /// factors. Two products and a final one cover the five words in about a dozen
+    /// instructions on every packet, where a word-by-word chain with a finaliser took
+    /// twice that. The low bits pick the index slot, the high 32 the tag.
     #[inline(always)]
     pub fn hash(&self) -> u64 {
-        let k = 0x9e37_79b9_7f4a_7c15u64;
-        let mut h = self.w[0];
-        for &w in &self.w[1..] {
-            h = (h.rotate_left(23) ^ w).wrapping_mul(k);
-        }
-        mix(h)
+        const K: [u64; 5] = [
+            0x243f_6a88_85a3_08d3,
+            0x1319_8a2e_0370_7344,
+            0xa409_3822_299f_31d0,
+            0x082e_fa98_ec4e_6c89,
+            0x4528_21e6_38d0_1377,
+        ];
+        let w = &self.w;
+        let a = fold_mul(w[1] ^ K[0], w[3] ^ K[1]);
+        let b = fold_mul(w[0] ^ w[2].rotate_left(32) ^ K[2], w[4] ^ K[3]);
+        fold_mul(a ^ K[4], b)
     }
+}
+
+/// The 128-bit product of `a` and `b` folded to 64 bits.
+#[inline(always)]
+fn fold_mul(a: u64, b: u64) -> u64 {
+    let p = (a as u128) * (b as u128);
+    (p as u64) ^ ((p >> 64) as u64)
 }
 
 impl PartialEq for FlowKey {
@@ -193,5 +211,34 @@ mod tests {
         let r = k.reversed(9);
         assert_eq!((r.src(), r.dport(), r.vrf()), (k.dst(), 1, 9));
         assert_ne!(k.hash(), r.hash());
+    }
+
+    #[test]
+    fn hash_spreads_similar_keys_over_slots_and_tags() {
+        // 64K IPv4 keys differing only in a few address and port bits (the shape of a
+        // vRouter's flows): the low 12 bits (slots) stay near uniform and the high 32
+        // (tags) almost never collide.
+        let mut slots = vec![0u32; 4096];
+        let mut tags = std::collections::HashSet::new();
+        for i in 0..65536u32 {
+            let k = FlowKey::from_parts(
+                1,
+                17,
+                0x0a01_0005,
+                0x0a02_0000 | (i & 0xfff) as u128,
+                1024 + (i >> 12) as u16,
+                53,
+                false,
+            );
+            let h = k.hash();
+            slots[(h & 4095) as usize] += 1;
+            tags.insert(h >> 32);
+        }
+        let max = *slots.iter().max().unwrap();
+        assert!(
+            max < 16 * 3,
+            "fullest of 4096 slots holds {max} of 65536 keys"
+        );
+        assert!(tags.len() > 65_000, "{} distinct tags", tags.len());
     }
 }

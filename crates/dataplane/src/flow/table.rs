@@ -565,13 +565,36 @@ impl FlowTable {
         }
     }
 
-    /// The pinned nexthop (0 when none yet) of a live forwarding entry without NAT or
-    /// mirroring, or `None` for any other entry; reads only, counts nothing (the
-    /// pipeline's fast path decides with it before committing to [`Self::hit`]).
-    #[inline]
-    pub fn plain_forward(&self, idx: u32) -> Option<NhId> {
-        let e = self.entries.get(idx as usize)?;
-        (e.flags & (3 | F_NAT_SRC | F_NAT_DST | F_MIRROR) == V_FWD).then_some(e.nh)
+    /// The fast path's flow stage in one call: finds `key`, and when its entry forwards
+    /// without NAT or mirroring and `accept` (given the pinned nexthop, 0 when none yet)
+    /// says yes, counts the packet and returns what `accept` gave. Otherwise nothing is
+    /// changed and the result is `None`.
+    #[inline(always)]
+    pub fn hit_plain<R>(
+        &mut self,
+        key: &FlowKey,
+        hash: u64,
+        bytes: usize,
+        tcp: Option<TcpFlags>,
+        now: u32,
+        accept: impl FnOnce(NhId) -> Option<R>,
+    ) -> Option<R> {
+        let idx = self.lookup(key, hash)?;
+        let e = self.entries.get_mut(idx as usize)?;
+        if e.flags & (3 | F_NAT_SRC | F_NAT_DST | F_MIRROR) != V_FWD {
+            return None;
+        }
+        let r = accept(e.nh)?;
+        e.last_seen = now;
+        e.flags |= tcp.map_or(0, |f| (f.0 as u8 as u16) << 8);
+        let (p, cp) = e.packets.overflowing_add(1);
+        let (b, cb) = e.bytes.overflowing_add(bytes as u32);
+        e.packets = p;
+        e.bytes = b;
+        if cp | cb {
+            self.carry(idx, cp, cb);
+        }
+        Some(r)
     }
 
     /// A packet hit entry `idx`: returns what the pipeline needs, counting the packet

@@ -163,13 +163,14 @@ pub(super) fn finish_workload(
     p: &Parsed,
 ) -> Option<Disposition> {
     let (key, hash) = p.flow.as_ref()?;
-    let idx = w.flows.lookup(key, *hash)?;
-    let nh = w.flows.plain_forward(idx).filter(|&nh| nh != 0)?;
-    let e = t.nh_entry(nh)?;
-    // Decided: from here on this is what the general path does for this packet.
-    pkt.truncate(ETH + p.total);
+    // The general path counts the packet after dropping link padding.
+    let len = (ETH + p.total).min(pkt.len());
+    let e = w.flows.hit_plain(key, *hash, len, p.tcp, now, |nh| {
+        if nh == 0 { None } else { t.nh_entry(nh) }
+    })?;
+    // Decided (and counted): from here on this is what the general path does.
+    pkt.truncate(len);
     w.stats.flow_hits += 1;
-    w.flows.touch(idx, pkt.len(), p.tcp, now);
     Some(l3_out(ingress, pkt, e, *hash, false))
 }
 
@@ -256,10 +257,9 @@ pub(super) fn finish_fabric(
 ) -> Option<Disposition> {
     let (ifindex, dmac, smac) = p.deliver?;
     if let Some((key, hash)) = &p.flow {
-        let idx = w.flows.lookup(key, *hash)?;
-        w.flows.plain_forward(idx)?;
+        w.flows
+            .hit_plain(key, *hash, pkt.len(), p.tcp, now, |_| Some(()))?;
         w.stats.flow_hits += 1;
-        w.flows.touch(idx, pkt.len(), p.tcp, now);
     }
     Some(finish_l3(pkt, INNER, p.total, ifindex, dmac, smac, false))
 }
@@ -285,40 +285,128 @@ pub(super) fn run_batch(
     };
     let large = pkts.len() > 1 && w.flows.len() >= WARM_MIN_FLOWS;
     let n = pkts.len().min(out.len());
+    // Forwarded packets are counted per run of the same output interface (one counter
+    // update for most batches) rather than one by one.
+    let mut run = Run::default();
+    if !large {
+        // Cache-resident table: parse and finish each packet in turn (nothing to warm,
+        // so nothing is stored between the two steps).
+        for (pkt, o) in pkts[..n].iter_mut().zip(out[..n].iter_mut()) {
+            let p = parse(t, iface, fabric_ip, pkt);
+            *o = finish(
+                w,
+                t,
+                now,
+                ingress,
+                fabric_ip.is_some(),
+                pkt,
+                p.as_ref(),
+                &mut run,
+            );
+        }
+        run.flush(w, ingress);
+        return true;
+    }
     for (pc, oc) in pkts[..n].chunks_mut(32).zip(out[..n].chunks_mut(32)) {
         let mut parsed: [Option<Parsed>; 32] = [None; 32];
         for (slot, p) in parsed.iter_mut().zip(pc.iter()) {
-            *slot = match fabric_ip {
-                None => parse_workload(t, iface, p.data()),
-                Some(ip) => parse_fabric(t, ip, p.data()),
+            *slot = parse(t, iface, fabric_ip, p);
+        }
+        let mut hashes = [0u64; 32];
+        for ((h, p), pkt) in hashes.iter_mut().zip(&parsed).zip(pc.iter()) {
+            *h = match p {
+                Some(Parsed {
+                    flow: Some((_, hash)),
+                    ..
+                }) => *hash,
+                Some(_) => 0,
+                // The general path will look a flow up: warm it the general way.
+                None => key_hash(iface, t, pkt.data()).unwrap_or(0),
             };
         }
-        if large {
-            let mut hashes = [0u64; 32];
-            for ((h, p), pkt) in hashes.iter_mut().zip(&parsed).zip(pc.iter()) {
-                *h = match p {
-                    Some(Parsed {
-                        flow: Some((_, hash)),
-                        ..
-                    }) => *hash,
-                    Some(_) => 0,
-                    // The general path will look a flow up: warm it the general way.
-                    None => key_hash(iface, t, pkt.data()).unwrap_or(0),
-                };
-            }
-            warm_hashes(w, t, &hashes[..pc.len()]);
-        }
+        warm_hashes(w, t, &hashes[..pc.len()]);
         for ((pkt, o), p) in pc.iter_mut().zip(oc.iter_mut()).zip(&parsed) {
-            let rx_len = pkt.len() as u64;
-            let d = p.as_ref().and_then(|p| match fabric_ip {
-                None => finish_workload(w, t, now, ingress, pkt, p),
-                Some(_) => finish_fabric(w, now, pkt, p),
-            });
-            *o = match d {
-                Some(d) => w.count(ingress, rx_len, pkt.len() as u64, d),
-                None => w.process(t, now, ingress, pkt),
-            };
+            *o = finish(
+                w,
+                t,
+                now,
+                ingress,
+                fabric_ip.is_some(),
+                pkt,
+                p.as_ref(),
+                &mut run,
+            );
         }
     }
+    run.flush(w, ingress);
     true
+}
+
+/// Step one for the interface's kind (`fabric_ip` for the fabric).
+#[inline(always)]
+fn parse(
+    t: &Tables,
+    iface: &Interface,
+    fabric_ip: Option<Ipv4Addr>,
+    p: &PacketBuf,
+) -> Option<Parsed> {
+    match fabric_ip {
+        None => parse_workload(t, iface, p.data()),
+        Some(ip) => parse_fabric(t, ip, p.data()),
+    }
+}
+
+/// Step two for one packet, or the general path when the fast one declines; forwarded
+/// packets join `run` to be counted together.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn finish(
+    w: &mut Worker,
+    t: &Tables,
+    now: u32,
+    ingress: IfIndex,
+    fabric: bool,
+    pkt: &mut PacketBuf,
+    p: Option<&Parsed>,
+    run: &mut Run,
+) -> Disposition {
+    let rx_len = pkt.len() as u64;
+    let d = match p {
+        None => None,
+        Some(p) if fabric => finish_fabric(w, now, pkt, p),
+        Some(p) => finish_workload(w, t, now, ingress, pkt, p),
+    };
+    match d {
+        Some(Disposition::Tx(out)) => {
+            if out != run.out {
+                run.flush(w, ingress);
+                run.out = out;
+            }
+            run.n += 1;
+            run.rx_bytes += rx_len;
+            run.tx_bytes += pkt.len() as u64;
+            Disposition::Tx(out)
+        }
+        Some(d) => w.count(ingress, rx_len, pkt.len() as u64, d),
+        None => w.process(t, now, ingress, pkt),
+    }
+}
+
+/// Forwarded packets not yet counted, all sent out of `out`.
+#[derive(Default)]
+struct Run {
+    out: IfIndex,
+    n: u64,
+    rx_bytes: u64,
+    tx_bytes: u64,
+}
+
+impl Run {
+    #[inline(always)]
+    fn flush(&mut self, w: &mut Worker, ingress: IfIndex) {
+        if self.n != 0 {
+            w.count_forwarded(ingress, self.out, self.n, self.rx_bytes, self.tx_bytes);
+            *self = Run::default();
+        }
+    }
 }

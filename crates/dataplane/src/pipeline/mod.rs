@@ -192,6 +192,29 @@ impl Worker {
         self.count_outcome(ingress, rx_len, tx_len, d)
     }
 
+    /// Counts `n` packets received on `ingress` (`rx_bytes` in all) and all sent out of
+    /// `out` (`tx_bytes`), exactly as `n` calls of [`Self::count`] would.
+    #[inline(always)]
+    fn count_forwarded(
+        &mut self,
+        ingress: IfIndex,
+        out: IfIndex,
+        n: u64,
+        rx_bytes: u64,
+        tx_bytes: u64,
+    ) {
+        self.stats.rx += n;
+        self.stats.tx += n;
+        if let Some(c) = self.if_stats.get_mut(ingress as usize) {
+            c.rx_packets += n;
+            c.rx_bytes += rx_bytes;
+        }
+        if let Some(c) = self.if_stats.get_mut(out as usize) {
+            c.tx_packets += n;
+            c.tx_bytes += tx_bytes;
+        }
+    }
+
     /// [`Self::count`] without the worker's receive count (done by the caller, which
     /// knows whether the packet is a re-run).
     #[inline(always)]
