@@ -40,7 +40,7 @@ impl Frr {
         format!(
             "hostname cirrus-frr\n!\nroute-map SETRT permit 10\n set extcommunity rt 64512:100\n!\n\
              router bgp {FRR_AS}\n bgp router-id {me}\n no bgp default ipv4-unicast\n no bgp ebgp-requires-policy\n\
-             \x20bgp graceful-restart\n bgp graceful-restart restart-time 60\n\
+             \x20bgp graceful-restart\n bgp graceful-restart restart-time 60\n bgp graceful-restart preserve-fw-state\n\
              \x20neighbor {peer} remote-as {CIRRUS_AS}\n neighbor {peer} port {peer_port}\n neighbor {peer} update-source {me}\n\
              \x20neighbor {peer} timers connect 1\n !\n address-family ipv4 vpn\n  neighbor {peer} activate\n{nets} exit-address-family\n\
              \x20address-family l2vpn evpn\n  neighbor {peer} activate\n exit-address-family\n!\n"
@@ -309,7 +309,13 @@ async fn frr_vpn_both_ways_evpn_refresh_and_graceful_restart() {
     )
     .await;
 
-    // Graceful restart: FRR dies and comes back without 10.5.2.0/24.
+    println!(
+        "FRR graceful restart capability: {:?}",
+        s.neighbors().await.unwrap()[0].graceful_restart
+    );
+    // Graceful restart: FRR dies and comes back without 10.5.2.0/24. With preserve-fw-state
+    // FRR sets the F bit, so its stale routes survive the new session until its End-of-RIB
+    // (well inside the 60 s restart time: the wait below is what shows the EoR sweep).
     f.daemon.take().unwrap().kill();
     wait_for("session down", Duration::from_secs(10), || async {
         s.neighbors().await.unwrap()[0].state != State::Established

@@ -351,7 +351,13 @@ async fn gobgp_vpn_and_evpn_both_ways_refresh_and_graceful_restart() {
     )
     .await;
 
-    // Graceful restart: GoBGP dies; its routes stay (stale) until it is back and sends EoR.
+    println!(
+        "GoBGP graceful restart capability: {:?}",
+        s.neighbors().await.unwrap()[0].graceful_restart
+    );
+    // Graceful restart: GoBGP dies; its routes stay (stale) while it is away. GoBGP sends the
+    // F bit clear, so RFC 4724 4.2 removes the stale ones when the session comes back; what it
+    // re-announces is fresh. (FRR, with the F bit set, shows the End-of-RIB sweep.)
     g.daemon.take().expect("gobgpd running").kill();
     wait_for("session down", Duration::from_secs(10), || async {
         s.neighbors().await.unwrap()[0].state != State::Established
@@ -374,7 +380,7 @@ async fn gobgp_vpn_and_evpn_both_ways_refresh_and_graceful_restart() {
     );
     established(&s, &g).await;
     wait_for(
-        "stale routes replaced or swept after End-of-RIB",
+        "stale routes replaced or removed after the restart",
         Duration::from_secs(20),
         || async {
             let red = s.routes(Some("red"), None).await.unwrap().unwrap();
@@ -386,7 +392,7 @@ async fn gobgp_vpn_and_evpn_both_ways_refresh_and_graceful_restart() {
     let red = s.routes(Some("red"), None).await.unwrap().unwrap();
     assert!(
         !red.iter().any(|r| r.prefix.contains("10.3.0.0/24")),
-        "type 5 not re-announced: swept at EoR"
+        "type 5 not re-announced: removed"
     );
     s.shutdown().await;
 }

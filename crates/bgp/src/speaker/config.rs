@@ -116,4 +116,7 @@ pub struct NeighborInfo {
     pub updates_received: u64,
     pub updates_sent: u64,
     pub refreshes_received: u64,
+    /// The peer's graceful-restart capability in the current session (restart time, per-family
+    /// forwarding-state bits).
+    pub graceful_restart: Option<crate::message::GracefulRestart>,
 }

@@ -387,8 +387,22 @@ impl Core {
                         rr_client: p.cfg.rr_client,
                         families: n.families.clone(),
                     };
+                    // RFC 4724 4.2: stale paths of a family whose forwarding state the peer
+                    // did not keep (F bit clear, or no GR capability now) go at once; the
+                    // others wait for its End-of-RIB.
+                    let lost: Vec<_> = crate::types::Family::ALL
+                        .into_iter()
+                        .filter(|f| {
+                            !n.peer_graceful_restart
+                                .as_ref()
+                                .is_some_and(|g| g.families.iter().any(|(gf, fwd)| gf == f && *fwd))
+                        })
+                        .collect();
                     p.negotiated = Some(*n);
                     let id = p.id;
+                    for f in lost {
+                        self.rib.end_of_rib(id, f);
+                    }
                     self.rib.peer_up(id, info);
                 }
                 Action::Received(u) => {
@@ -636,6 +650,10 @@ impl Core {
                 updates_received: p.counters[0],
                 updates_sent: p.counters[1],
                 refreshes_received: p.counters[2],
+                graceful_restart: p
+                    .negotiated
+                    .as_ref()
+                    .and_then(|n| n.peer_graceful_restart.clone()),
             })
             .collect();
         v.sort_by_key(|n| n.address);
