@@ -175,7 +175,7 @@ impl Core {
             {
                 let n = Notification::new(codes::CEASE, subcode, []);
                 if let Ok(b) = codec::encode(&Message::Notification(n), true) {
-                    let _ = c.tx.send(b);
+                    let _ = c.send(b);
                 }
             }
             let id = p.id;
@@ -365,8 +365,17 @@ impl Core {
                     );
                 }
                 Action::Send(b) => {
-                    if let Some(c) = &p.conn {
-                        let _ = c.tx.send(b);
+                    if let Some(c) = &p.conn
+                        && !c.send(b)
+                    {
+                        tracing::warn!(
+                            "peer leaves more than {} MiB unread: dropping the session",
+                            net::MAX_QUEUED >> 20
+                        );
+                        p.conn = None;
+                        let a = p.session.handle(Event::TcpConnectionFails);
+                        self.actions(addr, a);
+                        return;
                     }
                 }
                 Action::CloseConnection => p.conn = None,

@@ -153,8 +153,27 @@ pub(crate) fn spawn_connect(
 /// A live connection: bytes to write go into `tx`; reads arrive as `Input::Data`.
 pub(crate) struct Conn {
     pub id: u64,
-    pub tx: mpsc::UnboundedSender<Vec<u8>>,
+    tx: mpsc::UnboundedSender<Vec<u8>>,
+    /// Bytes handed to the writer and not yet written.
+    queued: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     reader: JoinHandle<()>,
+}
+
+/// Output a peer may leave unread before the session is dropped: a peer that stops reading
+/// must not make the speaker buffer without bound.
+pub(crate) const MAX_QUEUED: usize = 256 << 20;
+
+impl Conn {
+    /// Queues bytes for the peer; `false` when the peer has too much unread output.
+    pub fn send(&self, b: Vec<u8>) -> bool {
+        use std::sync::atomic::Ordering;
+        if self.queued.load(Ordering::Relaxed) > MAX_QUEUED {
+            return false;
+        }
+        self.queued.fetch_add(b.len(), Ordering::Relaxed);
+        let _ = self.tx.send(b);
+        true
+    }
 }
 
 impl Drop for Conn {
@@ -173,6 +192,8 @@ pub(crate) fn spawn_conn(
     let _ = stream.set_nodelay(true);
     let (mut rd, mut wr) = stream.into_split();
     let (wtx, mut wrx) = mpsc::unbounded_channel::<Vec<u8>>();
+    let queued = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let q = queued.clone();
     tokio::spawn(async move {
         while let Some(first) = wrx.recv().await {
             // Coalesce what is queued into one write: many small UPDATEs per syscall.
@@ -186,6 +207,7 @@ pub(crate) fn spawn_conn(
             if wr.write_all(&buf).await.is_err() {
                 return;
             }
+            q.fetch_sub(buf.len(), std::sync::atomic::Ordering::Relaxed);
         }
         let _ = wr.shutdown().await;
     });
@@ -216,6 +238,7 @@ pub(crate) fn spawn_conn(
     Conn {
         id,
         tx: wtx,
+        queued,
         reader,
     }
 }
