@@ -2,7 +2,8 @@
 //! forwarding pipeline of `cirrus-dataplane`.
 //!
 //! [`Device`] is a batched receive/send interface; backends: [`memory`] (tests and
-//! benches), [`af_packet`] (raw sockets on Linux interfaces, e.g. veth) and [`tap`].
+//! benches), [`af_packet`] (raw sockets on Linux interfaces, e.g. veth), [`tpacket`]
+//! (the same with a TPACKET_V3 receive ring and batched sends) and [`tap`].
 //! [`runner`] runs a pipeline worker over a set of devices on its own thread, handing
 //! flow misses and trapped packets to an [`runner::Agent`].
 
@@ -12,5 +13,6 @@ pub mod memory;
 pub mod runner;
 mod sys;
 pub mod tap;
+pub mod tpacket;
 
 pub use device::{Device, DeviceError};

@@ -1,6 +1,6 @@
 //! The runner: one worker thread that polls its devices, runs each received batch through
-//! a pipeline [`Worker`], transmits by disposition, hands flow misses and trapped packets
-//! to an [`Agent`], and ages flows. This crate reads the clock and passes it in; the
+//! a pipeline [`Worker`], transmits by disposition (one send per output port per batch),
+//! hands flow misses and trapped packets to an [`Agent`], and ages flows. This crate reads the clock and passes it in; the
 //! pipeline itself stays pure.
 
 use crate::device::{Device, DeviceError};
@@ -133,15 +133,25 @@ impl Loop {
                 let ingress = self.ports[p].ifindex;
                 self.worker
                     .process_batch(now, ingress, &mut rx, &mut out[..n]);
+                // One send per output port per batch (ring and sendmmsg backends take
+                // the whole batch in one system call).
+                for port in self.ports.iter_mut() {
+                    let tx = Disposition::Tx(port.ifindex);
+                    let frames: Vec<&PacketBuf> = rx
+                        .iter()
+                        .zip(&out[..n])
+                        .filter(|(_, d)| **d == tx)
+                        .map(|(p, _)| p)
+                        .collect();
+                    if !frames.is_empty() {
+                        port.device.send_batch(&frames)?;
+                    }
+                }
                 for (pkt, d) in rx.iter().zip(&out[..n]) {
-                    match *d {
-                        Disposition::Tx(i) => self.send(i, pkt)?,
-                        Disposition::Trap(r) => {
-                            for (i, f) in self.agent.trap(ingress, r, pkt.data()) {
-                                self.send(i, &PacketBuf::from_frame(&f))?;
-                            }
+                    if let Disposition::Trap(r) = *d {
+                        for (i, f) in self.agent.trap(ingress, r, pkt.data()) {
+                            self.send(i, &PacketBuf::from_frame(&f))?;
                         }
-                        _ => {}
                     }
                 }
                 spare.append(&mut rx);

@@ -5,7 +5,7 @@
 use std::ffi::CString;
 use std::fs::File;
 use std::io;
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 /// Index of the interface `name`, or `None` when there is none.
 pub fn if_index(name: &str) -> Option<u32> {
@@ -71,7 +71,6 @@ pub fn packet_socket(ifindex: u32) -> io::Result<File> {
 /// Attaches `file` (an open `/dev/net/tun`) to the tap interface `name` (created if
 /// needed), without the packet-information prefix.
 pub fn tun_set_tap(file: &File, name: &str) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
     // SAFETY: ifreq is plain old data; all-zero is a valid value of it.
     let mut ifr: libc::ifreq = unsafe { std::mem::zeroed() };
     let bytes = name.as_bytes();
@@ -98,4 +97,110 @@ pub fn tun_set_tap(file: &File, name: &str) -> io::Result<()> {
         return Err(io::Error::last_os_error());
     }
     Ok(())
+}
+
+/// Sets a socket option whose value is the plain-old-data `val`.
+pub fn set_opt<T: Copy>(fd: &impl AsRawFd, level: i32, name: i32, val: &T) -> io::Result<()> {
+    // SAFETY: the pointer and length describe `val`, a live `T` (Copy: plain data with no
+    // invariants the kernel could break); setsockopt(2) only reads it during the call.
+    let r = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            val as *const T as *const libc::c_void,
+            std::mem::size_of::<T>() as libc::socklen_t,
+        )
+    };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// A shared read-write mapping of `len` bytes of `fd` (a packet socket's ring).
+pub fn mmap_shared(fd: &impl AsRawFd, len: usize) -> io::Result<std::ptr::NonNull<u8>> {
+    // SAFETY: a fresh mapping at an address the kernel picks (no existing memory is
+    // affected); failure is MAP_FAILED, checked below. The caller owns the mapping and
+    // unmaps it with `munmap` exactly once.
+    let p = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED,
+            fd.as_raw_fd(),
+            0,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        return Err(io::Error::last_os_error());
+    }
+    std::ptr::NonNull::new(p as *mut u8).ok_or_else(io::Error::last_os_error)
+}
+
+/// Unmaps a mapping made by [`mmap_shared`].
+///
+/// # Safety
+/// `p`/`len` must be exactly one live mapping from [`mmap_shared`], and no reference into
+/// it may outlive this call.
+pub unsafe fn munmap(p: std::ptr::NonNull<u8>, len: usize) {
+    // SAFETY: guaranteed by the caller (see above).
+    unsafe {
+        libc::munmap(p.as_ptr() as *mut libc::c_void, len);
+    }
+}
+
+/// Sends each frame as one datagram on `fd` (a bound packet socket) with as few
+/// sendmmsg(2) calls as it takes, without blocking. Returns how many the kernel took; a
+/// full queue ends the send early (the rest are dropped, as a full NIC queue would), and
+/// a frame over the MTU is skipped (dropped) like a plain send would refuse it.
+pub fn send_frames(fd: &impl AsRawFd, frames: &[&[u8]]) -> io::Result<usize> {
+    const MAX: usize = 64;
+    let (mut at, mut sent) = (0, 0);
+    // Each round sends at least one frame or skips one, so this ends.
+    while at < frames.len() {
+        let chunk = &frames[at..frames.len().min(at + MAX)];
+        // SAFETY (zeroed): iovec and mmsghdr are plain old data; all-zero (null pointers,
+        // zero lengths) is a valid value of each.
+        let mut iov: [libc::iovec; MAX] = unsafe { std::mem::zeroed() };
+        let mut msgs: [libc::mmsghdr; MAX] = unsafe { std::mem::zeroed() };
+        for (v, f) in iov.iter_mut().zip(chunk) {
+            v.iov_base = f.as_ptr() as *mut libc::c_void;
+            v.iov_len = f.len();
+        }
+        for (m, v) in msgs.iter_mut().zip(iov.iter_mut()).take(chunk.len()) {
+            m.msg_hdr.msg_iov = v;
+            m.msg_hdr.msg_iovlen = 1;
+        }
+        // SAFETY: `msgs[..n]` point at `iov[..n]`, which point at the frames' bytes; all
+        // of them outlive the call, and sendmmsg(2) only reads them (it writes msg_len,
+        // inside `msgs`).
+        let r = unsafe {
+            libc::sendmmsg(
+                fd.as_raw_fd(),
+                msgs.as_mut_ptr(),
+                chunk.len() as libc::c_uint,
+                libc::MSG_DONTWAIT,
+            )
+        };
+        if r < 0 {
+            let e = io::Error::last_os_error();
+            match e.raw_os_error() {
+                Some(libc::EAGAIN | libc::ENOBUFS) => break,
+                Some(libc::EMSGSIZE) => {
+                    at += 1;
+                    continue;
+                }
+                Some(libc::EINTR) => continue,
+                _ => return Err(e),
+            }
+        }
+        sent += r as usize;
+        at += r as usize;
+        if r == 0 {
+            break;
+        }
+    }
+    Ok(sent)
 }

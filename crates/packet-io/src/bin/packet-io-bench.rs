@@ -20,6 +20,7 @@ use cirrus_packet_io::af_packet::AfPacket;
 use cirrus_packet_io::device::Device;
 use cirrus_packet_io::runner::{Port, Runner, RunnerConfig};
 use cirrus_packet_io::tap::Tap;
+use cirrus_packet_io::tpacket::TpacketV3;
 use common::lab::{Lab, run};
 use common::*;
 use std::process::Command;
@@ -162,6 +163,15 @@ fn inside() {
         "af_packet (veth)",
         Box::new(AfPacket::open(&r0).unwrap()),
         Box::new(AfPacket::open(&r1).unwrap()),
+        &g0,
+        &g1,
+    );
+
+    // TPACKET_V3: the same veth pairs, the runner's ports on receive rings.
+    measure(
+        "tpacket_v3 ring (veth)",
+        Box::new(TpacketV3::open(&r0).unwrap()),
+        Box::new(TpacketV3::open(&r1).unwrap()),
         &g0,
         &g1,
     );

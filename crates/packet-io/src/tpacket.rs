@@ -1,0 +1,228 @@
+//! AF_PACKET with a TPACKET_V3 receive ring: the kernel writes frames into blocks of a
+//! ring shared with this process (mmap), so receiving a batch costs no system call at
+//! all while blocks are ready; sending a batch is one sendmmsg(2) call. Frames are copied
+//! out of the ring into the pipeline's `PacketBuf`s (which own their memory and headroom)
+//! and the block is handed back to the kernel once every frame in it was taken.
+//!
+//! Ring protocol (Documentation/networking/packet_mmap.rst): a block belongs to user
+//! space while its `block_status` has `TP_STATUS_USER`; user space reads its packets,
+//! then stores `TP_STATUS_KERNEL`. The kernel retires a partly filled block after
+//! `RETIRE_MS`, bounding the latency of a quiet link.
+//!
+//! `unsafe` here: the mapping itself (`Ring`), reading the status word atomically, and
+//! viewing a block the kernel handed over as a byte slice. Offsets read from the ring are
+//! bounds-checked against the block before use, so a confused kernel (or a bug here) can
+//! at worst drop frames, never read outside the mapping.
+
+use crate::device::{Device, DeviceError};
+use crate::sys;
+use cirrus_dataplane::packet::PacketBuf;
+use std::fs::File;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+const BLOCK_SIZE: usize = 1 << 16;
+const BLOCKS: usize = 32;
+const FRAME_SIZE: usize = 2048;
+const RETIRE_MS: u32 = 1;
+/// Offsets inside a block descriptor (`tpacket_block_desc` with `tpacket_hdr_v1`).
+const BLOCK_STATUS: usize = 8;
+const BLOCK_NUM_PKTS: usize = 12;
+const BLOCK_FIRST: usize = 16;
+/// Offsets inside a packet header (`tpacket3_hdr`).
+const PKT_NEXT: usize = 0;
+const PKT_SNAPLEN: usize = 12;
+const PKT_MAC: usize = 24;
+
+/// The mapped ring; unmapped on drop.
+struct Ring {
+    base: NonNull<u8>,
+    len: usize,
+}
+
+// SAFETY: the ring is memory shared with the kernel, not with other threads of this
+// process; `Ring` is owned by one device, which is used by one thread at a time (`&mut`).
+unsafe impl Send for Ring {}
+
+impl Ring {
+    /// The status word of block `b` (< BLOCKS), shared with the kernel.
+    fn status(&self, b: usize) -> &AtomicU32 {
+        debug_assert!(b < BLOCKS);
+        // SAFETY: `b * BLOCK_SIZE + BLOCK_STATUS` is inside the mapping (b < BLOCKS) and
+        // 4-aligned (page-aligned base, aligned offsets); the word is only ever accessed
+        // atomically by this process, and the kernel updates it with its own barriers.
+        unsafe { AtomicU32::from_ptr(self.base.as_ptr().add(b * BLOCK_SIZE + BLOCK_STATUS).cast()) }
+    }
+
+    /// Block `b` as bytes. Only call after `status(b)` showed `TP_STATUS_USER` with
+    /// Acquire ordering and before handing the block back: while a block is the user's,
+    /// the kernel does not write to it, so the shared slice is not written concurrently.
+    fn user_block(&self, b: usize) -> &[u8] {
+        debug_assert!(b < BLOCKS);
+        // SAFETY: the range is inside the mapping; by the protocol above nothing writes it
+        // while the returned borrow (tied to `&self`) is alive, since handing the block
+        // back needs `&mut self` (see `TpacketV3::release`).
+        unsafe { std::slice::from_raw_parts(self.base.as_ptr().add(b * BLOCK_SIZE), BLOCK_SIZE) }
+    }
+}
+
+impl Drop for Ring {
+    fn drop(&mut self) {
+        // SAFETY: `base`/`len` are the one mapping made in `TpacketV3::open`; no borrow of
+        // it can outlive `self`.
+        unsafe { sys::munmap(self.base, self.len) };
+    }
+}
+
+/// An interface read through a TPACKET_V3 ring and written with sendmmsg.
+pub struct TpacketV3 {
+    name: String,
+    // Field order: the ring is unmapped before the socket is closed.
+    ring: Ring,
+    sock: File,
+    /// Block being read, and the next packet in it (index and byte offset).
+    block: usize,
+    pkt: u32,
+    off: usize,
+}
+
+impl TpacketV3 {
+    /// Opens the interface `name` (needs CAP_NET_RAW).
+    pub fn open(name: &str) -> Result<Self, DeviceError> {
+        let io = |op, source| DeviceError::Io {
+            name: name.into(),
+            op,
+            source,
+        };
+        let ifindex =
+            sys::if_index(name).ok_or_else(|| DeviceError::NoSuchInterface(name.into()))?;
+        let sock = sys::packet_socket(ifindex).map_err(|e| io("open packet socket", e))?;
+        let version = libc::tpacket_versions::TPACKET_V3 as libc::c_int;
+        sys::set_opt(&sock, libc::SOL_PACKET, libc::PACKET_VERSION, &version)
+            .map_err(|e| io("PACKET_VERSION", e))?;
+        let req = libc::tpacket_req3 {
+            tp_block_size: BLOCK_SIZE as u32,
+            tp_block_nr: BLOCKS as u32,
+            tp_frame_size: FRAME_SIZE as u32,
+            tp_frame_nr: (BLOCK_SIZE / FRAME_SIZE * BLOCKS) as u32,
+            tp_retire_blk_tov: RETIRE_MS,
+            tp_sizeof_priv: 0,
+            tp_feature_req_word: 0,
+        };
+        sys::set_opt(&sock, libc::SOL_PACKET, libc::PACKET_RX_RING, &req)
+            .map_err(|e| io("PACKET_RX_RING", e))?;
+        let len = BLOCK_SIZE * BLOCKS;
+        let base = sys::mmap_shared(&sock, len).map_err(|e| io("mmap ring", e))?;
+        Ok(Self {
+            name: name.into(),
+            ring: Ring { base, len },
+            sock,
+            block: 0,
+            pkt: 0,
+            off: 0,
+        })
+    }
+
+    /// Hands the current block back to the kernel and moves to the next one.
+    fn release(&mut self) {
+        self.ring
+            .status(self.block)
+            .store(libc::TP_STATUS_KERNEL, Ordering::Release);
+        self.block = (self.block + 1) % BLOCKS;
+        self.pkt = 0;
+        self.off = 0;
+    }
+}
+
+fn rd32(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_ne_bytes(b.get(at..at + 4)?.try_into().ok()?))
+}
+
+fn rd16(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_ne_bytes(b.get(at..at + 2)?.try_into().ok()?))
+}
+
+impl Device for TpacketV3 {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn recv_batch(
+        &mut self,
+        out: &mut Vec<PacketBuf>,
+        spare: &mut Vec<PacketBuf>,
+        max: usize,
+    ) -> Result<usize, DeviceError> {
+        let mut n = 0;
+        // At most every block once per call: bounded even if the kernel keeps filling.
+        for _ in 0..BLOCKS {
+            if n >= max {
+                break;
+            }
+            let status = self.ring.status(self.block).load(Ordering::Acquire);
+            if status & libc::TP_STATUS_USER == 0 {
+                break;
+            }
+            let blk = self.ring.user_block(self.block);
+            let count = rd32(blk, BLOCK_NUM_PKTS).unwrap_or(0);
+            if self.pkt == 0 {
+                self.off = rd32(blk, BLOCK_FIRST).unwrap_or(0) as usize;
+            }
+            while self.pkt < count && n < max {
+                let at = self.off;
+                let (Some(next), Some(snap), Some(mac)) = (
+                    rd32(blk, at + PKT_NEXT),
+                    rd32(blk, at + PKT_SNAPLEN),
+                    rd16(blk, at + PKT_MAC),
+                ) else {
+                    // An offset outside the block: give the rest of the block up.
+                    self.pkt = count;
+                    break;
+                };
+                let start = at + mac as usize;
+                if let Some(frame) = blk.get(start..start + snap as usize) {
+                    let mut b = spare.pop().unwrap_or_else(PacketBuf::empty);
+                    let copied: Result<usize, ()> = b.fill_with(|room| {
+                        let k = frame.len().min(room.len());
+                        room[..k].copy_from_slice(&frame[..k]);
+                        Ok(k)
+                    });
+                    if copied == Ok(frame.len()) {
+                        out.push(b);
+                        n += 1;
+                    } else {
+                        spare.push(b);
+                    }
+                }
+                self.pkt += 1;
+                if next == 0 {
+                    self.pkt = count;
+                }
+                self.off = at + next as usize;
+            }
+            if self.pkt >= count {
+                self.release();
+            }
+        }
+        Ok(n)
+    }
+
+    fn send_batch(&mut self, frames: &[&PacketBuf]) -> Result<usize, DeviceError> {
+        let mut bufs = [&[][..]; 64];
+        let mut sent = 0;
+        for chunk in frames.chunks(64) {
+            for (b, f) in bufs.iter_mut().zip(chunk) {
+                *b = f.data();
+            }
+            let k = sys::send_frames(&self.sock, &bufs[..chunk.len()]).map_err(|source| {
+                DeviceError::Io {
+                    name: self.name.clone(),
+                    op: "sendmmsg",
+                    source,
+                }
+            })?;
+            sent += k;
+        }
+        Ok(sent)
+    }
+}
