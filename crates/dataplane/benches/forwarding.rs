@@ -68,6 +68,7 @@ fn loaded_worker(flows: u32) -> Worker {
         ..WorkerConfig::default()
     };
     let mut w = Worker::new(dp, cfg);
+    huge_pages(&w);
     for i in 0..flows {
         let k = FlowKey::new(
             1,
@@ -90,6 +91,23 @@ fn loaded_worker(flows: u32) -> Worker {
             .unwrap();
     }
     w
+}
+
+/// Backs the worker's flow table with transparent huge pages, as `cirrus-packet-io`'s
+/// runner does for a real worker (`Runner::spawn`), so the benches measure the table as
+/// it is deployed. Best effort: without THP (`madvise` or `always` mode) nothing changes.
+fn huge_pages(w: &Worker) {
+    for (addr, len) in w.flows.hot_regions() {
+        let start = addr.div_ceil(4096) * 4096;
+        let end = (addr + len) / 4096 * 4096;
+        if end > start {
+            // SAFETY: MADV_HUGEPAGE only changes how the kernel backs the range, never its
+            // contents; the range is page-aligned and inside the table's live arrays.
+            unsafe {
+                libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
+            }
+        }
+    }
 }
 
 /// Measures ns per packet of `frames` (cycled in batches of 32) entering on `ingress`.

@@ -68,6 +68,11 @@ impl Runner {
         agent: Box<dyn Agent>,
         cfg: RunnerConfig,
     ) -> Runner {
+        // Huge pages for the flow table: a large table otherwise costs a TLB miss per
+        // flow on top of its cache misses. Best effort: without THP it is only a hint lost.
+        for (addr, len) in worker.flows.hot_regions() {
+            let _ = crate::sys::advise_huge_pages(addr, len);
+        }
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let handle = std::thread::Builder::new()

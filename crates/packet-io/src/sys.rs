@@ -204,3 +204,23 @@ pub fn send_frames(fd: &impl AsRawFd, frames: &[&[u8]]) -> io::Result<usize> {
     }
     Ok(sent)
 }
+
+/// Asks the kernel to back `[addr, addr + len)` of this process's heap with transparent
+/// huge pages (`MADV_HUGEPAGE`; effective when THP is in `madvise` or `always` mode).
+/// Pages already touched are collapsed later by khugepaged; untouched ones fault in huge.
+pub fn advise_huge_pages(addr: usize, len: usize) -> io::Result<()> {
+    const PAGE: usize = 4096;
+    let start = addr.div_ceil(PAGE) * PAGE;
+    let end = (addr + len) / PAGE * PAGE;
+    if end <= start {
+        return Ok(());
+    }
+    // SAFETY: madvise with MADV_HUGEPAGE only changes how the kernel backs the range, never
+    // its contents or validity; the range is page-aligned and lies inside an allocation
+    // this process owns (the caller passes a live array's bounds, rounded inwards).
+    let r = unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
