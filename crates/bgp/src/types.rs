@@ -293,9 +293,16 @@ impl RtMembership {
 pub enum Nlri {
     Inet(Ipv4Net),
     Inet6(Ipv6Net),
-    InetVpn { rd: Rd, prefix: Ipv4Net },
-    Inet6Vpn { rd: Rd, prefix: Ipv6Net },
-    Evpn(EvpnRoute),
+    InetVpn {
+        rd: Rd,
+        prefix: Ipv4Net,
+    },
+    Inet6Vpn {
+        rd: Rd,
+        prefix: Ipv6Net,
+    },
+    /// Boxed: EVPN keys are large and rare next to VPN ones; this keeps every key 32 octets.
+    Evpn(Box<EvpnRoute>),
     RouteTarget(RtMembership),
 }
 
@@ -311,6 +318,19 @@ impl Nlri {
             Nlri::RouteTarget(_) => Family::RouteTarget,
         }
     }
+    /// An EVPN key.
+    pub fn evpn(route: EvpnRoute) -> Nlri {
+        Nlri::Evpn(Box::new(route))
+    }
+
+    /// The EVPN route, for EVPN keys.
+    pub fn as_evpn(&self) -> Option<&EvpnRoute> {
+        match self {
+            Nlri::Evpn(e) => Some(e),
+            _ => None,
+        }
+    }
+
     /// The route distinguisher for VPN and EVPN keys.
     pub fn rd(&self) -> Option<Rd> {
         match self {
@@ -328,35 +348,42 @@ impl fmt::Display for Nlri {
             Nlri::Inet6(p) => write!(f, "{p}"),
             Nlri::InetVpn { rd, prefix } => write!(f, "{rd}:{prefix}"),
             Nlri::Inet6Vpn { rd, prefix } => write!(f, "{rd}:{prefix}"),
-            Nlri::Evpn(EvpnRoute::MacIp {
-                rd, tag, mac, ip, ..
-            }) => {
-                let m = mac.map(|b| format!("{b:02x}")).join(":");
-                match ip {
-                    Some(ip) => write!(f, "2-{rd}-{tag}-{m},{ip}"),
-                    None => write!(f, "2-{rd}-{tag}-{m}"),
-                }
-            }
-            Nlri::Evpn(EvpnRoute::Imet {
-                rd,
-                tag,
-                originator,
-            }) => {
-                write!(f, "3-{rd}-{tag}-{originator}")
-            }
-            Nlri::Evpn(EvpnRoute::IpPrefix {
-                rd, tag, prefix, ..
-            }) => {
-                write!(f, "5-{rd}-{tag}-{prefix}")
-            }
-            Nlri::Evpn(EvpnRoute::Other { route_type, rd, .. }) => match rd {
-                Some(rd) => write!(f, "{route_type}-{rd}"),
-                None => write!(f, "{route_type}-?"),
-            },
+            Nlri::Evpn(e) => fmt_evpn(e, f),
             Nlri::RouteTarget(m) => {
                 write!(f, "{}:{}/{}", m.origin_as, m.target, m.prefix_len)
             }
         }
+    }
+}
+
+/// EVPN keys as `type-rd-tag-...`, the way Contrail's introspect prints them.
+fn fmt_evpn(e: &EvpnRoute, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    match e {
+        EvpnRoute::MacIp {
+            rd, tag, mac, ip, ..
+        } => {
+            let m = mac.map(|b| format!("{b:02x}")).join(":");
+            match ip {
+                Some(ip) => write!(f, "2-{rd}-{tag}-{m},{ip}"),
+                None => write!(f, "2-{rd}-{tag}-{m}"),
+            }
+        }
+        EvpnRoute::Imet {
+            rd,
+            tag,
+            originator,
+        } => {
+            write!(f, "3-{rd}-{tag}-{originator}")
+        }
+        EvpnRoute::IpPrefix {
+            rd, tag, prefix, ..
+        } => {
+            write!(f, "5-{rd}-{tag}-{prefix}")
+        }
+        EvpnRoute::Other { route_type, rd, .. } => match rd {
+            Some(rd) => write!(f, "{route_type}-{rd}"),
+            None => write!(f, "{route_type}-?"),
+        },
     }
 }
 

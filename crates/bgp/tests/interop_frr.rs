@@ -196,7 +196,7 @@ async fn frr_vpn_both_ways_evpn_refresh_and_graceful_restart() {
     s.originate(
         "red",
         LocalRoute {
-            nlri: Some(Nlri::Evpn(EvpnRoute::MacIp {
+            nlri: Some(Nlri::evpn(EvpnRoute::MacIp {
                 rd: Rd::As2(0, 0),
                 esi: [0; 10],
                 tag: 0,
@@ -214,7 +214,7 @@ async fn frr_vpn_both_ways_evpn_refresh_and_graceful_restart() {
     s.originate(
         "red",
         LocalRoute {
-            nlri: Some(Nlri::Evpn(EvpnRoute::IpPrefix {
+            nlri: Some(Nlri::evpn(EvpnRoute::IpPrefix {
                 rd: Rd::As2(0, 0),
                 esi: [0; 10],
                 tag: 0,

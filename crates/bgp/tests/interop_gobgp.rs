@@ -199,7 +199,7 @@ async fn gobgp_vpn_and_evpn_both_ways_refresh_and_graceful_restart() {
     .await
     .unwrap();
     // Cirrus -> GoBGP: e-vpn type 2.
-    let mac_route = Nlri::Evpn(EvpnRoute::MacIp {
+    let mac_route = Nlri::evpn(EvpnRoute::MacIp {
         rd: Rd::As2(0, 0),
         esi: [0; 10],
         tag: 0,

@@ -227,12 +227,12 @@ fn evpn_withdrawals_body_only_vector() {
     };
     assert!(u.withdraw.len() >= 3);
     assert!(matches!(
-        &u.withdraw[0].nlri,
-        Nlri::Evpn(EvpnRoute::Other { route_type: 8, .. })
+        u.withdraw[0].nlri.as_evpn(),
+        Some(EvpnRoute::Other { route_type: 8, .. })
     ));
-    let Nlri::Evpn(EvpnRoute::MacIp {
+    let Some(EvpnRoute::MacIp {
         rd, tag, mac, ip, ..
-    }) = &u.withdraw[1].nlri
+    }) = u.withdraw[1].nlri.as_evpn()
     else {
         panic!()
     };

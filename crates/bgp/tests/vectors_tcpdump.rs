@@ -204,9 +204,9 @@ fn evpn_type2_with_vxlan_encapsulation() {
     let Message::Update(u) = &msgs[0].1 else {
         panic!()
     };
-    let Nlri::Evpn(EvpnRoute::MacIp {
+    let Some(EvpnRoute::MacIp {
         rd, mac, ip, tag, ..
-    }) = &u.announce[0].nlri
+    }) = u.announce[0].nlri.as_evpn()
     else {
         panic!()
     };

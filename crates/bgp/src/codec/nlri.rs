@@ -224,7 +224,7 @@ pub(crate) fn evpn_from(a: &L2EvpnAddress) -> Result<Labeled, CodecError> {
         }
     };
     Ok(Labeled {
-        nlri: Nlri::Evpn(route),
+        nlri: Nlri::evpn(route),
         labels,
         path_id: a.path_id(),
     })
@@ -235,7 +235,7 @@ pub(crate) fn evpn_to(l: &Labeled) -> Result<L2EvpnAddress, CodecError> {
         return Err(CodecError::MixedFamilies(l.nlri.family()));
     };
     let first = label_to(l.labels.first.unwrap_or(Label(0)));
-    let route = match route {
+    let route = match route.as_ref() {
         EvpnRoute::MacIp {
             rd,
             esi,

@@ -61,7 +61,7 @@ pub fn local_key(vpn: &Nlri) -> Option<Nlri> {
     Some(match vpn {
         Nlri::InetVpn { prefix, .. } => Nlri::Inet(*prefix),
         Nlri::Inet6Vpn { prefix, .. } => Nlri::Inet6(*prefix),
-        Nlri::Evpn(e) => Nlri::Evpn(with_rd(e, zero)),
+        Nlri::Evpn(e) => Nlri::evpn(with_rd(e, zero)),
         _ => return None,
     })
 }
@@ -71,7 +71,7 @@ pub fn vpn_key(local: &Nlri, rd: Rd) -> Option<Nlri> {
     Some(match local {
         Nlri::Inet(p) | Nlri::InetVpn { prefix: p, .. } => Nlri::InetVpn { rd, prefix: *p },
         Nlri::Inet6(p) | Nlri::Inet6Vpn { prefix: p, .. } => Nlri::Inet6Vpn { rd, prefix: *p },
-        Nlri::Evpn(e) => Nlri::Evpn(with_rd(e, rd)),
+        Nlri::Evpn(e) => Nlri::evpn(with_rd(e, rd)),
         Nlri::RouteTarget(_) => return None,
     })
 }
