@@ -17,7 +17,7 @@ use super::workload::l3_out;
 use super::{Disposition, Worker};
 use crate::flow::FlowKey;
 use crate::packet::PacketBuf;
-use crate::tables::{IfIndex, Interface, InterfaceKind, MPLS_UDP_PORT, Nexthop, Tables};
+use crate::tables::{IfIndex, Interface, InterfaceKind, MPLS_UDP_PORT, Nexthop, NhId, Tables};
 use crate::wire::{IpProtocol, MacAddr, TcpFlags};
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -181,7 +181,12 @@ const INNER: usize = ETH + 20 + 8 + 4;
 /// leads to a local workload, with an inner IPv4 UDP/TCP packet, past every check the
 /// general path makes before its flow lookup.
 #[inline(always)]
-pub(super) fn parse_fabric(t: &Tables, local_ip: Ipv4Addr, d: &[u8]) -> Option<Parsed> {
+pub(super) fn parse_fabric(
+    t: &Tables,
+    local_ip: Ipv4Addr,
+    labels: &mut LabelCache,
+    d: &[u8],
+) -> Option<Parsed> {
     let o: &[u8; INNER] = d.first_chunk()?;
     if be16(o, 12) != 0x0800
         || o[14] != 0x45
@@ -206,7 +211,7 @@ pub(super) fn parse_fabric(t: &Tables, local_ip: Ipv4Addr, d: &[u8]) -> Option<P
         ifindex,
         dmac,
         smac,
-    }) = t.nexthop(t.label(word >> 12))
+    }) = t.nexthop(labels.get(t, word >> 12))
     else {
         return None;
     };
@@ -244,6 +249,26 @@ pub(super) fn parse_fabric(t: &Tables, local_ip: Ipv4Addr, d: &[u8]) -> Option<P
         tcp: p.tcp,
         deliver: Some((ifindex, dmac, smac)),
     })
+}
+
+/// The last label looked up in this batch and its nexthop: a batch from the fabric often
+/// carries many packets for the same workload (label), and the label table is a hash map.
+/// Lives for one batch (one table snapshot), so it is never stale.
+#[derive(Default)]
+pub(super) struct LabelCache {
+    label: Option<u32>,
+    nh: NhId,
+}
+
+impl LabelCache {
+    #[inline(always)]
+    fn get(&mut self, t: &Tables, label: u32) -> NhId {
+        if self.label != Some(label) {
+            self.label = Some(label);
+            self.nh = t.label(label);
+        }
+        self.nh
+    }
 }
 
 /// Step two for a fabric frame: the inner packet's flow (when its workload has policy)
@@ -288,11 +313,12 @@ pub(super) fn run_batch(
     // Forwarded packets are counted per run of the same output interface (one counter
     // update for most batches) rather than one by one.
     let mut run = Run::default();
+    let mut labels = LabelCache::default();
     if !large {
         // Cache-resident table: parse and finish each packet in turn (nothing to warm,
         // so nothing is stored between the two steps).
         for (pkt, o) in pkts[..n].iter_mut().zip(out[..n].iter_mut()) {
-            let p = parse(t, iface, fabric_ip, pkt);
+            let p = parse(t, iface, fabric_ip, &mut labels, pkt);
             *o = finish(
                 w,
                 t,
@@ -310,7 +336,7 @@ pub(super) fn run_batch(
     for (pc, oc) in pkts[..n].chunks_mut(32).zip(out[..n].chunks_mut(32)) {
         let mut parsed: [Option<Parsed>; 32] = [None; 32];
         for (slot, p) in parsed.iter_mut().zip(pc.iter()) {
-            *slot = parse(t, iface, fabric_ip, p);
+            *slot = parse(t, iface, fabric_ip, &mut labels, p);
         }
         let mut hashes = [0u64; 32];
         for ((h, p), pkt) in hashes.iter_mut().zip(&parsed).zip(pc.iter()) {
@@ -348,11 +374,12 @@ fn parse(
     t: &Tables,
     iface: &Interface,
     fabric_ip: Option<Ipv4Addr>,
+    labels: &mut LabelCache,
     p: &PacketBuf,
 ) -> Option<Parsed> {
     match fabric_ip {
         None => parse_workload(t, iface, p.data()),
-        Some(ip) => parse_fabric(t, ip, p.data()),
+        Some(ip) => parse_fabric(t, ip, labels, p.data()),
     }
 }
 

@@ -145,11 +145,16 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv4Packet<T> {
         // One length check for the 12 bytes touched (per forwarded packet), then fixed
         // offsets: TTL/protocol word at 8, checksum at 10.
         let h: &mut [u8; 12] = (&mut self.buffer.as_mut()[..12]).try_into().unwrap();
-        let ttl = h[8].saturating_sub(1);
-        let old = u16::from_be_bytes([h[8], h[9]]);
-        let new = u16::from_be_bytes([ttl, h[9]]);
+        if h[8] == 0 {
+            return 0;
+        }
+        let ttl = h[8] - 1;
         h[8] = ttl;
-        let c = checksum::update16(u16::from_be_bytes([h[10], h[11]]), old, new);
+        // RFC 1624 eq. 3 with the word's change folded in: for old = TTL<<8 | protocol and
+        // new = old - 0x100, ~old + new is always 0xfeff, so this equals
+        // `update16(checksum, old, new)` exactly.
+        let hc = u16::from_be_bytes([h[10], h[11]]);
+        let c = !checksum::fold((!hc) as u32 + 0xfeff);
         h[10..12].copy_from_slice(&c.to_be_bytes());
         ttl
     }
@@ -233,6 +238,36 @@ impl Ipv4Repr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ttl_decrement_equals_the_general_incremental_update() {
+        for ttl in 0..=255u8 {
+            for hc in [
+                0u16, 1, 0x00ff, 0x0100, 0x1234, 0xfeff, 0xff00, 0xfffe, 0xffff,
+            ] {
+                let mut b = [0u8; 20];
+                b[0] = 0x45;
+                b[8] = ttl;
+                b[9] = 17;
+                b[10..12].copy_from_slice(&hc.to_be_bytes());
+                let got = Ipv4Packet::new_unchecked(&mut b[..]).decrement_ttl();
+                let new = ttl.saturating_sub(1);
+                let want = if ttl == 0 {
+                    hc
+                } else {
+                    checksum::update16(
+                        hc,
+                        u16::from_be_bytes([ttl, 17]),
+                        u16::from_be_bytes([new, 17]),
+                    )
+                };
+                assert_eq!(
+                    (got, b[8], u16::from_be_bytes([b[10], b[11]])),
+                    (new, new, want)
+                );
+            }
+        }
+    }
 
     fn sample() -> Ipv4Repr {
         Ipv4Repr {
