@@ -6,7 +6,9 @@
 //! The root and the chunks of the node arena sit behind `Arc` and are changed through
 //! `Arc::make_mut`, so a table cloned into a new snapshot shares everything with the old
 //! one, and a change copies only the chunks it touches. Workers keep reading the old
-//! snapshot meanwhile. Nodes emptied by removals are not reclaimed yet.
+//! snapshot meanwhile. A node whose slots all hold the same leaf after a change (e.g. the
+//! host routes under it were removed) is folded back into its parent slot and its number
+//! reused by the next allocation, so churn does not grow the arena.
 //!
 //! Slot encoding (u32): bit 31 set = child node, bits 0..31 index into `kids`. Otherwise a
 //! leaf: bits 0..23 = nexthop id (0 = no route), bits 23..31 = prefix length (0..=128).
@@ -45,7 +47,10 @@ fn leaf_len(s: u32) -> u8 {
 pub struct Lpm<const BITS: u32> {
     root: Arc<[u32]>,
     chunks: Vec<Arc<[Node]>>,
+    /// Node numbers handed out (live or on `free`).
     nodes: u32,
+    /// Reclaimed node numbers, reused before new ones.
+    free: Vec<u32>,
 }
 
 /// IPv4 FIB.
@@ -65,6 +70,7 @@ impl<const BITS: u32> Lpm<BITS> {
             root: vec![leaf(0, 0); 1 << ROOT_BITS].into(),
             chunks: Vec::new(),
             nodes: 0,
+            free: Vec::new(),
         }
     }
 
@@ -86,9 +92,9 @@ impl<const BITS: u32> Lpm<BITS> {
         s & NH_MASK
     }
 
-    /// Number of trie nodes besides the root.
+    /// Number of live trie nodes besides the root.
     pub fn node_count(&self) -> usize {
-        self.nodes as usize
+        self.nodes as usize - self.free.len()
     }
 
     /// Heap bytes held by the trie (root, node arena, chunk table).
@@ -129,6 +135,11 @@ impl<const BITS: u32> Lpm<BITS> {
 
     /// A new node whose every slot holds `fill` (the leaf it pushes down).
     fn alloc(&mut self, fill: u32) -> u32 {
+        if let Some(n) = self.free.pop() {
+            let n = n as usize;
+            Arc::make_mut(&mut self.chunks[n / CHUNK])[n % CHUNK] = [fill; NODE];
+            return n as u32;
+        }
         let n = self.nodes as usize;
         if n / CHUNK == self.chunks.len() {
             self.chunks.push(vec![[0u32; NODE]; CHUNK].into());
@@ -143,6 +154,8 @@ impl<const BITS: u32> Lpm<BITS> {
     fn paint(&mut self, prefix: u128, len: u8, new: u32, cond: impl Fn(u8) -> bool + Copy) {
         let len = len as u32;
         let (mut node, mut consumed, mut bits) = (None, 0u32, ROOT_BITS);
+        // (parent, slot) of each node on the way down, to fold them back up afterwards.
+        let mut path: Vec<(Option<u32>, usize)> = Vec::new();
         loop {
             let shift = 128 - consumed - bits;
             let idx = ((prefix >> shift) as usize) & ((1usize << bits) - 1);
@@ -152,8 +165,15 @@ impl<const BITS: u32> Lpm<BITS> {
                 for i in start..start + span {
                     self.repaint(node, i, new, cond);
                 }
+                // Deepest first: folding a node can make its parent uniform in turn.
+                for &(parent, slot) in path.iter().rev() {
+                    if !self.fold(parent, slot) {
+                        break;
+                    }
+                }
                 return;
             }
+            path.push((node, idx));
             let s = self.get(node, idx);
             let child = if s & CHILD != 0 {
                 s & !CHILD
@@ -174,9 +194,29 @@ impl<const BITS: u32> Lpm<BITS> {
             for j in 0..NODE {
                 self.repaint(Some(s & !CHILD), j, new, cond);
             }
+            self.fold(node, i);
         } else if cond(leaf_len(s)) && s != new {
             self.set(node, i, new);
         }
+    }
+
+    /// If slot `i` of `node` points at a child whose slots all hold one and the same leaf,
+    /// puts that leaf in the slot instead and frees the child (lookups answer the same:
+    /// the child only repeated it). Returns whether it folded.
+    fn fold(&mut self, node: Option<u32>, i: usize) -> bool {
+        let s = self.get(node, i);
+        if s & CHILD == 0 {
+            return false;
+        }
+        let c = s & !CHILD;
+        let kids = self.node(c);
+        let first = kids[0];
+        if first & CHILD != 0 || kids.iter().any(|&k| k != first) {
+            return false;
+        }
+        self.set(node, i, first);
+        self.free.push(c);
+        true
     }
 }
 
@@ -286,6 +326,33 @@ mod tests {
                 "snapshot {a:#x}"
             );
         }
+    }
+
+    #[test]
+    fn removing_every_route_reclaims_every_node() {
+        let mut t = Lpm4::new();
+        t.insert(Ipv4Addr::new(10, 0, 0, 0), 8, 1);
+        t.insert(Ipv4Addr::new(10, 1, 0, 0), 24, 2);
+        for h in 0..200u32 {
+            t.insert(Ipv4Addr::from_bits(0x0a01_0000 | h), 32, 100 + h);
+            t.insert(Ipv4Addr::from_bits(0x0a02_0000 | (h << 8)), 32, 400 + h);
+        }
+        assert!(t.node_count() > 2, "{}", t.node_count());
+        for h in 0..200u32 {
+            t.remove(Ipv4Addr::from_bits(0x0a01_0000 | h), 32, 2, 24);
+            t.remove(Ipv4Addr::from_bits(0x0a02_0000 | (h << 8)), 32, 1, 8);
+        }
+        t.remove(Ipv4Addr::new(10, 1, 0, 0), 24, 1, 8);
+        assert_eq!(t.node_count(), 0);
+        assert_eq!(t.lookup(Ipv4Addr::new(10, 1, 0, 5)), 1);
+        assert_eq!(t.lookup(Ipv4Addr::new(10, 2, 3, 0)), 1);
+        // Freed nodes are reused: re-adding allocates no new chunk.
+        let mem = t.memory_bytes();
+        for h in 0..200u32 {
+            t.insert(Ipv4Addr::from_bits(0x0a01_0000 | h), 32, 100 + h);
+        }
+        assert_eq!(t.memory_bytes(), mem);
+        assert_eq!(t.lookup(Ipv4Addr::new(10, 1, 0, 7)), 107);
     }
 
     #[test]
