@@ -388,16 +388,23 @@ fn initial_dump_ends_with_eor_and_refresh_resends() {
     ));
 }
 
+/// Per-route memory is what the 1M-route benchmark measures: keep the hot types small.
 #[test]
-fn print_sizes() {
-    println!(
-        "Nlri {} Path {} Dest {} Labels {} Source {} PathAttrs {}",
-        std::mem::size_of::<Nlri>(),
-        std::mem::size_of::<Path>(),
-        std::mem::size_of::<Dest>(),
-        std::mem::size_of::<Labels>(),
-        std::mem::size_of::<Source>(),
-        std::mem::size_of::<PathAttrs>()
+fn route_types_stay_small() {
+    assert!(
+        std::mem::size_of::<Nlri>() <= 32,
+        "Nlri grew: {}",
+        std::mem::size_of::<Nlri>()
+    );
+    assert!(
+        std::mem::size_of::<Path>() <= 48,
+        "Path grew: {}",
+        std::mem::size_of::<Path>()
+    );
+    assert!(
+        std::mem::size_of::<Dest>() <= 32,
+        "Dest grew: {}",
+        std::mem::size_of::<Dest>()
     );
 }
 
