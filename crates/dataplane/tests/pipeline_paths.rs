@@ -11,7 +11,7 @@ use cirrus_dataplane::pipeline::{Disposition, TrapReason, Worker, WorkerConfig};
 use cirrus_dataplane::tables::{Interface, InterfaceKind};
 use cirrus_dataplane::wire::*;
 use common::*;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 fn run(w: &mut Worker, ingress: u32, frame: &[u8]) -> (Disposition, Vec<u8>) {
     let mut p = [PacketBuf::from_frame(frame)];
@@ -375,6 +375,60 @@ fn nat_rewrites_both_directions() {
     let udp = UdpPacket::new_checked(ip.payload()).unwrap();
     assert_eq!(udp.dst_port(), 3000);
     assert!(udp.verify_checksum(checksum::pseudo_v4(VM_C_UDP, VM_P, 17, udp.len() as u32)));
+}
+
+#[test]
+fn nat_rewrites_both_directions_v6() {
+    // Workload A (which owns V6_A) with policy, so its flows go through the agent.
+    let (mut c, mut w) = worker();
+    c.set_interface(Interface {
+        ifindex: IF_A,
+        name: "tap-a".into(),
+        mac: MAC_A,
+        kind: InterfaceKind::Virtual {
+            vrf: 1,
+            ips: vec![IpAddr::V4(VM_A), IpAddr::V6(V6_A)],
+            policy: true,
+        },
+        flow_limit: 0,
+        fat_flows: Vec::new(),
+    })
+    .unwrap();
+    c.commit();
+    let fip6 = Ipv6Addr::new(0x2001, 0xdb8, 9, 0, 0, 0, 0, 9);
+    let f = udp_v6(MAC_A, VROUTER_MAC, V6_A, V6_REMOTE, 3000, 53, b"query");
+    assert_eq!(run(&mut w, IF_A, &f).0, Disposition::Held);
+    let rev = FlowKey::new(1, IpProtocol::UDP, V6_REMOTE.into(), fip6.into(), 53, 40000);
+    let snat = FlowSpec {
+        nat_src: true,
+        ..FlowSpec::forward(1)
+    };
+    let dnat = FlowSpec {
+        nat_dst: true,
+        ..FlowSpec::forward(1)
+    };
+    let released = decision(&mut w, snat, Some((rev, dnat)));
+    assert_eq!(released[0].0, Disposition::Tx(IF_FABRIC));
+    // Outer UDP (8) and MPLS (4), then the translated IPv6 packet.
+    let (_, l4) = outer(released[0].1.data());
+    let inner = Ipv6Packet::new_checked(&l4[12..]).unwrap();
+    assert_eq!((inner.src_addr(), inner.dst_addr()), (fip6, V6_REMOTE));
+    let udp = UdpPacket::new_checked(inner.payload()).unwrap();
+    assert_eq!(udp.src_port(), 40000);
+    assert!(udp.verify_checksum(checksum::pseudo_v6(&fip6, &V6_REMOTE, 17, udp.len() as u32)));
+    // Reply to the floating IP: destination translated back to the workload.
+    let reply = udp_v6(MAC_E, VROUTER_MAC, V6_REMOTE, fip6, 53, 40000, b"answer");
+    let (d, out) = run(
+        &mut w,
+        IF_FABRIC,
+        &mpls_udp_from_peer(LABEL_A, &reply[14..]),
+    );
+    assert_eq!(d, Disposition::Tx(IF_A));
+    let ip = Ipv6Packet::new_checked(&out[14..]).unwrap();
+    assert_eq!((ip.src_addr(), ip.dst_addr()), (V6_REMOTE, V6_A));
+    let udp = UdpPacket::new_checked(ip.payload()).unwrap();
+    assert_eq!(udp.dst_port(), 3000);
+    assert!(udp.verify_checksum(checksum::pseudo_v6(&V6_REMOTE, &V6_A, 17, udp.len() as u32)));
 }
 
 fn fragment(ident: u16, offset: u16, more: bool) -> Vec<u8> {

@@ -1,8 +1,9 @@
-//! IPv4 NAT rewrites (floating IPs): addresses and ports, patching the IP, TCP, UDP and
-//! ICMP checksums incrementally (RFC 1624) so the payload is never re-summed.
+//! NAT rewrites (floating IPs), IPv4 and IPv6: addresses and ports, patching the IPv4
+//! header checksum and the TCP, UDP, ICMP and ICMPv6 checksums incrementally (RFC 1624)
+//! so the payload is never re-summed.
 
 use crate::wire::{IpProtocol, Ipv4Packet, checksum, put16};
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// Rewrites the source or destination (address and port) of the IPv4 packet in `ip`.
 /// `l4` is the transport header offset, `None` for a later fragment (no transport header).
@@ -33,6 +34,57 @@ pub fn rewrite_v4(ip: &mut [u8], l4: Option<usize>, src: bool, addr: Ipv4Addr, p
     if pseudo {
         c = checksum::update32(c, old.to_bits(), addr.to_bits());
     }
+    c = checksum::update16(c, old_port, port);
+    put16(l4b, port_at, port);
+    if !udp_no_csum {
+        put16(
+            l4b,
+            csum_at,
+            if proto == IpProtocol::UDP && c == 0 {
+                0xffff
+            } else {
+                c
+            },
+        );
+    }
+}
+
+/// Rewrites the source or destination (address and port) of the IPv6 packet in `ip`
+/// whose upper-layer protocol is `proto` at offset `l4` (`None`: no transport header, a
+/// fragment). IPv6 has no header checksum; the TCP, UDP and ICMPv6 checksums cover the
+/// addresses through the pseudo-header.
+pub fn rewrite_v6(
+    ip: &mut [u8],
+    l4: Option<usize>,
+    proto: IpProtocol,
+    src: bool,
+    addr: Ipv6Addr,
+    port: u16,
+) {
+    let at = if src { 8 } else { 24 };
+    let Some(field) = ip.get_mut(at..at + 16) else {
+        return;
+    };
+    let mut old = [0u8; 16];
+    old.copy_from_slice(field);
+    field.copy_from_slice(&addr.octets());
+    let Some(off) = l4 else { return };
+    let (csum_at, port_at) = match proto {
+        IpProtocol::TCP => (16, if src { 0 } else { 2 }),
+        IpProtocol::UDP => (6, if src { 0 } else { 2 }),
+        // ICMPv6 echo: the identifier stands for both ports.
+        IpProtocol::ICMPV6 => (2, 4),
+        _ => return,
+    };
+    let Some(l4b) = ip.get_mut(off..) else { return };
+    if l4b.len() < port_at + 2 || l4b.len() < csum_at + 2 {
+        return;
+    }
+    let mut c = u16::from_be_bytes([l4b[csum_at], l4b[csum_at + 1]]);
+    // A zero UDP checksum is not valid over IPv6 but is left as it came, as for IPv4.
+    let udp_no_csum = proto == IpProtocol::UDP && c == 0;
+    let old_port = u16::from_be_bytes([l4b[port_at], l4b[port_at + 1]]);
+    c = checksum::update_bytes(c, &old, &addr.octets());
     c = checksum::update16(c, old_port, port);
     put16(l4b, port_at, port);
     if !udp_no_csum {

@@ -32,6 +32,9 @@ pub struct L3Info {
     /// Length of the IP datagram (without link padding).
     pub ip_len: usize,
     pub frag: Frag,
+    /// An IPv6 packet with a fragment header (keyed without ports; no transport header
+    /// is read or rewritten).
+    pub v6_fragment: bool,
     pub ident: u16,
     pub tcp_flags: Option<TcpFlags>,
 }
@@ -93,6 +96,7 @@ pub fn parse_ip(buf: &[u8], v6: bool) -> Result<L3Info> {
             l4_off: hl,
             ip_len: ip.total_len() as usize,
             frag,
+            v6_fragment: false,
             ident: ip.ident(),
             tcp_flags,
         })
@@ -115,6 +119,7 @@ pub fn parse_ip(buf: &[u8], v6: bool) -> Result<L3Info> {
             l4_off: ul.offset,
             ip_len: 40 + ip.payload_len() as usize,
             frag: Frag::None,
+            v6_fragment: ul.fragment.is_some(),
             ident: 0,
             tcp_flags,
         })

@@ -240,31 +240,43 @@ pub(super) fn flow_stage(
             if mirror_nh != 0 {
                 mirror(w, t, mirror_nh, pkt, hash);
             }
-            if nat != 0 && !info.v6 {
+            if nat != 0 {
                 let (nat_src, nat_dst) = (nat & 1 != 0, nat & 2 != 0);
                 let Some(rev) = w.flows.get(rev_idx) else {
                     return FlowStep::Stop(Disposition::Drop(DropReason::FlowDenied));
                 };
                 let rk = rev.key;
-                let l4 = (info.frag != Frag::Later).then_some(info.l4_off);
+                // Later fragments (and IPv6 fragments, keyed without ports) carry no
+                // transport header to patch.
+                let l4 = (info.frag != Frag::Later && !info.v6_fragment).then_some(info.l4_off);
                 let ip = &mut pkt.data_mut()[ip_off..];
-                if nat_src {
-                    nat::rewrite_v4(
-                        ip,
-                        l4,
+                let proto = IpProtocol(info.proto);
+                // (source?, new address, new port) for each translated side.
+                let sides = [
+                    (
+                        nat_src,
                         true,
-                        Ipv4Addr::from_bits(rk.dst_bits() as u32),
+                        rk.dst_bits(),
                         nat_port(rk.dport(), info.sport),
-                    );
+                    ),
+                    (
+                        nat_dst,
+                        false,
+                        rk.src_bits(),
+                        nat_port(rk.sport(), info.dport),
+                    ),
+                ];
+                for (on, src, addr, port) in sides {
+                    if !on {
+                        continue;
+                    }
+                    if info.v6 {
+                        nat::rewrite_v6(ip, l4, proto, src, Ipv6Addr::from_bits(addr), port);
+                    } else {
+                        nat::rewrite_v4(ip, l4, src, Ipv4Addr::from_bits(addr as u32), port);
+                    }
                 }
                 if nat_dst {
-                    nat::rewrite_v4(
-                        ip,
-                        l4,
-                        false,
-                        Ipv4Addr::from_bits(rk.src_bits() as u32),
-                        nat_port(rk.sport(), info.dport),
-                    );
                     route.dst = rk.src_bits();
                 }
             }
