@@ -1,10 +1,14 @@
 //! bgperf-style convergence benchmark: N injector peers each advertise M unique VPNv4 prefixes
 //! into the speaker under test, which re-advertises them to one sink peer. Prints one line per
 //! implementation: time from the first injected byte to the sink holding all N*M prefixes, and
-//! the speaker's peak RSS (VmHWM). The speaker runs as its own process (Cirrus re-executes this
-//! binary with `--serve`), so its memory is measured alone.
+//! the speaker's peak RSS (VmHWM) and its RSS once converged, with the time and peak ratios to
+//! Cirrus (above 1: Cirrus is faster / smaller). The speaker runs as its own process (Cirrus
+//! re-executes this binary with `--serve`), so its memory is measured alone. Every
+//! implementation gets the same load and the same criterion (the sink holds all N*M prefixes).
 //!
-//! cargo bench -p cirrus-bgp --bench convergence -- --peers 10 --prefixes 100000 --impl cirrus,gobgp,frr,bird
+//! cargo bench -p cirrus-bgp --bench convergence -- --peers 10 --prefixes 100000 --impl cirrus,frr,bird
+//!
+//! (add `gobgp` at 10 x 10000: it takes minutes at 10 x 100000.)
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
@@ -80,6 +84,10 @@ fn main() {
         rt.block_on(serve(&cfg));
         return;
     }
+    // (implementation, outcome): printed together at the end so every line can carry its
+    // ratios to Cirrus's figures, whatever the order of `--impl`.
+    let mut results: Vec<(String, Result<(Duration, Option<u64>, Option<u64>), String>)> =
+        Vec::new();
     for imp in &a.impls {
         let dir =
             std::env::temp_dir().join(format!("cirrus-bgp-bench-{imp}-{}", std::process::id()));
@@ -87,15 +95,14 @@ fn main() {
         let mut child = match start(imp, a.peers, &dir) {
             Ok(c) => c,
             Err(e) => {
-                println!(
-                    "impl={imp} peers={} prefixes_per_peer={} error=\"{e}\"",
-                    a.peers, a.prefixes
-                );
+                results.push((imp.clone(), Err(e)));
                 continue;
             }
         };
         let res = rt.block_on(run(imp, a.peers, a.prefixes));
-        let rss = peak_rss_kb(child.id());
+        let rss = rss_kb(child.id(), "VmHWM:");
+        // Resident memory once converged: what stays, next to the peak.
+        let rss_now = rss_kb(child.id(), "VmRSS:");
         if res.is_err() {
             // Show the daemon's last words next to the error.
             for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
@@ -113,16 +120,43 @@ fn main() {
         let _ = child.kill();
         let _ = child.wait();
         let _ = std::fs::remove_dir_all(&dir);
+        let res = res.map(|t| (t, rss, rss_now));
+        match &res {
+            Ok((t, _, _)) => eprintln!("{imp}: converged in {} ms", t.as_millis()),
+            Err(e) => eprintln!("{imp}: {e}"),
+        }
+        results.push((imp.clone(), res));
+    }
+    let cirrus = results.iter().find_map(|(i, r)| match r {
+        Ok(v) if i == "cirrus" => Some(*v),
+        _ => None,
+    });
+    for (imp, res) in results {
         match res {
-            Ok(t) => println!(
-                "impl={imp} peers={} prefixes_per_peer={} total={} convergence_ms={} prefixes_per_s={:.0} peak_rss_kb={}",
-                a.peers,
-                a.prefixes,
-                a.peers * a.prefixes,
-                t.as_millis(),
-                (a.peers * a.prefixes) as f64 / t.as_secs_f64(),
-                rss.map_or("?".into(), |r| r.to_string())
-            ),
+            Ok((t, rss, rss_now)) => {
+                // Ratios are this implementation's figure over Cirrus's: above 1 means Cirrus
+                // converged faster / peaked lower.
+                let ratios = cirrus.map_or(String::new(), |(ct, crss, _)| {
+                    let mem = match (rss, crss) {
+                        (Some(r), Some(c)) if c > 0 => format!("{:.2}", r as f64 / c as f64),
+                        _ => "?".into(),
+                    };
+                    format!(
+                        " time_vs_cirrus={:.2} rss_vs_cirrus={mem}",
+                        t.as_secs_f64() / ct.as_secs_f64()
+                    )
+                });
+                println!(
+                    "impl={imp} peers={} prefixes_per_peer={} total={} convergence_ms={} prefixes_per_s={:.0} peak_rss_kb={} rss_after_kb={}{ratios}",
+                    a.peers,
+                    a.prefixes,
+                    a.peers * a.prefixes,
+                    t.as_millis(),
+                    (a.peers * a.prefixes) as f64 / t.as_secs_f64(),
+                    rss.map_or("?".into(), |r| r.to_string()),
+                    rss_now.map_or("?".into(), |r| r.to_string()),
+                )
+            }
             Err(e) => println!(
                 "impl={imp} peers={} prefixes_per_peer={} error=\"{e}\"",
                 a.peers, a.prefixes
@@ -140,9 +174,10 @@ async fn serve(cfg: &str) {
     }
 }
 
-fn peak_rss_kb(pid: u32) -> Option<u64> {
+/// A `/proc/<pid>/status` memory line (`VmHWM:` peak, `VmRSS:` current) in KiB.
+fn rss_kb(pid: u32, field: &str) -> Option<u64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = s.lines().find(|l| l.starts_with(field))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
