@@ -107,22 +107,61 @@ pub(super) struct Parsed {
     pub deliver: Option<(IfIndex, MacAddr, MacAddr)>,
 }
 
+/// What step one needs from a policy-enabled workload interface, looked up once per
+/// batch rather than per packet.
+pub(super) struct Workload<'a> {
+    iface: &'a Interface,
+    vrf: u16,
+    ips: &'a [IpAddr],
+    /// The interface's only address when it has exactly one IPv4 one (the usual case):
+    /// the source check is then one compare.
+    only_v4: Option<u32>,
+    vrouter_mac: [u8; 6],
+}
+
+impl<'a> Workload<'a> {
+    /// `None` unless `iface` is a policy-enabled workload whose VRF exists (otherwise
+    /// every packet takes the general path, which drops or handles it).
+    pub(super) fn new(t: &Tables, iface: &'a Interface) -> Option<Self> {
+        let InterfaceKind::Virtual {
+            vrf,
+            policy: true,
+            ref ips,
+        } = iface.kind
+        else {
+            return None;
+        };
+        t.vrf(vrf)?;
+        let only_v4 = match ips.as_slice() {
+            [IpAddr::V4(a)] => Some(a.to_bits()),
+            _ => None,
+        };
+        Some(Self {
+            iface,
+            vrf,
+            ips,
+            only_v4,
+            vrouter_mac: t.vrouter_mac.0,
+        })
+    }
+
+    #[inline(always)]
+    fn owns(&self, src: u32) -> bool {
+        match self.only_v4 {
+            Some(a) => a == src,
+            None => self.ips.contains(&IpAddr::V4(Ipv4Addr::from_bits(src))),
+        }
+    }
+}
+
 /// Step one for a workload frame (pure): a routed IPv4 UDP/TCP packet from a
 /// policy-enabled workload, past every check the general path makes before its flow
 /// lookup. `None`: not this case, the general path takes the packet.
 #[inline(always)]
-pub(super) fn parse_workload(t: &Tables, iface: &Interface, d: &[u8]) -> Option<Parsed> {
-    let InterfaceKind::Virtual {
-        vrf,
-        policy: true,
-        ref ips,
-    } = iface.kind
-    else {
-        return None;
-    };
+pub(super) fn parse_workload(wl: &Workload<'_>, d: &[u8]) -> Option<Parsed> {
     let eth: &[u8; ETH] = d.first_chunk()?;
     // Routed (to the vRouter MAC), unicast source, IPv4: as the general path decides.
-    if eth[..6] != t.vrouter_mac.0 || eth[6] & 1 != 0 || eth[12..] != [0x08, 0x00] {
+    if eth[..6] != wl.vrouter_mac || eth[6] & 1 != 0 || eth[12..] != [0x08, 0x00] {
         return None;
     }
     let p = v4(&d[ETH..])?;
@@ -130,12 +169,12 @@ pub(super) fn parse_workload(t: &Tables, iface: &Interface, d: &[u8]) -> Option<
     if p.ttl <= 1 || (p.proto == IpProtocol::UDP.0 && p.dport == 67) {
         return None;
     }
-    if t.vrf(vrf).is_none() || !ips.contains(&IpAddr::V4(Ipv4Addr::from_bits(p.src))) {
+    if !wl.owns(p.src) {
         return None;
     }
-    let (sport, dport) = iface.fat_ports(p.proto, p.sport, p.dport);
+    let (sport, dport) = wl.iface.fat_ports(p.proto, p.sport, p.dport);
     let key = FlowKey::from_parts(
-        vrf,
+        wl.vrf,
         p.proto,
         p.src as u128,
         p.dst as u128,
@@ -303,11 +342,14 @@ pub(super) fn run_batch(
     pkts: &mut [PacketBuf],
     out: &mut [Disposition],
 ) -> bool {
-    let fabric_ip = match iface.kind {
-        InterfaceKind::Virtual { policy: true, .. } => None,
-        InterfaceKind::Fabric { local_ip, .. } => Some(local_ip),
-        _ => return false,
+    let mode = match iface.kind {
+        InterfaceKind::Fabric { local_ip, .. } => Mode::Fabric(local_ip),
+        _ => match Workload::new(t, iface) {
+            Some(wl) => Mode::Workload(wl),
+            None => return false,
+        },
     };
+    let fabric = matches!(mode, Mode::Fabric(_));
     let large = pkts.len() > 1 && w.flows.len() >= WARM_MIN_FLOWS;
     let n = pkts.len().min(out.len());
     // Forwarded packets are counted per run of the same output interface (one counter
@@ -318,17 +360,8 @@ pub(super) fn run_batch(
         // Cache-resident table: parse and finish each packet in turn (nothing to warm,
         // so nothing is stored between the two steps).
         for (pkt, o) in pkts[..n].iter_mut().zip(out[..n].iter_mut()) {
-            let p = parse(t, iface, fabric_ip, &mut labels, pkt);
-            *o = finish(
-                w,
-                t,
-                now,
-                ingress,
-                fabric_ip.is_some(),
-                pkt,
-                p.as_ref(),
-                &mut run,
-            );
+            let p = parse(t, &mode, &mut labels, pkt);
+            *o = finish(w, t, now, ingress, fabric, pkt, p.as_ref(), &mut run);
         }
         run.flush(w, ingress);
         return true;
@@ -336,7 +369,7 @@ pub(super) fn run_batch(
     for (pc, oc) in pkts[..n].chunks_mut(32).zip(out[..n].chunks_mut(32)) {
         let mut parsed: [Option<Parsed>; 32] = [None; 32];
         for (slot, p) in parsed.iter_mut().zip(pc.iter()) {
-            *slot = parse(t, iface, fabric_ip, &mut labels, p);
+            *slot = parse(t, &mode, &mut labels, p);
         }
         let mut hashes = [0u64; 32];
         for ((h, p), pkt) in hashes.iter_mut().zip(&parsed).zip(pc.iter()) {
@@ -352,35 +385,27 @@ pub(super) fn run_batch(
         }
         warm_hashes(w, t, &hashes[..pc.len()]);
         for ((pkt, o), p) in pc.iter_mut().zip(oc.iter_mut()).zip(&parsed) {
-            *o = finish(
-                w,
-                t,
-                now,
-                ingress,
-                fabric_ip.is_some(),
-                pkt,
-                p.as_ref(),
-                &mut run,
-            );
+            *o = finish(w, t, now, ingress, fabric, pkt, p.as_ref(), &mut run);
         }
     }
     run.flush(w, ingress);
     true
 }
 
-/// Step one for the interface's kind (`fabric_ip` for the fabric).
+/// Step one for the interface's kind.
 #[inline(always)]
-fn parse(
-    t: &Tables,
-    iface: &Interface,
-    fabric_ip: Option<Ipv4Addr>,
-    labels: &mut LabelCache,
-    p: &PacketBuf,
-) -> Option<Parsed> {
-    match fabric_ip {
-        None => parse_workload(t, iface, p.data()),
-        Some(ip) => parse_fabric(t, ip, labels, p.data()),
+fn parse(t: &Tables, mode: &Mode<'_>, labels: &mut LabelCache, p: &PacketBuf) -> Option<Parsed> {
+    match mode {
+        Mode::Workload(wl) => parse_workload(wl, p.data()),
+        Mode::Fabric(ip) => parse_fabric(t, *ip, labels, p.data()),
     }
+}
+
+/// Which fast path a batch's ingress interface has.
+enum Mode<'a> {
+    Workload(Workload<'a>),
+    /// The fabric, with this vRouter's underlay address.
+    Fabric(Ipv4Addr),
 }
 
 /// Step two for one packet, or the general path when the fast one declines; forwarded
