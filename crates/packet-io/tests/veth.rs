@@ -78,6 +78,21 @@ fn ping_and_tcp(tag: &str, open: fn(&str) -> Box<dyn Device>) {
     );
     assert!(ping.is_ok(), "ping through the pipeline failed: {ping:?}");
 
+    // TTL 1: the vRouter is the first hop; the agent answers with time exceeded from the
+    // gateway (ping exits non-zero then, so read its output rather than its status).
+    let ttl1 = Command::new("ip")
+        .args([
+            "netns", "exec", &ns_a, "ping", "-c", "1", "-t", "1", "-W", "2",
+        ])
+        .arg(VM_B.to_string())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&ttl1.stdout);
+    assert!(
+        text.contains(&format!("From {GATEWAY}")) && text.contains("Time to live exceeded"),
+        "ping -t 1: {text}"
+    );
+
     let ethtool = Command::new("ethtool")
         .arg("--version")
         .output()

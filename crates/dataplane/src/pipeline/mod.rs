@@ -7,6 +7,7 @@ mod egress;
 mod fabric;
 mod fast;
 mod frag;
+pub mod icmp_error;
 mod nat;
 pub mod parse;
 mod warm;
@@ -30,6 +31,11 @@ pub enum TrapReason {
     Ndisc,
     /// Addressed to the vRouter host itself (not overlay): goes to the host interface.
     Host,
+    /// A routed packet from a workload whose TTL (IPv6 hop limit) would reach 0 here: the
+    /// agent answers with ICMP(v6) time exceeded from the network's gateway address, as
+    /// Contrail's agent does for the vRouter's ICMP-error trap (traceroute through the
+    /// vRouter shows that hop). The packet is not forwarded.
+    TtlExpired,
 }
 
 /// What became of one packet.

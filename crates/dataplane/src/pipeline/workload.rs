@@ -94,7 +94,7 @@ pub(super) fn ingress(
     }
 
     if info.ttl <= 1 {
-        return Drop(DropReason::TtlExpired);
+        return Disposition::Trap(TrapReason::TtlExpired);
     }
     let Some((sport, dport)) = w.frag_ports(&info, now) else {
         return Drop(DropReason::FragmentNoFlow);

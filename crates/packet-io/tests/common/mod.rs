@@ -1,5 +1,6 @@
 //! Shared by the runner tests: a two-workload VRF and an agent that proxies ARP (answers
-//! every request with the vRouter MAC, as Contrail's agent does) and allows every flow.
+//! every request with the vRouter MAC, as Contrail's agent does), answers expired TTLs with
+//! ICMP time exceeded from the gateway, and allows every flow.
 #![allow(dead_code)]
 
 pub mod lab;
@@ -7,6 +8,7 @@ pub mod lab;
 use cirrus_dataplane::control::{Controller, Dataplane};
 use cirrus_dataplane::flow::{FlowDecision, FlowSpec, Upcall};
 use cirrus_dataplane::pipeline::TrapReason;
+use cirrus_dataplane::pipeline::icmp_error::time_exceeded_v4;
 use cirrus_dataplane::tables::{IfIndex, Interface, InterfaceKind, Nexthop};
 use cirrus_dataplane::wire::*;
 use cirrus_packet_io::runner::Agent;
@@ -19,6 +21,8 @@ pub const MAC_A: MacAddr = MacAddr([0x02, 0, 0, 0, 0, 3]);
 pub const MAC_B: MacAddr = MacAddr([0x02, 0, 0, 0, 0, 4]);
 pub const VM_A: Ipv4Addr = Ipv4Addr::new(10, 1, 0, 3);
 pub const VM_B: Ipv4Addr = Ipv4Addr::new(10, 1, 0, 4);
+/// The workload network's gateway address (the source of the agent's ICMP errors).
+pub const GATEWAY: Ipv4Addr = Ipv4Addr::new(10, 1, 0, 1);
 pub const IF_A: IfIndex = 1;
 pub const IF_B: IfIndex = 2;
 
@@ -85,6 +89,12 @@ impl Agent for TestAgent {
         reason: TrapReason,
         frame: &[u8],
     ) -> Vec<(IfIndex, Vec<u8>)> {
+        if reason == TrapReason::TtlExpired {
+            // As Contrail's agent: ICMP time exceeded from the gateway, back to the sender.
+            return time_exceeded_v4(frame, GATEWAY, VROUTER_MAC)
+                .map(|f| vec![(ingress, f)])
+                .unwrap_or_default();
+        }
         if reason != TrapReason::Arp {
             return Vec::new();
         }
