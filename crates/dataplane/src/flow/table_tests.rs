@@ -1,0 +1,123 @@
+//! Tests of the flow table (its own file to keep `table.rs` to the table itself).
+use super::*;
+use crate::wire::IpProtocol;
+
+fn key(i: u32) -> FlowKey {
+    FlowKey::new(
+        1,
+        IpProtocol::UDP,
+        [10, 0, 0, 1].into(),
+        std::net::Ipv4Addr::from_bits(i).into(),
+        1000,
+        53,
+    )
+}
+
+#[test]
+fn entry_is_one_cache_line() {
+    assert_eq!(std::mem::size_of::<FlowEntry>(), 64);
+    assert_eq!(std::mem::align_of::<FlowEntry>(), 64);
+}
+
+#[test]
+fn counters_carry_past_32_bits() {
+    let mut t = FlowTable::new(FlowConfig::default());
+    let i = t.insert(key(1), 1, FlowSpec::forward(1), 0, 0).unwrap();
+    for _ in 0..3 {
+        t.touch(i, 2_000_000_000, None, 1);
+    }
+    assert_eq!(t.counters(i), (3, 6_000_000_000));
+}
+
+#[test]
+fn insert_lookup_remove_under_churn() {
+    let mut t = FlowTable::new(FlowConfig {
+        max_entries: 512,
+        ..Default::default()
+    });
+    let mut live = std::collections::HashMap::new();
+    for round in 0..20u32 {
+        for i in 0..200u32 {
+            let k = key(round * 1000 + i);
+            let idx = t.insert(k, 1, FlowSpec::forward(1), 0, 0).unwrap();
+            live.insert(k, idx);
+        }
+        let remove: Vec<_> = live.keys().copied().take(200).collect();
+        for k in remove {
+            let idx = live.remove(&k).unwrap();
+            assert_eq!(t.remove(idx).unwrap().key, k);
+        }
+        for (k, &idx) in &live {
+            assert_eq!(t.lookup(k, k.hash()), Some(idx));
+        }
+    }
+    assert_eq!(t.len(), live.len());
+    assert_eq!(t.count_for(1), live.len() as u32);
+}
+
+#[test]
+fn limits_pairs_and_ageing() {
+    let mut t = FlowTable::new(FlowConfig {
+        max_entries: 8,
+        ..Default::default()
+    });
+    let (f, r) = t
+        .install_pair(
+            key(1),
+            FlowSpec::forward(1),
+            key(1).reversed(1),
+            FlowSpec::forward(1),
+            3,
+            2,
+            100,
+        )
+        .unwrap();
+    assert_eq!((t.get(f).unwrap().rev, t.get(r).unwrap().rev), (r, f));
+    // A pair counts two entries against the interface's limit.
+    t.insert(key(2), 3, FlowSpec::forward(1), 3, 100).unwrap();
+    assert_eq!(
+        t.insert(key(3), 3, FlowSpec::forward(1), 3, 100),
+        Err(FlowError::Limit(3))
+    );
+    assert!(matches!(
+        t.insert(key(1), 4, FlowSpec::forward(1), 0, 100),
+        Err(FlowError::Exists(_))
+    ));
+    t.touch(r, 64, None, 250);
+    assert!(t.age(279, 100).iter().all(|(i, _)| *i != f && *i != r));
+    let gone = t.age(100 + 180 + 250, 100);
+    assert!(gone.iter().any(|(i, _)| *i == f) && gone.iter().any(|(i, _)| *i == r));
+    assert!(t.is_empty());
+}
+
+#[test]
+fn reset_ages_at_once_and_hold_resolves() {
+    let mut t = FlowTable::new(FlowConfig::default());
+    let h = t
+        .insert(
+            key(9),
+            1,
+            FlowSpec {
+                verdict: FlowVerdict::Hold,
+                ..FlowSpec::forward(1)
+            },
+            0,
+            10,
+        )
+        .unwrap();
+    assert_eq!(
+        t.resolve(h, &key(8), FlowSpec::forward(1), None, 10),
+        Err(FlowError::Stale(h))
+    );
+    t.resolve(
+        h,
+        &key(9),
+        FlowSpec::forward(1),
+        Some((key(9).reversed(1), FlowSpec::forward(1))),
+        10,
+    )
+    .unwrap();
+    let r = t.get(h).unwrap().rev;
+    t.touch(r, 60, Some(TcpFlags(TcpFlags::RST)), 11);
+    assert_eq!(t.age(11, 10).len(), 2);
+}
