@@ -86,8 +86,7 @@ fn main() {
     }
     // (implementation, outcome): printed together at the end so every line can carry its
     // ratios to Cirrus's figures, whatever the order of `--impl`.
-    let mut results: Vec<(String, Result<(Duration, Option<u64>, Option<u64>), String>)> =
-        Vec::new();
+    let mut results: Vec<(String, Result<Outcome, String>)> = Vec::new();
     for imp in &a.impls {
         let dir =
             std::env::temp_dir().join(format!("cirrus-bgp-bench-{imp}-{}", std::process::id()));
@@ -164,6 +163,9 @@ fn main() {
         }
     }
 }
+
+/// Convergence time, peak RSS and RSS once converged (KiB).
+type Outcome = (Duration, Option<u64>, Option<u64>);
 
 /// `--serve`: run a Cirrus speaker with the JSON config until killed.
 async fn serve(cfg: &str) {

@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 
 use super::best::{self, Path};
+use super::paths::Paths;
 use crate::ext_community::ExtCommunity;
 use crate::types::{EvpnRoute, Labels, Nlri, Rd};
 
@@ -21,7 +22,7 @@ pub struct InstanceConfig {
 /// All paths for one destination and which one is best.
 #[derive(Debug, Clone, Default)]
 pub struct Dest {
-    pub paths: Vec<Path>,
+    pub paths: Paths,
     /// Index of the best path (u32 keeps the destination small; a few paths at most).
     pub best: Option<u32>,
 }

@@ -8,6 +8,7 @@
 pub mod best;
 pub mod instance;
 mod out;
+pub mod paths;
 pub mod query;
 mod table;
 #[cfg(test)]
@@ -80,11 +81,11 @@ pub enum RibError {
 #[derive(Debug)]
 pub struct Rib {
     cfg: RibConfig,
-    global: table::ShardedMap<Nlri, GlobalDest>,
+    global: table::DenseMap<Nlri, GlobalDest>,
     instances: HashMap<String, Instance>,
     peers: HashMap<PeerId, PeerOut>,
-    /// Global keys whose paths changed since the last flush.
-    dirty: HashSet<Nlri>,
+    /// Global keys whose paths changed since the last flush (seeded foldhash, as the table).
+    dirty: HashSet<Nlri, table::RandomState>,
     /// Our current RFC 4684 memberships.
     rtc_local: HashSet<ExtCommunity>,
     /// Peer slots in use (bits of `GlobalDest::adv`).
@@ -101,18 +102,34 @@ struct GlobalDest {
     #[allow(clippy::box_collection)]
     imported: Option<Box<Vec<String>>>,
     /// Peers (by slot bit) that hold this destination, and the best-path version they hold.
-    adv: u128,
+    /// Two u64 words, not a u128: a u128 would align the table entry to 16 and pad it.
+    adv: [u64; 2],
     adv_version: u64,
+}
+
+impl GlobalDest {
+    /// Whether the peer in `slot` holds this destination.
+    fn holds(&self, slot: u32) -> bool {
+        self.adv[(slot / 64) as usize] & (1 << (slot % 64)) != 0
+    }
+    fn set_adv(&mut self, slot: u32, on: bool) {
+        let w = &mut self.adv[(slot / 64) as usize];
+        if on {
+            *w |= 1 << (slot % 64);
+        } else {
+            *w &= !(1 << (slot % 64));
+        }
+    }
 }
 
 impl Rib {
     pub fn new(cfg: RibConfig) -> Rib {
         Rib {
             cfg,
-            global: table::ShardedMap::default(),
+            global: table::DenseMap::default(),
             instances: HashMap::new(),
             peers: HashMap::new(),
-            dirty: HashSet::new(),
+            dirty: HashSet::default(),
             rtc_local: HashSet::new(),
             slots: 0,
             stale_peers: HashSet::new(),
@@ -159,11 +176,10 @@ impl Rib {
 
     /// Frees a peer slot: no destination may still claim the peer holds it.
     fn release_slot(&mut self, slot: u32) {
-        let bit = 1u128 << slot;
         for g in self.global.values_mut() {
-            g.adv &= !bit;
+            g.set_adv(slot, false);
         }
-        self.slots &= !bit;
+        self.slots &= !(1u128 << slot);
     }
 
     /// A session went down. With `graceful`, the peer's paths of `gr_families` stay as stale
@@ -332,14 +348,10 @@ impl Rib {
     }
 
     fn upsert_global(&mut self, key: Nlri, path: Path) {
-        let g = self.global.entry(key.clone()).or_default();
+        let g = self.global.get_or_default(key.clone());
         match g.dest.paths.iter_mut().find(|p| p.source == path.source) {
             Some(p) => *p = path,
-            None => {
-                // Most destinations have one path: do not let Vec round up to four.
-                g.dest.paths.reserve_exact(1);
-                g.dest.paths.push(path)
-            }
+            None => g.dest.paths.push(path),
         }
         self.dirty.insert(key);
     }
@@ -584,6 +596,8 @@ impl Rib {
             .map(|id| (*id, out::Pending::default()))
             .collect();
         let mut attr_hash = HashMap::new();
+        // Destinations left without paths (noted while they are at hand: no second lookup).
+        let mut emptied: Vec<&Nlri> = Vec::new();
         {
             // Key-major: each changed destination is looked up once and offered to every peer
             // (peers and their pending UPDATEs side by side: no lookup per peer per route).
@@ -603,6 +617,9 @@ impl Rib {
                     p.decide(&self.cfg, *id, &clients, key, g, v, false, pd);
                 }
                 g.adv_version = v;
+                if g.dest.paths.is_empty() {
+                    emptied.push(key);
+                }
             }
         }
         for (id, fams) in resyncs {
@@ -617,14 +634,8 @@ impl Rib {
             }
         }
         // Destinations left without paths were withdrawn above: forget them.
-        for key in &dirty {
-            if self
-                .global
-                .get(key)
-                .is_some_and(|g| g.dest.paths.is_empty())
-            {
-                self.global.remove(key);
-            }
+        for key in emptied {
+            self.global.remove(key);
         }
         let mut out = Vec::new();
         for (id, p) in self.peers.iter_mut() {
@@ -703,8 +714,8 @@ impl Rib {
         let Some(p) = self.peers.get(&id) else {
             return 0;
         };
-        let bit = 1u128 << p.slot;
-        self.global.values().filter(|g| g.adv & bit != 0).count()
+        let slot = p.slot;
+        self.global.values().filter(|g| g.holds(slot)).count()
     }
 
     /// Routes received from a peer (all paths, stale included).

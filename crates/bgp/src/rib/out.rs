@@ -180,13 +180,12 @@ impl PeerOut {
         force: bool,
         pend: &mut Pending,
     ) {
-        let bit = 1u128 << self.slot;
-        let had = g.adv & bit != 0;
+        let had = g.holds(self.slot);
         let best = g.dest.best_path();
         match self.eligible(cfg, id, key, clients, best) {
             None => {
                 if had {
-                    g.adv &= !bit;
+                    g.set_adv(self.slot, false);
                     pend.wd
                         .entry(key.family())
                         .or_default()
@@ -215,7 +214,7 @@ impl PeerOut {
                     Some((_, v)) => v.push(l),
                     None => pend.ann.push((group, vec![l])),
                 }
-                g.adv |= bit;
+                g.set_adv(self.slot, true);
             }
         }
     }

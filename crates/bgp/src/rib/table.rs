@@ -1,126 +1,150 @@
-//! The global table's map, split into shards: a hash map doubles its bucket array when it
-//! grows, so one big map briefly holds old and new arrays (a 1M-route table peaked near 2x);
-//! shards grow one at a time.
+//! The global table's map: entries live densely in fixed-size chunks, and a hash index of
+//! 4-octet entry numbers finds them.
 //!
-//! Shards are deliberately unequal. With equal shards every shard holds N/64 keys, so all of
-//! them sit at the same point of their doubling cycle: just after a doubling, every bucket array
-//! is half empty at once (1M routes: 64 x 32768 buckets for 15625 keys each, 48% full, ~200
-//! octets a route for a 97-octet entry). Shard `i` gets a share proportional to `2^(i/64)`, so
-//! shard sizes spread over one octave and their fill levels spread over the whole cycle: the
-//! table's overall fill stays near the average (~63%) whatever N is, instead of swinging
-//! between 44% and 87% with N.
+//! Why not a `HashMap<Nlri, GlobalDest>`: a hash map keeps its (key, value) entries in its
+//! bucket array, which is between 44% and 87% full depending on where N falls in its doubling
+//! cycle, so each ~100-octet entry really costs 115 to 230 octets, and a doubling briefly holds
+//! both arrays. Here only the index is a hash table (4 octets a bucket, 5 with its control
+//! byte): the entries themselves are packed in 4096-entry chunks that never move, so a route
+//! costs its entry plus ~8 octets however full the index is, and growing copies only the
+//! index. Removal moves the last entry into the hole (the index entry pointing at it is fixed
+//! up), so chunks stay full.
+//!
+//! The index hashes keys with foldhash's quality hasher, randomly seeded per map: a derived
+//! `Hash` of a route key is half a dozen small writes, which SipHash pays a full round for each
+//! (it was the top of the 1M-route profile); foldhash folds them in a multiply each, and the
+//! random seed still keeps a peer from aiming prefixes at one bucket chain.
 
-use std::collections::HashMap;
-use std::collections::hash_map;
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasher, Hash};
 
-const SHARDS: usize = 64;
+pub(crate) use foldhash::quality::RandomState;
 
-/// A map of `K` to `V` in `SHARDS` independent hash maps.
+use hashbrown::HashTable;
+
+/// Entries per chunk (a power of two: index split by shift and mask).
+const CHUNK_BITS: u32 = 12;
+const CHUNK: usize = 1 << CHUNK_BITS;
+
+/// A map of `K` to `V` with dense entry storage.
 #[derive(Debug)]
-pub(crate) struct ShardedMap<K, V> {
-    shards: Vec<HashMap<K, V>>,
-    /// Upper hash bound of each shard (exclusive; the last is `u64::MAX`, inclusive): shard
-    /// `i` covers a slice of the hash space proportional to `2^(i/SHARDS)`.
-    bounds: [u64; SHARDS],
+pub(crate) struct DenseMap<K, V> {
+    /// Entry numbers, found by the hash of the key they point at.
+    index: HashTable<u32>,
+    /// Entries 0..len, `CHUNK` per chunk; every chunk but the last is full.
+    chunks: Vec<Vec<(K, V)>>,
+    hasher: RandomState,
 }
 
-/// Shard bounds over the 64-bit hash space, weights `2^(i/SHARDS)`.
-fn bounds() -> [u64; SHARDS] {
-    let w: Vec<f64> = (0..SHARDS)
-        .map(|i| (i as f64 / SHARDS as f64).exp2())
-        .collect();
-    let total: f64 = w.iter().sum();
-    let mut b = [u64::MAX; SHARDS];
-    let mut acc = 0.0;
-    for (i, wi) in w.iter().enumerate().take(SHARDS - 1) {
-        acc += wi;
-        // `as` saturates; acc/total < 1 here, so this stays below u64::MAX.
-        b[i] = (acc / total * u64::MAX as f64) as u64;
-    }
-    b
-}
-
-/// Multiply-rotate hashing (the Fx scheme), for shard choice only.
-struct Fx(u64);
-
-impl Hasher for Fx {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.write_u64(u64::from(*b));
-        }
-    }
-    fn write_u8(&mut self, v: u8) {
-        self.write_u64(u64::from(v));
-    }
-    fn write_u16(&mut self, v: u16) {
-        self.write_u64(u64::from(v));
-    }
-    fn write_u32(&mut self, v: u32) {
-        self.write_u64(u64::from(v));
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn write_usize(&mut self, v: usize) {
-        self.write_u64(v as u64);
-    }
-}
-
-impl<K: Hash + Eq, V> Default for ShardedMap<K, V> {
+impl<K: Hash + Eq, V> Default for DenseMap<K, V> {
     fn default() -> Self {
-        ShardedMap {
-            shards: (0..SHARDS).map(|_| HashMap::new()).collect(),
-            bounds: bounds(),
+        DenseMap {
+            index: HashTable::new(),
+            chunks: Vec::new(),
+            hasher: RandomState::default(),
         }
     }
 }
 
-impl<K: Hash + Eq, V> ShardedMap<K, V> {
-    fn shard(&self, k: &K) -> usize {
-        // A cheap hash picks the shard; the shard's own map still uses keyed SipHash, so a
-        // peer choosing prefixes can at worst unbalance shards, not collide inside one.
-        let mut h = Fx(0);
-        k.hash(&mut h);
-        // A final multiply spreads the high bits (Fx leaves them weak for short keys).
-        let h = h.0.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (h.0 >> 29);
-        self.bounds.partition_point(|b| *b < h).min(SHARDS - 1)
+impl<K: Hash + Eq, V> DenseMap<K, V> {
+    fn at(&self, i: u32) -> &(K, V) {
+        &self.chunks[(i >> CHUNK_BITS) as usize][i as usize & (CHUNK - 1)]
     }
+
+    fn at_mut(&mut self, i: u32) -> &mut (K, V) {
+        &mut self.chunks[(i >> CHUNK_BITS) as usize][i as usize & (CHUNK - 1)]
+    }
+
+    fn find(&self, k: &K) -> Option<u32> {
+        let h = self.hasher.hash_one(k);
+        self.index.find(h, |i| self.at(*i).0 == *k).copied()
+    }
+
+    #[cfg(test)]
     pub fn get(&self, k: &K) -> Option<&V> {
-        self.shards[self.shard(k)].get(k)
+        self.find(k).map(|i| &self.at(i).1)
     }
+
     pub fn get_mut(&mut self, k: &K) -> Option<&mut V> {
-        let i = self.shard(k);
-        self.shards[i].get_mut(k)
+        self.find(k).map(|i| &mut self.at_mut(i).1)
     }
-    pub fn entry(&mut self, k: K) -> hash_map::Entry<'_, K, V> {
-        let i = self.shard(&k);
-        self.shards[i].entry(k)
+
+    /// The value of `k`, inserting `V::default()` first if absent.
+    pub fn get_or_default(&mut self, k: K) -> &mut V
+    where
+        V: Default,
+    {
+        let h = self.hasher.hash_one(&k);
+        let chunks = &self.chunks;
+        let at = |i: u32| &chunks[(i >> CHUNK_BITS) as usize][i as usize & (CHUNK - 1)];
+        if let Some(i) = self.index.find(h, |i| at(*i).0 == k).copied() {
+            return &mut self.at_mut(i).1;
+        }
+        let i = u32::try_from(self.len()).expect("more than 4G routes");
+        match self.chunks.last_mut() {
+            Some(c) if c.len() < CHUNK => c.push((k, V::default())),
+            _ => {
+                // Exact capacity: a chunk never reallocates, so never holds slack.
+                let mut c = Vec::with_capacity(CHUNK);
+                c.push((k, V::default()));
+                self.chunks.push(c);
+            }
+        }
+        let (chunks, hasher) = (&self.chunks, &self.hasher);
+        self.index.insert_unique(h, i, |j| {
+            hasher.hash_one(&chunks[(*j >> CHUNK_BITS) as usize][*j as usize & (CHUNK - 1)].0)
+        });
+        &mut self.at_mut(i).1
     }
+
     pub fn remove(&mut self, k: &K) -> Option<V> {
-        let i = self.shard(k);
-        self.shards[i].remove(k)
+        let h = self.hasher.hash_one(k);
+        let chunks = &self.chunks;
+        let at = |i: u32| &chunks[(i >> CHUNK_BITS) as usize][i as usize & (CHUNK - 1)];
+        let (i, _) = self.index.find_entry(h, |i| at(*i).0 == *k).ok()?.remove();
+        let last = u32::try_from(self.len() - 1).expect("index fits u32");
+        if i != last {
+            // The last entry moves into the hole: repoint its index entry first.
+            let lh = self.hasher.hash_one(&self.at(last).0);
+            if let Some(slot) = self.index.find_mut(lh, |j| *j == last) {
+                *slot = i;
+            }
+        }
+        let tail = self.chunks.last_mut().expect("non-empty");
+        let moved = tail.pop().expect("non-empty chunk");
+        if tail.is_empty() {
+            self.chunks.pop();
+        }
+        if i == last {
+            return Some(moved.1);
+        }
+        let hole = self.at_mut(i);
+        Some(std::mem::replace(hole, moved).1)
     }
+
     pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
-        self.shards.iter().flat_map(|s| s.iter())
+        self.chunks.iter().flatten().map(|(k, v)| (k, v))
     }
+
     pub fn iter_mut(&mut self) -> impl Iterator<Item = (&K, &mut V)> {
-        self.shards.iter_mut().flat_map(|s| s.iter_mut())
+        self.chunks.iter_mut().flatten().map(|(k, v)| (&*k, v))
     }
+
     pub fn keys(&self) -> impl Iterator<Item = &K> {
-        self.shards.iter().flat_map(|s| s.keys())
+        self.iter().map(|(k, _)| k)
     }
+
     pub fn values(&self) -> impl Iterator<Item = &V> {
-        self.shards.iter().flat_map(|s| s.values())
+        self.iter().map(|(_, v)| v)
     }
+
     pub fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
-        self.shards.iter_mut().flat_map(|s| s.values_mut())
+        self.iter_mut().map(|(_, v)| v)
     }
+
     pub fn len(&self) -> usize {
-        self.shards.iter().map(HashMap::len).sum()
+        self.chunks
+            .last()
+            .map_or(0, |c| (self.chunks.len() - 1) * CHUNK + c.len())
     }
 }
 
@@ -129,33 +153,48 @@ mod tests {
     use super::*;
 
     #[test]
-    fn shards_spread_over_an_octave() {
-        let mut m: ShardedMap<u64, ()> = ShardedMap::default();
-        for i in 0..200_000u64 {
-            m.entry(i * 7919).or_default();
-        }
-        let sizes: Vec<usize> = m.shards.iter().map(HashMap::len).collect();
-        let (lo, hi) = (sizes[..8].iter().sum::<usize>(), sizes[56..].iter().sum::<usize>());
-        // The last eighth of shards weighs about 2^(7/8) times the first eighth.
-        let r = hi as f64 / lo as f64;
-        assert!((1.6..2.0).contains(&r), "shard weights off: {r} ({sizes:?})");
-    }
-
-    #[test]
     fn behaves_like_a_map() {
-        let mut m: ShardedMap<u32, u32> = ShardedMap::default();
-        for i in 0..1000 {
-            *m.entry(i).or_default() += i;
+        let mut m: DenseMap<u32, u32> = DenseMap::default();
+        for i in 0..10_000 {
+            *m.get_or_default(i) += i;
         }
-        assert_eq!(m.len(), 1000);
+        assert_eq!(m.len(), 10_000);
         assert_eq!(m.get(&7), Some(&7));
         *m.get_mut(&7).unwrap() = 1;
         assert_eq!(m.remove(&7), Some(1));
-        assert_eq!(m.iter().count(), 999);
+        assert_eq!(m.remove(&7), None);
+        assert_eq!(m.iter().count(), 9_999);
         assert!(m.keys().all(|k| *k != 7));
         assert_eq!(
             m.values().map(|v| u64::from(*v)).sum::<u64>(),
-            (0..1000u64).sum::<u64>() - 7
+            (0..10_000u64).sum::<u64>() - 7
         );
+    }
+
+    #[test]
+    fn removal_keeps_every_other_key_reachable() {
+        let mut m: DenseMap<u32, u32> = DenseMap::default();
+        let n = 3 * CHUNK as u32 + 5;
+        for i in 0..n {
+            *m.get_or_default(i) = i * 2;
+        }
+        // Remove from the front, the middle and the very end (the moved-entry cases).
+        for i in (0..n).filter(|i| i % 3 == 0).chain([n - 1]) {
+            assert_eq!(m.remove(&i), Some(i * 2), "key {i}");
+        }
+        for i in 0..n {
+            let gone = i % 3 == 0 || i == n - 1;
+            assert_eq!(m.get(&i).copied(), (!gone).then_some(i * 2), "key {i}");
+        }
+        assert_eq!(m.len(), m.iter().count());
+        // Empty it completely, then reuse it.
+        let keys: Vec<u32> = m.keys().copied().collect();
+        for k in keys {
+            assert!(m.remove(&k).is_some());
+        }
+        assert_eq!(m.len(), 0);
+        assert!(m.chunks.is_empty());
+        *m.get_or_default(42) = 1;
+        assert_eq!(m.get(&42), Some(&1));
     }
 }
