@@ -84,8 +84,8 @@ pub struct Rib {
     global: table::DenseMap<Nlri, GlobalDest>,
     instances: HashMap<String, Instance>,
     peers: HashMap<PeerId, PeerOut>,
-    /// Global keys whose paths changed since the last flush (seeded foldhash, as the table).
-    dirty: HashSet<Nlri, table::RandomState>,
+    /// Global entries whose paths changed since the last flush.
+    dirty: table::Marks,
     /// Our current RFC 4684 memberships.
     rtc_local: HashSet<ExtCommunity>,
     /// Peer slots in use (bits of `GlobalDest::adv`).
@@ -129,7 +129,7 @@ impl Rib {
             global: table::DenseMap::default(),
             instances: HashMap::new(),
             peers: HashMap::new(),
-            dirty: HashSet::default(),
+            dirty: table::Marks::default(),
             rtc_local: HashSet::new(),
             slots: 0,
             stale_peers: HashSet::new(),
@@ -191,8 +191,7 @@ impl Rib {
         if let Some(p) = self.peers.remove(&id) {
             self.release_slot(p.slot);
         }
-        let mut touched = Vec::new();
-        for (k, g) in self.global.iter_mut() {
+        for (i, k, g) in self.global.iter_mut_numbered() {
             let keep_stale = graceful && gr_families.contains(&k.family());
             let before = g.dest.paths.len();
             if keep_stale {
@@ -208,10 +207,9 @@ impl Rib {
                 g.dest.paths.retain(|p| p.source.peer_id() != Some(id));
             }
             if g.dest.paths.len() != before || keep_stale {
-                touched.push(k.clone());
+                self.dirty.mark(i);
             }
         }
-        self.dirty.extend(touched);
     }
 
     /// End-of-RIB from a peer: its stale paths of that family are gone for good.
@@ -231,7 +229,7 @@ impl Rib {
         if family.is_none() {
             self.stale_peers.remove(&id);
         }
-        for (k, g) in self.global.iter_mut() {
+        for (i, k, g) in self.global.iter_mut_numbered() {
             if family.is_some_and(|f| f != k.family()) {
                 continue;
             }
@@ -240,7 +238,7 @@ impl Rib {
                 .paths
                 .retain(|p| !(p.stale && p.source.peer_id() == Some(id)));
             if g.dest.paths.len() != before {
-                self.dirty.insert(k.clone());
+                self.dirty.mark(i);
             }
         }
     }
@@ -254,7 +252,7 @@ impl Rib {
             return;
         }
         let mut marked: HashMap<*const PathAttrs, Arc<PathAttrs>> = HashMap::new();
-        for (k, g) in self.global.iter_mut() {
+        for (i, k, g) in self.global.iter_mut_numbered() {
             let keep = families.contains(&k.family());
             let before = g.dest.paths.len();
             if keep {
@@ -276,14 +274,14 @@ impl Rib {
                         })
                         .clone();
                     p.attrs = a;
-                    self.dirty.insert(k.clone());
+                    self.dirty.mark(i);
                 }
             } else {
                 g.dest
                     .paths
                     .retain(|p| !(p.stale && p.source.peer_id() == Some(id)));
                 if g.dest.paths.len() != before {
-                    self.dirty.insert(k.clone());
+                    self.dirty.mark(i);
                 }
             }
         }
@@ -310,11 +308,12 @@ impl Rib {
             ibgp: info.ibgp,
         });
         for w in &u.withdraw {
-            if let Some(g) = self.global.get_mut(&w.nlri) {
+            if let Some(i) = self.global.find(&w.nlri) {
+                let g = self.global.entry_at(i).1;
                 let before = g.dest.paths.len();
                 g.dest.paths.retain(|p| p.source.peer_id() != Some(id));
                 if g.dest.paths.len() != before {
-                    self.dirty.insert(w.nlri.clone());
+                    self.dirty.mark(i);
                 }
             }
         }
@@ -348,18 +347,19 @@ impl Rib {
     }
 
     fn upsert_global(&mut self, key: Nlri, path: Path) {
-        let g = self.global.get_or_default(key.clone());
+        let (i, g) = self.global.get_or_default(key);
         match g.dest.paths.iter_mut().find(|p| p.source == path.source) {
             Some(p) => *p = path,
             None => g.dest.paths.push(path),
         }
-        self.dirty.insert(key);
+        self.dirty.mark(i);
     }
 
     fn remove_global(&mut self, key: &Nlri, source: &Source) {
-        if let Some(g) = self.global.get_mut(key) {
+        if let Some(i) = self.global.find(key) {
+            let g = self.global.entry_at(i).1;
             g.dest.paths.retain(|p| &*p.source != source);
-            self.dirty.insert(key.clone());
+            self.dirty.mark(i);
         }
     }
 
@@ -390,7 +390,9 @@ impl Rib {
         }
         if old.import_targets != cfg.import_targets {
             // Re-evaluate imports of every global destination.
-            self.dirty.extend(self.global.keys().cloned());
+            for i in 0..self.global.len() {
+                self.dirty.mark(i as u32);
+            }
         }
         self.update_rtc_membership();
     }
@@ -551,15 +553,13 @@ impl Rib {
     /// Runs best-path selection for everything that changed, updates instance tables, and
     /// returns the UPDATEs each peer must be sent.
     pub fn flush(&mut self) -> Vec<(PeerId, Update)> {
-        let dirty: Vec<Nlri> = self.dirty.drain().collect();
+        let dirty: Vec<u32> = self.dirty.take();
         let mut rt_dirty = false;
-        for key in &dirty {
-            let Some(g) = self.global.get_mut(key) else {
-                continue;
-            };
+        for &i in &dirty {
+            let (key, g) = self.global.entry_at(i);
             g.dest.reselect();
             rt_dirty |= key.family() == Family::RouteTarget;
-            self.reimport(key);
+            reimport(&mut self.instances, key, g);
         }
         if rt_dirty {
             // A peer whose RFC 4684 memberships changed may now want, or no longer want, any
@@ -597,7 +597,7 @@ impl Rib {
             .collect();
         let mut attr_hash = HashMap::new();
         // Destinations left without paths (noted while they are at hand: no second lookup).
-        let mut emptied: Vec<&Nlri> = Vec::new();
+        let mut emptied: Vec<Nlri> = Vec::new();
         {
             // Key-major: each changed destination is looked up once and offered to every peer
             // (peers and their pending UPDATEs side by side: no lookup per peer per route).
@@ -608,17 +608,15 @@ impl Rib {
                     order.push((*id, p, pd));
                 }
             }
-            for key in &dirty {
-                let Some(g) = self.global.get_mut(key) else {
-                    continue;
-                };
+            for &i in &dirty {
+                let (key, g) = self.global.entry_at(i);
                 let v = out::version_of(g.dest.best_path(), &mut attr_hash);
                 for (id, p, pd) in order.iter_mut() {
                     p.decide(&self.cfg, *id, &clients, key, g, v, false, pd);
                 }
                 g.adv_version = v;
                 if g.dest.paths.is_empty() {
-                    emptied.push(key);
+                    emptied.push(key.clone());
                 }
             }
         }
@@ -634,8 +632,9 @@ impl Rib {
             }
         }
         // Destinations left without paths were withdrawn above: forget them.
+        // Entry numbers change from here on; `dirty` was taken above, so none are held.
         for key in emptied {
-            self.global.remove(key);
+            self.global.remove(&key);
         }
         let mut out = Vec::new();
         for (id, p) in self.peers.iter_mut() {
@@ -646,47 +645,6 @@ impl Rib {
             }
         }
         out
-    }
-
-    /// Moves the imported copy of a global destination's best path between instances.
-    fn reimport(&mut self, key: &Nlri) {
-        let Some(g) = self.global.get_mut(key) else {
-            return;
-        };
-        let Some(lk) = instance::local_key(key) else {
-            return;
-        };
-        for name in g.imported.take().map(|b| *b).unwrap_or_default() {
-            if let Some(inst) = self.instances.get_mut(&name)
-                && let Some(d) = inst.table.get_mut(&lk)
-            {
-                d.paths.retain(|p| p.imported_from.as_deref() != Some(key));
-                d.reselect();
-                if d.paths.is_empty() {
-                    inst.table.remove(&lk);
-                }
-            }
-        }
-        let Some(best) = g.dest.best_path().cloned() else {
-            return;
-        };
-        let targets: HashSet<ExtCommunity> = best.attrs.route_targets().copied().collect();
-        for (name, inst) in self.instances.iter_mut() {
-            // A route exported by an instance is already in that instance as a local path.
-            if matches!(&*best.source, Source::Local { instance } if instance == name)
-                || !inst.imports(&targets)
-            {
-                continue;
-            }
-            let d = inst.table.entry(lk.clone()).or_default();
-            let mut p = best.clone();
-            p.imported_from = Some(Box::new(key.clone()));
-            d.paths.push(p);
-            d.reselect();
-            g.imported
-                .get_or_insert_with(Default::default)
-                .push(name.clone());
-        }
     }
 
     /// Read access for queries.
@@ -741,5 +699,47 @@ impl Rib {
     /// The RD Cirrus gives an instance by default: `router-id:index` (Contrail's form).
     pub fn default_rd(&self, index: u16) -> Rd {
         Rd::Ip(self.cfg.router_id, index)
+    }
+}
+
+/// Moves the imported copy of a global destination's best path between instances.
+fn reimport(instances: &mut HashMap<String, Instance>, key: &Nlri, g: &mut GlobalDest) {
+    if instances.is_empty() && g.imported.is_none() {
+        // Nothing to move (a pure route server): skip the target set built below.
+        return;
+    }
+    let Some(lk) = instance::local_key(key) else {
+        return;
+    };
+    for name in g.imported.take().map(|b| *b).unwrap_or_default() {
+        if let Some(inst) = instances.get_mut(&name)
+            && let Some(d) = inst.table.get_mut(&lk)
+        {
+            d.paths.retain(|p| p.imported_from.as_deref() != Some(key));
+            d.reselect();
+            if d.paths.is_empty() {
+                inst.table.remove(&lk);
+            }
+        }
+    }
+    let Some(best) = g.dest.best_path().cloned() else {
+        return;
+    };
+    let targets: HashSet<ExtCommunity> = best.attrs.route_targets().copied().collect();
+    for (name, inst) in instances.iter_mut() {
+        // A route exported by an instance is already in that instance as a local path.
+        if matches!(&*best.source, Source::Local { instance } if instance == name)
+            || !inst.imports(&targets)
+        {
+            continue;
+        }
+        let d = inst.table.entry(lk.clone()).or_default();
+        let mut p = best.clone();
+        p.imported_from = Some(Box::new(key.clone()));
+        d.paths.push(p);
+        d.reselect();
+        g.imported
+            .get_or_insert_with(Default::default)
+            .push(name.clone());
     }
 }

@@ -54,7 +54,15 @@ impl<K: Hash + Eq, V> DenseMap<K, V> {
         &mut self.chunks[(i >> CHUNK_BITS) as usize][i as usize & (CHUNK - 1)]
     }
 
-    fn find(&self, k: &K) -> Option<u32> {
+    /// Entry `i` (from [`DenseMap::find`] or [`DenseMap::get_or_default`]). Entry numbers
+    /// stay valid until the next `remove`.
+    pub fn entry_at(&mut self, i: u32) -> (&K, &mut V) {
+        let (k, v) = self.at_mut(i);
+        (&*k, v)
+    }
+
+    /// The entry number of `k`.
+    pub fn find(&self, k: &K) -> Option<u32> {
         let h = self.hasher.hash_one(k);
         self.index.find(h, |i| self.at(*i).0 == *k).copied()
     }
@@ -64,12 +72,13 @@ impl<K: Hash + Eq, V> DenseMap<K, V> {
         self.find(k).map(|i| &self.at(i).1)
     }
 
+    #[cfg(test)]
     pub fn get_mut(&mut self, k: &K) -> Option<&mut V> {
         self.find(k).map(|i| &mut self.at_mut(i).1)
     }
 
-    /// The value of `k`, inserting `V::default()` first if absent.
-    pub fn get_or_default(&mut self, k: K) -> &mut V
+    /// The entry number and value of `k`, inserting `V::default()` first if absent.
+    pub fn get_or_default(&mut self, k: K) -> (u32, &mut V)
     where
         V: Default,
     {
@@ -77,7 +86,7 @@ impl<K: Hash + Eq, V> DenseMap<K, V> {
         let chunks = &self.chunks;
         let at = |i: u32| &chunks[(i >> CHUNK_BITS) as usize][i as usize & (CHUNK - 1)];
         if let Some(i) = self.index.find(h, |i| at(*i).0 == k).copied() {
-            return &mut self.at_mut(i).1;
+            return (i, &mut self.at_mut(i).1);
         }
         let i = u32::try_from(self.len()).expect("more than 4G routes");
         match self.chunks.last_mut() {
@@ -93,7 +102,7 @@ impl<K: Hash + Eq, V> DenseMap<K, V> {
         self.index.insert_unique(h, i, |j| {
             hasher.hash_one(&chunks[(*j >> CHUNK_BITS) as usize][*j as usize & (CHUNK - 1)].0)
         });
-        &mut self.at_mut(i).1
+        (i, &mut self.at_mut(i).1)
     }
 
     pub fn remove(&mut self, k: &K) -> Option<V> {
@@ -129,6 +138,14 @@ impl<K: Hash + Eq, V> DenseMap<K, V> {
         self.chunks.iter_mut().flatten().map(|(k, v)| (&*k, v))
     }
 
+    /// Like `iter_mut`, with each entry's number.
+    pub fn iter_mut_numbered(&mut self) -> impl Iterator<Item = (u32, &K, &mut V)> {
+        self.iter_mut()
+            .enumerate()
+            .map(|(i, (k, v))| (i as u32, k, v))
+    }
+
+    #[cfg(test)]
     pub fn keys(&self) -> impl Iterator<Item = &K> {
         self.iter().map(|(k, _)| k)
     }
@@ -148,6 +165,41 @@ impl<K: Hash + Eq, V> DenseMap<K, V> {
     }
 }
 
+/// Entry numbers marked since the last `take`, each once: the changed-destinations list of a
+/// flush. Marking by number (one bit test) spares hashing the key again into a set, and the
+/// flush reaches each entry without a lookup. Valid because entries are only removed by the
+/// flush itself, after it has taken the marks.
+#[derive(Debug, Default)]
+pub(crate) struct Marks {
+    list: Vec<u32>,
+    bits: Vec<u64>,
+}
+
+impl Marks {
+    pub fn mark(&mut self, i: u32) {
+        let (w, b) = ((i / 64) as usize, i % 64);
+        if w >= self.bits.len() {
+            self.bits.resize(w + 1, 0);
+        }
+        if self.bits[w] & (1 << b) == 0 {
+            self.bits[w] |= 1 << b;
+            self.list.push(i);
+        }
+    }
+
+    /// The marked numbers, in marking order; clears the marks.
+    pub fn take(&mut self) -> Vec<u32> {
+        for i in &self.list {
+            self.bits[(*i / 64) as usize] &= !(1 << (i % 64));
+        }
+        std::mem::take(&mut self.list)
+    }
+
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,7 +208,7 @@ mod tests {
     fn behaves_like_a_map() {
         let mut m: DenseMap<u32, u32> = DenseMap::default();
         for i in 0..10_000 {
-            *m.get_or_default(i) += i;
+            *m.get_or_default(i).1 += i;
         }
         assert_eq!(m.len(), 10_000);
         assert_eq!(m.get(&7), Some(&7));
@@ -172,11 +224,24 @@ mod tests {
     }
 
     #[test]
+    fn marks_once_and_clear_on_take() {
+        let mut m = Marks::default();
+        for i in [5, 700, 5, 3, 700] {
+            m.mark(i);
+        }
+        assert_eq!(m.len(), 3);
+        assert_eq!(m.take(), [5, 700, 3]);
+        assert_eq!(m.len(), 0);
+        m.mark(5);
+        assert_eq!(m.take(), [5]);
+    }
+
+    #[test]
     fn removal_keeps_every_other_key_reachable() {
         let mut m: DenseMap<u32, u32> = DenseMap::default();
         let n = 3 * CHUNK as u32 + 5;
         for i in 0..n {
-            *m.get_or_default(i) = i * 2;
+            *m.get_or_default(i).1 = i * 2;
         }
         // Remove from the front, the middle and the very end (the moved-entry cases).
         for i in (0..n).filter(|i| i % 3 == 0).chain([n - 1]) {
@@ -194,7 +259,7 @@ mod tests {
         }
         assert_eq!(m.len(), 0);
         assert!(m.chunks.is_empty());
-        *m.get_or_default(42) = 1;
+        *m.get_or_default(42).1 = 1;
         assert_eq!(m.get(&42), Some(&1));
     }
 }
