@@ -3,16 +3,19 @@
 //!
 //! [`Device`] is a batched receive/send interface; backends: [`memory`] (tests and
 //! benches), [`af_packet`] (raw sockets on Linux interfaces, e.g. veth), [`tpacket`]
-//! (the same with a TPACKET_V3 receive ring and batched sends) and [`tap`].
+//! (the same with a TPACKET_V3 receive ring and batched sends), [`af_xdp`] (AF_XDP
+//! sockets in copy mode) and [`tap`].
 //! [`runner`] runs a pipeline worker over a set of devices on its own thread, handing
 //! flow misses and trapped packets to an [`runner::Agent`].
 
 pub mod af_packet;
+pub mod af_xdp;
 pub mod device;
 pub mod memory;
 pub mod runner;
 mod sys;
 pub mod tap;
 pub mod tpacket;
+mod xdp_prog;
 
 pub use device::{Device, DeviceError};

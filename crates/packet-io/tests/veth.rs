@@ -10,6 +10,7 @@ mod common;
 
 use cirrus_dataplane::pipeline::{Worker, WorkerConfig};
 use cirrus_packet_io::af_packet::AfPacket;
+use cirrus_packet_io::af_xdp::AfXdp;
 use cirrus_packet_io::device::Device;
 use cirrus_packet_io::runner::{Port, Runner, RunnerConfig};
 use cirrus_packet_io::tpacket::TpacketV3;
@@ -26,6 +27,12 @@ fn ping_and_tcp_through_the_pipeline_over_veth() {
 #[test]
 fn ping_and_tcp_through_the_pipeline_over_tpacket_v3_rings() {
     ping_and_tcp("t", |n| Box::new(TpacketV3::open(n).unwrap()));
+}
+
+/// The same through AF_XDP sockets (copy mode, the XDP program redirecting to them).
+#[test]
+fn ping_and_tcp_through_the_pipeline_over_af_xdp() {
+    ping_and_tcp("x", |n| Box::new(AfXdp::open(n).unwrap()));
 }
 
 /// Ping and a TCP transfer from workload A to B with the runner's ports opened by `open`;

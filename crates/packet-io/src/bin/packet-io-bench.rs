@@ -18,6 +18,7 @@ mod common;
 use cirrus_dataplane::packet::PacketBuf;
 use cirrus_dataplane::pipeline::{Worker, WorkerConfig};
 use cirrus_packet_io::af_packet::AfPacket;
+use cirrus_packet_io::af_xdp::AfXdp;
 use cirrus_packet_io::device::Device;
 use cirrus_packet_io::runner::{Port, Runner, RunnerConfig};
 use cirrus_packet_io::tap::Tap;
@@ -180,6 +181,15 @@ fn inside() {
         "tpacket_v3 ring (veth)",
         Box::new(TpacketV3::open(&r0).unwrap()),
         Box::new(TpacketV3::open(&r1).unwrap()),
+        &g0,
+        &g1,
+    );
+
+    // AF_XDP (copy mode): the same veth pairs, an XDP program redirecting to the sockets.
+    measure(
+        "af_xdp copy mode (veth)",
+        Box::new(AfXdp::open(&r0).unwrap()),
+        Box::new(AfXdp::open(&r1).unwrap()),
         &g0,
         &g1,
     );
