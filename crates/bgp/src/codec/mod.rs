@@ -385,6 +385,40 @@ fn encode_update(u: &Update, asn4: bool) -> Result<Vec<u8>, CodecError> {
 pub fn encode_update_packed(u: &Update, asn4: bool) -> Result<Vec<Vec<u8>>, CodecError> {
     match encode_update(u, asn4) {
         Ok(v) => Ok(vec![v]),
+        // A big group (thousands of routes sharing attributes): the failed encoding gave its
+        // length, so cut it straight into pieces that should fit at the average NLRI size with
+        // 10% to spare, rather than halving (each halving level re-encodes everything).
+        Err(CodecError::TooLong(total)) if total > 2 * MAX_MESSAGE_LEN => {
+            let pieces = total.div_ceil(MAX_MESSAGE_LEN * 9 / 10);
+            let (ka, kw) = (
+                u.announce.len().div_ceil(pieces).max(1),
+                u.withdraw.len().div_ceil(pieces).max(1),
+            );
+            let mut out = Vec::new();
+            let mut ann = u.announce.chunks(ka);
+            let mut wd = u.withdraw.chunks(kw);
+            loop {
+                let (a, w) = (ann.next(), wd.next());
+                if a.is_none() && w.is_none() {
+                    break;
+                }
+                let part = Update {
+                    announce: a.map(<[_]>::to_vec).unwrap_or_default(),
+                    withdraw: w.map(<[_]>::to_vec).unwrap_or_default(),
+                    attrs: u.attrs.clone(),
+                    next_hop_local: u.next_hop_local,
+                    inet_next_hop: u.inet_next_hop,
+                    inet_via_mp: u.inet_via_mp,
+                    eor: u.eor,
+                    unsupported: u.unsupported.clone(),
+                    attribute_errors: u.attribute_errors.clone(),
+                    attr_order: u.attr_order.clone(),
+                };
+                // A piece of unluckily long NLRI still gets halved below.
+                out.extend(encode_update_packed(&part, asn4)?);
+            }
+            Ok(out)
+        }
         Err(CodecError::TooLong(_)) if u.announce.len() + u.withdraw.len() > 1 => {
             let (a_half, w_half) = (u.announce.len() / 2, u.withdraw.len() / 2);
             let mut first = u.clone();
@@ -402,5 +436,59 @@ pub fn encode_update_packed(u: &Update, asn4: bool) -> Result<Vec<Vec<u8>>, Code
             Ok(out)
         }
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{Label, Rd};
+
+    /// A big group is cut into few, nearly full messages that together carry every route.
+    #[test]
+    fn big_update_packs_into_full_messages() {
+        let n = 20_000;
+        let u = Update {
+            announce: (0..n)
+                .map(|j: u32| {
+                    let p = format!("10.{}.{}.0/24", j >> 8, j & 0xff);
+                    Labeled::with_label(
+                        Nlri::InetVpn {
+                            rd: Rd::As2(65000, 1),
+                            prefix: p.parse().unwrap(),
+                        },
+                        Label::mpls(16),
+                    )
+                })
+                .collect(),
+            attrs: crate::attrs::PathAttrs {
+                next_hop: Some("198.18.0.1".parse().unwrap()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let msgs = encode_update_packed(&u, true).unwrap();
+        assert!(msgs.iter().all(|m| m.len() <= MAX_MESSAGE_LEN));
+        let total: usize = msgs.iter().map(Vec::len).sum();
+        // At least ~75% full on average (halving alone would be as low as 50%).
+        assert!(
+            msgs.len() <= total.div_ceil(MAX_MESSAGE_LEN * 3 / 4),
+            "{} messages for {total} octets",
+            msgs.len()
+        );
+        let mut seen = Vec::new();
+        for m in &msgs {
+            let Message::Update(d) = decode(m, &CodecContext::asn4()).unwrap() else {
+                panic!("not an UPDATE");
+            };
+            seen.extend(d.announce.into_iter().map(|l| l.nlri));
+        }
+        assert_eq!(
+            seen,
+            u.announce
+                .iter()
+                .map(|l| l.nlri.clone())
+                .collect::<Vec<_>>()
+        );
     }
 }
