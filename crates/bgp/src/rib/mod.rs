@@ -298,15 +298,35 @@ impl Rib {
 
     /// Applies an UPDATE received from an Established peer.
     pub fn receive(&mut self, id: PeerId, u: &Update) {
-        let Some(info) = self.peers.get(&id).map(|p| p.info.clone()) else {
+        let Some(p) = self.peers.get_mut(&id) else {
             return;
         };
-        let source = Arc::new(Source::Peer {
-            id,
-            address: info.address,
-            router_id: info.router_id,
-            ibgp: info.ibgp,
-        });
+        let ibgp = p.info.ibgp;
+        // One source for every path of the session (not one per UPDATE).
+        let source = p
+            .source
+            .get_or_insert_with(|| {
+                Arc::new(Source::Peer {
+                    id,
+                    address: p.info.address,
+                    router_id: p.info.router_id,
+                    ibgp,
+                })
+            })
+            .clone();
+        // Attribute sharing: a peer sends its table as many UPDATEs with the same attributes
+        // (only the NLRI differ); reusing the previous UPDATE's set when equal keeps one Arc
+        // for all of them, so re-advertisement groups them into full UPDATEs and hashes them
+        // once per flush instead of once per received message.
+        let attrs = match &p.last_attrs {
+            Some(a) if **a == u.attrs => a.clone(),
+            _ if u.announce.is_empty() => Arc::default(),
+            _ => {
+                let a = Arc::new(u.attrs.clone());
+                p.last_attrs = Some(a.clone());
+                a
+            }
+        };
         for w in &u.withdraw {
             if let Some(i) = self.global.find(&w.nlri) {
                 let g = self.global.entry_at(i).1;
@@ -321,14 +341,13 @@ impl Rib {
             // Loop detection: our own AS in the path (eBGP), our router id as originator or our
             // cluster id in the cluster list (RFC 4456) mean the route came back to us.
             let a = &u.attrs;
-            let looped = (!info.ibgp && a.as_path_contains(self.cfg.local_asn))
+            let looped = (!ibgp && a.as_path_contains(self.cfg.local_asn))
                 || a.originator_id == Some(self.cfg.router_id)
                 || self
                     .cfg
                     .cluster_id
                     .is_some_and(|c| a.cluster_list.contains(&c));
             if !looped {
-                let attrs = Arc::new(u.attrs.clone());
                 for l in &u.announce {
                     let path = Path {
                         source: source.clone(),

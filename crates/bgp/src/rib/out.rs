@@ -38,6 +38,10 @@ pub(crate) struct PeerOut {
     /// RFC 4684 memberships the peer advertised (only used when it negotiated route-target).
     rt_interest: Vec<RtMembership>,
     need_eor: bool,
+    /// The source of this session's paths, made at its first UPDATE.
+    pub source: Option<Arc<Source>>,
+    /// Attributes of the peer's last UPDATE with routes, reused while they repeat.
+    pub last_attrs: Option<Arc<PathAttrs>>,
 }
 
 /// UPDATEs being built for one peer during a flush.
@@ -60,6 +64,8 @@ impl PeerOut {
             resync: HashMap::new(),
             rt_interest: Vec::new(),
             need_eor: true,
+            source: None,
+            last_attrs: None,
         }
     }
 

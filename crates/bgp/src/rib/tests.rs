@@ -443,3 +443,30 @@ fn long_lived_stale_paths_are_marked_and_least_preferred() {
     r.flush();
     assert_eq!(r.routes(None, None).unwrap().len(), 1);
 }
+
+/// Consecutive UPDATEs with equal attributes share one attribute set, and their routes leave
+/// in one UPDATE per peer.
+#[test]
+fn repeated_attributes_are_shared_and_regrouped() {
+    let mut r = rib(false);
+    r.peer_up(1, peer(1, 65001, &[Family::InetVpn]));
+    r.peer_up(2, peer(2, 65002, &[Family::InetVpn]));
+    r.flush();
+    r.receive(1, &update(&[vpn(1, "10.0.0.0/24")], &[rt(1)]));
+    r.receive(1, &update(&[vpn(1, "10.0.1.0/24")], &[rt(1)]));
+    r.receive(1, &update(&[vpn(1, "10.0.2.0/24")], &[rt(2)]));
+    let out = r.flush();
+    let attrs: Vec<*const PathAttrs> = r
+        .global_dests()
+        .map(|(_, d)| Arc::as_ptr(&d.best_path().unwrap().attrs))
+        .collect();
+    assert_eq!(attrs.len(), 3);
+    assert_eq!(attrs.iter().filter(|a| **a == attrs[0]).count(), 2);
+    let to2: Vec<&Update> = out
+        .iter()
+        .filter(|(p, _)| *p == 2)
+        .map(|(_, u)| u)
+        .collect();
+    assert_eq!(to2.len(), 2, "one UPDATE per attribute set: {to2:?}");
+    assert_eq!(announced(&out, 2).len(), 3);
+}
