@@ -5,12 +5,14 @@
 //! benches), [`af_packet`] (raw sockets on Linux interfaces, e.g. veth), [`tpacket`]
 //! (the same with a TPACKET_V3 receive ring and batched sends), [`af_xdp`] (AF_XDP
 //! sockets in copy mode) and [`tap`].
-//! [`runner`] runs a pipeline worker over a set of devices on its own thread, handing
+//! [`runner`] runs pipeline workers over a set of devices on their own threads (flows
+//! steered to workers by a symmetric hash), handing
 //! flow misses and trapped packets to an [`runner::Agent`].
 
 pub mod af_packet;
 pub mod af_xdp;
 pub mod device;
+mod lane;
 pub mod memory;
 pub mod runner;
 mod sys;

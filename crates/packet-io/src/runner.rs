@@ -1,17 +1,35 @@
-//! The runner: one worker thread that polls its devices, runs each received batch through
-//! a pipeline [`Worker`], transmits by disposition (one send per output port per batch),
-//! hands flow misses and trapped packets to an [`Agent`], and ages flows. This crate reads the clock and passes it in; the
+//! The runner: worker threads that poll their devices and run each received batch through
+//! their own pipeline [`Worker`], plus one agent thread that answers flow misses and
+//! trapped packets through an [`Agent`]. This crate reads the clock and passes it in; the
 //! pipeline itself stays pure.
+//!
+//! With several workers, each owns a share of the ports (port `j` belongs to worker
+//! `j % n`: it alone receives from and sends on that device) and its own flow table. A
+//! flow belongs to the worker its symmetric steering hash names
+//! ([`cirrus_dataplane::pipeline::steer`]), so both directions of a flow meet in one flow
+//! table; packets received by another worker, and frames for a port another worker owns,
+//! cross over bounded per-worker handoff queues (the lane module). Nothing on that path
+//! takes a lock: the queues are std's lock-free channels and every table a worker reads is
+//! its own or an immutable snapshot.
+//!
+//! NAT'd flows: the reverse key of a floating-IP flow differs from the forward one, so its
+//! packets hash elsewhere. When the agent's decision pairs a reverse key whose hash
+//! differs, the agent thread first tells every worker "this hash belongs to worker w"
+//! (each keeps a small private steering map) and only then hands the decision to w. No
+//! reverse packet can exist before the decision releases the forward one, and workers read
+//! their steering updates right after each receive, so none is steered by a stale map.
 
 use crate::device::{Device, DeviceError};
-use cirrus_dataplane::flow::{FlowDecision, Upcall};
+use crate::lane::{Handoff, Lane, SteerUpdate, ToAgent};
 use cirrus_dataplane::packet::PacketBuf;
-use cirrus_dataplane::pipeline::{Disposition, TrapReason, Worker};
-use cirrus_dataplane::tables::IfIndex;
+use cirrus_dataplane::pipeline::steer::key_steer_hash;
+use cirrus_dataplane::pipeline::{TrapReason, Worker};
+use cirrus_dataplane::{flow::FlowDecision, flow::Upcall, tables::IfIndex};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// What the runner asks of the vRouter agent.
 pub trait Agent: Send {
@@ -43,6 +61,9 @@ pub struct RunnerConfig {
     pub idle_sleep: Duration,
     /// Flow entries scanned for ageing per poll round.
     pub age_budget: usize,
+    /// Messages (batches) each worker's handoff queue holds; a full queue drops what
+    /// would overflow it and counts it in [`Runner::handoff_lost`].
+    pub handoff_depth: usize,
 }
 
 impl Default for RunnerConfig {
@@ -51,150 +72,217 @@ impl Default for RunnerConfig {
             batch: 32,
             idle_sleep: Duration::from_micros(200),
             age_budget: 64,
+            handoff_depth: 1024,
         }
     }
 }
 
-/// A running worker thread; stopping (or dropping) it joins the thread.
+/// Running worker threads and their agent thread; stopping (or dropping) joins them.
 pub struct Runner {
     stop: Arc<AtomicBool>,
-    handle: Option<JoinHandle<Result<Worker, DeviceError>>>,
+    workers: Vec<JoinHandle<Result<Worker, DeviceError>>>,
+    agent: Option<JoinHandle<()>>,
+    lost: Arc<AtomicU64>,
 }
 
 impl Runner {
+    /// One worker over all the ports.
     pub fn spawn(
         worker: Worker,
         ports: Vec<Port>,
         agent: Box<dyn Agent>,
         cfg: RunnerConfig,
     ) -> Runner {
-        // Huge pages for the flow table: a large table otherwise costs a TLB miss per
-        // flow on top of its cache misses. Best effort: without THP it is only a hint lost.
-        for (addr, len) in worker.flows.hot_regions() {
-            let _ = crate::sys::advise_huge_pages(addr, len);
+        Self::spawn_workers(vec![worker], ports, agent, cfg)
+    }
+
+    /// One thread per worker (give each a `Worker` over the same `Dataplane`); ports are
+    /// shared out round-robin.
+    pub fn spawn_workers(
+        workers: Vec<Worker>,
+        ports: Vec<Port>,
+        agent: Box<dyn Agent>,
+        cfg: RunnerConfig,
+    ) -> Runner {
+        assert!(!workers.is_empty(), "a runner needs at least one worker");
+        let n = workers.len();
+        let owner_of: Vec<(IfIndex, usize)> = ports
+            .iter()
+            .enumerate()
+            .map(|(j, p)| (p.ifindex, j % n))
+            .collect();
+        let mut owned: Vec<Vec<Port>> = (0..n).map(|_| Vec::new()).collect();
+        for (j, p) in ports.into_iter().enumerate() {
+            owned[j % n].push(p);
         }
+        let (inbox_tx, inbox_rx): (Vec<SyncSender<Handoff>>, Vec<Receiver<Handoff>>) = (0..n)
+            .map(|_| mpsc::sync_channel(cfg.handoff_depth))
+            .unzip();
+        // Steering updates are never dropped (a lost one would send a NAT'd reply to a
+        // worker without its flow): unbounded, and there is one per NAT'd flow.
+        let (steer_tx, steer_rx): (Vec<Sender<SteerUpdate>>, Vec<Receiver<SteerUpdate>>) =
+            (0..n).map(|_| mpsc::channel()).unzip();
+        let (agent_tx, agent_rx) = mpsc::channel();
         let stop = Arc::new(AtomicBool::new(false));
+        let lost = Arc::new(AtomicU64::new(0));
+
+        let mut handles = Vec::with_capacity(n);
+        for (id, ((worker, ports), (inbox, steer))) in workers
+            .into_iter()
+            .zip(owned)
+            .zip(inbox_rx.into_iter().zip(steer_rx))
+            .enumerate()
+        {
+            // Huge pages for the flow table: a large table otherwise costs a TLB miss per
+            // flow on top of its cache misses. Best effort: without THP only a hint is lost.
+            for (addr, len) in worker.flows.hot_regions() {
+                let _ = crate::sys::advise_huge_pages(addr, len);
+            }
+            let lane = Lane::new(
+                id,
+                worker,
+                ports,
+                owner_of.clone(),
+                inbox,
+                steer,
+                inbox_tx.clone(),
+                agent_tx.clone(),
+                cfg,
+                lost.clone(),
+            );
+            let flag = stop.clone();
+            // Worker 0 keeps the historical name the bench binary looks for.
+            let name = if id == 0 {
+                "cirrus-worker".to_string()
+            } else {
+                format!("cirrus-worker{id}")
+            };
+            handles.push(
+                std::thread::Builder::new()
+                    .name(name)
+                    .spawn(move || lane.run(&flag))
+                    .expect("spawning a worker thread"),
+            );
+        }
+        drop(agent_tx);
+        let ctx = AgentLoop {
+            agent,
+            rx: agent_rx,
+            inboxes: inbox_tx,
+            steer: steer_tx,
+            owner_of,
+            lost: lost.clone(),
+        };
         let flag = stop.clone();
-        let handle = std::thread::Builder::new()
-            .name("cirrus-worker".into())
-            .spawn(move || {
-                Loop {
-                    worker,
-                    ports,
-                    agent,
-                    cfg,
-                }
-                .run(&flag)
-            })
-            .expect("spawning a worker thread");
+        let agent = std::thread::Builder::new()
+            .name("cirrus-agent".into())
+            .spawn(move || ctx.run(&flag))
+            .expect("spawning the agent thread");
         Runner {
             stop,
-            handle: Some(handle),
+            workers: handles,
+            agent: Some(agent),
+            lost,
         }
     }
 
-    /// Stops the thread and returns its worker (counters, flows) or the device error
-    /// that stopped it.
-    pub fn stop(mut self) -> Result<Worker, DeviceError> {
+    /// Packets and messages dropped because a handoff queue was full.
+    pub fn handoff_lost(&self) -> u64 {
+        self.lost.load(Ordering::Relaxed)
+    }
+
+    /// Stops the threads and returns the workers (counters, flows) in order, or the first
+    /// device error that stopped one.
+    pub fn stop(mut self) -> Result<Vec<Worker>, DeviceError> {
         self.stop.store(true, Ordering::Relaxed);
-        let h = self.handle.take().expect("runner joined twice");
-        h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
+        let mut out = Vec::with_capacity(self.workers.len());
+        let mut err = None;
+        for h in self.workers.drain(..) {
+            match h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)) {
+                Ok(w) => out.push(w),
+                Err(e) => err = err.or(Some(e)),
+            }
+        }
+        if let Some(a) = self.agent.take() {
+            let _ = a.join();
+        }
+        match err {
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
     }
 }
 
 impl Drop for Runner {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        if let Some(h) = self.handle.take() {
+        for h in self.workers.drain(..) {
             let _ = h.join();
+        }
+        if let Some(a) = self.agent.take() {
+            let _ = a.join();
         }
     }
 }
 
-struct Loop {
-    worker: Worker,
-    ports: Vec<Port>,
+/// The agent thread: off the packet path, shared by all workers.
+struct AgentLoop {
     agent: Box<dyn Agent>,
-    cfg: RunnerConfig,
+    rx: Receiver<ToAgent>,
+    inboxes: Vec<SyncSender<Handoff>>,
+    steer: Vec<Sender<SteerUpdate>>,
+    owner_of: Vec<(IfIndex, usize)>,
+    lost: Arc<AtomicU64>,
 }
 
-impl Loop {
-    fn run(mut self, stop: &AtomicBool) -> Result<Worker, DeviceError> {
-        let start = Instant::now();
-        let mut rx: Vec<PacketBuf> = Vec::with_capacity(self.cfg.batch);
-        let mut spare: Vec<PacketBuf> = Vec::new();
-        let mut out = vec![Disposition::Held; self.cfg.batch];
-        while !stop.load(Ordering::Relaxed) {
-            let now = start.elapsed().as_secs() as u32;
-            let mut busy = false;
-            for p in 0..self.ports.len() {
-                let n = self.ports[p]
-                    .device
-                    .recv_batch(&mut rx, &mut spare, self.cfg.batch)?;
-                if n == 0 {
-                    continue;
-                }
-                busy = true;
-                let ingress = self.ports[p].ifindex;
-                self.worker
-                    .process_batch(now, ingress, &mut rx, &mut out[..n]);
-                // One send per output port per batch (ring and sendmmsg backends take
-                // the whole batch in one system call).
-                for port in self.ports.iter_mut() {
-                    let tx = Disposition::Tx(port.ifindex);
-                    let frames: Vec<&PacketBuf> = rx
-                        .iter()
-                        .zip(&out[..n])
-                        .filter(|(_, d)| **d == tx)
-                        .map(|(p, _)| p)
-                        .collect();
-                    if !frames.is_empty() {
-                        port.device.send_batch(&frames)?;
-                    }
-                }
-                for (pkt, d) in rx.iter().zip(&out[..n]) {
-                    if let Disposition::Trap(r) = *d {
-                        for (i, f) in self.agent.trap(ingress, r, pkt.data()) {
-                            self.send(i, &PacketBuf::from_frame(&f))?;
+impl AgentLoop {
+    fn run(mut self, stop: &AtomicBool) {
+        loop {
+            match self.rx.recv_timeout(Duration::from_millis(5)) {
+                Ok(m) => self.handle(m),
+                Err(RecvTimeoutError::Timeout) if !stop.load(Ordering::Relaxed) => {}
+                Err(_) => return,
+            }
+        }
+    }
+
+    fn handle(&mut self, m: ToAgent) {
+        match m {
+            ToAgent::Upcall { from, up } => {
+                let Some(d) = self.agent.upcall(&up) else {
+                    return;
+                };
+                if let Some((rk, _)) = &d.reverse {
+                    let rh = key_steer_hash(rk);
+                    if rh != key_steer_hash(&d.key) {
+                        // Before the decision: see the module doc for why this order
+                        // suffices.
+                        for s in &self.steer {
+                            let _ = s.send((rh, from));
                         }
                     }
                 }
-                spare.append(&mut rx);
-                self.flush_side_effects(now)?;
+                // Back to the worker that holds the flow.
+                self.offer(from, Handoff::Decision(d), 1);
             }
-            self.worker.age(now, self.cfg.age_budget);
-            if !busy {
-                std::thread::sleep(self.cfg.idle_sleep);
-            }
-        }
-        Ok(self.worker)
-    }
-
-    /// Flood/mirror copies, then flow misses answered by the agent.
-    fn flush_side_effects(&mut self, now: u32) -> Result<(), DeviceError> {
-        for (i, pkt) in self.worker.take_extra() {
-            self.send(i, &pkt)?;
-        }
-        for up in self.worker.take_upcalls() {
-            let Some(decision) = self.agent.upcall(&up) else {
-                continue;
-            };
-            // A refused (stale) decision already counted its parked packets as dropped.
-            if let Ok(released) = self.worker.apply_decision(now, decision) {
-                for (d, pkt) in released {
-                    if let Disposition::Tx(i) = d {
-                        self.send(i, &pkt)?;
+            ToAgent::Trap {
+                ingress,
+                reason,
+                frame,
+            } => {
+                for (i, f) in self.agent.trap(ingress, reason, &frame) {
+                    if let Some(&(_, w)) = self.owner_of.iter().find(|(p, _)| *p == i) {
+                        let pkts = vec![PacketBuf::from_frame(&f)];
+                        self.offer(w, Handoff::Transmit { ifindex: i, pkts }, 1);
                     }
                 }
             }
         }
-        Ok(())
     }
 
-    fn send(&mut self, ifindex: IfIndex, pkt: &PacketBuf) -> Result<(), DeviceError> {
-        if let Some(p) = self.ports.iter_mut().find(|p| p.ifindex == ifindex) {
-            p.device.send_batch(&[pkt])?;
+    fn offer(&self, to: usize, m: Handoff, count: u64) {
+        if self.inboxes[to].try_send(m).is_err() {
+            self.lost.fetch_add(count, Ordering::Relaxed);
         }
-        Ok(())
     }
 }

@@ -83,7 +83,7 @@ fn arp_is_proxied_and_packets_are_routed_and_flows_decided() {
     assert_eq!(got.len(), 1);
     assert_eq!(agent.upcalls.load(Ordering::Relaxed), 1);
 
-    let w = runner.stop().unwrap();
+    let w = runner.stop().unwrap().remove(0);
     assert_eq!(w.stats.rx, 3);
     assert_eq!(w.flows.len(), 2);
 }

@@ -122,9 +122,13 @@ fn ping_crosses_the_fabric_as_mpls_over_udp() {
         (MAC_B, VM_B, 18),
         (VM_A, 17),
     );
-    let spawn = |dp, vm: &str, fabric: &str| {
-        Runner::spawn(
-            Worker::new(dp, WorkerConfig::default()),
+    // Two workers per vRouter: each owns one port; flows are steered by hash.
+    let spawn = |dp: Dataplane, vm: &str, fabric: &str| {
+        Runner::spawn_workers(
+            vec![
+                Worker::new(dp.clone(), WorkerConfig::default()),
+                Worker::new(dp, WorkerConfig::default()),
+            ],
             vec![
                 Port {
                     ifindex: IF_VM,
@@ -175,13 +179,16 @@ fn ping_crosses_the_fabric_as_mpls_over_udp() {
     );
     let w1 = r1.stop().unwrap();
     let w2 = r2.stop().unwrap();
+    let summary = |ws: &[Worker]| {
+        ws.iter()
+            .map(|w| format!("{:?} {:?}", w.stats, w.drops.nonzero()))
+            .collect::<Vec<_>>()
+    };
     assert!(
         ping.is_ok(),
-        "ping across the overlay failed: {ping:?}\nvr1 {:?} {:?}\nvr2 {:?} {:?}",
-        w1.stats,
-        w1.drops.nonzero(),
-        w2.stats,
-        w2.drops.nonzero()
+        "ping across the overlay failed: {ping:?}\nvr1 {:?}\nvr2 {:?}",
+        summary(&w1),
+        summary(&w2)
     );
 
     match capture {

@@ -51,8 +51,12 @@ fn ping_and_tcp(tag: &str, open: fn(&str) -> Box<dyn Device>) {
     // Flows on B's port: the first packet of each connection goes through the agent.
     let (_c, dp) = topology(true);
     let agent = TestAgent::default();
-    let runner = Runner::spawn(
-        Worker::new(dp, WorkerConfig::default()),
+    // Two workers: each owns one port, flows are steered to one of them by hash.
+    let runner = Runner::spawn_workers(
+        vec![
+            Worker::new(dp.clone(), WorkerConfig::default()),
+            Worker::new(dp, WorkerConfig::default()),
+        ],
         vec![
             Port {
                 ifindex: IF_A,
@@ -155,12 +159,15 @@ fn ping_and_tcp(tag: &str, open: fn(&str) -> Box<dyn Device>) {
         println!("SKIP (TCP part): needs ethtool and python3");
     }
 
-    let w = runner.stop().unwrap();
+    let ws = runner.stop().unwrap();
     assert!(
         agent.arps.load(std::sync::atomic::Ordering::Relaxed) >= 2,
         "both sides resolved ARP via the agent"
     );
     assert!(agent.upcalls.load(std::sync::atomic::Ordering::Relaxed) >= 1);
-    assert!(w.stats.tx >= 6, "{:?}", w.stats);
-    println!("worker: {:?}, drops {:?}", w.stats, w.drops.nonzero());
+    let tx: u64 = ws.iter().map(|w| w.stats.tx).sum();
+    assert!(tx >= 6, "sent {tx}");
+    for (i, w) in ws.iter().enumerate() {
+        println!("worker {i}: {:?}, drops {:?}", w.stats, w.drops.nonzero());
+    }
 }

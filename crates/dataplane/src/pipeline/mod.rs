@@ -10,6 +10,7 @@ mod frag;
 pub mod icmp_error;
 mod nat;
 pub mod parse;
+pub mod steer;
 mod warm;
 mod workload;
 
@@ -157,6 +158,18 @@ impl Worker {
         for (p, o) in pkts.iter_mut().zip(out.iter_mut()) {
             *o = self.process(&tables, now, ingress, p);
         }
+    }
+
+    /// Steering hashes of a batch received on `ingress` ([`steer::steer_hash`] of each
+    /// packet, against one snapshot): the runner hands each packet to the worker that owns
+    /// its hash. `out` is cleared first.
+    pub fn steer_batch(&self, ingress: IfIndex, pkts: &[PacketBuf], out: &mut Vec<Option<u64>>) {
+        let t = self.dp.load();
+        out.clear();
+        out.extend(
+            pkts.iter()
+                .map(|p| steer::steer_hash(&t, ingress, p.data())),
+        );
     }
 
     /// Runs one packet against the given tables.

@@ -149,7 +149,7 @@ fn measure(label: &str, a: Box<dyn Device>, b: Box<dyn Device>, gen_if: &str, co
     let cpu0 = runner_cpu_ns();
     let (got, pps) = blast(gen_if, count_if);
     let cpu = runner_cpu_ns().saturating_sub(cpu0);
-    let w = r.stop().unwrap();
+    let w = r.stop().unwrap().remove(0);
     let per_core = w.stats.tx as f64 / (cpu as f64 / 1e9).max(1e-9);
     println!(
         "BACKEND {label:<24} {:>5.0} kpps forwarded (counter saw {got}/{FRAMES}), runner sent {} \

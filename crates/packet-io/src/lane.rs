@@ -1,0 +1,311 @@
+//! One worker thread of the [`crate::runner`]: polls the ports it owns, steers each
+//! received packet to the worker that owns its flow, runs its own share through its
+//! pipeline [`Worker`], and sends by disposition — on its own ports directly (one send per
+//! output port per batch), on other workers' ports through their handoff queues. It also
+//! takes from its queue the batches other workers steered to it, frames for its ports and
+//! the agent's decisions on its flows.
+
+use crate::device::DeviceError;
+use crate::runner::{Port, RunnerConfig};
+use cirrus_dataplane::flow::{FlowDecision, Upcall};
+use cirrus_dataplane::hash::FastMap;
+use cirrus_dataplane::packet::PacketBuf;
+use cirrus_dataplane::pipeline::{Disposition, TrapReason, Worker};
+use cirrus_dataplane::tables::IfIndex;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, Sender, SyncSender};
+use std::time::Instant;
+
+/// What workers (and the agent thread) hand to a worker.
+pub(crate) enum Handoff {
+    /// Packets received on `ingress` by another worker whose flows this one owns.
+    Process {
+        ingress: IfIndex,
+        pkts: Vec<PacketBuf>,
+    },
+    /// Frames to send on a port this worker owns.
+    Transmit {
+        ifindex: IfIndex,
+        pkts: Vec<PacketBuf>,
+    },
+    /// The agent's answer to this worker's upcall.
+    Decision(FlowDecision),
+}
+
+/// "Packets of this steering hash belong to this worker" (a NAT'd reverse flow).
+pub(crate) type SteerUpdate = (u64, usize);
+
+/// What workers hand to the agent thread.
+pub(crate) enum ToAgent {
+    Upcall {
+        from: usize,
+        up: Upcall,
+    },
+    Trap {
+        ingress: IfIndex,
+        reason: TrapReason,
+        frame: Vec<u8>,
+    },
+}
+
+/// Spare buffers kept per worker: buffers migrate between workers with handoffs, and a
+/// worker that mostly receives handoffs must not hoard them.
+const SPARE_MAX: usize = 1024;
+
+pub(crate) struct Lane {
+    id: usize,
+    worker: Worker,
+    ports: Vec<Port>,
+    /// Every port of the runner and the worker that owns it.
+    owner_of: Vec<(IfIndex, usize)>,
+    inbox: Receiver<Handoff>,
+    steer_rx: Receiver<SteerUpdate>,
+    /// NAT'd reverse flows whose hash names another worker than their owner.
+    steer: FastMap<u64, usize>,
+    peers: Vec<SyncSender<Handoff>>,
+    agent: Sender<ToAgent>,
+    cfg: RunnerConfig,
+    lost: Arc<AtomicU64>,
+    spare: Vec<PacketBuf>,
+    out: Vec<Disposition>,
+    hashes: Vec<Option<u64>>,
+    outbox: Vec<Vec<PacketBuf>>,
+}
+
+impl Lane {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        id: usize,
+        worker: Worker,
+        ports: Vec<Port>,
+        owner_of: Vec<(IfIndex, usize)>,
+        inbox: Receiver<Handoff>,
+        steer_rx: Receiver<SteerUpdate>,
+        peers: Vec<SyncSender<Handoff>>,
+        agent: Sender<ToAgent>,
+        cfg: RunnerConfig,
+        lost: Arc<AtomicU64>,
+    ) -> Self {
+        let n = peers.len();
+        Self {
+            id,
+            worker,
+            ports,
+            owner_of,
+            inbox,
+            steer_rx,
+            steer: FastMap::default(),
+            peers,
+            agent,
+            cfg,
+            lost,
+            spare: Vec::new(),
+            out: Vec::new(),
+            hashes: Vec::new(),
+            outbox: (0..n).map(|_| Vec::new()).collect(),
+        }
+    }
+
+    pub(crate) fn run(mut self, stop: &AtomicBool) -> Result<Worker, DeviceError> {
+        let start = Instant::now();
+        let mut rx: Vec<PacketBuf> = Vec::with_capacity(self.cfg.batch);
+        while !stop.load(Ordering::Relaxed) {
+            let now = start.elapsed().as_secs() as u32;
+            let mut busy = false;
+            while let Ok(m) = self.inbox.try_recv() {
+                busy = true;
+                self.handoff(now, m)?;
+            }
+            for p in 0..self.ports.len() {
+                let n =
+                    self.ports[p]
+                        .device
+                        .recv_batch(&mut rx, &mut self.spare, self.cfg.batch)?;
+                if n == 0 {
+                    continue;
+                }
+                busy = true;
+                let ingress = self.ports[p].ifindex;
+                if self.peers.len() > 1 {
+                    self.steer_out(ingress, &mut rx);
+                }
+                self.run_batch(now, ingress, &mut rx)?;
+            }
+            self.worker.age(now, self.cfg.age_budget);
+            if !busy {
+                std::thread::sleep(self.cfg.idle_sleep);
+            }
+        }
+        Ok(self.worker)
+    }
+
+    fn handoff(&mut self, now: u32, m: Handoff) -> Result<(), DeviceError> {
+        match m {
+            Handoff::Process { ingress, mut pkts } => self.run_batch(now, ingress, &mut pkts),
+            Handoff::Transmit { ifindex, mut pkts } => {
+                if let Some(p) = self.ports.iter_mut().find(|p| p.ifindex == ifindex) {
+                    let refs: Vec<&PacketBuf> = pkts.iter().collect();
+                    p.device.send_batch(&refs)?;
+                }
+                self.recycle(&mut pkts);
+                Ok(())
+            }
+            Handoff::Decision(d) => {
+                // A refused (stale) decision already counted its parked packets as dropped.
+                if let Ok(released) = self.worker.apply_decision(now, d) {
+                    for (d, pkt) in released {
+                        if let Disposition::Tx(i) = d {
+                            self.send(i, pkt)?;
+                        }
+                    }
+                }
+                self.flush_side_effects()
+            }
+        }
+    }
+
+    /// Keeps in `rx` the packets this worker owns and hands the others to their owners.
+    fn steer_out(&mut self, ingress: IfIndex, rx: &mut Vec<PacketBuf>) {
+        // Updates first: one sent before these packets arrived must steer them.
+        while let Ok((h, w)) = self.steer_rx.try_recv() {
+            self.steer.insert(h, w);
+        }
+        self.worker.steer_batch(ingress, rx, &mut self.hashes);
+        let n = self.peers.len() as u64;
+        let owner = |h: &Option<u64>| match h {
+            None => self.id,
+            Some(h) => match self.steer.get(h) {
+                Some(&w) => w,
+                None => (h % n) as usize,
+            },
+        };
+        if self.hashes.iter().all(|h| owner(h) == self.id) {
+            return;
+        }
+        let mut keep = Vec::with_capacity(rx.len());
+        for (pkt, h) in rx.drain(..).zip(&self.hashes) {
+            let w = owner(h);
+            if w == self.id {
+                keep.push(pkt);
+            } else {
+                self.outbox[w].push(pkt);
+            }
+        }
+        *rx = keep;
+        for w in 0..self.outbox.len() {
+            if self.outbox[w].is_empty() {
+                continue;
+            }
+            let pkts = std::mem::take(&mut self.outbox[w]);
+            let count = pkts.len() as u64;
+            if self.peers[w]
+                .try_send(Handoff::Process { ingress, pkts })
+                .is_err()
+            {
+                self.lost.fetch_add(count, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Runs a batch this worker owns and sends its results.
+    fn run_batch(
+        &mut self,
+        now: u32,
+        ingress: IfIndex,
+        rx: &mut Vec<PacketBuf>,
+    ) -> Result<(), DeviceError> {
+        let n = rx.len();
+        if n == 0 {
+            return Ok(());
+        }
+        self.out.resize(n, Disposition::Held);
+        self.worker
+            .process_batch(now, ingress, rx, &mut self.out[..n]);
+        // One send per output port per batch (ring and sendmmsg backends take the whole
+        // batch in one system call); frames for other workers' ports move to their queue.
+        for k in 0..self.owner_of.len() {
+            let (port, w) = self.owner_of[k];
+            let tx = Disposition::Tx(port);
+            if !self.out[..n].contains(&tx) {
+                continue;
+            }
+            if w == self.id {
+                let frames: Vec<&PacketBuf> = rx
+                    .iter()
+                    .zip(&self.out[..n])
+                    .filter(|(_, d)| **d == tx)
+                    .map(|(p, _)| p)
+                    .collect();
+                if let Some(p) = self.ports.iter_mut().find(|p| p.ifindex == port) {
+                    p.device.send_batch(&frames)?;
+                }
+            } else {
+                let mut pkts = Vec::new();
+                for (p, d) in rx.iter_mut().zip(&self.out[..n]) {
+                    if *d == tx {
+                        let fresh = self.spare.pop().unwrap_or_else(PacketBuf::empty);
+                        pkts.push(std::mem::replace(p, fresh));
+                    }
+                }
+                let count = pkts.len() as u64;
+                let m = Handoff::Transmit {
+                    ifindex: port,
+                    pkts,
+                };
+                if self.peers[w].try_send(m).is_err() {
+                    self.lost.fetch_add(count, Ordering::Relaxed);
+                }
+            }
+        }
+        for (pkt, d) in rx.iter().zip(&self.out[..n]) {
+            if let Disposition::Trap(reason) = *d {
+                let _ = self.agent.send(ToAgent::Trap {
+                    ingress,
+                    reason,
+                    frame: pkt.data().to_vec(),
+                });
+            }
+        }
+        self.recycle(rx);
+        self.flush_side_effects()
+    }
+
+    /// Flood/mirror copies, then flow misses to the agent.
+    fn flush_side_effects(&mut self) -> Result<(), DeviceError> {
+        for (i, pkt) in self.worker.take_extra() {
+            self.send(i, pkt)?;
+        }
+        for up in self.worker.take_upcalls() {
+            let _ = self.agent.send(ToAgent::Upcall { from: self.id, up });
+        }
+        Ok(())
+    }
+
+    fn send(&mut self, ifindex: IfIndex, pkt: PacketBuf) -> Result<(), DeviceError> {
+        let Some(&(_, w)) = self.owner_of.iter().find(|(p, _)| *p == ifindex) else {
+            return Ok(());
+        };
+        if w == self.id {
+            if let Some(p) = self.ports.iter_mut().find(|p| p.ifindex == ifindex) {
+                p.device.send_batch(&[&pkt])?;
+            }
+        } else {
+            let m = Handoff::Transmit {
+                ifindex,
+                pkts: vec![pkt],
+            };
+            if self.peers[w].try_send(m).is_err() {
+                self.lost.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        Ok(())
+    }
+
+    fn recycle(&mut self, pkts: &mut Vec<PacketBuf>) {
+        let room = SPARE_MAX.saturating_sub(self.spare.len());
+        let keep = pkts.len().min(room);
+        self.spare.extend(pkts.drain(..keep));
+        pkts.clear();
+    }
+}

@@ -1,0 +1,288 @@
+//! Two workers over in-memory devices, many flows both ways, a third of them source-NAT'd
+//! and a third destination-NAT'd to a floating IP (so their replies carry other addresses
+//! than their first packets): every packet comes out once, rewritten as its flow says;
+//! each flow is decided once and lives in one worker, which counted all its packets.
+
+mod common;
+
+use cirrus_dataplane::control::{Controller, Dataplane};
+use cirrus_dataplane::flow::{FlowDecision, FlowKey, FlowSpec, Upcall};
+use cirrus_dataplane::pipeline::{TrapReason, Worker, WorkerConfig};
+use cirrus_dataplane::tables::{IfIndex, Interface, InterfaceKind, Nexthop};
+use cirrus_dataplane::wire::*;
+use cirrus_packet_io::memory::{MemDevice, MemPeer};
+use cirrus_packet_io::runner::{Agent, Port, Runner, RunnerConfig};
+use common::{IF_A, IF_B, MAC_A, MAC_B, VM_A, VM_B, VROUTER_MAC};
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// A's floating IP.
+const FIP: Ipv4Addr = Ipv4Addr::new(10, 1, 0, 100);
+const FLOWS: u16 = 300;
+const ROUNDS: usize = 3;
+
+/// VRF 1 with A and B, both with flows on their ports; the floating IP routes to A.
+fn topology() -> (Controller, Dataplane) {
+    let (mut c, dp) = Controller::new(16, VROUTER_MAC);
+    c.add_vrf(1).unwrap();
+    for (ifindex, mac, ip, nh) in [(IF_A, MAC_A, VM_A, 1), (IF_B, MAC_B, VM_B, 2)] {
+        c.set_interface(Interface {
+            ifindex,
+            name: format!("vm{ifindex}"),
+            mac,
+            kind: InterfaceKind::Virtual {
+                vrf: 1,
+                ips: vec![IpAddr::V4(ip)],
+                policy: true,
+            },
+            flow_limit: 0,
+            fat_flows: Vec::new(),
+        })
+        .unwrap();
+        let smac = VROUTER_MAC;
+        c.set_nexthop(
+            nh,
+            Nexthop::Encap {
+                ifindex,
+                dmac: mac,
+                smac,
+            },
+        )
+        .unwrap();
+        c.add_route(1, ip.into(), 32, nh).unwrap();
+    }
+    c.add_route(1, FIP.into(), 32, 1).unwrap();
+    c.commit();
+    (c, dp)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kind {
+    Plain,
+    /// A -> B with A's source translated to FIP (port + 10000).
+    Snat,
+    /// B -> FIP:8000, translated to A:9000.
+    Dnat,
+}
+
+fn kind(i: u16) -> Kind {
+    [Kind::Plain, Kind::Snat, Kind::Dnat][i as usize % 3]
+}
+
+/// Allows every flow; NATs by the rules of [`Kind`].
+#[derive(Clone, Default)]
+struct NatAgent {
+    upcalls: Arc<AtomicUsize>,
+}
+
+impl Agent for NatAgent {
+    fn upcall(&mut self, up: &Upcall) -> Option<FlowDecision> {
+        self.upcalls.fetch_add(1, Ordering::Relaxed);
+        let k = up.key;
+        let (vrf, proto) = (k.vrf(), k.proto());
+        let fwd = FlowSpec::forward(vrf);
+        let nat = |src: bool| FlowSpec {
+            nat_src: src,
+            nat_dst: !src,
+            ..fwd
+        };
+        let (forward, reverse) = if k.dst() == IpAddr::V4(FIP) {
+            let rk = FlowKey::new(vrf, proto, VM_A.into(), k.src(), 9000, k.sport());
+            (nat(false), (rk, nat(true)))
+        } else if k.src() == IpAddr::V4(VM_A)
+            && k.sport() >= 10000
+            && kind(k.sport() - 10000) == Kind::Snat
+        {
+            let rk = FlowKey::new(
+                vrf,
+                proto,
+                k.dst(),
+                FIP.into(),
+                k.dport(),
+                k.sport() + 10000,
+            );
+            (nat(true), (rk, nat(false)))
+        } else {
+            (fwd, (k.reversed(vrf), fwd))
+        };
+        Some(FlowDecision {
+            index: up.index,
+            key: k,
+            forward,
+            reverse: Some(reverse),
+        })
+    }
+
+    fn trap(&mut self, _: IfIndex, _: TrapReason, _: &[u8]) -> Vec<(IfIndex, Vec<u8>)> {
+        Vec::new()
+    }
+}
+
+/// (source, destination, source port, destination port)
+type Tuple = (Ipv4Addr, Ipv4Addr, u16, u16);
+
+/// Ethernet + IPv4 + UDP with a 4-byte tag as payload.
+fn frame(smac: MacAddr, t: Tuple, tag: u32) -> Vec<u8> {
+    let mut f = vec![0u8; 46];
+    EthernetRepr {
+        src: smac,
+        dst: VROUTER_MAC,
+        ethertype: EtherType::IPV4,
+    }
+    .emit(&mut EthernetFrame::new_unchecked(&mut f[..]));
+    Ipv4Repr {
+        src: t.0,
+        dst: t.1,
+        protocol: IpProtocol::UDP,
+        payload_len: 12,
+        ttl: 64,
+        tos: 0,
+        ident: 1,
+        dont_frag: false,
+        more_frags: false,
+        frag_offset: 0,
+    }
+    .emit(&mut f[14..34]);
+    UdpRepr {
+        src_port: t.2,
+        dst_port: t.3,
+        payload_len: 4,
+    }
+    .emit(&mut f[34..42]);
+    f[42..].copy_from_slice(&tag.to_be_bytes());
+    f
+}
+
+/// What one frame that came out says: (port, destination MAC, tuple, tag).
+fn read(port: IfIndex, f: &[u8]) -> (IfIndex, MacAddr, Tuple, u32) {
+    let eth = EthernetFrame::new_checked(f).unwrap();
+    let ip = Ipv4Packet::new_checked(eth.payload()).unwrap();
+    let udp = UdpPacket::new_checked(ip.payload()).unwrap();
+    let tag = u32::from_be_bytes(udp.payload()[..4].try_into().unwrap());
+    let t = (ip.src_addr(), ip.dst_addr(), udp.src_port(), udp.dst_port());
+    (port, eth.dst_addr(), t, tag)
+}
+
+/// The packets of flow `i` in one direction: what is sent (port, tuple) and what must
+/// come out (port, tuple).
+fn packet(i: u16, reply: bool) -> ((IfIndex, Tuple), (IfIndex, Tuple)) {
+    let p = 10000 + i;
+    let (a, b, fip) = (VM_A, VM_B, FIP);
+    let (send, got) = match (kind(i), reply) {
+        (Kind::Plain, false) => ((IF_A, (a, b, p, 7000)), (IF_B, (a, b, p, 7000))),
+        (Kind::Plain, true) => ((IF_B, (b, a, 7000, p)), (IF_A, (b, a, 7000, p))),
+        (Kind::Snat, false) => ((IF_A, (a, b, p, 7000)), (IF_B, (fip, b, p + 10000, 7000))),
+        (Kind::Snat, true) => ((IF_B, (b, fip, 7000, p + 10000)), (IF_A, (b, a, 7000, p))),
+        (Kind::Dnat, false) => ((IF_B, (b, fip, p, 8000)), (IF_A, (b, a, p, 9000))),
+        (Kind::Dnat, true) => ((IF_A, (a, b, 9000, p)), (IF_B, (fip, b, 8000, p))),
+    };
+    (send, got)
+}
+
+struct Harness {
+    peers: [MemPeer; 2],
+    expect: HashMap<u32, (IfIndex, Tuple)>,
+    next_tag: u32,
+}
+
+impl Harness {
+    fn peer(&self, port: IfIndex) -> &MemPeer {
+        &self.peers[if port == IF_A { 0 } else { 1 }]
+    }
+
+    fn send(&mut self, i: u16, reply: bool) {
+        let ((port, t), want) = packet(i, reply);
+        let smac = if port == IF_A { MAC_A } else { MAC_B };
+        self.next_tag += 1;
+        self.expect.insert(self.next_tag, want);
+        assert!(self.peer(port).inject(&frame(smac, t, self.next_tag)));
+    }
+
+    /// Collects until every expected frame came out (bounded wait), checking each.
+    fn collect(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.expect.is_empty() && Instant::now() < deadline {
+            for port in [IF_A, IF_B] {
+                for f in self.peer(port).drain() {
+                    let (out, dmac, t, tag) = read(port, &f);
+                    let want = self.expect.remove(&tag);
+                    assert_eq!(want, Some((out, t)), "tag {tag} came out as {t:?}");
+                    let mac = if out == IF_A { MAC_A } else { MAC_B };
+                    assert_eq!(dmac, mac, "tag {tag}");
+                }
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert!(self.expect.is_empty(), "lost: {:?}", self.expect);
+    }
+}
+
+#[test]
+fn two_workers_forward_every_flow_on_one_worker_with_nat_both_ways() {
+    let (_c, dp) = topology();
+    let (dev_a, peer_a) = MemDevice::pair("a", 1 << 16);
+    let (dev_b, peer_b) = MemDevice::pair("b", 1 << 16);
+    let agent = NatAgent::default();
+    let runner = Runner::spawn_workers(
+        vec![
+            Worker::new(dp.clone(), WorkerConfig::default()),
+            Worker::new(dp, WorkerConfig::default()),
+        ],
+        vec![
+            Port {
+                ifindex: IF_A,
+                device: Box::new(dev_a),
+            },
+            Port {
+                ifindex: IF_B,
+                device: Box::new(dev_b),
+            },
+        ],
+        Box::new(agent.clone()),
+        RunnerConfig::default(),
+    );
+    let mut h = Harness {
+        peers: [peer_a, peer_b],
+        expect: HashMap::new(),
+        next_tag: 0,
+    };
+
+    // First packets (all misses, decided by the agent), then the replies (which hit the
+    // reverse entries, NAT'd ones on other addresses), then both ways interleaved.
+    (0..FLOWS).for_each(|i| h.send(i, false));
+    h.collect();
+    (0..FLOWS).for_each(|i| h.send(i, true));
+    h.collect();
+    for _ in 0..ROUNDS {
+        for i in 0..FLOWS {
+            h.send(i, false);
+            h.send(i, true);
+        }
+    }
+    h.collect();
+    std::thread::sleep(Duration::from_millis(20));
+    for port in [IF_A, IF_B] {
+        assert!(h.peer(port).drain().is_empty(), "duplicates on {port}");
+    }
+
+    assert_eq!(runner.handoff_lost(), 0);
+    let workers = runner.stop().unwrap();
+    assert_eq!(agent.upcalls.load(Ordering::Relaxed), FLOWS as usize);
+    let per_worker: Vec<usize> = workers.iter().map(|w| w.flows.len()).collect();
+    assert_eq!(per_worker.iter().sum::<usize>(), 2 * FLOWS as usize);
+    assert!(per_worker.iter().all(|&n| n > 0), "spread {per_worker:?}");
+    // Every entry (each direction of each flow) sits in one worker, which saw all of
+    // that direction's packets.
+    let mut seen = HashMap::new();
+    for (wi, w) in workers.iter().enumerate() {
+        assert!(w.drops.nonzero().is_empty(), "{:?}", w.drops.nonzero());
+        for (idx, e) in w.flows.iter() {
+            assert!(seen.insert(e.key, wi).is_none(), "{:?} twice", e.key);
+            let (packets, _) = w.flows.counters(idx);
+            assert_eq!(packets, 1 + ROUNDS as u64, "{:?} on worker {wi}", e.key);
+        }
+    }
+}
