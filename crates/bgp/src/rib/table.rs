@@ -4,9 +4,9 @@
 //! Why not a `HashMap<Nlri, GlobalDest>`: a hash map keeps its (key, value) entries in its
 //! bucket array, which is between 44% and 87% full depending on where N falls in its doubling
 //! cycle, so each ~100-octet entry really costs 115 to 230 octets, and a doubling briefly holds
-//! both arrays. Here only the index is a hash table (4 octets a bucket, 5 with its control
+//! both arrays. Here only the index is a hash table (8 octets a bucket, 9 with its control
 //! byte): the entries themselves are packed in 4096-entry chunks that never move, so a route
-//! costs its entry plus ~8 octets however full the index is, and growing copies only the
+//! costs its entry plus ~10-15 octets however full the index is, and growing copies only the
 //! index. Removal moves the last entry into the hole (the index entry pointing at it is fixed
 //! up), so chunks stay full.
 //!
@@ -28,8 +28,10 @@ const CHUNK: usize = 1 << CHUNK_BITS;
 /// A map of `K` to `V` with dense entry storage.
 #[derive(Debug)]
 pub(crate) struct DenseMap<K, V> {
-    /// Entry numbers, found by the hash of the key they point at.
-    index: HashTable<u32>,
+    /// Entry numbers with 32 bits of their key's hash, found by that hash. Keeping the bits
+    /// here lets the index grow (rehash) and skip non-matching candidates without reading
+    /// the entries, each a likely cache miss in a table of a million routes.
+    index: HashTable<(u32, u32)>,
     /// Entries 0..len, `CHUNK` per chunk; every chunk but the last is full.
     chunks: Vec<Vec<(K, V)>>,
     hasher: RandomState,
@@ -46,6 +48,11 @@ impl<K: Hash + Eq, V> Default for DenseMap<K, V> {
 }
 
 impl<K: Hash + Eq, V> DenseMap<K, V> {
+    fn hash32(&self, k: &K) -> u32 {
+        let h = self.hasher.hash_one(k);
+        (h ^ (h >> 32)) as u32
+    }
+
     fn at(&self, i: u32) -> &(K, V) {
         &self.chunks[(i >> CHUNK_BITS) as usize][i as usize & (CHUNK - 1)]
     }
@@ -63,8 +70,10 @@ impl<K: Hash + Eq, V> DenseMap<K, V> {
 
     /// The entry number of `k`.
     pub fn find(&self, k: &K) -> Option<u32> {
-        let h = self.hasher.hash_one(k);
-        self.index.find(h, |i| self.at(*i).0 == *k).copied()
+        let h = self.hash32(k);
+        self.index
+            .find(spread(h), |(i, ih)| *ih == h && self.at(*i).0 == *k)
+            .map(|(i, _)| *i)
     }
 
     #[cfg(test)]
@@ -82,10 +91,14 @@ impl<K: Hash + Eq, V> DenseMap<K, V> {
     where
         V: Default,
     {
-        let h = self.hasher.hash_one(&k);
+        let h = self.hash32(&k);
         let chunks = &self.chunks;
         let at = |i: u32| &chunks[(i >> CHUNK_BITS) as usize][i as usize & (CHUNK - 1)];
-        if let Some(i) = self.index.find(h, |i| at(*i).0 == k).copied() {
+        if let Some(i) = self
+            .index
+            .find(spread(h), |(i, ih)| *ih == h && at(*i).0 == k)
+            .map(|(i, _)| *i)
+        {
             return (i, &mut self.at_mut(i).1);
         }
         let i = u32::try_from(self.len()).expect("more than 4G routes");
@@ -98,24 +111,26 @@ impl<K: Hash + Eq, V> DenseMap<K, V> {
                 self.chunks.push(c);
             }
         }
-        let (chunks, hasher) = (&self.chunks, &self.hasher);
-        self.index.insert_unique(h, i, |j| {
-            hasher.hash_one(&chunks[(*j >> CHUNK_BITS) as usize][*j as usize & (CHUNK - 1)].0)
-        });
+        self.index
+            .insert_unique(spread(h), (i, h), |(_, ih)| spread(*ih));
         (i, &mut self.at_mut(i).1)
     }
 
     pub fn remove(&mut self, k: &K) -> Option<V> {
-        let h = self.hasher.hash_one(k);
+        let h = self.hash32(k);
         let chunks = &self.chunks;
         let at = |i: u32| &chunks[(i >> CHUNK_BITS) as usize][i as usize & (CHUNK - 1)];
-        let (i, _) = self.index.find_entry(h, |i| at(*i).0 == *k).ok()?.remove();
+        let ((i, _), _) = self
+            .index
+            .find_entry(spread(h), |(i, ih)| *ih == h && at(*i).0 == *k)
+            .ok()?
+            .remove();
         let last = u32::try_from(self.len() - 1).expect("index fits u32");
         if i != last {
             // The last entry moves into the hole: repoint its index entry first.
-            let lh = self.hasher.hash_one(&self.at(last).0);
-            if let Some(slot) = self.index.find_mut(lh, |j| *j == last) {
-                *slot = i;
+            let lh = self.hash32(&self.at(last).0);
+            if let Some(slot) = self.index.find_mut(spread(lh), |(j, _)| *j == last) {
+                slot.0 = i;
             }
         }
         let tail = self.chunks.last_mut().expect("non-empty");
@@ -163,6 +178,12 @@ impl<K: Hash + Eq, V> DenseMap<K, V> {
             .last()
             .map_or(0, |c| (self.chunks.len() - 1) * CHUNK + c.len())
     }
+}
+
+/// The index's 64-bit hash from the 32 kept bits: hashbrown takes bucket positions from the
+/// low bits and its 7-bit tag from the top ones, so both halves carry the kept bits.
+fn spread(h: u32) -> u64 {
+    u64::from(h) << 32 | u64::from(h)
 }
 
 /// Entry numbers marked since the last `take`, each once: the changed-destinations list of a
