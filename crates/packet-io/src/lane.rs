@@ -10,6 +10,7 @@ use crate::runner::{Port, RunnerConfig};
 use cirrus_dataplane::flow::{FlowDecision, Upcall};
 use cirrus_dataplane::hash::FastMap;
 use cirrus_dataplane::packet::PacketBuf;
+use cirrus_dataplane::pipeline::steer::key_steer_hash;
 use cirrus_dataplane::pipeline::{Disposition, TrapReason, Worker};
 use cirrus_dataplane::tables::IfIndex;
 use std::sync::Arc;
@@ -33,8 +34,15 @@ pub(crate) enum Handoff {
     Decision(FlowDecision),
 }
 
-/// "Packets of this steering hash belong to this worker" (a NAT'd reverse flow).
-pub(crate) type SteerUpdate = (u64, usize);
+/// A change to every worker's steering map (NAT'd reverse flows).
+#[derive(Clone, Copy)]
+pub(crate) enum SteerUpdate {
+    /// Packets of this steering hash belong to this worker.
+    Own(u64, usize),
+    /// The flow went: forget the hash unless another worker claimed it since (updates
+    /// from the agent and from owners may reach workers in different orders).
+    Forget(u64, usize),
+}
 
 /// What workers hand to the agent thread.
 pub(crate) enum ToAgent {
@@ -64,6 +72,8 @@ pub(crate) struct Lane {
     /// NAT'd reverse flows whose hash names another worker than their owner.
     steer: FastMap<u64, usize>,
     peers: Vec<SyncSender<Handoff>>,
+    /// Every worker's steering updates (this one's included).
+    steer_tx: Vec<Sender<SteerUpdate>>,
     agent: Sender<ToAgent>,
     cfg: RunnerConfig,
     lost: Arc<AtomicU64>,
@@ -83,6 +93,7 @@ impl Lane {
         inbox: Receiver<Handoff>,
         steer_rx: Receiver<SteerUpdate>,
         peers: Vec<SyncSender<Handoff>>,
+        steer_tx: Vec<Sender<SteerUpdate>>,
         agent: Sender<ToAgent>,
         cfg: RunnerConfig,
         lost: Arc<AtomicU64>,
@@ -97,6 +108,7 @@ impl Lane {
             steer_rx,
             steer: FastMap::default(),
             peers,
+            steer_tx,
             agent,
             cfg,
             lost,
@@ -132,7 +144,7 @@ impl Lane {
                 }
                 self.run_batch(now, ingress, &mut rx)?;
             }
-            self.worker.age(now, self.cfg.age_budget);
+            self.age(now);
             if !busy {
                 std::thread::sleep(self.cfg.idle_sleep);
             }
@@ -168,9 +180,7 @@ impl Lane {
     /// Keeps in `rx` the packets this worker owns and hands the others to their owners.
     fn steer_out(&mut self, ingress: IfIndex, rx: &mut Vec<PacketBuf>) {
         // Updates first: one sent before these packets arrived must steer them.
-        while let Ok((h, w)) = self.steer_rx.try_recv() {
-            self.steer.insert(h, w);
-        }
+        self.read_steer_updates();
         self.worker.steer_batch(ingress, rx, &mut self.hashes);
         let n = self.peers.len() as u64;
         let owner = |h: &Option<u64>| match h {
@@ -204,6 +214,39 @@ impl Lane {
                 .is_err()
             {
                 self.lost.fetch_add(count, Ordering::Relaxed);
+            }
+        }
+    }
+
+    fn read_steer_updates(&mut self) {
+        while let Ok(u) = self.steer_rx.try_recv() {
+            match u {
+                SteerUpdate::Own(h, w) => {
+                    self.steer.insert(h, w);
+                }
+                SteerUpdate::Forget(h, w) => {
+                    if self.steer.get(&h) == Some(&w) {
+                        self.steer.remove(&h);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Ages flows; an aged NAT'd reverse entry this worker was steered takes its steering
+    /// entry with it on every worker, so the maps stay as small as the NAT'd flows.
+    fn age(&mut self, now: u32) {
+        let gone = self.worker.age_entries(now, self.cfg.age_budget);
+        if self.peers.len() == 1 || gone.is_empty() {
+            return;
+        }
+        self.read_steer_updates();
+        for (_, key) in gone {
+            let h = key_steer_hash(&key);
+            if self.steer.get(&h) == Some(&self.id) {
+                for s in &self.steer_tx {
+                    let _ = s.send(SteerUpdate::Forget(h, self.id));
+                }
             }
         }
     }

@@ -119,7 +119,8 @@ impl Runner {
             .map(|_| mpsc::sync_channel(cfg.handoff_depth))
             .unzip();
         // Steering updates are never dropped (a lost one would send a NAT'd reply to a
-        // worker without its flow): unbounded, and there is one per NAT'd flow.
+        // worker without its flow): unbounded, and there are two per NAT'd flow (one when
+        // it is installed, one when it ages out).
         let (steer_tx, steer_rx): (Vec<Sender<SteerUpdate>>, Vec<Receiver<SteerUpdate>>) =
             (0..n).map(|_| mpsc::channel()).unzip();
         let (agent_tx, agent_rx) = mpsc::channel();
@@ -146,6 +147,7 @@ impl Runner {
                 inbox,
                 steer,
                 inbox_tx.clone(),
+                steer_tx.clone(),
                 agent_tx.clone(),
                 cfg,
                 lost.clone(),
@@ -258,7 +260,7 @@ impl AgentLoop {
                         // Before the decision: see the module doc for why this order
                         // suffices.
                         for s in &self.steer {
-                            let _ = s.send((rh, from));
+                            let _ = s.send(SteerUpdate::Own(rh, from));
                         }
                     }
                 }

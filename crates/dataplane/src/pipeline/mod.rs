@@ -370,6 +370,12 @@ impl Worker {
     /// Ages flows (scanning up to `budget` entries) and drops packets parked on expired
     /// hold entries. Returns how many entries were removed.
     pub fn age(&mut self, now: u32, budget: usize) -> usize {
+        self.age_entries(now, budget).len()
+    }
+
+    /// [`Self::age`] that also says which entries went (index and key), for callers that
+    /// keep state per flow (the runner's steering map).
+    pub fn age_entries(&mut self, now: u32, budget: usize) -> Vec<(u32, crate::flow::FlowKey)> {
         let gone = self.flows.age(now, budget);
         for (idx, _) in &gone {
             if let Some(p) = self.parked.remove(idx) {
@@ -378,7 +384,7 @@ impl Worker {
                 }
             }
         }
-        gone.len()
+        gone
     }
 
     /// Ports of the datagram an IPv4 packet belongs to: its own, recorded when it is a
