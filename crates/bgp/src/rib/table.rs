@@ -1,5 +1,5 @@
 //! The global table's map: entries live densely in fixed-size chunks, and a hash index of
-//! 4-octet entry numbers finds them.
+//! entry numbers (4 octets, with 4 octets of hash) finds them.
 //!
 //! Why not a `HashMap<Nlri, GlobalDest>`: a hash map keeps its (key, value) entries in its
 //! bucket array, which is between 44% and 87% full depending on where N falls in its doubling
@@ -17,8 +17,7 @@
 
 use std::hash::{BuildHasher, Hash};
 
-pub(crate) use foldhash::quality::RandomState;
-
+use foldhash::quality::RandomState;
 use hashbrown::HashTable;
 
 /// Entries per chunk (a power of two: index split by shift and mask).
