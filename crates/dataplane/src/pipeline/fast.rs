@@ -116,6 +116,8 @@ pub(super) struct Workload<'a> {
     /// The interface's only address when it has exactly one IPv4 one (the usual case):
     /// the source check is then one compare.
     only_v4: Option<u32>,
+    /// Whether the interface has fat-flow rules (most have none: no per-packet scan).
+    fat: bool,
     vrouter_mac: [u8; 6],
 }
 
@@ -141,6 +143,7 @@ impl<'a> Workload<'a> {
             vrf,
             ips,
             only_v4,
+            fat: !iface.fat_flows.is_empty(),
             vrouter_mac: t.vrouter_mac.0,
         })
     }
@@ -172,7 +175,11 @@ pub(super) fn parse_workload(wl: &Workload<'_>, d: &[u8]) -> Option<Parsed> {
     if !wl.owns(p.src) {
         return None;
     }
-    let (sport, dport) = wl.iface.fat_ports(p.proto, p.sport, p.dport);
+    let (sport, dport) = if wl.fat {
+        wl.iface.fat_ports(p.proto, p.sport, p.dport)
+    } else {
+        (p.sport, p.dport)
+    };
     let key = FlowKey::from_parts(
         wl.vrf,
         p.proto,
@@ -358,10 +365,22 @@ pub(super) fn run_batch(
     let mut labels = LabelCache::default();
     if !large {
         // Cache-resident table: parse and finish each packet in turn (nothing to warm,
-        // so nothing is stored between the two steps).
-        for (pkt, o) in pkts[..n].iter_mut().zip(out[..n].iter_mut()) {
-            let p = parse(t, &mode, &mut labels, pkt);
-            *o = finish(w, t, now, ingress, fabric, pkt, p.as_ref(), &mut run);
+        // so nothing is stored between the two steps). One loop per interface kind, so
+        // the kind is decided once per batch rather than per packet.
+        let batch = pkts[..n].iter_mut().zip(out[..n].iter_mut());
+        match &mode {
+            Mode::Workload(wl) => {
+                for (pkt, o) in batch {
+                    let p = parse_workload(wl, pkt.data());
+                    *o = finish::<false>(w, t, now, ingress, pkt, p.as_ref(), &mut run);
+                }
+            }
+            Mode::Fabric(ip) => {
+                for (pkt, o) in batch {
+                    let p = parse_fabric(t, *ip, &mut labels, pkt.data());
+                    *o = finish::<true>(w, t, now, ingress, pkt, p.as_ref(), &mut run);
+                }
+            }
         }
         run.flush(w, ingress);
         return true;
@@ -385,7 +404,11 @@ pub(super) fn run_batch(
         }
         warm_hashes(w, t, &hashes[..pc.len()]);
         for ((pkt, o), p) in pc.iter_mut().zip(oc.iter_mut()).zip(&parsed) {
-            *o = finish(w, t, now, ingress, fabric, pkt, p.as_ref(), &mut run);
+            *o = if fabric {
+                finish::<true>(w, t, now, ingress, pkt, p.as_ref(), &mut run)
+            } else {
+                finish::<false>(w, t, now, ingress, pkt, p.as_ref(), &mut run)
+            };
         }
     }
     run.flush(w, ingress);
@@ -409,15 +432,13 @@ enum Mode<'a> {
 }
 
 /// Step two for one packet, or the general path when the fast one declines; forwarded
-/// packets join `run` to be counted together.
-#[allow(clippy::too_many_arguments)]
+/// packets join `run` to be counted together. `FABRIC`: the batch came from the fabric.
 #[inline(always)]
-fn finish(
+fn finish<const FABRIC: bool>(
     w: &mut Worker,
     t: &Tables,
     now: u32,
     ingress: IfIndex,
-    fabric: bool,
     pkt: &mut PacketBuf,
     p: Option<&Parsed>,
     run: &mut Run,
@@ -425,7 +446,7 @@ fn finish(
     let rx_len = pkt.len() as u64;
     let d = match p {
         None => None,
-        Some(p) if fabric => finish_fabric(w, now, pkt, p),
+        Some(p) if FABRIC => finish_fabric(w, now, pkt, p),
         Some(p) => finish_workload(w, t, now, ingress, pkt, p),
     };
     match d {
