@@ -86,14 +86,23 @@ fn vpn_update() -> Vec<u8> {
 
 /// Opens a proper session from the hostile address; returns the stream once Established.
 async fn good_session(s: &Speaker) -> TcpStream {
-    let mut c = connect(HOSTILE).await;
-    c.write_all(&open(65066, 30, HOSTILE)).await.unwrap();
-    c.write_all(&keepalive()).await.unwrap();
-    for _ in 0..100 {
-        if s.neighbors().await.unwrap()[0].state == State::Established {
-            return c;
+    // A few attempts: a connection that races the speaker's teardown of the previous, abused
+    // one may be refused or reset (a collision with a session it has not yet seen close);
+    // a wedged speaker fails every attempt.
+    for _ in 0..5 {
+        let mut c = connect(HOSTILE).await;
+        let mut hello = open(65066, 30, HOSTILE);
+        hello.extend_from_slice(&keepalive());
+        if c.write_all(&hello).await.is_err() {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            continue;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        for _ in 0..20 {
+            if s.neighbors().await.unwrap()[0].state == State::Established {
+                return c;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
     panic!(
         "speaker wedged: no session after abuse: {:?}",
