@@ -19,25 +19,26 @@ pub struct InstanceConfig {
     pub export_targets: Vec<ExtCommunity>,
 }
 
-/// All paths for one destination and which one is best.
+/// All paths for one destination and which one is best (kept inside [`Paths`]).
 #[derive(Debug, Clone, Default)]
 pub struct Dest {
     pub paths: Paths,
-    /// Index of the best path (u32 keeps the destination small; a few paths at most).
-    pub best: Option<u32>,
 }
 
 impl Dest {
-    /// Recomputes the best path; returns whether it changed (by identity or content).
-    pub fn reselect(&mut self) -> bool {
-        // The index may be stale (paths changed since): only a hint for change detection.
-        let old = self.best.and_then(|i| self.paths.get(i as usize).cloned());
-        self.best = best::best(&self.paths).map(|i| i as u32);
-        let new = self.best.and_then(|i| self.paths.get(i as usize));
-        old.as_ref() != new
+    /// Recomputes the best path.
+    pub fn reselect(&mut self) {
+        if self.paths.len() > 1 {
+            let b = best::best(&self.paths);
+            self.paths.set_best(b);
+        }
     }
     pub fn best_path(&self) -> Option<&Path> {
-        self.best.and_then(|i| self.paths.get(i as usize))
+        self.paths.best_index().and_then(|i| self.paths.get(i))
+    }
+    /// Index of the best path in `paths`.
+    pub fn best_index(&self) -> Option<usize> {
+        self.paths.best_index()
     }
 }
 

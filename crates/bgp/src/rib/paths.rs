@@ -4,7 +4,9 @@
 //! announces each RD:prefix). A `Vec<Path>` costs 24 octets in the destination plus a separate
 //! heap block (48 octets, a 64-octet malloc chunk) per route; storing the lone path in the
 //! destination itself saves that block and a pointer chase on every best-path read. A second
-//! path moves both into a `Vec`, and back when only one is left.
+//! path moves both into a `Vec`, and back when only one is left. The best-path index lives in
+//! the `Vec` variant too: a lone path is its own best, so the destination needs no field
+//! for it (8 octets a route).
 
 use std::ops::{Deref, DerefMut};
 
@@ -13,14 +15,16 @@ use super::best::Path;
 /// Zero, one (inline) or several paths; reads as a slice.
 #[derive(Debug, Clone)]
 pub enum Paths {
+    /// A lone path, which is the best one.
     One(Path),
-    /// Empty or at least two paths (an empty `Vec` does not allocate).
-    Many(Vec<Path>),
+    /// Empty or at least two paths (an empty `Vec` does not allocate), and the index of the
+    /// best as of the last selection (a hint until the next one: paths may have moved since).
+    Many(Vec<Path>, Option<u32>),
 }
 
 impl Default for Paths {
     fn default() -> Self {
-        Paths::Many(Vec::new())
+        Paths::Many(Vec::new(), None)
     }
 }
 
@@ -29,7 +33,7 @@ impl Deref for Paths {
     fn deref(&self) -> &[Path] {
         match self {
             Paths::One(p) => std::slice::from_ref(p),
-            Paths::Many(v) => v,
+            Paths::Many(v, _) => v,
         }
     }
 }
@@ -38,21 +42,37 @@ impl DerefMut for Paths {
     fn deref_mut(&mut self) -> &mut [Path] {
         match self {
             Paths::One(p) => std::slice::from_mut(p),
-            Paths::Many(v) => v,
+            Paths::Many(v, _) => v,
         }
     }
 }
 
 impl Paths {
+    /// Index of the best path as of the last [`Paths::set_best`] (always 0 for a lone path).
+    pub fn best_index(&self) -> Option<usize> {
+        match self {
+            Paths::One(_) => Some(0),
+            Paths::Many(v, b) => b.map(|b| b as usize).filter(|b| *b < v.len()),
+        }
+    }
+
+    /// Records the best path's index (kept only while there are several).
+    pub fn set_best(&mut self, best: Option<usize>) {
+        if let Paths::Many(_, b) = self {
+            *b = best.map(|i| i as u32);
+        }
+    }
+
     pub fn push(&mut self, p: Path) {
         match self {
-            Paths::Many(v) if v.is_empty() => *self = Paths::One(p),
-            Paths::Many(v) => v.push(p),
+            Paths::Many(v, _) if v.is_empty() => *self = Paths::One(p),
+            Paths::Many(v, _) => v.push(p),
             Paths::One(_) => {
                 let Paths::One(first) = std::mem::take(self) else {
                     unreachable!("matched One above")
                 };
-                *self = Paths::Many(vec![first, p]);
+                // The lone path stays best until the next selection.
+                *self = Paths::Many(vec![first, p], Some(0));
             }
         }
     }
@@ -62,10 +82,10 @@ impl Paths {
         match self {
             Paths::One(p) => {
                 if !keep(p) {
-                    *self = Paths::Many(Vec::new());
+                    *self = Paths::default();
                 }
             }
-            Paths::Many(v) => {
+            Paths::Many(v, _) => {
                 v.retain(|p| keep(p));
                 if v.len() == 1 {
                     let last = v.pop().expect("one path");
@@ -113,15 +133,20 @@ mod tests {
         p.push(path("b"));
         p.push(path("c"));
         assert_eq!(names(&p), ["a", "b", "c"]);
+        assert_eq!(p.best_index(), Some(0));
+        p.set_best(Some(2));
+        assert_eq!(p.best_index(), Some(2));
         p.retain(|x| *x.source != *path("b").source);
         assert_eq!(names(&p), ["a", "c"]);
         p.retain(|x| *x.source != *path("a").source);
         assert!(matches!(p, Paths::One(_)));
         assert_eq!(names(&p), ["c"]);
+        assert_eq!(p.best_index(), Some(0));
         p[0].stale = true;
         assert!(p[0].stale);
         p.retain(|_| false);
         assert!(p.is_empty());
+        assert_eq!(p.best_index(), None);
     }
 
     #[test]

@@ -78,7 +78,7 @@ fn info(key: &Nlri, p: &Path, best: bool) -> RouteInfo {
 
 fn dest_infos(key: &Nlri, d: &Dest, out: &mut Vec<RouteInfo>) {
     for (i, p) in d.paths.iter().enumerate() {
-        out.push(info(key, p, d.best == Some(i as u32)));
+        out.push(info(key, p, d.best_index() == Some(i)));
     }
 }
 
