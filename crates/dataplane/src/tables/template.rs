@@ -19,7 +19,8 @@ pub struct EncapTemplate {
     bytes: [u8; MAX_LEN],
     len: u8,
     /// `~checksum + ~total_length` of the template's IP header (RFC 1624 eq. 3 with the
-    /// constant half summed once): per packet the checksum is `~fold(ip_base + total)`.
+    /// constant half summed and folded once): per packet the checksum is
+    /// `~fold_two(ip_base + total)`.
     ip_base: u32,
     udp: bool,
     /// The inner packet keeps its Ethernet header (VXLAN); MPLS L3 carries bare IP.
@@ -107,8 +108,11 @@ impl EncapTemplate {
         Some(Self {
             bytes: b,
             len: (34 + tunnel_len) as u8,
-            ip_base: (!u16::from_be_bytes([b[24], b[25]])) as u32
-                + (!(20 + tunnel_len as u16)) as u32,
+            // Folded once here, so the per-packet sum with a 16-bit length needs only
+            // one end-around carry (`fold_two`).
+            ip_base: checksum::fold(
+                (!u16::from_be_bytes([b[24], b[25]])) as u32 + (!(20 + tunnel_len as u16)) as u32,
+            ) as u32,
             udp: proto == IpProtocol::UDP,
             vxlan: matches!(encap, TunnelEncap::Vxlan { .. }),
             inner_macs: match encap {
@@ -149,7 +153,7 @@ impl EncapTemplate {
         };
         let total = (self.len as u16 - 14).wrapping_add(inner_len as u16);
         put16(h, 16, total);
-        put16(h, 24, !checksum::fold(self.ip_base + total as u32));
+        put16(h, 24, !checksum::fold_two(self.ip_base + total as u32));
         if self.udp {
             put16(h, 34, sport);
             put16(h, 38, total - 20);

@@ -154,7 +154,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv4Packet<T> {
         // new = old - 0x100, ~old + new is always 0xfeff, so this equals
         // `update16(checksum, old, new)` exactly.
         let hc = u16::from_be_bytes([h[10], h[11]]);
-        let c = !checksum::fold((!hc) as u32 + 0xfeff);
+        let c = !checksum::fold_two((!hc) as u32 + 0xfeff);
         h[10..12].copy_from_slice(&c.to_be_bytes());
         ttl
     }
