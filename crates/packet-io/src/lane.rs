@@ -57,6 +57,9 @@ pub(crate) enum ToAgent {
     },
 }
 
+/// Handoff messages taken per poll round before the worker's own ports are polled again.
+const HANDOFF_BUDGET: usize = 64;
+
 /// Spare buffers kept per worker: buffers migrate between workers with handoffs, and a
 /// worker that mostly receives handoffs must not hoard them.
 const SPARE_MAX: usize = 1024;
@@ -125,7 +128,9 @@ impl Lane {
         while !stop.load(Ordering::Relaxed) {
             let now = start.elapsed().as_secs() as u32;
             let mut busy = false;
-            while let Ok(m) = self.inbox.try_recv() {
+            // Bounded, so busy peers cannot starve this worker's own ports.
+            for _ in 0..HANDOFF_BUDGET {
+                let Ok(m) = self.inbox.try_recv() else { break };
                 busy = true;
                 self.handoff(now, m)?;
             }
