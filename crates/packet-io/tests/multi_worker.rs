@@ -286,3 +286,118 @@ fn two_workers_forward_every_flow_on_one_worker_with_nat_both_ways() {
         }
     }
 }
+
+/// Two vRouters of two workers each, joined by an in-memory fabric: flows from A (behind
+/// vRouter 1) to B (behind vRouter 2) cross as MPLS over UDP. Replies from the fabric are
+/// steered by their inner packet to the worker holding the flow, so each vRouter decides
+/// each flow once and holds it in one worker.
+#[test]
+fn two_workers_per_vrouter_steer_overlay_replies_to_their_flows() {
+    use common::TestAgent;
+    use common::overlay::*;
+    let (l1, l2) = (Ipv4Addr::new(198, 18, 0, 1), Ipv4Addr::new(198, 18, 0, 2));
+    let (_c1, dp1) = vrouter(
+        l1,
+        FABRIC_MAC_1,
+        l2,
+        FABRIC_MAC_2,
+        (MAC_A, VM_A, 17),
+        (VM_B, 18),
+    );
+    let (_c2, dp2) = vrouter(
+        l2,
+        FABRIC_MAC_2,
+        l1,
+        FABRIC_MAC_1,
+        (MAC_B, VM_B, 18),
+        (VM_A, 17),
+    );
+    let spawn = |dp: Dataplane, agent: &TestAgent| {
+        let (vm, vm_peer) = MemDevice::pair("vm", 1 << 16);
+        let (fabric, fabric_peer) = MemDevice::pair("fabric", 1 << 16);
+        let r = Runner::spawn_workers(
+            vec![
+                Worker::new(dp.clone(), WorkerConfig::default()),
+                Worker::new(dp, WorkerConfig::default()),
+            ],
+            vec![
+                Port {
+                    ifindex: IF_FABRIC,
+                    device: Box::new(fabric),
+                },
+                Port {
+                    ifindex: IF_VM,
+                    device: Box::new(vm),
+                },
+            ],
+            Box::new(agent.clone()),
+            RunnerConfig::default(),
+        );
+        (r, vm_peer, fabric_peer)
+    };
+    let (a1, a2) = (TestAgent::default(), TestAgent::default());
+    let (r1, vm_a, f1) = spawn(dp1, &a1);
+    let (r2, vm_b, f2) = spawn(dp2, &a2);
+
+    // Sends every packet of `round`, then moves fabric frames across (both ways) until
+    // each has come out of the far workload's port, checked by its tag.
+    let mut tag = 0u32;
+    let mut exchange = |reply: bool| {
+        let mut expect = HashMap::new();
+        for i in 0..FLOWS {
+            let p = 10000 + i;
+            let (peer, smac, t) = if reply {
+                (&vm_b, MAC_B, (VM_B, VM_A, 7000, p))
+            } else {
+                (&vm_a, MAC_A, (VM_A, VM_B, p, 7000))
+            };
+            tag += 1;
+            expect.insert(tag, t);
+            assert!(peer.inject(&frame(smac, t, tag)));
+        }
+        let (out, mac) = if reply {
+            (&vm_a, MAC_A)
+        } else {
+            (&vm_b, MAC_B)
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !expect.is_empty() && Instant::now() < deadline {
+            for f in f1.drain() {
+                assert!(f2.inject(&f));
+            }
+            for f in f2.drain() {
+                assert!(f1.inject(&f));
+            }
+            for f in out.drain() {
+                let (_, dmac, t, tag) = read(IF_VM, &f);
+                assert_eq!(expect.remove(&tag), Some(t), "tag {tag}");
+                assert_eq!(dmac, mac);
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert!(expect.is_empty(), "lost {}: {expect:?}", expect.len());
+    };
+    exchange(false);
+    exchange(true);
+    for _ in 0..ROUNDS {
+        exchange(false);
+        exchange(true);
+    }
+
+    for (r, agent) in [(r1, &a1), (r2, &a2)] {
+        assert_eq!(r.handoff_lost(), 0);
+        let workers = r.stop().unwrap();
+        assert_eq!(agent.upcalls.load(Ordering::Relaxed), FLOWS as usize);
+        let mut seen = HashMap::new();
+        for (wi, w) in workers.iter().enumerate() {
+            assert!(w.drops.nonzero().is_empty(), "{:?}", w.drops.nonzero());
+            for (idx, e) in w.flows.iter() {
+                assert!(seen.insert(e.key, wi).is_none(), "{:?} twice", e.key);
+                assert_eq!(w.flows.counters(idx).0, 1 + ROUNDS as u64);
+            }
+        }
+        assert_eq!(seen.len(), 2 * FLOWS as usize);
+        let on_first = seen.values().filter(|&&w| w == 0).count();
+        assert!(on_first > 0 && on_first < seen.len(), "spread {on_first}");
+    }
+}

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod lab;
+pub mod overlay;
 
 use cirrus_dataplane::control::{Controller, Dataplane};
 use cirrus_dataplane::flow::{FlowDecision, FlowSpec, Upcall};
