@@ -97,6 +97,8 @@ async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_new(&args.log).context("--log")?)
         .with_target(false)
+        // Colour only on a terminal: logs sent to a file or journald stay plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
 
     let auth = cirrus_api::Auth::from_flag(&args.auth).map_err(anyhow::Error::msg)?;
