@@ -54,14 +54,16 @@ pub fn normalize_input(type_name: &str, input: &mut serde_json::Map<String, Valu
     }
 }
 
+/// Allocations hold their key in `c.reserved` until the transaction ends, and a plan that fails
+/// is never committed nor released: so every check that can fail comes before the allocation.
 pub fn on_create(c: &Ctx, obj: &mut Obj, p: &mut Planned) -> ApiResult<Companions> {
     match obj.type_name() {
         "virtual-network" => {
             server_owned(c, obj, VN_IDS.1)?;
-            allocate_id(c, obj, p, VN_IDS)?;
             if let Some(refs) = obj.body.get_mut("network_ipam_refs") {
                 ipam::normalize_vn_subnets(c.what, refs)?;
             }
+            allocate_id(c, obj, p, VN_IDS)?;
             Ok(vec![primary_routing_instance(obj)])
         }
         "tag" => {
