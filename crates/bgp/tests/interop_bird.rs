@@ -5,21 +5,18 @@
 
 mod common;
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
 use common::daemon::{Daemon, TempDir, require, run};
-use common::wait_for;
+use common::{CIRRUS_AS, wait_for};
 
-use cirrus_bgp::ext_community::ExtCommunity;
-use cirrus_bgp::rib::{InstanceConfig, LocalRoute};
+use cirrus_bgp::rib::LocalRoute;
 use cirrus_bgp::session::State;
-use cirrus_bgp::speaker::{PeerConfig, RouterType, Speaker, SpeakerConfig};
-use cirrus_bgp::types::{Family, Label, Labels, Nlri, Rd};
+use cirrus_bgp::types::{Family, Label, Labels, Nlri};
 
-const CIRRUS_AS: u32 = 64512;
 const BIRD_AS: u32 = 65003;
 
 struct Bird {
@@ -105,25 +102,7 @@ async fn bird_vpn_both_ways_refresh_and_graceful_restart() {
     ];
     let mut b = Bird::start(&bird_config(b_ip, 17932, c_ip, 17931, &routes));
 
-    let mut c = SpeakerConfig::new(c_ip, CIRRUS_AS, SocketAddr::new(IpAddr::V4(c_ip), 17931));
-    c.connect_retry = 1;
-    let mut p = PeerConfig::new(IpAddr::V4(b_ip), BIRD_AS);
-    p.port = 17932;
-    p.families = vec![Family::InetVpn];
-    p.router_type = RouterType::Router;
-    c.peers.push(p);
-    let s = Speaker::start(c).await.unwrap();
-    let rt = ExtCommunity::route_target_as2(64512, 100);
-    s.set_instance(
-        "red",
-        InstanceConfig {
-            rd: Some(Rd::Ip(c_ip, 1)),
-            import_targets: vec![rt],
-            export_targets: vec![rt],
-        },
-    )
-    .await
-    .unwrap();
+    let s = common::cirrus_with_red(c_ip, 17931, b_ip, 17932, BIRD_AS, vec![Family::InetVpn]).await;
     let limit = std::time::Instant::now();
     while s.neighbors().await.unwrap()[0].state != State::Established {
         assert!(

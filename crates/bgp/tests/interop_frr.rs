@@ -6,21 +6,19 @@
 
 mod common;
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
 use common::daemon::{Daemon, TempDir, require, run};
-use common::wait_for;
+use common::{CIRRUS_AS, wait_for};
 
 use cirrus_bgp::ext_community::{ExtCommunity, TunnelType};
-use cirrus_bgp::rib::{InstanceConfig, LocalRoute};
+use cirrus_bgp::rib::LocalRoute;
 use cirrus_bgp::session::State;
-use cirrus_bgp::speaker::{PeerConfig, RouterType, Speaker, SpeakerConfig};
 use cirrus_bgp::types::{EvpnRoute, Family, Label, Labels, Nlri, Rd};
 
-const CIRRUS_AS: u32 = 64512;
 const FRR_AS: u32 = 65002;
 
 struct Frr {
@@ -104,10 +102,6 @@ impl Frr {
     }
 }
 
-fn rt(n: u32) -> ExtCommunity {
-    ExtCommunity::route_target_as2(CIRRUS_AS as u16, n)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn frr_vpn_both_ways_evpn_refresh_and_graceful_restart() {
     let (c_ip, f_ip) = (Ipv4Addr::new(127, 0, 5, 1), Ipv4Addr::new(127, 0, 5, 2));
@@ -118,24 +112,15 @@ async fn frr_vpn_both_ways_evpn_refresh_and_graceful_restart() {
     ];
     let mut f = Frr::start(f_ip, 17922, c_ip, 17921, &nets);
 
-    let mut c = SpeakerConfig::new(c_ip, CIRRUS_AS, SocketAddr::new(IpAddr::V4(c_ip), 17921));
-    c.connect_retry = 1;
-    let mut p = PeerConfig::new(IpAddr::V4(f_ip), FRR_AS);
-    p.port = 17922;
-    p.families = vec![Family::InetVpn, Family::Evpn];
-    p.router_type = RouterType::Router;
-    c.peers.push(p);
-    let s = Speaker::start(c).await.unwrap();
-    s.set_instance(
-        "red",
-        InstanceConfig {
-            rd: Some(Rd::Ip(c_ip, 1)),
-            import_targets: vec![rt(100)],
-            export_targets: vec![rt(100)],
-        },
+    let s = common::cirrus_with_red(
+        c_ip,
+        17921,
+        f_ip,
+        17922,
+        FRR_AS,
+        vec![Family::InetVpn, Family::Evpn],
     )
-    .await
-    .unwrap();
+    .await;
     let up = || async { s.neighbors().await.unwrap()[0].state == State::Established };
     if tokio::time::timeout(Duration::from_secs(30), async {
         while !up().await {

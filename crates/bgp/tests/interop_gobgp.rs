@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::daemon::{Daemon, TempDir, require, run};
-use common::wait_for;
+use common::{CIRRUS_AS, rt, wait_for};
 
 use cirrus_bgp::ext_community::{ExtCommunity, TunnelType};
 use cirrus_bgp::rib::{InstanceConfig, LocalRoute};
@@ -19,7 +19,6 @@ use cirrus_bgp::session::State;
 use cirrus_bgp::speaker::{PeerConfig, RouterType, Speaker, SpeakerConfig};
 use cirrus_bgp::types::{EvpnRoute, Family, Label, Labels, Nlri, Rd};
 
-const CIRRUS_AS: u32 = 64512;
 const GOBGP_AS: u32 = 65001;
 
 struct GoBgp {
@@ -107,10 +106,7 @@ impl GoBgp {
     }
 }
 
-fn rt(n: u32) -> ExtCommunity {
-    ExtCommunity::route_target_as2(CIRRUS_AS as u16, n)
-}
-
+/// This file's peer is GoBGP.
 async fn cirrus(
     me: Ipv4Addr,
     port: u16,
@@ -118,25 +114,7 @@ async fn cirrus(
     peer_port: u16,
     families: Vec<Family>,
 ) -> Speaker {
-    let mut c = SpeakerConfig::new(me, CIRRUS_AS, SocketAddr::new(IpAddr::V4(me), port));
-    c.connect_retry = 1;
-    let mut p = PeerConfig::new(IpAddr::V4(peer), GOBGP_AS);
-    p.port = peer_port;
-    p.families = families;
-    p.router_type = RouterType::Router;
-    c.peers.push(p);
-    let s = Speaker::start(c).await.unwrap();
-    s.set_instance(
-        "red",
-        InstanceConfig {
-            rd: Some(Rd::Ip(me, 1)),
-            import_targets: vec![rt(100)],
-            export_targets: vec![rt(100)],
-        },
-    )
-    .await
-    .unwrap();
-    s
+    common::cirrus_with_red(me, port, peer, peer_port, GOBGP_AS, families).await
 }
 
 async fn established(s: &Speaker, g: &GoBgp) {
