@@ -97,6 +97,20 @@ fn seeds() -> Vec<(u32, Vec<u8>)> {
             IF_FABRIC,
             mpls_udp_from_peer(LABEL_A, &reply(IpProtocol::UDP, 2, 1)[14..]),
         ),
+        (
+            IF_FABRIC,
+            mpls_gre_from_peer(LABEL_P, &reply(IpProtocol::TCP, 4, 3)[14..]),
+        ),
+        // Routed VXLAN (inner frame to the vRouter MAC) to P, and bridged VXLAN to A
+        // (no flow: always the general path).
+        (
+            IF_FABRIC,
+            vxlan_from_peer(VNI, &reply(IpProtocol::UDP, 2, 1)),
+        ),
+        (
+            IF_FABRIC,
+            vxlan_from_peer(VNI, &udp_v4(MAC_E, MAC_A, VM_E_VXLAN, VM_A, 2, 1, b"l2")),
+        ),
     ]
 }
 
@@ -174,7 +188,7 @@ proptest! {
 
     #[test]
     fn mutated_headers_agree(
-        seed in 0usize..8,
+        seed in 0usize..11,
         flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..4),
         cut in any::<usize>(),
     ) {
@@ -182,7 +196,7 @@ proptest! {
         let (ingress, mut frame) = seeds().swap_remove(seed);
         // Mutations land in the headers (outer and inner), where the decisions are.
         for (at, v) in flips {
-            let n = frame.len().min(90);
+            let n = frame.len().min(100);
             frame[at % n] = v;
         }
         let keep = frame.len() - cut % 12.min(frame.len());

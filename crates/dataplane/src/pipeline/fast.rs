@@ -1,6 +1,7 @@
 //! Fast paths for the two packets a loaded vRouter sees most: an option-less, unfragmented
 //! IPv4 UDP/TCP packet from a workload that hits an established forwarding flow, and an
-//! MPLS-over-UDP packet from the fabric whose inner IPv4 UDP/TCP packet does the same.
+//! overlay packet from the fabric (MPLS over UDP, MPLS over GRE or routed VXLAN) whose
+//! inner IPv4 UDP/TCP packet does the same.
 //!
 //! Each reads the headers it needs from fixed-size arrays (one length check instead of one
 //! per field), builds the flow key without the general `L3Info`, and looks nothing up
@@ -17,7 +18,9 @@ use super::workload::l3_out;
 use super::{Disposition, Worker};
 use crate::flow::FlowKey;
 use crate::packet::PacketBuf;
-use crate::tables::{IfIndex, Interface, InterfaceKind, MPLS_UDP_PORT, Nexthop, NhId, Tables};
+use crate::tables::{
+    IfIndex, Interface, InterfaceKind, MPLS_UDP_PORT, Nexthop, NhId, Tables, VXLAN_UDP_PORT,
+};
 use crate::wire::{IpProtocol, MacAddr, TcpFlags};
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -103,8 +106,9 @@ pub(super) struct Parsed {
     /// IP total length of the (inner) datagram.
     pub total: usize,
     pub tcp: Option<TcpFlags>,
-    /// Fabric: the L3 label's local delivery (interface, destination and source MAC).
-    pub deliver: Option<(IfIndex, MacAddr, MacAddr)>,
+    /// Fabric: the local delivery (interface, destination and source MAC) and the offset
+    /// of the inner IP packet.
+    pub deliver: Option<(IfIndex, MacAddr, MacAddr, u8)>,
 }
 
 /// What step one needs from a policy-enabled workload interface, looked up once per
@@ -220,48 +224,117 @@ pub(super) fn finish_workload(
     Some(l3_out(ingress, pkt, e, *hash, false))
 }
 
-/// Offset of the inner packet of MPLS over UDP.
-const INNER: usize = ETH + 20 + 8 + 4;
-
-/// Step one for a fabric frame (pure): MPLS over UDP for this vRouter whose L3 label
-/// leads to a local workload, with an inner IPv4 UDP/TCP packet, past every check the
-/// general path makes before its flow lookup.
+/// Step one for a fabric frame (pure): an overlay packet for this vRouter that leads to a
+/// local workload with an inner IPv4 UDP/TCP packet, past every check the general path
+/// makes before its flow lookup. Three encapsulations qualify: MPLS over UDP and MPLS over
+/// GRE whose L3 label names the workload's nexthop, and routed VXLAN (an inner frame to the
+/// vRouter MAC, routed in the VNI's VRF). Bridged VXLAN and L2 labels carry no flow and
+/// stay on the general path.
 #[inline(always)]
 pub(super) fn parse_fabric(
     t: &Tables,
     local_ip: Ipv4Addr,
-    labels: &mut LabelCache,
+    cache: &mut OverlayCache,
     d: &[u8],
 ) -> Option<Parsed> {
-    let o: &[u8; INNER] = d.first_chunk()?;
+    // Ethernet, an option-less outer IPv4 header and the 8 bytes after it (UDP, or GRE
+    // plus the MPLS word).
+    let o: &[u8; ETH + 28] = d.first_chunk()?;
     if be16(o, 12) != 0x0800
         || o[14] != 0x45
-        || o[23] != IpProtocol::UDP.0
         || be32(o, 30) != local_ip.to_bits()
         || be16(o, 20) & 0x3fff != 0
-        || be16(o, 36) != MPLS_UDP_PORT
     {
         return None;
     }
-    // The general path's checks on the outer IP, UDP and MPLS lengths.
+    // The general path's checks on the outer lengths: the outer datagram lies within the
+    // frame, and each header within the datagram (UDP by its own length).
     let total = be16(o, 16) as usize;
-    let ulen = be16(o, 38) as usize;
-    if ETH + total > d.len() || total < 20 + 8 + 4 || ulen < 8 || ulen > total - 20 {
+    if ETH + total > d.len() {
         return None;
     }
-    let word = be32(o, 42);
-    if word & 0x100 == 0 {
-        return None;
-    }
+    let l4 = total.checked_sub(20)?;
+    let (nh, inner) = match IpProtocol(o[23]) {
+        IpProtocol::UDP => {
+            let ulen = be16(o, 38) as usize;
+            if ulen < 8 || ulen > l4 {
+                return None;
+            }
+            match be16(o, 36) {
+                MPLS_UDP_PORT if l4 >= 8 + 4 => (cache.label(t, mpls_label(d, 42)?), 46),
+                VXLAN_UDP_PORT if ulen >= 8 + 8 => return vxlan(t, cache, d),
+                _ => return None,
+            }
+        }
+        // GRE without checksum, key or sequence (the general path also takes those; here
+        // the header is exactly 4 bytes), carrying MPLS.
+        IpProtocol::GRE if be32(o, 34) == 0x8847 && l4 >= 4 + 4 => {
+            (cache.label(t, mpls_label(d, 38)?), 42)
+        }
+        _ => return None,
+    };
     let Some(&Nexthop::Encap {
         ifindex,
         dmac,
         smac,
-    }) = t.nexthop(labels.get(t, word >> 12))
+    }) = t.nexthop(nh)
     else {
         return None;
     };
-    let p = v4(&d[INNER..])?;
+    l3_inner(t, d, inner, ifindex, dmac, smac)
+}
+
+/// The label of a bottom-of-stack MPLS word at `at` (`None` for a label stack, which the
+/// general path drops with its own reason).
+#[inline(always)]
+fn mpls_label(d: &[u8], at: usize) -> Option<u32> {
+    let word = u32::from_be_bytes(*d.get(at..)?.first_chunk()?);
+    (word & 0x100 != 0).then_some(word >> 12)
+}
+
+/// Routed VXLAN: the VNI's nexthop translates to a VRF, the inner frame is addressed to
+/// the vRouter MAC and carries IPv4, and the inner destination's route in that VRF is a
+/// local workload.
+#[inline(always)]
+fn vxlan(t: &Tables, cache: &mut OverlayCache, d: &[u8]) -> Option<Parsed> {
+    const VXLAN: usize = ETH + 28;
+    const INNER_ETH: usize = VXLAN + 8;
+    let h: &[u8; INNER_ETH + ETH] = d.first_chunk()?;
+    if h[VXLAN] & 0x08 == 0 {
+        return None;
+    }
+    let &Nexthop::VrfTranslate { vrf } = t.nexthop(cache.vni(t, be32(h, VXLAN + 4) >> 8))? else {
+        return None;
+    };
+    let v = t.vrf(vrf)?;
+    if h[INNER_ETH..INNER_ETH + 6] != t.vrouter_mac.0 || be16(h, INNER_ETH + 12) != 0x0800 {
+        return None;
+    }
+    let ip = INNER_ETH + ETH;
+    let dst = be32(d.get(ip..)?.first_chunk::<20>()?, 16);
+    let Some(&Nexthop::Encap {
+        ifindex,
+        dmac,
+        smac,
+    }) = t.nexthop(v.fib4.lookup_v4(dst))
+    else {
+        return None;
+    };
+    l3_inner(t, d, ip, ifindex, dmac, smac)
+}
+
+/// The inner IPv4 packet at `inner`, for the local workload behind `ifindex`: its flow key
+/// in that workload's VRF when it has policy.
+#[inline(always)]
+fn l3_inner(
+    t: &Tables,
+    d: &[u8],
+    inner: usize,
+    ifindex: IfIndex,
+    dmac: MacAddr,
+    smac: MacAddr,
+) -> Option<Parsed> {
+    let p = v4(d.get(inner..)?)?;
     if p.ttl <= 1 {
         return None;
     }
@@ -293,25 +366,34 @@ pub(super) fn parse_fabric(
         flow,
         total: p.total,
         tcp: p.tcp,
-        deliver: Some((ifindex, dmac, smac)),
+        deliver: Some((ifindex, dmac, smac, inner as u8)),
     })
 }
 
-/// The last label looked up in this batch and its nexthop: a batch from the fabric often
-/// carries many packets for the same workload (label), and the label table is a hash map.
-/// Lives for one batch (one table snapshot), so it is never stale.
+/// The last label (or VNI) looked up in this batch and its nexthop: a batch from the
+/// fabric often carries many packets for the same workload, and the label and VNI tables
+/// are hash maps. Lives for one batch (one table snapshot), so it is never stale.
 #[derive(Default)]
-pub(super) struct LabelCache {
-    label: Option<u32>,
+pub(super) struct OverlayCache {
+    /// The label, or the VNI with bit 32 set; `None` before the first lookup.
+    key: Option<u64>,
     nh: NhId,
 }
 
-impl LabelCache {
+impl OverlayCache {
     #[inline(always)]
-    fn get(&mut self, t: &Tables, label: u32) -> NhId {
-        if self.label != Some(label) {
-            self.label = Some(label);
-            self.nh = t.label(label);
+    fn label(&mut self, t: &Tables, label: u32) -> NhId {
+        self.get(label as u64, || t.label(label))
+    }
+    #[inline(always)]
+    fn vni(&mut self, t: &Tables, vni: u32) -> NhId {
+        self.get(1 << 32 | vni as u64, || t.vni(vni))
+    }
+    #[inline(always)]
+    fn get(&mut self, key: u64, lookup: impl FnOnce() -> NhId) -> NhId {
+        if self.key != Some(key) {
+            self.key = Some(key);
+            self.nh = lookup();
         }
         self.nh
     }
@@ -326,13 +408,21 @@ pub(super) fn finish_fabric(
     pkt: &mut PacketBuf,
     p: &Parsed,
 ) -> Option<Disposition> {
-    let (ifindex, dmac, smac) = p.deliver?;
+    let (ifindex, dmac, smac, inner) = p.deliver?;
     if let Some((key, hash)) = &p.flow {
         w.flows
             .hit_plain(key, *hash, pkt.len(), p.tcp, now, |_| Some(()))?;
         w.stats.flow_hits += 1;
     }
-    Some(finish_l3(pkt, INNER, p.total, ifindex, dmac, smac, false))
+    Some(finish_l3(
+        pkt,
+        inner as usize,
+        p.total,
+        ifindex,
+        dmac,
+        smac,
+        false,
+    ))
 }
 
 /// Runs a batch through the fast paths when the ingress interface has one (a
@@ -362,7 +452,7 @@ pub(super) fn run_batch(
     // Forwarded packets are counted per run of the same output interface (one counter
     // update for most batches) rather than one by one.
     let mut run = Run::default();
-    let mut labels = LabelCache::default();
+    let mut overlay = OverlayCache::default();
     if !large {
         // Cache-resident table: parse and finish each packet in turn (nothing to warm,
         // so nothing is stored between the two steps). One loop per interface kind, so
@@ -377,7 +467,7 @@ pub(super) fn run_batch(
             }
             Mode::Fabric(ip) => {
                 for (pkt, o) in batch {
-                    let p = parse_fabric(t, *ip, &mut labels, pkt.data());
+                    let p = parse_fabric(t, *ip, &mut overlay, pkt.data());
                     *o = finish::<true>(w, t, now, ingress, pkt, p.as_ref(), &mut run);
                 }
             }
@@ -388,7 +478,7 @@ pub(super) fn run_batch(
     for (pc, oc) in pkts[..n].chunks_mut(32).zip(out[..n].chunks_mut(32)) {
         let mut parsed: [Option<Parsed>; 32] = [None; 32];
         for (slot, p) in parsed.iter_mut().zip(pc.iter()) {
-            *slot = parse(t, &mode, &mut labels, p);
+            *slot = parse(t, &mode, &mut overlay, p);
         }
         let mut hashes = [0u64; 32];
         for ((h, p), pkt) in hashes.iter_mut().zip(&parsed).zip(pc.iter()) {
@@ -417,10 +507,10 @@ pub(super) fn run_batch(
 
 /// Step one for the interface's kind.
 #[inline(always)]
-fn parse(t: &Tables, mode: &Mode<'_>, labels: &mut LabelCache, p: &PacketBuf) -> Option<Parsed> {
+fn parse(t: &Tables, mode: &Mode<'_>, overlay: &mut OverlayCache, p: &PacketBuf) -> Option<Parsed> {
     match mode {
         Mode::Workload(wl) => parse_workload(wl, p.data()),
-        Mode::Fabric(ip) => parse_fabric(t, *ip, labels, p.data()),
+        Mode::Fabric(ip) => parse_fabric(t, *ip, overlay, p.data()),
     }
 }
 
