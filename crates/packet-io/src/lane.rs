@@ -145,7 +145,7 @@ impl Lane {
                 busy = true;
                 let ingress = self.ports[p].ifindex;
                 if self.peers.len() > 1 {
-                    self.steer_out(ingress, &mut rx);
+                    self.steer_out(now, ingress, &mut rx);
                 }
                 self.run_batch(now, ingress, &mut rx)?;
             }
@@ -183,10 +183,10 @@ impl Lane {
     }
 
     /// Keeps in `rx` the packets this worker owns and hands the others to their owners.
-    fn steer_out(&mut self, ingress: IfIndex, rx: &mut Vec<PacketBuf>) {
+    fn steer_out(&mut self, now: u32, ingress: IfIndex, rx: &mut Vec<PacketBuf>) {
         // Updates first: one sent before these packets arrived must steer them.
         self.read_steer_updates();
-        self.worker.steer_batch(ingress, rx, &mut self.hashes);
+        self.worker.steer_batch(now, ingress, rx, &mut self.hashes);
         let n = self.peers.len() as u64;
         let owner = |h: &Option<u64>| match h {
             None => self.id,

@@ -401,3 +401,96 @@ fn two_workers_per_vrouter_steer_overlay_replies_to_their_flows() {
         assert!(on_first > 0 && on_first < seen.len(), "spread {on_first}");
     }
 }
+
+/// `frame` as a fragment of datagram `ident`: the first (more fragments, offset 0, with
+/// the UDP header) or a later one (offset 40, no transport header to read).
+fn fragment(smac: MacAddr, t: Tuple, ident: u16, first: bool) -> Vec<u8> {
+    let mut f = frame(smac, t, ident as u32);
+    let fo: u16 = if first { 1 << 13 } else { 40 / 8 };
+    f[18..20].copy_from_slice(&ident.to_be_bytes());
+    f[20..22].copy_from_slice(&fo.to_be_bytes());
+    Ipv4Packet::new_unchecked(&mut f[14..]).fill_checksum();
+    f
+}
+
+/// Datagrams fragmented on their way: the first fragment carries the ports, the later
+/// ones none. The receiving worker records the first fragment's ports when it steers, so
+/// every fragment goes to the worker that holds the flow (decided once, from an
+/// unfragmented packet): no second copy of the flow in the other worker, no drops.
+#[test]
+fn fragments_are_steered_to_their_flows_worker() {
+    let (_c, dp) = topology();
+    let (dev_a, peer_a) = MemDevice::pair("a", 1 << 16);
+    let (dev_b, peer_b) = MemDevice::pair("b", 1 << 16);
+    let agent = NatAgent::default();
+    let runner = Runner::spawn_workers(
+        vec![
+            Worker::new(dp.clone(), WorkerConfig::default()),
+            Worker::new(dp, WorkerConfig::default()),
+        ],
+        vec![
+            Port {
+                ifindex: IF_A,
+                device: Box::new(dev_a),
+            },
+            Port {
+                ifindex: IF_B,
+                device: Box::new(dev_b),
+            },
+        ],
+        Box::new(agent.clone()),
+        RunnerConfig::default(),
+    );
+    let mut h = Harness {
+        peers: [peer_a, peer_b],
+        expect: HashMap::new(),
+        next_tag: 0,
+    };
+    // Plain flows A -> B from 40 source ports: about half of them hash to the other
+    // worker than their addresses alone do.
+    let flows: Vec<u16> = (0..120).filter(|i| kind(*i) == Kind::Plain).collect();
+    for &i in &flows {
+        h.send(i, false);
+    }
+    h.collect();
+    let mut want = HashMap::new();
+    for &i in &flows {
+        let ((_, t), _) = packet(i, false);
+        let ident = 1000 + i;
+        for first in [true, false] {
+            assert!(h.peers[0].inject(&fragment(MAC_A, t, ident, first)));
+            *want.entry(ident).or_insert(0) += 1;
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !want.is_empty() && Instant::now() < deadline {
+        for f in h.peers[1].drain() {
+            let ip = Ipv4Packet::new_checked(&f[14..]).unwrap();
+            let left = want.get_mut(&ip.ident()).expect("an expected fragment");
+            *left -= 1;
+            if *left == 0 {
+                want.remove(&ip.ident());
+            }
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert!(want.is_empty(), "fragments lost: {want:?}");
+    assert_eq!(runner.handoff_lost(), 0);
+    let workers = runner.stop().unwrap();
+    assert_eq!(
+        agent.upcalls.load(Ordering::Relaxed),
+        flows.len(),
+        "flows decided"
+    );
+    let entries: usize = workers.iter().map(|w| w.flows.len()).sum();
+    assert_eq!(entries, 2 * flows.len());
+    for w in &workers {
+        assert!(w.drops.nonzero().is_empty(), "{:?}", w.drops.nonzero());
+        // Each forward entry counted its packet and both fragments.
+        for (idx, e) in w.flows.iter() {
+            if e.key.src() == IpAddr::V4(VM_A) {
+                assert_eq!(w.flows.counters(idx).0, 3, "{:?}", e.key);
+            }
+        }
+    }
+}

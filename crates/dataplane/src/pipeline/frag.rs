@@ -24,15 +24,17 @@ impl FragTable {
             map: FastMap::default(),
         }
     }
-    pub fn record(&mut self, key: FragKey, sport: u16, dport: u16, now: u32) {
+    /// Records a first fragment's ports; false when the table is full of live records.
+    pub fn record(&mut self, key: FragKey, sport: u16, dport: u16, now: u32) -> bool {
         if self.map.len() >= self.max && !self.map.contains_key(&key) {
             self.map
                 .retain(|_, v| now.saturating_sub(v.2) < FRAG_TIMEOUT);
             if self.map.len() >= self.max {
-                return;
+                return false;
             }
         }
         self.map.insert(key, (sport, dport, now));
+        true
     }
     /// Ports of a later fragment's datagram; refreshes the record.
     pub fn ports(&mut self, key: FragKey, now: u32) -> Option<(u16, u16)> {

@@ -22,7 +22,7 @@ use crate::flow::{FlowConfig, FlowDecision, FlowError, FlowTable, FlowVerdict, U
 use crate::hash::FastMap;
 use crate::packet::PacketBuf;
 use crate::tables::{IfIndex, InterfaceKind, Tables};
-use frag::FragTable;
+pub use frag::FragTable;
 
 /// Why a packet goes to the agent instead of being forwarded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,6 +114,9 @@ pub struct Worker {
     parked: FastMap<u32, Vec<(IfIndex, PacketBuf)>>,
     extra: Vec<(IfIndex, PacketBuf)>,
     frags: FragTable,
+    /// First fragments' ports for steering ([`Self::steer_batch`]): kept apart from
+    /// `frags`, which records only the fragments this worker processes.
+    steer_frags: FragTable,
 }
 
 impl Worker {
@@ -130,6 +133,7 @@ impl Worker {
             parked: FastMap::default(),
             extra: Vec::new(),
             frags: FragTable::new(cfg.max_fragments),
+            steer_frags: FragTable::new(cfg.max_fragments),
         }
     }
 
@@ -160,15 +164,23 @@ impl Worker {
         }
     }
 
-    /// Steering hashes of a batch received on `ingress` ([`steer::steer_hash`] of each
-    /// packet, against one snapshot): the runner hands each packet to the worker that owns
+    /// Steering hashes of a batch received on `ingress` ([`steer::steer_hash_tracking`]
+    /// of each packet, against one snapshot, with this worker's record of first fragments
+    /// for the ports it receives on): the runner hands each packet to the worker that owns
     /// its hash. `out` is cleared first.
-    pub fn steer_batch(&self, ingress: IfIndex, pkts: &[PacketBuf], out: &mut Vec<Option<u64>>) {
+    pub fn steer_batch(
+        &mut self,
+        now: u32,
+        ingress: IfIndex,
+        pkts: &[PacketBuf],
+        out: &mut Vec<Option<u64>>,
+    ) {
         let t = self.dp.load();
         out.clear();
+        let frags = &mut self.steer_frags;
         out.extend(
             pkts.iter()
-                .map(|p| steer::steer_hash(&t, ingress, p.data())),
+                .map(|p| steer::steer_hash_tracking(&t, ingress, p.data(), frags, now)),
         );
     }
 
