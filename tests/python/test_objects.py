@@ -284,6 +284,32 @@ def test_quota_is_412(vnc, project, name):
         make_vn(vnc, project, name + "-2", prefix="10.3.0.0")
 
 
+def test_quota_holds_under_concurrent_creates(controller, vnc, project, name):
+    """16 concurrent creates against a quota of 3: exactly 3 land, the rest get 412, and the
+    project holds 3 networks (a count taken before the others committed is not trusted)."""
+    from vnc_api.gen.resource_xsd import QuotaType
+    project.set_quota(QuotaType(virtual_network=3))
+    vnc.project_update(project)
+    results, lock = [], threading.Lock()
+
+    def create(i):
+        body = {"virtual-network": {"fq_name": project.get_fq_name() + [f"{name}-{i}"], "parent_type": "project"}}
+        r = requests.post(controller.url + "/virtual-networks", json=body, timeout=30)
+        with lock:
+            results.append((r.status_code, r.text))
+
+    threads = [threading.Thread(target=create, args=(i,)) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    codes = sorted(c for c, _ in results)
+    assert codes == [200] * 3 + [412] * 13, results
+    assert all("quota exceeded" in m for c, m in results if c == 412)
+    vns = vnc.virtual_networks_list(parent_id=project.uuid)["virtual-networks"]
+    assert len(vns) == 3
+
+
 def test_concurrent_address_allocation_is_race_free(controller, vnc, project, name):
     """32 concurrent instance-ips into a /27 (28 usable addresses once network, broadcast,
     gateway and DNS are taken out): every success gets a distinct address, the rest are refused."""

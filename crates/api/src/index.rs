@@ -27,6 +27,8 @@ pub struct Index {
     ids: HashMap<String, BTreeSet<u64>>,
     pub kv: BTreeMap<String, String>,
     relaxed: HashSet<(String, String)>,
+    /// `project/type` -> revision of its quota key ([`keys::quota`]).
+    quota: HashMap<String, i64>,
 }
 
 fn fqn_key(type_name: &str, fq: &str) -> String {
@@ -125,6 +127,23 @@ impl Index {
         self.ids.get(pool)
     }
 
+    /// Revision of the quota key of (`project`, `type_name`), 0 when it was never written:
+    /// the count of that type in this index is current as of it.
+    pub fn quota_revision(&self, project: &str, type_name: &str) -> i64 {
+        self.quota
+            .get(&format!("{project}/{type_name}"))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// The quota keys of a project (deleted with it).
+    pub fn quota_keys_of<'a>(&'a self, project: &'a str) -> impl Iterator<Item = String> + 'a {
+        self.quota.keys().filter_map(move |k| {
+            let (p, ty) = k.split_once('/')?;
+            (p == project).then(|| keys::quota(p, ty))
+        })
+    }
+
     /// Applies a full range read (start-up).
     pub fn load(&mut self, kvs: Vec<KeyValue>, revision: i64) {
         for kv in kvs {
@@ -181,6 +200,8 @@ impl Index {
             && let Some((to, from)) = rest.split_once('/')
         {
             self.relaxed.insert((to.to_string(), from.to_string()));
+        } else if let Some(rest) = key.strip_prefix(keys::QUOTA) {
+            self.quota.insert(rest.to_string(), kv.mod_revision);
         }
         // FQN keys need no index of their own: objects carry their fq_name.
     }
@@ -209,6 +230,8 @@ impl Index {
             && let Some((to, from)) = rest.split_once('/')
         {
             self.relaxed.remove(&(to.to_string(), from.to_string()));
+        } else if let Some(rest) = key.strip_prefix(keys::QUOTA) {
+            self.quota.remove(rest);
         }
     }
 

@@ -8,6 +8,7 @@ pub const IP: &str = "/cirrus/ip/";
 pub const ID: &str = "/cirrus/id/";
 pub const KV: &str = "/cirrus/kv/";
 pub const RELAX: &str = "/cirrus/relax/";
+pub const QUOTA: &str = "/cirrus/quota/";
 
 /// The object itself (JSON).
 pub fn obj(uuid: &str) -> String {
@@ -36,4 +37,10 @@ pub fn kv(key: &str) -> String {
 /// A reference from `from` to `to` that does not block the deletion of `to`.
 pub fn relax(to: &str, from: &str) -> String {
     format!("{RELAX}{to}/{from}")
+}
+
+/// Rewritten by every create counted against a project's quota for a type: creates that
+/// race past one count conflict here, and the loser counts again (the value is empty).
+pub fn quota(project_uuid: &str, type_name: &str) -> String {
+    format!("{QUOTA}{project_uuid}/{type_name}")
 }

@@ -136,13 +136,17 @@ fn identity(
 /// Project quotas (`quota.<type>`, else `quota.defaults`; negative means unlimited), counted
 /// over the project's children of that type, or for parentless types (instance-ip,
 /// floating-ip's owner) over the objects the project owns. Exceeding one is 412, as in Contrail.
+///
+/// When a limit applies, returns the project's quota key for the type and the revision the
+/// count was taken at: the create's transaction must find the key unchanged and rewrites it,
+/// so concurrent creates (on any replica) cannot all pass one count.
 fn check_quota(
     index: &Index,
     ty: &ResourceType,
     parent: Option<&Obj>,
     caller: &Caller,
     what: &str,
-) -> ApiResult<()> {
+) -> ApiResult<Option<(String, i64)>> {
     let project = match parent {
         Some(p) if p.type_name() == "project" => Some(p.clone()),
         _ => caller
@@ -152,10 +156,10 @@ fn check_quota(
             .map(|p| (**p).clone()),
     };
     let Some(project) = project else {
-        return Ok(());
+        return Ok(None);
     };
     let Some(quota) = project.body.get("quota") else {
-        return Ok(());
+        return Ok(None);
     };
     let limit = quota
         .get(ty.underscored())
@@ -167,7 +171,7 @@ fn check_quota(
                 .filter(|d| *d >= 0)
         });
     let Some(limit) = limit.filter(|l| *l >= 0) else {
-        return Ok(());
+        return Ok(None);
     };
     let owner = project.uuid.replace('-', "");
     let used = if parent.is_some_and(|p| p.uuid == project.uuid) {
@@ -196,7 +200,10 @@ fn check_quota(
             ),
         ));
     }
-    Ok(())
+    Ok(Some((
+        keys::quota(&project.uuid, &ty.name),
+        index.quota_revision(&project.uuid, &ty.name),
+    )))
 }
 
 /// Adds compares that every ref target still exists as we saw it.
@@ -249,7 +256,7 @@ pub fn plan_create(
         }
         None => uuid::Uuid::new_v4().to_string(),
     };
-    check_quota(index, ty, parent.as_deref(), caller, &what)?;
+    let quota = check_quota(index, ty, parent.as_deref(), caller, &what)?;
     let changes = check_fields(index, ty, &what, input)?;
     let mut body = Map::new();
     apply(&mut body, changes);
@@ -293,6 +300,10 @@ pub fn plan_create(
     );
     if let Some(par) = &parent {
         p.at_revision(keys::obj(&par.uuid), par.revision);
+    }
+    if let Some((key, revision)) = quota {
+        p.at_revision(key.clone(), revision);
+        p.put(key, Vec::new());
     }
     let mut seen = HashSet::new();
     guard_refs(index, &obj, &mut p, &mut seen);
@@ -449,6 +460,11 @@ pub fn plan_delete(index: &Index, caller: &Caller, obj: &Obj) -> ApiResult<Plann
     }
     for k in relax {
         p.delete(k);
+    }
+    if obj.type_name() == "project" {
+        for k in index.quota_keys_of(&obj.uuid) {
+            p.delete(k);
+        }
     }
     Ok(p)
 }
