@@ -106,9 +106,10 @@ pub(super) struct Parsed {
     /// IP total length of the (inner) datagram.
     pub total: usize,
     pub tcp: Option<TcpFlags>,
-    /// Fabric: the local delivery (interface, destination and source MAC) and the offset
-    /// of the inner IP packet.
-    pub deliver: Option<(IfIndex, MacAddr, MacAddr, u8)>,
+    /// Fabric: the local delivery (interface, destination and source MAC).
+    pub deliver: Option<(IfIndex, MacAddr, MacAddr)>,
+    /// Fabric: the offset of the inner IP packet.
+    pub inner: u8,
 }
 
 /// What step one needs from a policy-enabled workload interface, looked up once per
@@ -198,6 +199,7 @@ pub(super) fn parse_workload(wl: &Workload<'_>, d: &[u8]) -> Option<Parsed> {
         total: p.total,
         tcp: p.tcp,
         deliver: None,
+        inner: 0,
     })
 }
 
@@ -366,7 +368,8 @@ fn l3_inner(
         flow,
         total: p.total,
         tcp: p.tcp,
-        deliver: Some((ifindex, dmac, smac, inner as u8)),
+        deliver: Some((ifindex, dmac, smac)),
+        inner: inner as u8,
     })
 }
 
@@ -408,7 +411,8 @@ pub(super) fn finish_fabric(
     pkt: &mut PacketBuf,
     p: &Parsed,
 ) -> Option<Disposition> {
-    let (ifindex, dmac, smac, inner) = p.deliver?;
+    let (ifindex, dmac, smac) = p.deliver?;
+    let inner = p.inner;
     if let Some((key, hash)) = &p.flow {
         w.flows
             .hit_plain(key, *hash, pkt.len(), p.tcp, now, |_| Some(()))?;
