@@ -58,6 +58,8 @@ const DEFAULT_LOCAL_PREF: u32 = 100;
 
 /// The LLGR_STALE well-known community (RFC 9494), 65535:6.
 pub const LLGR_STALE: u32 = 0xFFFF_0006;
+/// The NO_LLGR well-known community (RFC 9494), 65535:7: never kept as long-lived stale.
+pub const NO_LLGR: u32 = 0xFFFF_0007;
 
 fn origin_rank(p: &Path) -> u8 {
     p.attrs.origin as u8

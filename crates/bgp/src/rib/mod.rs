@@ -48,6 +48,9 @@ pub struct PeerInfo {
     pub ibgp: bool,
     pub rr_client: bool,
     pub families: Vec<Family>,
+    /// The peer advertised the long-lived GR capability (RFC 9494): only such peers are
+    /// sent LLGR_STALE paths.
+    pub llgr: bool,
 }
 
 /// A route handed to [`Rib::originate`] (what a vrouter publishes).
@@ -245,8 +248,10 @@ impl Rib {
 
     /// The graceful-restart time ran out and the peer offered long-lived GR (RFC 9494) for
     /// `families`: their stale paths stay, marked with the LLGR_STALE community and least
-    /// preferred; stale paths of other families go now. A later [`Rib::sweep_stale`] (the
-    /// long-lived stale timer) or End-of-RIB removes the rest.
+    /// preferred, except those carrying NO_LLGR (RFC 9494 4.3); stale paths of other
+    /// families go now. A later [`Rib::sweep_stale`] (the long-lived stale timer) or
+    /// End-of-RIB removes the rest. Peers without the capability are not sent the marked
+    /// paths (`out.rs`).
     pub fn llgr_stale(&mut self, id: PeerId, families: &[Family]) {
         if !self.stale_peers.contains(&id) {
             return;
@@ -256,6 +261,14 @@ impl Rib {
             let keep = families.contains(&k.family());
             let before = g.dest.paths.len();
             if keep {
+                g.dest.paths.retain(|p| {
+                    !(p.stale
+                        && p.source.peer_id() == Some(id)
+                        && p.attrs.communities.contains(&best::NO_LLGR))
+                });
+                if g.dest.paths.len() != before {
+                    self.dirty.mark(i);
+                }
                 for p in g
                     .dest
                     .paths

@@ -1,5 +1,6 @@
 //! Outbound side of the RIB: which best paths a peer gets (iBGP split horizon, route
-//! reflection, RFC 4684 route-target filtering, sender-side AS loop check), the attribute
+//! reflection, RFC 4684 route-target filtering, sender-side AS loop check, long-lived stale
+//! paths only to LLGR peers), the attribute
 //! changes on the way out, and packing changes into UPDATEs grouped by shared attributes.
 //!
 //! There is no per-peer Adj-RIB-Out table: each global destination remembers which peers hold
@@ -136,6 +137,11 @@ impl PeerOut {
             return None;
         }
         if !self.info.ibgp && best.attrs.as_path_contains(self.info.asn) {
+            return None;
+        }
+        // RFC 9494 4.5: long-lived stale paths only go to peers that know what they are
+        // (the best path is stale only when every path is, so there is nothing else).
+        if !self.info.llgr && best.attrs.communities.contains(&super::best::LLGR_STALE) {
             return None;
         }
         Some(best)

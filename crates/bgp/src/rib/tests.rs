@@ -27,6 +27,7 @@ fn peer(n: u8, asn: u32, families: &[Family]) -> PeerInfo {
         ibgp: asn == ASN,
         rr_client: false,
         families: families.to_vec(),
+        llgr: false,
     }
 }
 
@@ -442,6 +443,58 @@ fn long_lived_stale_paths_are_marked_and_least_preferred() {
     r.sweep_stale(1);
     r.flush();
     assert_eq!(r.routes(None, None).unwrap().len(), 1);
+}
+
+/// RFC 9494: a long-lived stale path is withdrawn from peers without the LLGR capability
+/// and re-sent, marked, to those with it; a stale path carrying NO_LLGR is not kept at all.
+#[test]
+fn long_lived_stale_paths_go_only_to_llgr_peers() {
+    let mut r = rib(false);
+    let f = [Family::InetVpn];
+    r.peer_up(1, peer(2, 65001, &f));
+    r.peer_up(3, peer(4, ASN, &f));
+    r.peer_up(
+        5,
+        PeerInfo {
+            llgr: true,
+            ..peer(6, 65005, &f)
+        },
+    );
+    r.flush();
+    let (kept, no_llgr) = (vpn(1, "10.12.0.0/16"), vpn(1, "10.13.0.0/16"));
+    r.receive(1, &update(std::slice::from_ref(&kept), &[rt(1)]));
+    let mut u = update(std::slice::from_ref(&no_llgr), &[rt(1)]);
+    u.attrs.communities.push(best::NO_LLGR);
+    r.receive(1, &u);
+    let out = r.flush();
+    for p in [3, 5] {
+        assert_eq!(announced(&out, p).len(), 2, "to {p}");
+    }
+    // Plain GR keeps advertising the stale paths; nothing changes for the peers.
+    r.peer_down(1, true, &f);
+    assert!(r.flush().is_empty());
+    r.llgr_stale(1, &f);
+    let out = r.flush();
+    assert_eq!(withdrawn(&out, 3), vec![kept.clone(), no_llgr.clone()]);
+    assert_eq!(announced(&out, 3), Vec::<Nlri>::new());
+    assert_eq!(withdrawn(&out, 5), vec![no_llgr.clone()]);
+    assert_eq!(announced(&out, 5), vec![kept.clone()]);
+    let marked = out
+        .iter()
+        .find(|(p, u)| *p == 5 && !u.announce.is_empty())
+        .unwrap();
+    assert!(marked.1.attrs.communities.contains(&best::LLGR_STALE));
+    assert_eq!(r.routes(None, None).unwrap().len(), 1, "NO_LLGR path gone");
+    // A fresh path from another peer goes to everyone again, unmarked.
+    r.peer_up(2, peer(3, 65002, &f));
+    r.receive(2, &update(std::slice::from_ref(&kept), &[rt(1)]));
+    let out = r.flush();
+    assert_eq!(announced(&out, 3), vec![kept.clone()]);
+    assert_eq!(announced(&out, 5), vec![kept]);
+    assert!(
+        out.iter()
+            .all(|(_, u)| !u.attrs.communities.contains(&best::LLGR_STALE))
+    );
 }
 
 /// Consecutive UPDATEs with equal attributes share one attribute set, and their routes leave

@@ -395,6 +395,7 @@ impl Core {
                         ibgp: n.peer_asn == self.cfg.asn,
                         rr_client: p.cfg.rr_client,
                         families: n.families.clone(),
+                        llgr: n.peer_llgr.is_some(),
                     };
                     // RFC 4724 4.2: stale paths of a family whose forwarding state the peer
                     // did not keep (F bit clear, or no GR capability now) go at once; the
