@@ -1,7 +1,8 @@
 //! Interop with GoBGP (`gobgpd` + `gobgp`, Debian package `gobgpd`), each side on its own
 //! loopback address: inet-vpn and e-vpn (types 2 and 5) both ways with RD, label, targets and
 //! next hop read back with GoBGP's CLI; withdrawals; route refresh; RFC 4684
-//! filtering; graceful restart keeping GoBGP's routes stale until its End-of-RIB.
+//! filtering; graceful restart keeping GoBGP's routes stale until its End-of-RIB; long-lived
+//! graceful restart (RFC 9494) sending the stale routes, marked, only to LLGR peers.
 
 mod common;
 
@@ -29,6 +30,9 @@ struct GoBgp {
     conf: PathBuf,
 }
 
+/// Graceful restart as GoBGP offers it: (restart time, long-lived stale time if LLGR).
+type GrOffer = (u16, Option<u32>);
+
 impl GoBgp {
     // Test helper: every argument is one line of the daemon's config.
     #[allow(clippy::too_many_arguments)]
@@ -42,24 +46,55 @@ impl GoBgp {
         families: &[&str],
         restarting: bool,
     ) -> GoBgp {
+        let gr = (60, None);
+        Self::start_as(
+            tag, me, port, api_port, peer, peer_port, families, restarting, GOBGP_AS, gr,
+        )
+    }
+
+    /// [`Self::start`] in AS `asn`, offering graceful restart as `gr` says.
+    #[allow(clippy::too_many_arguments)]
+    fn start_as(
+        tag: &str,
+        me: Ipv4Addr,
+        port: u16,
+        api_port: u16,
+        peer: Ipv4Addr,
+        peer_port: u16,
+        families: &[&str],
+        restarting: bool,
+        asn: u32,
+        gr: GrOffer,
+    ) -> GoBgp {
         let bin = require("gobgpd", "gobgpd");
         let cli = require("gobgp", "gobgpd");
         let dir = TempDir::new(tag);
+        let (restart_time, llgr) = gr;
         let mut afis = String::new();
         for f in families {
             afis.push_str(&format!(
                 "  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n      afi-safi-name = \"{f}\"\n    [neighbors.afi-safis.mp-graceful-restart.config]\n      enabled = true\n"
             ));
+            if let Some(t) = llgr {
+                afis.push_str(&format!(
+                    "    [neighbors.afi-safis.long-lived-graceful-restart.config]\n      enabled = true\n      restart-time = {t}\n"
+                ));
+            }
         }
+        let long_lived = if llgr.is_some() {
+            "    long-lived-enabled = true\n"
+        } else {
+            ""
+        };
         let conf = dir.path().join("gobgpd.toml");
         std::fs::write(
             &conf,
             format!(
-                "[global.config]\n  as = {GOBGP_AS}\n  router-id = \"{me}\"\n  port = {port}\n  local-address-list = [\"{me}\"]\n\n\
+                "[global.config]\n  as = {asn}\n  router-id = \"{me}\"\n  port = {port}\n  local-address-list = [\"{me}\"]\n\n\
                  [[neighbors]]\n  [neighbors.config]\n    neighbor-address = \"{peer}\"\n    peer-as = {CIRRUS_AS}\n\
                  \x20 [neighbors.transport.config]\n    local-address = \"{me}\"\n    remote-port = {peer_port}\n\
                  \x20 [neighbors.timers.config]\n    connect-retry = 1\n    hold-time = 30\n    keepalive-interval = 10\n\
-                 \x20 [neighbors.graceful-restart.config]\n    enabled = true\n    restart-time = 60\n{afis}"
+                 \x20 [neighbors.graceful-restart.config]\n    enabled = true\n    restart-time = {restart_time}\n{long_lived}{afis}"
             ),
         )
         .unwrap();
@@ -612,4 +647,116 @@ async fn gobgp_route_reaches_second_control_node_over_ibgp() {
     );
     assert!(g.cli("neighbor").contains("Establ"));
     a.shutdown().await;
+}
+
+/// RFC 9494 with three GoBGP peers in their own ASes: G1 offers graceful restart for 5 s then
+/// long-lived GR for 60 s and originates a route; G2 has no LLGR, G3 has it. G1 dies: while
+/// the short restart time runs both hold the route as before; once it has passed, G2's copy
+/// is withdrawn and G3 gets it again marked LLGR_STALE (65535:6).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gobgp_long_lived_stale_routes_go_only_to_llgr_peers() {
+    let c_ip = Ipv4Addr::new(127, 0, 4, 11);
+    let g = |n: u8| Ipv4Addr::new(127, 0, 4, 11 + n);
+    let families = ["l3vpn-ipv4-unicast"];
+    let mut g1 = GoBgp::start_as(
+        "gobgp-llgr-1",
+        g(1),
+        17922,
+        50951,
+        c_ip,
+        17921,
+        &families,
+        false,
+        65001,
+        (5, Some(60)),
+    );
+    let g2 = GoBgp::start_as(
+        "gobgp-llgr-2",
+        g(2),
+        17923,
+        50952,
+        c_ip,
+        17921,
+        &families,
+        false,
+        65002,
+        (60, None),
+    );
+    let g3 = GoBgp::start_as(
+        "gobgp-llgr-3",
+        g(3),
+        17924,
+        50953,
+        c_ip,
+        17921,
+        &families,
+        false,
+        65003,
+        (60, Some(60)),
+    );
+    let mut c = SpeakerConfig::new(c_ip, CIRRUS_AS, SocketAddr::new(IpAddr::V4(c_ip), 17921));
+    c.connect_retry = 1;
+    for (n, asn) in [(1, 65001), (2, 65002), (3, 65003)] {
+        let mut p = PeerConfig::new(IpAddr::V4(g(n)), asn);
+        p.port = 17921 + n as u16;
+        p.families = vec![Family::InetVpn];
+        p.router_type = RouterType::Router;
+        c.peers.push(p);
+    }
+    let s = Speaker::start(c).await.unwrap();
+    wait_for("three sessions up", Duration::from_secs(30), || async {
+        s.neighbors()
+            .await
+            .unwrap()
+            .iter()
+            .all(|n| n.state == State::Established)
+    })
+    .await;
+    g1.cli(
+        "global rib -a vpnv4 add 10.77.0.0/24 label 700 rd 65001:77 rt 64512:100 nexthop 198.18.0.77",
+    );
+    for (name, peer) in [("G2", &g2), ("G3", &g3)] {
+        wait_for(
+            &format!("{name} has G1's route"),
+            Duration::from_secs(15),
+            || async { peer.cli("global rib -a vpnv4").contains("10.77.0.0/24") },
+        )
+        .await;
+    }
+    assert!(!g3.cli("global rib -a vpnv4").contains("llgr-stale"));
+
+    g1.daemon.take().expect("gobgpd running").kill();
+    wait_for("G1's session down", Duration::from_secs(10), || async {
+        s.neighbors().await.unwrap()[0].state != State::Established
+    })
+    .await;
+    // Within the restart time (plain GR) the stale route is still advertised to both.
+    assert!(g2.cli("global rib -a vpnv4").contains("10.77.0.0/24"));
+    wait_for(
+        "G2 (no LLGR) loses the route once the restart time has passed",
+        Duration::from_secs(15),
+        || async { !g2.cli("global rib -a vpnv4").contains("10.77.0.0/24") },
+    )
+    .await;
+    wait_for(
+        "G3 (LLGR) holds the route marked LLGR_STALE",
+        Duration::from_secs(15),
+        || async {
+            let rib = g3.cli("global rib -a vpnv4");
+            rib.contains("10.77.0.0/24") && rib.contains("llgr-stale")
+        },
+    )
+    .await;
+    let ours = s
+        .routes(None, Some(Family::InetVpn))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        ours.iter()
+            .any(|r| r.prefix.contains("10.77.0.0/24")
+                && r.communities.contains(&"65535:6".to_string())),
+        "Cirrus keeps the route as long-lived stale: {ours:?}"
+    );
+    s.shutdown().await;
 }
