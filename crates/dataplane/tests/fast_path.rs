@@ -8,10 +8,11 @@ mod common;
 use cirrus_dataplane::flow::{FlowKey, FlowSpec, FlowVerdict};
 use cirrus_dataplane::packet::PacketBuf;
 use cirrus_dataplane::pipeline::{Disposition, Worker, WorkerConfig};
+use cirrus_dataplane::tables::{Interface, InterfaceKind};
 use cirrus_dataplane::wire::*;
 use common::*;
 use proptest::prelude::*;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// Flows of the policy workload P (forward and reverse), including a dropped and a
 /// source-NAT'd one, which the fast path must leave to the general path.
@@ -31,11 +32,33 @@ fn flows() -> Vec<(FlowKey, FlowSpec)> {
                 ..FlowSpec::forward(1)
             },
         ),
+        (
+            FlowKey::new(1, IpProtocol::UDP, VM_P6.into(), V6_REMOTE.into(), 11, 12),
+            FlowSpec::forward(1),
+        ),
     ]
 }
 
+/// P's IPv6 address: this file gives P one beside `VM_P`, routed to P.
+const VM_P6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 5);
+
 fn worker(fast_path: bool) -> Worker {
-    let (_c, dp) = topology();
+    let (mut c, dp) = topology();
+    c.set_interface(Interface {
+        ifindex: IF_C,
+        name: "tap-p".into(),
+        mac: MAC_P,
+        kind: InterfaceKind::Virtual {
+            vrf: 1,
+            ips: vec![VM_P.into(), VM_P6.into()],
+            policy: true,
+        },
+        flow_limit: 0,
+        fat_flows: Vec::new(),
+    })
+    .unwrap();
+    c.add_route(1, VM_P6.into(), 128, NH_P).unwrap();
+    c.commit();
     let mut w = Worker::new(
         dp,
         WorkerConfig {
@@ -101,6 +124,13 @@ fn seeds() -> Vec<(u32, Vec<u8>)> {
             IF_FABRIC,
             mpls_gre_from_peer(LABEL_P, &reply(IpProtocol::TCP, 4, 3)[14..]),
         ),
+        // IPv6: from P, and its replies over MPLS over UDP and routed VXLAN.
+        (
+            IF_C,
+            udp_v6(MAC_P, VROUTER_MAC, VM_P6, V6_REMOTE, 11, 12, b"v6"),
+        ),
+        (IF_FABRIC, mpls_udp_from_peer(LABEL_P, &reply6()[14..])),
+        (IF_FABRIC, vxlan_from_peer(VNI, &reply6())),
         // Routed VXLAN (inner frame to the vRouter MAC) to P, and bridged VXLAN to A
         // (no flow: always the general path).
         (
@@ -112,6 +142,11 @@ fn seeds() -> Vec<(u32, Vec<u8>)> {
             vxlan_from_peer(VNI, &udp_v4(MAC_E, MAC_A, VM_E_VXLAN, VM_A, 2, 1, b"l2")),
         ),
     ]
+}
+
+/// The IPv6 reply to P's flow, as an Ethernet frame to the vRouter MAC.
+fn reply6() -> Vec<u8> {
+    udp_v6(MAC_E, VROUTER_MAC, V6_REMOTE, VM_P6, 12, 11, b"r6")
 }
 
 /// Runs `frame` through both workers twice (the first run pins nexthops) and compares.
@@ -188,15 +223,17 @@ proptest! {
 
     #[test]
     fn mutated_headers_agree(
-        seed in 0usize..11,
+        seed in 0usize..64,
         flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..4),
         cut in any::<usize>(),
     ) {
         let (mut f, mut s) = (worker(true), worker(false));
-        let (ingress, mut frame) = seeds().swap_remove(seed);
+        let mut all = seeds();
+        let n = all.len();
+        let (ingress, mut frame) = all.swap_remove(seed % n);
         // Mutations land in the headers (outer and inner), where the decisions are.
         for (at, v) in flips {
-            let n = frame.len().min(100);
+            let n = frame.len().min(120);
             frame[at % n] = v;
         }
         let keep = frame.len() - cut % 12.min(frame.len());
