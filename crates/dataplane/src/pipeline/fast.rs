@@ -279,8 +279,7 @@ fn parse_workload_v6(wl: &Workload<'_>, d: &[u8]) -> Option<Parsed> {
     if eth[..6] != wl.vrouter_mac || eth[6] & 1 != 0 || eth[12..] != [0x86, 0xdd] {
         return None;
     }
-    let ip = &d[ETH..];
-    let p = v6(ip)?;
+    let p = v6(&d[ETH..])?;
     // Hop-limit expiry and DHCPv6 traps are the general path's.
     if p.hop_limit <= 1 || (p.proto == IpProtocol::UDP.0 && p.dport == 547) {
         return None;
