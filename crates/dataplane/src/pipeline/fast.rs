@@ -112,6 +112,8 @@ pub(super) struct V6 {
 
 /// Reads an IPv6 packet whose next header is UDP or TCP (no extension headers), accepting
 /// exactly what `parse::parse_ip` accepts for such packets, and `None` for everything else.
+/// The transport checks repeat [`v4`]'s on purpose: one helper for both (reading the
+/// transport header from its own slice) cost every IPv4 packet 13-19 instructions.
 #[inline(always)]
 pub(super) fn v6(ip: &[u8]) -> Option<V6> {
     let h: &[u8; 48] = ip.first_chunk()?;
