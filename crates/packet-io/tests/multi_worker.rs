@@ -220,8 +220,9 @@ impl Harness {
     }
 }
 
-#[test]
-fn two_workers_forward_every_flow_on_one_worker_with_nat_both_ways() {
+/// The topology on a runner of two workers, A's and B's ports on in-memory devices, and
+/// the NAT agent; the harness holds the devices' far ends.
+fn two_workers() -> (Runner, NatAgent, Harness) {
     let (_c, dp) = topology();
     let (dev_a, peer_a) = MemDevice::pair("a", 1 << 16);
     let (dev_b, peer_b) = MemDevice::pair("b", 1 << 16);
@@ -244,11 +245,17 @@ fn two_workers_forward_every_flow_on_one_worker_with_nat_both_ways() {
         Box::new(agent.clone()),
         RunnerConfig::default(),
     );
-    let mut h = Harness {
+    let h = Harness {
         peers: [peer_a, peer_b],
         expect: HashMap::new(),
         next_tag: 0,
     };
+    (runner, agent, h)
+}
+
+#[test]
+fn two_workers_forward_every_flow_on_one_worker_with_nat_both_ways() {
+    let (runner, agent, mut h) = two_workers();
 
     // First packets (all misses, decided by the agent), then the replies (which hit the
     // reverse entries, NAT'd ones on other addresses), then both ways interleaved.
@@ -419,33 +426,7 @@ fn fragment(smac: MacAddr, t: Tuple, ident: u16, first: bool) -> Vec<u8> {
 /// unfragmented packet): no second copy of the flow in the other worker, no drops.
 #[test]
 fn fragments_are_steered_to_their_flows_worker() {
-    let (_c, dp) = topology();
-    let (dev_a, peer_a) = MemDevice::pair("a", 1 << 16);
-    let (dev_b, peer_b) = MemDevice::pair("b", 1 << 16);
-    let agent = NatAgent::default();
-    let runner = Runner::spawn_workers(
-        vec![
-            Worker::new(dp.clone(), WorkerConfig::default()),
-            Worker::new(dp, WorkerConfig::default()),
-        ],
-        vec![
-            Port {
-                ifindex: IF_A,
-                device: Box::new(dev_a),
-            },
-            Port {
-                ifindex: IF_B,
-                device: Box::new(dev_b),
-            },
-        ],
-        Box::new(agent.clone()),
-        RunnerConfig::default(),
-    );
-    let mut h = Harness {
-        peers: [peer_a, peer_b],
-        expect: HashMap::new(),
-        next_tag: 0,
-    };
+    let (runner, agent, mut h) = two_workers();
     // Plain flows A -> B from 40 source ports: about half of them hash to the other
     // worker than their addresses alone do.
     let flows: Vec<u16> = (0..120).filter(|i| kind(*i) == Kind::Plain).collect();
