@@ -11,9 +11,17 @@ pub enum WireError {
     #[error("{field}: an address is 4 or 16 octets, got {len}")]
     AddressLength { field: &'static str, len: usize },
     #[error("{field}: prefix length {len} is longer than the address ({max})")]
-    PrefixLength { field: &'static str, len: u32, max: u32 },
+    PrefixLength {
+        field: &'static str,
+        len: u32,
+        max: u32,
+    },
     #[error("{field}: prefix {addr}/{len} has host bits set")]
-    HostBits { field: &'static str, addr: IpAddr, len: u32 },
+    HostBits {
+        field: &'static str,
+        addr: IpAddr,
+        len: u32,
+    },
     #[error("{field}: a MAC address is 6 octets, got {len}")]
     MacLength { field: &'static str, len: usize },
 }
@@ -150,7 +158,10 @@ mod tests {
         };
         assert!(matches!(
             Prefix::from_wire(&host_bits),
-            Err(WireError::HostBits { field: "key.prefix", .. })
+            Err(WireError::HostBits {
+                field: "key.prefix",
+                ..
+            })
         ));
         let too_long = RouteKey {
             prefix: vec![10, 1, 2, 3],
@@ -158,7 +169,11 @@ mod tests {
         };
         assert!(matches!(
             Prefix::from_wire(&too_long),
-            Err(WireError::PrefixLength { field: "key.prefix_len", len: 33, max: 32 })
+            Err(WireError::PrefixLength {
+                field: "key.prefix_len",
+                len: 33,
+                max: 32
+            })
         ));
         let short = RouteKey {
             prefix: vec![10, 1, 2],
