@@ -1,0 +1,6 @@
+//! The Cirrus vRouter agent: it holds a session to one or two controllers over the channel
+//! (`cirrus-proto`), keeps the slice of the config graph and the routes they send, programs
+//! the forwarding pipeline (`cirrus-dataplane`) that `cirrus-packet-io` runs on the compute
+//! node's interfaces, answers what workloads ask of their network (DHCP, ARP, ping of the
+//! gateway), decides each new flow (network policy, security groups, firewall rules,
+//! floating-IP NAT, ECMP), and serves Contrail's port IPC and its own introspect.
