@@ -225,6 +225,11 @@ fn down(sandbox: &Sandbox, keep_logs: bool) -> anyhow::Result<()> {
                 sandbox.dir.display()
             );
         }
+    } else if let Some(report) = Lab::sweep(&sandbox.prefix, &sandbox.dir)? {
+        println!(
+            "no state file in {}; swept what the prefix names: {report}",
+            sandbox.dir.display()
+        );
     } else {
         println!("no sandbox is up in {}", sandbox.dir.display());
     }

@@ -58,6 +58,34 @@ impl fmt::Display for Teardown {
 }
 
 impl Lab {
+    /// Removes what a lab with this prefix left when its state file is lost: the namespaces
+    /// and the root link with the lab's fixed names (`<prefix>-u`, `<prefix>-cK`,
+    /// `<prefix>-ul`). Workload namespaces and processes are known only to the state file, so
+    /// they are not touched. `None` when nothing was found.
+    pub fn sweep(prefix: &str, state_dir: &std::path::Path) -> crate::Result<Option<Teardown>> {
+        crate::plan::check_prefix(prefix)?;
+        if LabState::load(state_dir)?.is_some() {
+            return Err(crate::LabError::Invalid(format!(
+                "a lab is recorded in {}: take it down with Lab::open(..).down()",
+                state_dir.display()
+            )));
+        }
+        let plan = crate::Plan::new(prefix, 0)?;
+        let found = netns::exists(&plan.underlay_ns())
+            || netns::link_exists(None, &plan.root_link())
+            || netns::list().iter().any(|ns| {
+                ns.strip_prefix(&format!("{prefix}-"))
+                    .is_some_and(|rest| parse_compute(rest).is_some())
+            });
+        if !found {
+            return Ok(None);
+        }
+        std::fs::create_dir_all(state_dir)
+            .map_err(|e| crate::LabError::file("creating the state dir", state_dir, e))?;
+        LabState::new(prefix, 0).save(state_dir)?;
+        Ok(Some(Lab::open(state_dir)?.down()))
+    }
+
     /// Removes everything the lab made and, when all of it is gone, its state file.
     pub fn down(mut self) -> Teardown {
         let report = self.teardown();
@@ -114,7 +142,13 @@ impl Lab {
         }
 
         let mut left_links = Vec::new();
-        for link in self.state.root_links.clone() {
+        let mut links = self.state.root_links.clone();
+        if !links.contains(&self.plan.root_link())
+            && netns::link_exists(None, &self.plan.root_link())
+        {
+            links.push(self.plan.root_link());
+        }
+        for link in links {
             if netns::link_exists(None, &link) {
                 let _ = crate::cmd::run("ip", &["link", "delete", &link]);
             }

@@ -343,3 +343,23 @@ fn the_controller_in_the_root_namespace_is_reachable_from_a_compute_node() {
     cirrus_lab::http::get_json(&introspect, Duration::from_secs(5)).unwrap();
     assert!(lab.alive("controller"));
 }
+
+#[test]
+fn a_lab_whose_state_file_is_lost_is_swept_by_its_prefix() {
+    if !lab_can_run("a_lab_whose_state_file_is_lost_is_swept_by_its_prefix", &[]) {
+        return;
+    }
+    let mut lab = TestLab::new("swp", 2).unwrap();
+    let prefix = lab.plan().prefix().to_string();
+    let dir = lab.dir().to_path_buf();
+    lab.abandon();
+    std::fs::remove_file(dir.join(cirrus_lab::STATE_FILE)).unwrap();
+    assert_eq!(leftovers(&prefix).len(), 4, "{:?}", leftovers(&prefix));
+    let report = Lab::sweep(&prefix, &dir)
+        .unwrap()
+        .expect("something to sweep");
+    assert!(report.clean(), "{report}");
+    assert_eq!(report.namespaces.len(), 3, "{report}");
+    assert_eq!(leftovers(&prefix), Vec::<String>::new());
+    assert!(Lab::sweep(&prefix, &dir).unwrap().is_none());
+}
