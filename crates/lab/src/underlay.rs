@@ -62,6 +62,23 @@ impl Lab {
         Ok(())
     }
 
+    /// Puts another address of the underlay, 198.18.x.`host`/24, on the root namespace's link
+    /// (e.g. for a second controller's channel and BGP), and returns it. It goes with the link.
+    pub fn add_root_address(&mut self, host: u8) -> Result<std::net::Ipv4Addr> {
+        if !(2..=10).contains(&host) {
+            return Err(crate::error::LabError::Invalid(format!(
+                "root address .{host}: use .2 to .10 (.1 is the root's, .11 and up the nodes')"
+            )));
+        }
+        let addr = self.plan.underlay_addr(host);
+        let cidr = format!("{addr}/24");
+        cmd::run(
+            "ip",
+            &["addr", "replace", &cidr, "dev", &self.plan.root_link()],
+        )?;
+        Ok(addr)
+    }
+
     /// Adds compute node c(K+1) after the last one: its namespace, `eth0` on the underlay and
     /// the overlay drop rule.
     pub fn add_compute(&mut self) -> Result<ComputeRecord> {

@@ -59,7 +59,7 @@ fn the_underlay_comes_up_as_planned_and_is_gone_after_drop() {
     ) {
         return;
     }
-    let lab = TestLab::new("up", 2).unwrap();
+    let mut lab = TestLab::new("up", 2).unwrap();
     let plan = lab.plan().clone();
     let prefix = plan.prefix().to_string();
     for ns in [plan.underlay_ns(), plan.compute_ns(1), plan.compute_ns(2)] {
@@ -92,6 +92,9 @@ fn the_underlay_comes_up_as_planned_and_is_gone_after_drop() {
     // Node to node, node to root, root to node, over the bridge, with 8972-byte payloads.
     assert!(ping(&plan.compute_ns(1), &plan.compute_addr(2).to_string()));
     assert!(ping(&plan.compute_ns(2), &plan.root_addr().to_string()));
+    let second = lab.add_root_address(2).unwrap();
+    assert!(ping(&plan.compute_ns(1), &second.to_string()));
+    assert!(lab.add_root_address(11).is_err());
     let big = Command::new("ping")
         .args(["-c", "1", "-W", "2", "-M", "do", "-s", "8972"])
         .arg(plan.compute_addr(1).to_string())
