@@ -42,7 +42,7 @@ if ! command -v cargo >/dev/null; then
 fi
 
 # ---- build ----
-cargo build --release -p cirrus-controller -p cirrus-cli -p cirrus-agent
+cargo build --release -p cirrus-controller -p cirrus-cli -p cirrus-vrouter
 BIN=${CARGO_TARGET_DIR:-$PWD/target}/release
 CTL="$BIN/cirrusctl"
 

@@ -65,13 +65,9 @@ pub fn find_program(name: &str, flag: Option<&Path>, flag_name: &str) -> anyhow:
         return Ok(beside);
     }
     bail!(
-        "{name} is not beside cirrusctl ({}): build it (cargo build --release -p {}) or give {flag_name}",
-        beside.display(),
-        if name == "cirrus-vrouter" {
-            "cirrus-agent"
-        } else {
-            name
-        }
+        "{name} is not beside cirrusctl ({}): build it (cargo build --release -p {name}) or give \
+         {flag_name}",
+        beside.display()
     )
 }
 
