@@ -35,6 +35,9 @@ pub struct LabSpec {
     /// Leave checksum and segmentation offloads on for workload veths. Off by default: a
     /// userspace forwarder that reads one packet at a time needs whole, checksummed frames.
     pub workload_offloads: bool,
+    /// MTU of every underlay link ([`crate::plan::UNDERLAY_MTU`], 9000, unless a benchmark
+    /// wants another).
+    pub underlay_mtu: u32,
 }
 
 impl LabSpec {
@@ -45,11 +48,22 @@ impl LabSpec {
             computes: 0,
             subnet: None,
             workload_offloads: false,
+            underlay_mtu: crate::plan::UNDERLAY_MTU,
         }
     }
 
     pub fn computes(mut self, n: u32) -> Self {
         self.computes = n;
+        self
+    }
+
+    pub fn workload_offloads(mut self, on: bool) -> Self {
+        self.workload_offloads = on;
+        self
+    }
+
+    pub fn underlay_mtu(mut self, mtu: u32) -> Self {
+        self.underlay_mtu = mtu;
         self
     }
 
@@ -67,7 +81,6 @@ pub struct Lab {
     _lock: File,
     /// Processes this handle started, by name, so they are reaped when they end.
     pub(crate) children: HashMap<String, Child>,
-    pub(crate) workload_offloads: bool,
     /// Tear everything down when dropped.
     owned: bool,
 }
@@ -96,7 +109,9 @@ impl Lab {
         let subnet_lock = subnet::lock()?;
         let index = subnet::choose(spec.subnet, &subnet::used()?)?;
         let plan = Plan::new(&spec.prefix, index)?;
-        let state = LabState::new(&spec.prefix, index);
+        let mut state = LabState::new(&spec.prefix, index);
+        state.workload_offloads = spec.workload_offloads;
+        state.underlay_mtu = spec.underlay_mtu;
         state.save(&spec.state_dir)?;
         let mut lab = Lab {
             plan,
@@ -104,7 +119,6 @@ impl Lab {
             dir: spec.state_dir.clone(),
             _lock: lock,
             children: HashMap::new(),
-            workload_offloads: spec.workload_offloads,
             owned: true,
         };
         let built = lab.build_underlay();
@@ -136,7 +150,6 @@ impl Lab {
             dir: state_dir.to_path_buf(),
             _lock: lock,
             children: HashMap::new(),
-            workload_offloads: false,
             owned: false,
         })
     }

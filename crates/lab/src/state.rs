@@ -35,6 +35,12 @@ pub struct LabState {
     pub processes: Vec<ProcessRecord>,
     pub computes: Vec<ComputeRecord>,
     pub workloads: Vec<WorkloadRecord>,
+    /// Offloads left on for workload veths (see `LabSpec::workload_offloads`).
+    #[serde(default)]
+    pub workload_offloads: bool,
+    /// MTU of the underlay links.
+    #[serde(default = "default_mtu")]
+    pub underlay_mtu: u32,
     /// What the lab's user keeps beside it (e.g. the API URL of the sandbox's controller).
     #[serde(default)]
     pub meta: BTreeMap<String, Value>,
@@ -90,6 +96,10 @@ pub struct WorkloadRecord {
     pub meta: BTreeMap<String, Value>,
 }
 
+fn default_mtu() -> u32 {
+    crate::plan::UNDERLAY_MTU
+}
+
 impl LabState {
     pub fn new(prefix: &str, subnet: u16) -> LabState {
         LabState {
@@ -101,6 +111,8 @@ impl LabState {
             processes: Vec::new(),
             computes: Vec::new(),
             workloads: Vec::new(),
+            workload_offloads: false,
+            underlay_mtu: crate::plan::UNDERLAY_MTU,
             meta: BTreeMap::new(),
         }
     }

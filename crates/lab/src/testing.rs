@@ -114,10 +114,15 @@ pub struct TestLab {
 impl TestLab {
     /// A lab with a unique prefix built from `tag` and `computes` compute nodes.
     pub fn new(tag: &str, computes: u32) -> Result<TestLab> {
+        TestLab::with(tag, |spec| spec.computes(computes))
+    }
+
+    /// A lab with a unique prefix built from `tag`, its spec changed by `f`.
+    pub fn with(tag: &str, f: impl FnOnce(LabSpec) -> LabSpec) -> Result<TestLab> {
         let prefix = unique_prefix(tag);
         let dir = std::env::temp_dir().join(format!("cirrus-lab-{prefix}"));
         let _ = std::fs::remove_dir_all(&dir);
-        let lab = Lab::create(&LabSpec::new(&prefix, &dir).computes(computes));
+        let lab = Lab::create(&f(LabSpec::new(&prefix, &dir)));
         match lab {
             Ok(lab) => Ok(TestLab {
                 lab: Some(lab),

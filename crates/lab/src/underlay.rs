@@ -9,7 +9,7 @@ use crate::cmd;
 use crate::error::Result;
 use crate::lab::Lab;
 use crate::netns;
-use crate::plan::{MAX_COMPUTES, UNDERLAY_MTU};
+use crate::plan::MAX_COMPUTES;
 use crate::state::ComputeRecord;
 
 /// The nftables table each compute node gets.
@@ -32,7 +32,7 @@ impl Lab {
     /// The underlay namespace, its bridge `br0`, and the root namespace's link into it.
     pub(crate) fn build_underlay(&mut self) -> Result<()> {
         let u = self.plan.underlay_ns();
-        let mtu = UNDERLAY_MTU.to_string();
+        let mtu = self.state.underlay_mtu.to_string();
         self.record_netns(&u)?;
         netns::add(&u)?;
         cmd::run(
@@ -106,7 +106,7 @@ impl Lab {
         let (ns, u, mtu) = (
             record.netns.clone(),
             self.plan.underlay_ns(),
-            UNDERLAY_MTU.to_string(),
+            self.state.underlay_mtu.to_string(),
         );
         self.state.computes.push(record.clone());
         self.record_netns(&ns)?;

@@ -174,7 +174,7 @@ impl Lab {
         if let Some(mac) = &spec.mac {
             cmd::run("ip", &["-n", &ns, "link", "set", "eth0", "address", mac])?;
         }
-        if !self.workload_offloads {
+        if !self.state.workload_offloads {
             // Whole, checksummed frames for a forwarder that reads one packet at a time.
             let off = [
                 "tx", "off", "rx", "off", "tso", "off", "gso", "off", "gro", "off",

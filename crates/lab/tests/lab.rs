@@ -366,3 +366,28 @@ fn a_lab_whose_state_file_is_lost_is_swept_by_its_prefix() {
     assert_eq!(leftovers(&prefix), Vec::<String>::new());
     assert!(Lab::sweep(&prefix, &dir).unwrap().is_none());
 }
+
+#[test]
+fn offloads_and_the_underlay_mtu_follow_the_spec_also_after_reopening() {
+    if !lab_can_run("offloads_and_the_underlay_mtu_follow_the_spec", &[]) {
+        return;
+    }
+    let mut lab = TestLab::with("gso", |s| {
+        s.computes(1).workload_offloads(true).underlay_mtu(65535)
+    })
+    .unwrap();
+    let c1 = lab.plan().compute_ns(1);
+    assert!(ip(&["-n", &c1, "link", "show", "eth0"]).contains("mtu 65535"));
+    assert!(ip(&["link", "show", &lab.plan().root_link()]).contains("mtu 65535"));
+    // A workload added through a handle reopened from the state dir, as `sandbox workload
+    // add` does, keeps the lab's choice.
+    let dir = lab.dir().to_path_buf();
+    lab.abandon();
+    let mut reopened = Lab::open(&dir).unwrap();
+    let w = reopened
+        .add_workload(&WorkloadSpec::new("w", "c1", "tapw"))
+        .unwrap();
+    let features = String::from_utf8(in_ns(&w.netns, &["ethtool", "-k", "eth0"]).stdout).unwrap();
+    assert!(features.contains("tx-checksumming: on"), "{features}");
+    drop(reopened);
+}
