@@ -46,6 +46,12 @@ pub struct UpArgs {
     #[arg(long, env = "CIRRUS_VROUTER_BIN", value_name = "PATH")]
     pub vrouter_bin: Option<PathBuf>,
 
+    /// The vrouters' packet I/O (their --io): af-packet-gso (their default; workloads keep
+    /// their checksum and segmentation offloads on), af-packet, tpacket or af-xdp (workload
+    /// offloads are turned off for these, which read one whole frame at a time)
+    #[arg(long, value_name = "IO")]
+    pub vrouter_io: Option<String>,
+
     /// How long to wait for each program to come up, in seconds
     #[arg(long, default_value_t = 60, value_name = "SECONDS")]
     pub timeout: u64,
@@ -157,8 +163,14 @@ pub fn up(sandbox: &Sandbox, args: UpArgs, token: Option<String>) -> anyhow::Res
         if args.computes == 1 { "" } else { "s" },
         sandbox.prefix
     );
-    let mut lab = Lab::create(&LabSpec::new(&sandbox.prefix, &sandbox.dir).computes(args.computes))
-        .context("building the sandbox's namespaces")?;
+    let offloads = args
+        .vrouter_io
+        .as_deref()
+        .is_none_or(|io| io == "af-packet-gso");
+    let spec = LabSpec::new(&sandbox.prefix, &sandbox.dir)
+        .computes(args.computes)
+        .workload_offloads(offloads);
+    let mut lab = Lab::create(&spec).context("building the sandbox's namespaces")?;
     // From here on, a failure drops `lab`, which removes everything made so far.
     let logs = lab.log_dir();
     let result = start_services(&mut lab, &args, controller_bin, vrouter_bin, timeout);
@@ -257,7 +269,11 @@ fn start_services(
         .collect();
     for name in &names {
         println!("Starting cirrus-vrouter on {name}...");
-        lab.start_vrouter(&VrouterSpec::new(name, &vrouter_bin, &[channel]), timeout)?;
+        let mut spec = VrouterSpec::new(name, &vrouter_bin, &[channel]);
+        if let Some(io) = &args.vrouter_io {
+            spec.extra_args = vec!["--io".into(), io.clone()];
+        }
+        lab.start_vrouter(&spec, timeout)?;
     }
     println!("Waiting until the vrouters are connected...");
     cirrus_lab::wait_vrouters_connected(&controller.introspect_url(), &names, timeout)?;
