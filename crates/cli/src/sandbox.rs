@@ -48,7 +48,7 @@ pub enum SandboxCommand {
     /// connected, and print the API URL
     #[command(
         long_about = "Build a Cirrus on this machine (root): an underlay in network namespaces \
-(198.18.0.0/15, a bridge, MTU 9000), a cirrus-controller in the root namespace (VNC API on \
+(198.18.0.0/15, a bridge, MTU 65535), a cirrus-controller in the root namespace (VNC API on \
 --api-listen, embedded store in the state dir, its channel on the underlay), and one \
 cirrus-vrouter per compute node c1..cN, each in its own namespace. Waits until every vrouter is \
 connected to the controller, then prints the API URL and what to try.\n\n\

@@ -35,7 +35,7 @@ pub struct LabSpec {
     /// Leave checksum and segmentation offloads on for workload veths. Off by default: a
     /// userspace forwarder that reads one packet at a time needs whole, checksummed frames.
     pub workload_offloads: bool,
-    /// MTU of every underlay link ([`crate::plan::UNDERLAY_MTU`], 9000, unless a benchmark
+    /// MTU of every underlay link ([`crate::plan::UNDERLAY_MTU`], 65535, unless a test
     /// wants another).
     pub underlay_mtu: u32,
 }

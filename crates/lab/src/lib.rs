@@ -1,5 +1,5 @@
 //! `cirrus-lab`: a Cirrus lab on one machine, in network namespaces, for `cirrusctl sandbox`
-//! and for the topology tests. A lab is an underlay (a bridge in its own namespace, MTU 9000,
+//! and for the topology tests. A lab is an underlay (a bridge in its own namespace, MTU 65535,
 //! 198.18.0.0/15) that the root namespace reaches through one veth, compute nodes `cK` (a
 //! namespace each, `eth0` on the bridge, an nftables rule keeping the kernel off overlay
 //! packets), the processes it starts (a controller in the root namespace, a vrouter per compute

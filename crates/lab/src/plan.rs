@@ -24,8 +24,10 @@ pub const PREFIX_MAX: usize = IFNAME_MAX - 3;
 pub const MAX_COMPUTES: u32 = 200;
 /// The /24s of 198.18.0.0/15.
 pub const SUBNETS: u16 = 512;
-/// MTU of every underlay link, so a 1500-byte workload packet fits after encapsulation.
-pub const UNDERLAY_MTU: u32 = 9000;
+/// MTU of every underlay link: the largest veth and bridges take, so a workload's TCP
+/// super-frame crosses the fabric in few packets (and a 1500-byte packet always fits after
+/// encapsulation).
+pub const UNDERLAY_MTU: u32 = 65535;
 
 /// Names and addresses of one lab.
 #[derive(Debug, Clone, PartialEq, Eq)]

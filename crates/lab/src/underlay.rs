@@ -1,6 +1,6 @@
 //! Building the underlay and the compute nodes: the underlay namespace with its bridge, the
 //! root namespace's veth into it (198.18.x.1/24), and per compute node a namespace whose `eth0`
-//! (198.18.x.(10+K)/24) is a port of that bridge, every underlay link at MTU 9000, and an
+//! (198.18.x.(10+K)/24) is a port of that bridge, every underlay link at MTU 65535, and an
 //! nftables table that drops overlay packets (MPLSoUDP 6635, VXLAN 4789, GRE) in the node
 //! kernel's input path: the vrouter reads them from `eth0` itself, and the kernel must neither
 //! deliver them nor answer them with ICMP.

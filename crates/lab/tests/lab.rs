@@ -65,13 +65,13 @@ fn the_underlay_comes_up_as_planned_and_is_gone_after_drop() {
     for ns in [plan.underlay_ns(), plan.compute_ns(1), plan.compute_ns(2)] {
         assert!(netns::exists(&ns), "{ns} missing");
     }
-    // The root namespace's link carries 198.18.x.1/24 at MTU 9000; so do the nodes' eth0.
+    // The root namespace's link carries 198.18.x.1/24 at MTU 65535; so do the nodes' eth0.
     let root = ip(&["-o", "addr", "show", "dev", &plan.root_link()]);
     assert!(
         root.contains(&format!("inet {}/24", plan.root_addr())),
         "{root}"
     );
-    assert!(ip(&["link", "show", &plan.root_link()]).contains("mtu 9000"));
+    assert!(ip(&["link", "show", &plan.root_link()]).contains("mtu 65535"));
     let c1 = ip(&[
         "-n",
         &plan.compute_ns(1),
@@ -86,17 +86,17 @@ fn the_underlay_comes_up_as_planned_and_is_gone_after_drop() {
         "{c1}"
     );
     for ns in [plan.compute_ns(1), plan.compute_ns(2)] {
-        assert!(ip(&["-n", &ns, "link", "show", "eth0"]).contains("mtu 9000"));
+        assert!(ip(&["-n", &ns, "link", "show", "eth0"]).contains("mtu 65535"));
     }
-    assert!(ip(&["-n", &plan.underlay_ns(), "link", "show", "br0"]).contains("mtu 9000"));
-    // Node to node, node to root, root to node, over the bridge, with 8972-byte payloads.
+    assert!(ip(&["-n", &plan.underlay_ns(), "link", "show", "br0"]).contains("mtu 65535"));
+    // Node to node, node to root, root to node, over the bridge, with 65507-byte payloads (the most IPv4 carries).
     assert!(ping(&plan.compute_ns(1), &plan.compute_addr(2).to_string()));
     assert!(ping(&plan.compute_ns(2), &plan.root_addr().to_string()));
     let second = lab.add_root_address(2).unwrap();
     assert!(ping(&plan.compute_ns(1), &second.to_string()));
     assert!(lab.add_root_address(11).is_err());
     let big = Command::new("ping")
-        .args(["-c", "1", "-W", "2", "-M", "do", "-s", "8972"])
+        .args(["-c", "1", "-W", "2", "-M", "do", "-s", "65507"])
         .arg(plan.compute_addr(1).to_string())
         .output()
         .unwrap();
@@ -373,12 +373,12 @@ fn offloads_and_the_underlay_mtu_follow_the_spec_also_after_reopening() {
         return;
     }
     let mut lab = TestLab::with("gso", |s| {
-        s.computes(1).workload_offloads(true).underlay_mtu(65535)
+        s.computes(1).workload_offloads(true).underlay_mtu(9000)
     })
     .unwrap();
     let c1 = lab.plan().compute_ns(1);
-    assert!(ip(&["-n", &c1, "link", "show", "eth0"]).contains("mtu 65535"));
-    assert!(ip(&["link", "show", &lab.plan().root_link()]).contains("mtu 65535"));
+    assert!(ip(&["-n", &c1, "link", "show", "eth0"]).contains("mtu 9000"));
+    assert!(ip(&["link", "show", &lab.plan().root_link()]).contains("mtu 9000"));
     // A workload added through a handle reopened from the state dir, as `sandbox workload
     // add` does, keeps the lab's choice.
     let dir = lab.dir().to_path_buf();
