@@ -32,8 +32,9 @@ pub struct LabSpec {
     pub computes: u32,
     /// Which /24 of 198.18.0.0/15 to use; `None`: the lowest free one.
     pub subnet: Option<u16>,
-    /// Leave checksum and segmentation offloads on for workload veths. Off by default: a
-    /// userspace forwarder that reads one packet at a time needs whole, checksummed frames.
+    /// Leave checksum and segmentation offloads on for workload veths (the default: the
+    /// vrouter's GSO-aware I/O completes checksums and cuts super-frames). Turn them off for a
+    /// forwarder that reads one whole frame at a time.
     pub workload_offloads: bool,
     /// MTU of every underlay link ([`crate::plan::UNDERLAY_MTU`], 65535, unless a test
     /// wants another).
@@ -47,7 +48,7 @@ impl LabSpec {
             state_dir: state_dir.into(),
             computes: 0,
             subnet: None,
-            workload_offloads: false,
+            workload_offloads: true,
             underlay_mtu: crate::plan::UNDERLAY_MTU,
         }
     }

@@ -252,7 +252,8 @@ impl Lab {
             .arg(script.display().to_string())
             .env("LEASE_FILE", &lease_file.display().to_string());
         let log = self.spawn(&spec)?.log;
-        let status = self.wait(&proc_name, timeout + Duration::from_secs(5));
+        // udhcpc ends by itself after its tries; the margin is for a loaded machine.
+        let status = self.wait(&proc_name, timeout * 2 + Duration::from_secs(5));
         let status = match status {
             Ok(s) => s,
             Err(e) => {

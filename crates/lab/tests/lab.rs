@@ -227,13 +227,13 @@ fn a_workload_takes_its_address_from_a_real_dhcp_server_through_udhcpc() {
     if !lab_can_run("a_workload_takes_its_address_...", &["ping"]) {
         return;
     }
-    let mut lab = TestLab::new("dhcp", 1).unwrap();
+    let mut lab = TestLab::with("dhcp", |s| s.computes(1).workload_offloads(false)).unwrap();
     let c1 = lab.plan().compute_ns(1);
     let w = lab
         .add_workload(&WorkloadSpec::new("web", "c1", "tapweb").mac("02:00:00:00:00:0a"))
         .unwrap();
     assert!(ip(&["-n", &w.netns, "link", "show", "eth0"]).contains("02:00:00:00:00:0a"));
-    // Offloads are off on both ends.
+    // Offloads are off on both ends, as asked.
     let features = String::from_utf8(in_ns(&w.netns, &["ethtool", "-k", "eth0"]).stdout).unwrap();
     assert!(features.contains("tx-checksumming: off"), "{features}");
     // busybox udhcpd stands where the vrouter's DHCP server will be: on the node's end.
