@@ -119,6 +119,8 @@ fn compute_kernels_drop_overlay_packets_on_input() {
     let lab = TestLab::new("nft", 2).unwrap();
     let (c1, c2) = (lab.plan().compute_ns(1), lab.plan().compute_ns(2));
     let to = lab.plan().compute_addr(1);
+    // Resolve c1's MAC first, so no datagram waits on ARP.
+    assert!(ping(&c2, &to.to_string()));
     for port in [6635, 4789, 6635] {
         let send = format!("printf overlay > /dev/udp/{to}/{port}");
         let out = in_ns(&c2, &["bash", "-c", &send]);
@@ -131,19 +133,31 @@ fn compute_kernels_drop_overlay_packets_on_input() {
         &["bash", "-c", &format!("printf x > /dev/udp/{to}/9999")],
     );
     assert!(out.status.success(), "{out:?}");
-    let counters = String::from_utf8(
-        in_ns(
-            &c1,
-            &["nft", "list", "table", "inet", cirrus_lab::OVERLAY_TABLE],
+    let table = || {
+        String::from_utf8(
+            in_ns(
+                &c1,
+                &["nft", "list", "table", "inet", cirrus_lab::OVERLAY_TABLE],
+            )
+            .stdout,
         )
-        .stdout,
+        .unwrap()
+    };
+    // Delivery is asynchronous to the sender: wait (bounded) for the count.
+    let counted = |t: &str| {
+        t.lines()
+            .any(|l| l.contains("udp dport") && l.contains("counter packets 3 "))
+    };
+    let counters = cirrus_lab::http::wait_for(
+        "3 overlay datagrams counted on c1",
+        Duration::from_secs(10),
+        Duration::from_millis(20),
+        || {
+            let t = table();
+            Ok(counted(&t).then_some(t))
+        },
     )
-    .unwrap();
-    let udp = counters
-        .lines()
-        .find(|l| l.contains("udp dport"))
-        .unwrap_or_else(|| panic!("{counters}"));
-    assert!(udp.contains("counter packets 3 "), "{counters}");
+    .unwrap_or_else(|e| panic!("{e}:\n{}", table()));
     assert!(
         counters.contains("meta l4proto gre counter packets 0 "),
         "{counters}"
