@@ -1,0 +1,1 @@
+//! Contrail port IPC (in progress).
