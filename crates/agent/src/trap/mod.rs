@@ -156,6 +156,26 @@ impl PortView {
         Some(a) == self.gateway4 || Some(a) == self.service_address4
     }
 
+    /// Whether `a` is the workload's own IPv6 address: its instance IP, or the link-local
+    /// address its kernel derives from its MAC (modified EUI-64, RFC 4291 appendix A).
+    fn is_own6(&self, a: Ipv6Addr) -> bool {
+        if self.ipv6.map(|(x, _)| x) == Some(a) {
+            return true;
+        }
+        let m = self.mac.0;
+        let ll = Ipv6Addr::new(
+            0xfe80,
+            0,
+            0,
+            0,
+            u16::from_be_bytes([m[0] ^ 0x02, m[1]]),
+            u16::from_be_bytes([m[2], 0xff]),
+            u16::from_be_bytes([0xfe, m[3]]),
+            u16::from_be_bytes([m[4], m[5]]),
+        );
+        a == ll
+    }
+
     /// Whether `a` is one of the vRouter's own IPv6 addresses in this network.
     fn is_router6(&self, a: Ipv6Addr) -> bool {
         a == VROUTER_LINK_LOCAL6 || Some(a) == self.gateway6 || Some(a) == self.service_address6

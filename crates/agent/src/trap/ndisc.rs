@@ -87,7 +87,7 @@ fn solicit(
     if target.is_multicast() || target.is_unspecified() {
         return Trapped::silent(Outcome::Ignored(Ignored::InvalidTarget));
     }
-    if view.ipv6.map(|(a, _)| a) == Some(target) {
+    if view.is_own6(target) {
         return Trapped::silent(Outcome::Ignored(Ignored::OwnAddress));
     }
     let router = view.is_router6(target);
