@@ -665,3 +665,113 @@ fn ipv6_workload_gets_a_default_route_from_the_router_advertisement() {
         "{o:?}"
     );
 }
+
+/// ISC dhclient -6: the router advertisement's managed flag sends it to DHCPv6, which binds
+/// the port's IPv6 instance IP (SOLICIT, ADVERTISE, REQUEST, REPLY) with the DNS server
+/// and domain; the workload then pings the IPv6 gateway from that address. Killed by its
+/// pid file.
+#[test]
+fn dhclient6_binds_the_instance_ipv6_address() {
+    if !can_run(
+        "dhclient6_binds_the_instance_ipv6_address",
+        &["ip", "dhclient", "ping", "ethtool"],
+    ) {
+        return;
+    }
+    let mut lab = Lab::new("6");
+    let mut v = view(3600);
+    v.dns_servers6 = vec![GATEWAY6];
+    let responder = Responder::start(&lab.host, v);
+    for s in [
+        format!("net.ipv6.conf.{}.disable_ipv6=0", lab.inner),
+        format!("net.ipv6.conf.{}.accept_dad=0", lab.inner),
+    ] {
+        lab.exec(&["sysctl", "-qw", &s]).unwrap();
+    }
+    lab.ip(&["link", "set", &lab.inner, "up"]);
+    let env = lab.dir.path().join("env");
+    let conf = lab.file(
+        "dhclient6.conf",
+        "also request dhcp6.name-servers, dhcp6.domain-search;\ntimeout 20;\nretry 1;\n",
+        0o644,
+    );
+    let script = lab.file(
+        "dhclient6.sh",
+        &format!(
+            r#"#!/bin/sh
+case "$reason" in
+BOUND6|RENEW6|REBIND6|REBOOT6)
+  env | grep '^new_' | sort > {env}
+  ip -6 addr replace "$new_ip6_address/$new_ip6_prefixlen" dev "$interface"
+  ;;
+esac
+exit 0
+"#,
+            env = env.display()
+        ),
+        0o755,
+    );
+    let leases = lab.file("dhclient6.leases", "", 0o644);
+    let pid_file = lab.dir.path().join("dhclient6.pid");
+    lab.pid_files.push(pid_file.clone());
+    let out = lab.exec(&[
+        "dhclient",
+        "-6",
+        "-1",
+        "-cf",
+        conf.to_str().unwrap(),
+        "-sf",
+        script.to_str().unwrap(),
+        "-lf",
+        leases.to_str().unwrap(),
+        "-pf",
+        pid_file.to_str().unwrap(),
+        &lab.inner,
+    ]);
+    assert!(
+        out.is_ok(),
+        "dhclient -6 failed: {out:?}; outcomes {:?}",
+        responder.outcomes()
+    );
+    let o = responder.outcomes();
+    assert!(
+        o.contains(&Outcome::Dhcp6Advertise { addr: VM_IP6 }),
+        "{o:?}"
+    );
+    assert!(o.contains(&Outcome::Dhcp6Reply { addr: VM_IP6 }), "{o:?}");
+    let addr = lab.ip(&["-6", "addr", "show", "dev", &lab.inner]);
+    assert!(addr.contains("inet6 fd00:0:0:1::3/"), "ip -6 addr: {addr}");
+    let e = saved_env(&env);
+    for want in [
+        "new_ip6_address=fd00:0:0:1::3",
+        "new_dhcp6_name_servers=fd00:0:0:1::1",
+        "new_dhcp6_domain_search=tenant.example.",
+    ] {
+        assert!(e.lines().any(|l| l.trim() == want), "{want} not in {e}");
+    }
+
+    // The on-link prefix and default route come from the router advertisement.
+    let t0 = Instant::now();
+    while !lab
+        .ip(&["-6", "route", "show", "dev", &lab.inner])
+        .contains("default via fe80::5e00:100")
+    {
+        assert!(
+            t0.elapsed() < Duration::from_secs(15),
+            "no RA default route"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let ping = lab.exec(&[
+        "ping",
+        "-6",
+        "-c",
+        "2",
+        "-i",
+        "0.2",
+        "-W",
+        "2",
+        "fd00:0:0:1::1",
+    ]);
+    assert!(ping.is_ok(), "ping of the IPv6 gateway: {ping:?}");
+}

@@ -6,6 +6,9 @@
 use cirrus_agent::trap::dhcp_wire::{
     CLIENT_PORT, ClasslessRoute, DhcpOp, DhcpPacket, DhcpRepr, MessageType, SERVER_PORT,
 };
+use cirrus_agent::trap::dhcpv6_wire::{
+    Dhcpv6Message, Dhcpv6Packet, Dhcpv6Repr, IaAddress, IaNa, Status,
+};
 use cirrus_agent::trap::frame::{self, Ends};
 use cirrus_agent::trap::{self, CONTRAIL_VROUTER_MAC, Outcome, PortView, TrapContext};
 use cirrus_dataplane::pipeline::TrapReason;
@@ -96,6 +99,61 @@ prop_compose! {
     }
 }
 
+fn ip6() -> impl Strategy<Value = std::net::Ipv6Addr> {
+    any::<u128>().prop_map(std::net::Ipv6Addr::from)
+}
+
+fn status() -> impl Strategy<Value = Option<Status>> {
+    proptest::option::of(
+        (any::<u16>(), "[ -~]{0,30}").prop_map(|(code, message)| Status { code, message }),
+    )
+}
+
+prop_compose! {
+    fn repr6()(
+        t in any::<u8>(),
+        xid in 0u32..(1 << 24),
+        client_id in proptest::option::of(proptest::collection::vec(any::<u8>(), 0..20)),
+        server_id in proptest::option::of(proptest::collection::vec(any::<u8>(), 0..20)),
+        ia_na in proptest::collection::vec(
+            (any::<(u32, u32, u32)>(), proptest::collection::vec((ip6(), any::<(u32, u32)>()), 0..3), status()),
+            0..3,
+        ),
+        oro in proptest::collection::vec(any::<u16>(), 0..6),
+        preference in proptest::option::of(any::<u8>()),
+        elapsed_time in proptest::option::of(any::<u16>()),
+        rapid_commit in any::<bool>(),
+        st in status(),
+        dns_servers in proptest::collection::vec(ip6(), 0..4),
+        domain_list in proptest::collection::vec("[a-z0-9-]{1,20}(\\.[a-z0-9-]{1,20}){0,3}", 0..3),
+    ) -> Dhcpv6Repr {
+        let mut r = Dhcpv6Repr::new(Dhcpv6Message::from(t), xid);
+        r.client_id = client_id;
+        r.server_id = server_id;
+        r.ia_na = ia_na
+            .into_iter()
+            .map(|((iaid, t1, t2), addrs, status)| IaNa {
+                iaid,
+                t1,
+                t2,
+                addresses: addrs
+                    .into_iter()
+                    .map(|(addr, (preferred, valid))| IaAddress { addr, preferred, valid })
+                    .collect(),
+                status,
+            })
+            .collect();
+        r.oro = oro;
+        r.preference = preference;
+        r.elapsed_time = elapsed_time;
+        r.rapid_commit = rapid_commit;
+        r.status = st;
+        r.dns_servers = dns_servers;
+        r.domain_list = domain_list;
+        r
+    }
+}
+
 fn port(ip: Ipv4Addr, plen: u8, mtu: Option<u16>, lease: u32) -> PortView {
     let mask = u32::MAX << (32 - plen);
     let net = ip.to_bits() & mask;
@@ -161,6 +219,13 @@ proptest! {
         let b = r.to_bytes();
         prop_assert!(b.len() >= 300);
         let back = DhcpRepr::parse(&DhcpPacket::new_checked(&b[..]).unwrap()).unwrap();
+        prop_assert_eq!(back, r);
+    }
+
+    #[test]
+    fn dhcpv6_messages_survive_emit_then_parse(r in repr6()) {
+        let b = r.to_bytes();
+        let back = Dhcpv6Repr::parse(&Dhcpv6Packet::new_checked(&b[..]).unwrap()).unwrap();
         prop_assert_eq!(back, r);
     }
 

@@ -1,9 +1,10 @@
-//! The DHCP parser and server on arbitrary bytes: no panic; a message that parses is a
-//! fixpoint of emit-then-parse; the bytes as the UDP payload of a workload's DHCP frame
+//! The DHCP (v4 and v6) parsers and the v4 server on arbitrary bytes: no panic; a message
+//! that parses is a fixpoint of emit-then-parse; the bytes as the UDP payload of a workload's DHCP frame
 //! get answers that are well-formed DHCP frames.
 #![no_main]
 
 use cirrus_agent::trap::dhcp_wire::{CLIENT_PORT, DhcpPacket, DhcpRepr, SERVER_PORT};
+use cirrus_agent::trap::dhcpv6_wire::{Dhcpv6Packet, Dhcpv6Repr};
 use cirrus_agent::trap::frame::{self, Ends};
 use cirrus_agent::trap::{self, CONTRAIL_VROUTER_MAC, HostRoute, PortView, TrapContext};
 use cirrus_dataplane::pipeline::TrapReason;
@@ -37,6 +38,13 @@ fuzz_target!(|data: &[u8]| {
     {
         let b = r.to_bytes();
         let again = DhcpRepr::parse(&DhcpPacket::new_checked(&b[..]).unwrap()).unwrap();
+        assert_eq!(again, r);
+    }
+    if let Ok(p) = Dhcpv6Packet::new_checked(data)
+        && let Ok(r) = Dhcpv6Repr::parse(&p)
+    {
+        let b = r.to_bytes();
+        let again = Dhcpv6Repr::parse(&Dhcpv6Packet::new_checked(&b[..]).unwrap()).unwrap();
         assert_eq!(again, r);
     }
     // A client's chaddr is bytes 28..34: make it the port's so the server answers more.

@@ -22,6 +22,9 @@ pub const NAK_MESSAGE: &str = "cannot assign requested address";
 const MIN_MTU: u16 = 68;
 
 pub(super) fn handle(view: &PortView, frame: &[u8]) -> Trapped {
+    if frame.get(12..14) == Some(&[0x86, 0xdd]) {
+        return super::dhcpv6::handle(view, frame);
+    }
     let req = match read_request(frame) {
         Ok(Some(r)) => r,
         Ok(None) => return Trapped::silent(Outcome::Ignored(Ignored::WrongReason)),

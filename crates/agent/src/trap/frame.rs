@@ -42,7 +42,7 @@ pub fn ipv4(frame: &[u8]) -> Result<Option<Ip4View<'_>>, WireError> {
     }))
 }
 
-/// A UDP datagram over IPv4, checksum verified (when the sender set one).
+/// A UDP datagram (over IPv4 or IPv6), checksum verified (when the sender set one).
 pub struct Udp4View<'a> {
     pub src_port: u16,
     pub dst_port: u16,
@@ -101,6 +101,46 @@ pub fn ipv6(frame: &[u8]) -> Result<Option<Ip6View<'_>>, WireError> {
         upper: &frame[ETH + ul.offset..end],
         fragment: ul.fragment.is_some(),
     }))
+}
+
+/// Reads the UDP datagram in `v` (not fragmented; the checksum is mandatory over IPv6).
+pub fn udp6<'a>(v: &Ip6View<'a>) -> Result<Udp4View<'a>, WireError> {
+    if v.protocol != IpProtocol::UDP {
+        return Err(WireError::Unsupported("not udp"));
+    }
+    if v.fragment {
+        return Err(WireError::Unsupported("udp fragment"));
+    }
+    let u = UdpPacket::new_checked(v.upper)?;
+    let ph = checksum::pseudo_v6(&v.ip.src, &v.ip.dst, 17, u.len() as u32);
+    if u.checksum() == 0 || !u.verify_checksum(ph) {
+        return Err(WireError::Checksum("udp"));
+    }
+    Ok(Udp4View {
+        src_port: u.src_port(),
+        dst_port: u.dst_port(),
+        payload: &v.upper[UDP..u.len() as usize],
+    })
+}
+
+/// An Ethernet/IPv6/UDP frame carrying `payload_len` bytes that `fill` writes.
+pub fn udp6_frame(
+    ends: Ends<Ipv6Addr>,
+    src_port: u16,
+    dst_port: u16,
+    payload_len: usize,
+    fill: impl FnOnce(&mut [u8]),
+) -> Vec<u8> {
+    ip6_frame(ends, IpProtocol::UDP, TTL, UDP + payload_len, |b, ph| {
+        UdpRepr {
+            src_port,
+            dst_port,
+            payload_len,
+        }
+        .emit(b);
+        fill(&mut b[UDP..]);
+        UdpPacket::new_unchecked(b).fill_checksum(ph);
+    })
 }
 
 /// The addresses of an answer.

@@ -32,6 +32,8 @@
 mod arp;
 mod dhcp;
 pub mod dhcp_wire;
+mod dhcpv6;
+pub mod dhcpv6_wire;
 mod echo;
 pub mod frame;
 mod ndisc;
@@ -99,14 +101,16 @@ pub struct PortView {
     /// `ipam_dns_method`: the service address for default/virtual DNS, the tenant's servers
     /// for `tenant-dns-server`); empty sends no option.
     pub dns_servers4: Vec<Ipv4Addr>,
-    /// The port's IPv6 instance IP and its subnet's prefix length (for the router
-    /// advertisement's prefix).
+    /// The port's IPv6 instance IP and its subnet's prefix length: DHCPv6 hands out the
+    /// address, the router advertisement the prefix.
     pub ipv6: Option<(Ipv6Addr, u8)>,
     /// The IPv6 subnet's gateway: neighbour solicitations and ping to it are answered, and
     /// router advertisements carry a default-router lifetime only when it is set.
     pub gateway6: Option<Ipv6Addr>,
     /// The IPv6 subnet's service address: answered to neighbour solicitation and ping.
     pub service_address6: Option<Ipv6Addr>,
+    /// DNS servers for DHCPv6 (option 23), in order; empty sends no option.
+    pub dns_servers6: Vec<Ipv6Addr>,
     /// Routes for DHCP option 121 (`host_routes` of the port, subnet or IPAM, whichever
     /// Contrail's precedence picks). When present a route to `0.0.0.0/0` via the gateway is
     /// added unless one is listed, since RFC 3442 clients ignore the router option then.
@@ -138,6 +142,7 @@ impl PortView {
             ipv6: None,
             gateway6: None,
             service_address6: None,
+            dns_servers6: Vec::new(),
             host_routes: Vec::new(),
             mtu: None,
             hostname: None,
@@ -260,6 +265,19 @@ pub enum Outcome {
     DhcpRelease { addr: Ipv4Addr },
     /// The client declined the address (it found it in use).
     DhcpDecline { addr: Option<Ipv4Addr> },
+    /// DHCPv6 SOLICIT answered with an ADVERTISE of `addr`.
+    Dhcp6Advertise { addr: Ipv6Addr },
+    /// DHCPv6 REQUEST, RENEW, REBIND (or a rapid-commit SOLICIT) answered with a REPLY
+    /// binding `addr`.
+    Dhcp6Reply { addr: Ipv6Addr },
+    /// DHCPv6 INFORMATION-REQUEST answered (options only).
+    Dhcp6InformReply,
+    /// DHCPv6 CONFIRM answered: whether the client's addresses are on this link.
+    Dhcp6Confirm { on_link: bool },
+    /// DHCPv6 RELEASE answered (the address stays the port's).
+    Dhcp6Release,
+    /// DHCPv6 DECLINE answered.
+    Dhcp6Decline,
     /// An ARP request answered: `target` is at `mac`.
     ArpReply { target: Ipv4Addr, mac: MacAddr },
     /// A gratuitous ARP or probe from the workload: seen, not answered.
@@ -292,6 +310,9 @@ pub enum Ignored {
     DhcpWrongClient { chaddr: MacAddr },
     /// A REQUEST selecting another server's offer.
     DhcpOtherServer { server: Ipv4Addr },
+    /// A DHCPv6 message for another server (its server identifier is not ours), or one
+    /// that must not name a server and does.
+    Dhcp6OtherServer,
     /// A message type a server does not answer (OFFER, ACK, ...), or plain BOOTP.
     DhcpUnexpected,
     /// ARP or neighbour solicitation for the workload's own address (never answered: the

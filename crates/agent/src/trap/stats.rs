@@ -14,7 +14,13 @@ pub struct TrapStats {
     pub dhcp_naks: u64,
     pub dhcp_releases: u64,
     pub dhcp_declines: u64,
-    /// DHCP requests not answered: DHCP disabled, no address, another client's MAC,
+    pub dhcp6_advertises: u64,
+    pub dhcp6_replies: u64,
+    pub dhcp6_inform_replies: u64,
+    pub dhcp6_confirms: u64,
+    pub dhcp6_releases: u64,
+    pub dhcp6_declines: u64,
+    /// DHCP (v4 and v6) requests not answered: DHCP disabled, no address, another client's MAC,
     /// another server selected, or a type a server does not answer.
     pub dhcp_ignored: u64,
     pub arp_replies: u64,
@@ -45,6 +51,12 @@ impl TrapStats {
             Outcome::DhcpNak { .. } => &mut self.dhcp_naks,
             Outcome::DhcpRelease { .. } => &mut self.dhcp_releases,
             Outcome::DhcpDecline { .. } => &mut self.dhcp_declines,
+            Outcome::Dhcp6Advertise { .. } => &mut self.dhcp6_advertises,
+            Outcome::Dhcp6Reply { .. } => &mut self.dhcp6_replies,
+            Outcome::Dhcp6InformReply => &mut self.dhcp6_inform_replies,
+            Outcome::Dhcp6Confirm { .. } => &mut self.dhcp6_confirms,
+            Outcome::Dhcp6Release => &mut self.dhcp6_releases,
+            Outcome::Dhcp6Decline => &mut self.dhcp6_declines,
             Outcome::ArpReply { .. } => &mut self.arp_replies,
             Outcome::ArpGratuitous { .. } => &mut self.arp_gratuitous,
             Outcome::ArpReplySeen { .. } => &mut self.arp_replies_seen,
@@ -58,6 +70,7 @@ impl TrapStats {
                 | Ignored::DhcpNoAddress
                 | Ignored::DhcpWrongClient { .. }
                 | Ignored::DhcpOtherServer { .. }
+                | Ignored::Dhcp6OtherServer
                 | Ignored::DhcpUnexpected => &mut self.dhcp_ignored,
                 Ignored::OwnAddress => &mut self.own_address_requests,
                 Ignored::Unresolved { .. } | Ignored::InvalidTarget => &mut self.unresolved,
@@ -80,6 +93,12 @@ impl TrapStats {
             dhcp_naks,
             dhcp_releases,
             dhcp_declines,
+            dhcp6_advertises,
+            dhcp6_replies,
+            dhcp6_inform_replies,
+            dhcp6_confirms,
+            dhcp6_releases,
+            dhcp6_declines,
             dhcp_ignored,
             arp_replies,
             arp_gratuitous,
@@ -99,6 +118,12 @@ impl TrapStats {
         self.dhcp_naks += dhcp_naks;
         self.dhcp_releases += dhcp_releases;
         self.dhcp_declines += dhcp_declines;
+        self.dhcp6_advertises += dhcp6_advertises;
+        self.dhcp6_replies += dhcp6_replies;
+        self.dhcp6_inform_replies += dhcp6_inform_replies;
+        self.dhcp6_confirms += dhcp6_confirms;
+        self.dhcp6_releases += dhcp6_releases;
+        self.dhcp6_declines += dhcp6_declines;
         self.dhcp_ignored += dhcp_ignored;
         self.arp_replies += arp_replies;
         self.arp_gratuitous += arp_gratuitous;
