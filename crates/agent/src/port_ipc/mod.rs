@@ -24,7 +24,7 @@
 //!
 //! # For the agent
 //!
-//! ```ignore
+//! ```text
 //! let (ipc, mut events) = PortIpc::open(PortIpcConfig::new(state_dir))?;
 //! let snap = ipc.snapshot();            // what earlier runs persisted: bind these ports
 //! let listener = tokio::net::TcpListener::bind(DEFAULT_LISTEN).await?;

@@ -272,6 +272,11 @@ fn names_of(mut d: &[u8]) -> Result<Vec<String>> {
             let Some(l) = d.get(1..1 + n as usize) else {
                 return Err(WireError::Truncated("dhcpv6 domain name"));
             };
+            // Host names are ASCII (IDNs travel as punycode); a '.' inside a label could
+            // not be told from a label boundary.
+            if !l.is_ascii() || l.contains(&b'.') {
+                return Err(WireError::Malformed("dhcpv6 domain label"));
+            }
             labels.push(String::from_utf8_lossy(l).into_owned());
             d = &d[1 + n as usize..];
         }
@@ -316,6 +321,7 @@ fn ia_na_of(d: &[u8]) -> Result<IaNa> {
 }
 
 fn put(out: &mut Vec<u8>, code: u16, data: &[u8]) {
+    let data = &data[..data.len().min(u16::MAX as usize)];
     out.extend_from_slice(&code.to_be_bytes());
     out.extend_from_slice(&(data.len() as u16).to_be_bytes());
     out.extend_from_slice(data);
@@ -532,5 +538,14 @@ mod tests {
         let mut b = SOLICIT.to_vec();
         b.extend_from_slice(&[0, 24, 0, 3, 5, b'a', b'b']);
         assert_eq!(parse(&b), Err(WireError::Truncated("dhcpv6 domain name")));
+        // Found by the dhcp fuzz target: a label holding a '.' (or a non-ASCII byte) could
+        // not be written back as the same name.
+        let found: &[u8] = &[
+            0, 0, 7, 0x32, 0, 24, 0, 8, 0, 4, 0, 0, 0xff, 0x2e, 0, 0, 0, 1, 0, 0,
+        ];
+        assert_eq!(
+            parse(found),
+            Err(WireError::Malformed("dhcpv6 domain label"))
+        );
     }
 }

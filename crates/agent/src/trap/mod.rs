@@ -12,7 +12,7 @@
 //!
 //! # Contract with the agent
 //!
-//! ```ignore
+//! ```text
 //! let view: PortView = /* from the VMI, its instance IP, the subnet and IPAM */;
 //! let ctx = TrapContext { neighbors: &|addr| vrf_has_route(addr).then_some(view.vrouter_mac) };
 //! let t = trap::handle(&view, reason, frame, &ctx);
