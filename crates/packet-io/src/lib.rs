@@ -20,11 +20,12 @@ pub mod memory;
 mod ports;
 pub mod report;
 pub mod runner;
+mod rxtx;
 mod sys;
 pub mod tap;
 pub mod tpacket;
 mod xdp_prog;
 
-pub use device::{Device, DeviceError};
+pub use device::{Device, DeviceCounters, DeviceError};
 pub use handle::{HandleError, RunnerHandle};
 pub use report::FlowFilter;

@@ -3,6 +3,7 @@
 //! drop counters, per-interface counters, flow-table fill), flow records, and
 //! [`FlowFilter`].
 
+use crate::device::DeviceCounters;
 use cirrus_dataplane::drop::DropCounters;
 use cirrus_dataplane::flow::FlowRecord;
 use cirrus_dataplane::pipeline::{IfCounters, WorkerStats};
@@ -71,6 +72,8 @@ pub struct PortReport {
     /// Set when the device failed: the worker stopped polling and sending on it (its
     /// other ports carry on) until the port is removed.
     pub error: Option<String>,
+    /// What the device counted (frames, and the ones it dropped and why).
+    pub counters: DeviceCounters,
 }
 
 /// One worker's state and counters.

@@ -126,6 +126,7 @@ impl Lane {
                     ifindex: a.port.ifindex,
                     device: a.port.device.name().to_string(),
                     error: a.error.clone(),
+                    counters: a.port.device.counters(),
                 })
                 .collect(),
             stats: w.stats.clone(),
