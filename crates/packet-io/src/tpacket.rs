@@ -75,11 +75,12 @@ impl Drop for Ring {
     }
 }
 
-/// Where reading stands in the ring: the block being read, and the next packet in it
-/// (index and byte offset).
+/// Where reading stands in the ring: the block being read (ours while `count` > 0), its
+/// packet count, and the next packet in it (index and byte offset).
 struct Cursor {
     ring: Ring,
     block: usize,
+    count: u32,
     pkt: u32,
     off: usize,
 }
@@ -92,41 +93,45 @@ impl Cursor {
     fn next_frame(&mut self, b: &mut PacketBuf) -> Option<usize> {
         // At most every block once (empty or corrupt ones handed straight back): bounded
         // even if the kernel keeps filling.
-        for _ in 0..BLOCKS {
-            let status = self.ring.status(self.block).load(Ordering::Acquire);
-            if status & libc::TP_STATUS_USER == 0 {
-                return None;
+        for _ in 0..=BLOCKS {
+            if self.count == 0 {
+                let status = self.ring.status(self.block).load(Ordering::Acquire);
+                if status & libc::TP_STATUS_USER == 0 {
+                    return None;
+                }
+                let blk = self.ring.user_block(self.block);
+                self.count = rd32(blk, BLOCK_NUM_PKTS).unwrap_or(0);
+                self.off = rd32(blk, BLOCK_FIRST).unwrap_or(0) as usize;
+                self.pkt = 0;
+                if self.count == 0 {
+                    self.release();
+                    continue;
+                }
             }
             let blk = self.ring.user_block(self.block);
-            let count = rd32(blk, BLOCK_NUM_PKTS).unwrap_or(0);
-            if self.pkt == 0 {
-                self.off = rd32(blk, BLOCK_FIRST).unwrap_or(0) as usize;
-            }
-            if self.pkt < count {
-                let at = self.off;
-                if let (Some(next), Some(snap), Some(len), Some(mac)) = (
-                    rd32(blk, at + PKT_NEXT),
-                    rd32(blk, at + PKT_SNAPLEN),
-                    rd32(blk, at + PKT_LEN),
-                    rd16(blk, at + PKT_MAC),
-                ) {
-                    let start = at + mac as usize;
-                    let frame = blk.get(start..start + snap as usize).unwrap_or(&[]);
-                    let _: Result<usize, ()> = b.fill_with(|room| {
-                        let k = frame.len().min(room.len());
-                        room[..k].copy_from_slice(&frame[..k]);
-                        Ok(k)
-                    });
-                    self.pkt = if next == 0 { count } else { self.pkt + 1 };
-                    self.off = at + next as usize;
-                    if self.pkt >= count {
-                        self.release();
-                    }
-                    // A zero length (never seen) counts as cut rather than ending the batch.
-                    return Some((len as usize).max(1));
+            let at = self.off;
+            if let (Some(next), Some(snap), Some(len), Some(mac)) = (
+                rd32(blk, at + PKT_NEXT),
+                rd32(blk, at + PKT_SNAPLEN),
+                rd32(blk, at + PKT_LEN),
+                rd16(blk, at + PKT_MAC),
+            ) {
+                let start = at + mac as usize;
+                let frame = blk.get(start..start + snap as usize).unwrap_or(&[]);
+                let _: Result<usize, ()> = b.fill_with(|room| {
+                    let k = frame.len().min(room.len());
+                    room[..k].copy_from_slice(&frame[..k]);
+                    Ok(k)
+                });
+                self.pkt = if next == 0 { self.count } else { self.pkt + 1 };
+                self.off = at + next as usize;
+                if self.pkt >= self.count {
+                    self.release();
                 }
-                // An offset outside the block: give the rest of the block up.
+                // A zero length (never seen) counts as cut rather than ending the batch.
+                return Some((len as usize).max(1));
             }
+            // An offset outside the block: give the rest of the block up.
             self.release();
         }
         None
@@ -138,6 +143,7 @@ impl Cursor {
             .status(self.block)
             .store(libc::TP_STATUS_KERNEL, Ordering::Release);
         self.block = (self.block + 1) % BLOCKS;
+        self.count = 0;
         self.pkt = 0;
         self.off = 0;
     }
@@ -184,6 +190,7 @@ impl TpacketV3 {
             cursor: Cursor {
                 ring: Ring { base, len },
                 block: 0,
+                count: 0,
                 pkt: 0,
                 off: 0,
             },
