@@ -31,6 +31,7 @@
 
 mod arp;
 mod dhcp;
+mod dhcp_options;
 pub mod dhcp_wire;
 mod dhcpv6;
 pub mod dhcpv6_wire;
