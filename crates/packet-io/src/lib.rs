@@ -12,8 +12,10 @@
 //! counters ([`report`]) while it runs.
 
 pub mod af_packet;
+pub mod af_packet_gso;
 pub mod af_xdp;
 pub mod device;
+pub mod gso;
 pub mod handle;
 mod lane;
 pub mod memory;

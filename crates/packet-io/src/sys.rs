@@ -253,3 +253,88 @@ pub fn advise_huge_pages(addr: usize, len: usize) -> io::Result<()> {
     }
     Ok(())
 }
+
+/// `PACKET_VNET_HDR` (linux/if_packet.h): every frame on the socket is preceded by a
+/// `struct virtio_net_hdr` both ways.
+const PACKET_VNET_HDR: libc::c_int = 15;
+
+/// Turns on `PACKET_VNET_HDR` on a packet socket (before any ring is set up).
+pub fn set_vnet_hdr(fd: &impl AsRawFd) -> io::Result<()> {
+    set_opt(fd, libc::SOL_PACKET, PACKET_VNET_HDR, &(1 as libc::c_int))
+}
+
+/// Receives one frame and its virtio-net header from a `PACKET_VNET_HDR` socket without
+/// blocking: the header into `hdr`, the frame into `buf` and, what does not fit there,
+/// on into `more`. Returns the frame's full length (`MSG_TRUNC`: more than both buffers
+/// hold when it was cut).
+pub fn recv_vnet(
+    fd: &impl AsRawFd,
+    hdr: &mut [u8; 10],
+    buf: &mut [u8],
+    more: &mut [u8],
+) -> io::Result<usize> {
+    let mut iov = [
+        libc::iovec {
+            iov_base: hdr.as_mut_ptr() as *mut libc::c_void,
+            iov_len: hdr.len(),
+        },
+        libc::iovec {
+            iov_base: buf.as_mut_ptr() as *mut libc::c_void,
+            iov_len: buf.len(),
+        },
+        libc::iovec {
+            iov_base: more.as_mut_ptr() as *mut libc::c_void,
+            iov_len: more.len(),
+        },
+    ];
+    // SAFETY: msghdr is plain old data; all-zero (no name, no control) is valid.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = iov.as_mut_ptr();
+    msg.msg_iovlen = iov.len();
+    // SAFETY: `msg` points at `iov`, whose entries describe `hdr`, `buf` and `more`, all
+    // live and writable for the call; recvmsg(2) writes at most their lengths.
+    let r = unsafe {
+        libc::recvmsg(
+            fd.as_raw_fd(),
+            &mut msg,
+            libc::MSG_TRUNC | libc::MSG_DONTWAIT,
+        )
+    };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok((r as usize).saturating_sub(hdr.len()))
+}
+
+/// Sends one frame behind its virtio-net header on a `PACKET_VNET_HDR` socket without
+/// blocking, with the two bytes at `patch.0` replaced by `patch.1` on the way (the frame
+/// itself is not changed).
+pub fn send_vnet(
+    fd: &impl AsRawFd,
+    hdr: &[u8; 10],
+    frame: &[u8],
+    patch: Option<(usize, [u8; 2])>,
+) -> io::Result<usize> {
+    let at = patch.map_or(frame.len(), |p| p.0.min(frame.len()));
+    let (before, after) = frame.split_at(at);
+    let (mid, after): (&[u8], &[u8]) = match &patch {
+        Some((_, b)) if after.len() >= 2 => (&b[..], &after[2..]),
+        _ => (&[], after),
+    };
+    let iov = [hdr.as_slice(), before, mid, after].map(|s| libc::iovec {
+        iov_base: s.as_ptr() as *mut libc::c_void,
+        iov_len: s.len(),
+    });
+    // SAFETY: msghdr is plain old data; all-zero (no name, no control) is valid.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = iov.as_ptr() as *mut libc::iovec;
+    msg.msg_iovlen = iov.len();
+    // SAFETY: `msg` points at `iov`, whose entries describe `hdr`, parts of `frame` and
+    // the patch bytes, all live for the call; sendmsg(2) only reads them (the `*mut` is
+    // the C signature's).
+    let r = unsafe { libc::sendmsg(fd.as_raw_fd(), &msg, libc::MSG_DONTWAIT) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(r as usize)
+}
