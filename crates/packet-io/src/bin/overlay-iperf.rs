@@ -118,6 +118,27 @@ fn iperf(client_ns: &str, server_ns: &str, server: Ipv4Addr, secs: u32) -> f64 {
     received_bps(&text).map_or(0.0, |b| b / 1e9)
 }
 
+/// CPU time (ns) of this process's runner threads (`cirrus-worker*`), from schedstat.
+fn workers_cpu_ns() -> u64 {
+    let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    dir.flatten()
+        .filter(|t| {
+            std::fs::read_to_string(t.path().join("comm"))
+                .is_ok_and(|c| c.starts_with("cirrus-worker"))
+        })
+        .filter_map(|t| {
+            std::fs::read_to_string(t.path().join("schedstat"))
+                .ok()?
+                .split_whitespace()
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
+        .sum()
+}
+
 /// `end.sum_received.bits_per_second` of iperf3's JSON report.
 fn received_bps(json: &str) -> Option<f64> {
     let at = json.find("\"sum_received\"")?;
@@ -255,10 +276,14 @@ fn inside(args: &[String]) {
                 Box::new(AfPacket::open(&f2).unwrap()),
             ],
         );
+        let cpu = workers_cpu_ns();
         let old = iperf(&ns_a, &ns_b, VM_B, secs);
+        let old_cpu = (workers_cpu_ns() - cpu) as f64 / 1e9;
         println!(
-            "ROUND {round} overlay af_packet (offloads off): {old:.2} Gbit/s = {:.2} x plain",
-            old / plain
+            "ROUND {round} overlay af_packet (offloads off): {old:.2} Gbit/s = {:.2} x plain; \
+             runners {old_cpu:.1} CPU-s = {:.2} Gbit per runner CPU-second",
+            old / plain,
+            old * secs as f64 / old_cpu
         );
         report("af_packet", rs);
 
@@ -269,10 +294,14 @@ fn inside(args: &[String]) {
         };
         let open = |n: &str| -> Box<dyn Device> { Box::new(AfPacketGso::open(n, cfg).unwrap()) };
         let rs = runners(dp, [open(&host_a), open(&host_b)], [open(&f1), open(&f2)]);
+        let cpu = workers_cpu_ns();
         let gso = iperf(&ns_a, &ns_b, VM_B, secs);
+        let gso_cpu = (workers_cpu_ns() - cpu) as f64 / 1e9;
         println!(
-            "ROUND {round} overlay gso (offloads on): {gso:.2} Gbit/s = {:.2} x plain",
-            gso / plain
+            "ROUND {round} overlay gso (offloads on): {gso:.2} Gbit/s = {:.2} x plain; \
+             runners {gso_cpu:.1} CPU-s = {:.2} Gbit per runner CPU-second",
+            gso / plain,
+            gso * secs as f64 / gso_cpu
         );
         report("gso", rs);
     }
