@@ -62,11 +62,7 @@ impl AfPacketGso {
             sys::if_index(name).ok_or_else(|| DeviceError::NoSuchInterface(name.into()))?;
         let sock = sys::packet_socket(ifindex).map_err(|e| io("open packet socket", e))?;
         sys::set_vnet_hdr(&sock).map_err(|e| io("PACKET_VNET_HDR", e))?;
-        let mtu = std::fs::read_to_string(format!("/sys/class/net/{name}/mtu"))
-            .map_err(|e| io("read MTU", e))?
-            .trim()
-            .parse()
-            .map_err(|_| io("read MTU", std::io::ErrorKind::InvalidData.into()))?;
+        let mtu = sys::link_mtu(name).map_err(|e| io("read MTU", e))?;
         let mut stage = PacketBuf::empty();
         stage.ensure_room(MAX_FRAME);
         Ok(Self {
@@ -99,7 +95,7 @@ impl Device for AfPacketGso {
         let (sock, stage, seg) = (&self.sock, &mut self.stage, self.cfg.segment_ip_len);
         // A frame the link can carry lands in the runner's buffer itself; only what
         // overflows it (a super-frame) goes on into the device's own large one.
-        let room = self.mtu + 14 + 4;
+        let room = sys::frame_room(self.mtu);
         let mut extra = DeviceCounters::default();
         let r = rxtx::receive_with(
             &self.name,

@@ -7,6 +7,22 @@ use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
+/// The MTU of the interface `name` (from sysfs, in this network namespace's view).
+pub fn link_mtu(name: &str) -> io::Result<usize> {
+    std::fs::read_to_string(format!("/sys/class/net/{name}/mtu"))?
+        .trim()
+        .parse()
+        .map_err(|_| io::ErrorKind::InvalidData.into())
+}
+
+/// Receive room for frames of a link with this MTU: the Ethernet header and a VLAN tag
+/// on top, and never less than a default buffer holds.
+pub fn frame_room(mtu: usize) -> usize {
+    (mtu + 18).max(
+        cirrus_dataplane::packet::DEFAULT_CAPACITY - cirrus_dataplane::packet::DEFAULT_HEADROOM,
+    )
+}
+
 /// Index of the interface `name`, or `None` when there is none.
 pub fn if_index(name: &str) -> Option<u32> {
     let c = CString::new(name).ok()?;
