@@ -28,6 +28,19 @@ pub struct GsoConfig {
     pub segment_ip_len: usize,
 }
 
+impl GsoConfig {
+    /// Overhead of the largest overlay encapsulation (VXLAN: outer IPv4, UDP, VXLAN and
+    /// the inner Ethernet header).
+    pub const OVERLAY_OVERHEAD: usize = 50;
+
+    /// Segments that cross a fabric of this MTU in one packet whatever the encapsulation.
+    pub fn for_fabric_mtu(mtu: usize) -> Self {
+        Self {
+            segment_ip_len: mtu.saturating_sub(Self::OVERLAY_OVERHEAD).max(576),
+        }
+    }
+}
+
 impl Default for GsoConfig {
     fn default() -> Self {
         Self {

@@ -67,9 +67,7 @@ fn tcp_and_udp_cross_the_overlay_with_offloads_on() {
         (MAC_B, VM_B, 18),
         (VM_A, 17),
     );
-    let cfg = GsoConfig {
-        segment_ip_len: 9000 - 50,
-    };
+    let cfg = GsoConfig::for_fabric_mtu(9000);
     let spawn = |dp: Dataplane, vm: &str, fabric: &str| {
         Runner::spawn(
             Worker::new(dp, WorkerConfig::default()),

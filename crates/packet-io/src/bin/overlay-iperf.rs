@@ -289,9 +289,7 @@ fn inside(args: &[String]) {
 
         offloads("on");
         let (_c, dp) = vrouters();
-        let cfg = GsoConfig {
-            segment_ip_len: 9000 - 50,
-        };
+        let cfg = GsoConfig::for_fabric_mtu(9000);
         let open = |n: &str| -> Box<dyn Device> { Box::new(AfPacketGso::open(n, cfg).unwrap()) };
         let rs = runners(dp, [open(&host_a), open(&host_b)], [open(&f1), open(&f2)]);
         let cpu = workers_cpu_ns();
