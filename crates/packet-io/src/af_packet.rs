@@ -27,7 +27,7 @@ impl AfPacket {
             op: "open packet socket",
             source,
         })?;
-        let mtu = sys::link_mtu(name).map_err(|source| DeviceError::Io {
+        let mtu = sys::link_mtu(&sock, name).map_err(|source| DeviceError::Io {
             name: name.into(),
             op: "read MTU",
             source,

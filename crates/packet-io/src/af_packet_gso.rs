@@ -75,7 +75,7 @@ impl AfPacketGso {
             sys::if_index(name).ok_or_else(|| DeviceError::NoSuchInterface(name.into()))?;
         let sock = sys::packet_socket(ifindex).map_err(|e| io("open packet socket", e))?;
         sys::set_vnet_hdr(&sock).map_err(|e| io("PACKET_VNET_HDR", e))?;
-        let mtu = sys::link_mtu(name).map_err(|e| io("read MTU", e))?;
+        let mtu = sys::link_mtu(&sock, name).map_err(|e| io("read MTU", e))?;
         let mut stage = PacketBuf::empty();
         stage.ensure_room(MAX_FRAME);
         Ok(Self {

@@ -7,12 +7,30 @@ use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
-/// The MTU of the interface `name` (from sysfs, in this network namespace's view).
-pub fn link_mtu(name: &str) -> io::Result<usize> {
-    std::fs::read_to_string(format!("/sys/class/net/{name}/mtu"))?
-        .trim()
-        .parse()
-        .map_err(|_| io::ErrorKind::InvalidData.into())
+/// The MTU of the interface `name`, asked through the socket `fd` (`SIOCGIFMTU`: the
+/// socket's own network namespace, whatever `/sys` shows).
+pub fn link_mtu(fd: &impl AsRawFd, name: &str) -> io::Result<usize> {
+    // SAFETY: ifreq is plain old data; all-zero is a valid value of it.
+    let mut ifr: libc::ifreq = unsafe { std::mem::zeroed() };
+    let bytes = name.as_bytes();
+    if bytes.is_empty() || bytes.len() >= ifr.ifr_name.len() || bytes.contains(&0) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "bad interface name",
+        ));
+    }
+    for (d, s) in ifr.ifr_name.iter_mut().zip(bytes) {
+        *d = *s as libc::c_char;
+    }
+    // SAFETY: SIOCGIFMTU takes a pointer to an ifreq, which it reads (the name) and
+    // writes (the MTU); `ifr` is live and correctly sized, `fd` an open socket.
+    let r = unsafe { libc::ioctl(fd.as_raw_fd(), libc::SIOCGIFMTU as _, &mut ifr) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: after SIOCGIFMTU succeeded the union holds `ifru_mtu`.
+    let mtu = unsafe { ifr.ifr_ifru.ifru_mtu };
+    usize::try_from(mtu).map_err(|_| io::ErrorKind::InvalidData.into())
 }
 
 /// Receive room for frames of a link with this MTU: the Ethernet header and a VLAN tag

@@ -188,7 +188,7 @@ impl TpacketV3 {
             .map_err(|e| io("PACKET_RX_RING", e))?;
         let len = BLOCK_SIZE * BLOCKS;
         let base = sys::mmap_shared(&sock, len).map_err(|e| io("mmap ring", e))?;
-        let mtu = sys::link_mtu(name).map_err(|e| io("read MTU", e))?;
+        let mtu = sys::link_mtu(&sock, name).map_err(|e| io("read MTU", e))?;
         Ok(Self {
             name: name.into(),
             cursor: Cursor {
