@@ -99,8 +99,23 @@ pub fn packet_socket(ifindex: u32) -> io::Result<File> {
     if r < 0 {
         return Err(io::Error::last_os_error());
     }
+    // Room for bursts: the default buffer holds three 64 KiB frames (segmentation offload,
+    // jumbo fabrics), and whatever overflows it is lost for good. Best effort: FORCE
+    // needs CAP_NET_ADMIN, the plain option is capped by net.core.[rw]mem_max.
+    let bytes: libc::c_int = SOCKET_BUFFER;
+    for (force, plain) in [
+        (libc::SO_RCVBUFFORCE, libc::SO_RCVBUF),
+        (libc::SO_SNDBUFFORCE, libc::SO_SNDBUF),
+    ] {
+        if set_opt(&owned, libc::SOL_SOCKET, force, &bytes).is_err() {
+            let _ = set_opt(&owned, libc::SOL_SOCKET, plain, &bytes);
+        }
+    }
     Ok(File::from(owned))
 }
+
+/// Receive and send buffer asked for on packet sockets.
+const SOCKET_BUFFER: libc::c_int = 4 << 20;
 
 /// Attaches `file` (an open `/dev/net/tun`) to the tap interface `name` (created if
 /// needed), without the packet-information prefix.

@@ -14,7 +14,10 @@
 //!   workloads' offloads on: super-frames cut into 8950-byte segments on the way in,
 //!   handed to B's stack whole on the way out.
 //!
-//! The fabric veth has MTU 9000 in both overlay runs (as the sandbox's underlay).
+//! - `overlay gso, fabric MTU 65535`: the same with a fabric veth that carries a whole
+//!   super-frame per packet (a lab underlay can; a physical one cannot).
+//!
+//! The fabric veth has MTU 9000 in the first two overlay runs (as the sandbox's underlay).
 //!
 //! This is a measurement, not a test: it prints figures (and the runners' device counters
 //! for the overlay runs) and asserts only that the setup works.
@@ -302,5 +305,24 @@ fn inside(args: &[String]) {
             gso * secs as f64 / gso_cpu
         );
         report("gso", rs);
+
+        // The same with a fabric that carries a whole super-frame per packet (veth and a
+        // bridge allow 65535; a lab underlay, not a physical one): no cutting at all.
+        mtu("65535");
+        let (_c, dp) = vrouters();
+        let cfg = GsoConfig::for_fabric_mtu(65535);
+        let open = |n: &str| -> Box<dyn Device> { Box::new(AfPacketGso::open(n, cfg).unwrap()) };
+        let rs = runners(dp, [open(&host_a), open(&host_b)], [open(&f1), open(&f2)]);
+        let cpu = workers_cpu_ns();
+        let big = iperf(&ns_a, &ns_b, VM_B, secs);
+        let big_cpu = (workers_cpu_ns() - cpu) as f64 / 1e9;
+        println!(
+            "ROUND {round} overlay gso, fabric MTU 65535: {big:.2} Gbit/s = {:.2} x plain; \
+             runners {big_cpu:.1} CPU-s = {:.2} Gbit per runner CPU-second",
+            big / plain,
+            big * secs as f64 / big_cpu
+        );
+        report("gso64k", rs);
+        mtu("9000");
     }
 }
