@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use serde_json::Value;
 
-use crate::json::{canonical, list, str_of};
+use crate::json::{list, str_of};
 
 /// An ordered list of `AclRuleType` values with Contrail's subset rule.
 #[derive(Debug, Default, Clone)]
@@ -142,8 +142,7 @@ pub fn expand_bidirectional(rules: Vec<Value>) -> Vec<Value> {
         }
         r["direction"] = Value::from(">");
         let m = &r["match_condition"];
-        let same = canonical(&m["src_address"]) == canonical(&m["dst_address"])
-            && canonical(&m["src_port"]) == canonical(&m["dst_port"]);
+        let same = m["src_address"] == m["dst_address"] && m["src_port"] == m["dst_port"];
         let reverse = (!same).then(|| {
             let mut rev = r.clone();
             let m = rev["match_condition"]

@@ -47,6 +47,16 @@ pub fn simple_action(action: &str) -> Value {
            "qos_action": null, "host_based_service": false})
 }
 
+/// An object from (key, value) pairs, moving the values in (`json!` would deep-copy them).
+pub fn object<const N: usize>(fields: [(&str, Value); N]) -> Value {
+    Value::Object(
+        fields
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+    )
+}
+
 /// Contrail's `MatchConditionType(protocol, src, sport, dst, dport, ethertype)`.
 pub fn match_condition(
     protocol: &str,
@@ -56,8 +66,14 @@ pub fn match_condition(
     dst_port: Value,
     ethertype: Value,
 ) -> Value {
-    json!({"protocol": protocol, "src_address": src, "src_port": src_port,
-           "dst_address": dst, "dst_port": dst_port, "ethertype": ethertype})
+    object([
+        ("protocol", Value::from(protocol)),
+        ("src_address", src),
+        ("src_port", src_port),
+        ("dst_address", dst),
+        ("dst_port", dst_port),
+        ("ethertype", ethertype),
+    ])
 }
 
 /// Contrail's `AclRuleType(match, action, rule_uuid, direction)`.
@@ -67,8 +83,20 @@ pub fn acl_rule(
     rule_uuid: Option<&str>,
     direction: Option<&str>,
 ) -> Value {
-    json!({"match_condition": m, "action_list": action, "rule_uuid": rule_uuid,
-           "direction": direction})
+    object([
+        ("match_condition", m),
+        ("action_list", action),
+        ("rule_uuid", rule_uuid.map_or(Value::Null, Value::from)),
+        ("direction", direction.map_or(Value::Null, Value::from)),
+    ])
+}
+
+/// Contrail's `AclEntriesType(dynamic, acl_rule)`.
+pub fn acl_entries(dynamic: Option<bool>, rules: Vec<Value>) -> Value {
+    object([
+        ("dynamic", dynamic.map_or(Value::Null, Value::from)),
+        ("acl_rule", Value::Array(rules)),
+    ])
 }
 
 /// `v` without null members and empty lists, recursively: two values that differ only in
@@ -109,18 +137,12 @@ pub fn same_refs(stored: Option<&Value>, want: &[Value]) -> bool {
         .and_then(Value::as_array)
         .map(Vec::as_slice)
         .unwrap_or(&[]);
+    if stored.len() != want.len() {
+        return false;
+    }
     let mut a: Vec<_> = stored.iter().map(key).collect();
     let mut b: Vec<_> = want.iter().map(key).collect();
     a.sort();
     b.sort();
     a == b
-}
-
-/// Normalizes a property value the way the API stores it, so that what the compiler wants
-/// compares equal to what it wrote before.
-pub fn normalized_prop(type_name: &str, prop: &str, mut v: Value) -> Value {
-    if let Some(ty) = cirrus_model::schema().resource(type_name) {
-        let _ = cirrus_model::schema().normalize_prop(ty, prop, &mut v);
-    }
-    v
 }

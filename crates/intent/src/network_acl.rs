@@ -71,17 +71,14 @@ pub fn network_acls(
         for prule in policy.rules {
             let added = policy_rule_entries(vn, prule, entries.dynamic, policy_vns, &mut out);
             for arule in added.rules {
-                if !entries.append(arule.clone()) {
-                    continue;
-                }
-                if arule.pointer("/action_list/simple_action") == Some(&json!("deny")) {
-                    continue;
-                }
+                let deny = arule.pointer("/action_list/simple_action") == Some(&json!("deny"));
                 let m = &arule["match_condition"];
-                let (src, dst) = (
-                    str_of(&m["src_address"], "virtual_network"),
-                    str_of(&m["dst_address"], "virtual_network"),
-                );
+                let vn_of = |a: &Value| str_of(a, "virtual_network").map(str::to_string);
+                let (src, dst) = (vn_of(&m["src_address"]), vn_of(&m["dst_address"]));
+                if !entries.append(arule) || deny {
+                    continue;
+                }
+                let (src, dst) = (src.as_deref(), dst.as_deref());
                 for other in [me(dst).then_some(src), me(src).then_some(dst)]
                     .into_iter()
                     .flatten()
@@ -110,11 +107,7 @@ fn entries_value(list: AclRuleList, opts: &Options) -> Value {
     } else {
         list.rules
     };
-    normalized_prop(
-        "access-control-list",
-        "access_control_list_entries",
-        json!({"dynamic": list.dynamic, "acl_rule": rules}),
-    )
+    acl_entries(Some(list.dynamic), rules)
 }
 
 /// Contrail's implicit rules after a static ACL's policy rules: this network to itself

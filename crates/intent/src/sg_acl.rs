@@ -53,13 +53,7 @@ pub fn group_acls(
             &mut out,
         );
     }
-    let value = |rules: Vec<Value>| {
-        normalized_prop(
-            "access-control-list",
-            "access_control_list_entries",
-            json!({"dynamic": null, "acl_rule": rules}),
-        )
-    };
+    let value = |rules: Vec<Value>| acl_entries(None, rules);
     out.ingress = value(ingress);
     out.egress = value(egress);
     out

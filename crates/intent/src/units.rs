@@ -241,6 +241,22 @@ impl Compiler {
         out
     }
 
+    /// Whether `to` is in `from`'s expanded connections, without expanding them.
+    fn reaches(&self, from: &NetworkState, to: &NetworkState) -> bool {
+        if from.fq_name == to.fq_name {
+            return false;
+        }
+        if from.connections.contains(&to.fq_name) {
+            return true;
+        }
+        from.connections.contains("*")
+            && ((from.project.is_some() && from.project == to.project)
+                || self
+                    .named_by
+                    .get(&from.fq_name)
+                    .is_some_and(|s| s.contains(&to.fq_name)))
+    }
+
     fn uuids_of(index: &Index, fqs: &BTreeSet<String>) -> impl Iterator<Item = String> {
         fqs.iter()
             .filter_map(|f| index.uuid_of("virtual-network", f).map(str::to_string))
@@ -513,7 +529,7 @@ impl Compiler {
             let Some(ostate) = self.networks.get(&ovn.uuid) else {
                 continue;
             };
-            if !self.expand(index, &other, ostate).contains(&vn.fq_str) {
+            if !self.reaches(ostate, state) {
                 continue;
             }
             if let Some(ori) = primary_instance(index, ovn) {

@@ -130,6 +130,9 @@ impl Emit {
     pub fn set_fields(&mut self, obj: &Obj, fields: Map<String, Value>) {
         let differs = fields.iter().any(|(k, want)| {
             let have = obj.body.get(k);
+            if have == Some(want) {
+                return false;
+            }
             if k.ends_with("_refs") {
                 !same_refs(have, want.as_array().map(Vec::as_slice).unwrap_or(&[]))
             } else {
