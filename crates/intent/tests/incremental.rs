@@ -319,7 +319,7 @@ fn derived(g: &Graph) -> BTreeMap<String, Value> {
             let mut v = json!({"refs": refs});
             for f in ["access_control_list_entries", "routing_instance_is_default"] {
                 if let Some(x) = o.body.get(f) {
-                    v[f] = x.clone();
+                    v[f] = cirrus_intent::json::canonical(x);
                 }
             }
             let key = format!(
