@@ -347,3 +347,56 @@ impl Index {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obj_kv(uuid: &str, rev: i64) -> KeyValue {
+        let doc = serde_json::json!({"type": "project", "uuid": uuid, "fq_name": ["d", uuid]});
+        KeyValue {
+            key: keys::obj(uuid),
+            value: serde_json::to_vec(&doc).unwrap(),
+            create_revision: rev,
+            mod_revision: rev,
+        }
+    }
+
+    #[test]
+    fn the_change_log_names_what_changed_after_a_revision() {
+        let mut idx = Index::default();
+        idx.load(vec![obj_kv("a", 1)], 1);
+        assert_eq!(idx.changes_since(1), Some(vec![]));
+        assert_eq!(idx.changes_since(0), None, "before the load: unknown");
+        idx.apply(&[Event::Put(obj_kv("b", 2))]);
+        idx.apply(&[Event::Put(obj_kv("a", 3))]);
+        idx.apply(&[Event::Delete {
+            key: keys::obj("b"),
+            mod_revision: 4,
+        }]);
+        assert_eq!(idx.changes_since(1), Some(vec!["a".into(), "b".into()]));
+        assert_eq!(idx.changes_since(3), Some(vec!["b".into()]));
+        // Id keys keep their owner.
+        idx.apply(&[Event::Put(KeyValue {
+            key: keys::id("rt", 8_000_000),
+            value: b"owner".to_vec(),
+            create_revision: 5,
+            mod_revision: 5,
+        })]);
+        assert_eq!(
+            idx.id_owners("rt").collect::<Vec<_>>(),
+            vec![(8_000_000, "owner")]
+        );
+    }
+
+    #[test]
+    fn a_full_log_forgets_its_oldest_changes() {
+        let mut idx = Index::default();
+        idx.load(vec![], 0);
+        for i in 0..CHANGE_LOG as i64 + 10 {
+            idx.apply(&[Event::Put(obj_kv("x", i + 1))]);
+        }
+        assert_eq!(idx.changes_since(0), None);
+        assert_eq!(idx.changes_since(idx.revision - 1), Some(vec!["x".into()]));
+    }
+}
