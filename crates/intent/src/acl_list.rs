@@ -15,6 +15,62 @@ use crate::json::{list, str_of};
 pub struct AclRuleList {
     pub rules: Vec<Value>,
     pub dynamic: bool,
+    /// What the subset rule compares of each rule, read once.
+    keys: Vec<MatchKey>,
+}
+
+/// The parts of a rule's match the subset rule looks at.
+#[derive(Debug, Clone)]
+struct MatchKey {
+    protocol: Option<String>,
+    src_port: (i64, i64),
+    dst_port: (i64, i64),
+    src: AddrKey,
+    dst: AddrKey,
+    analyzer: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+struct AddrKey {
+    vn: Option<String>,
+    subnets: Vec<IpNet>,
+}
+
+impl MatchKey {
+    fn of(rule: &Value) -> Self {
+        let m = &rule["match_condition"];
+        let ports = |p: &Value| (port(p, "start_port", 0), port(p, "end_port", 65535));
+        let addr = |a: &Value| AddrKey {
+            vn: a
+                .get("virtual_network")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            subnets: subnets(a),
+        };
+        MatchKey {
+            protocol: m
+                .get("protocol")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            src_port: ports(&m["src_port"]),
+            dst_port: ports(&m["dst_port"]),
+            src: addr(&m["src_address"]),
+            dst: addr(&m["dst_address"]),
+            analyzer: rule
+                .pointer("/action_list/mirror_to/analyzer_name")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        }
+    }
+
+    /// Whether every packet `self` matches is matched by `rhs` too.
+    fn within(&self, rhs: &MatchKey) -> bool {
+        port_is_subset(self.src_port, rhs.src_port)
+            && port_is_subset(self.dst_port, rhs.dst_port)
+            && (rhs.protocol == self.protocol || rhs.protocol.as_deref() == Some("any"))
+            && address_is_subset(&self.src, &rhs.src)
+            && address_is_subset(&self.dst, &rhs.dst)
+    }
 }
 
 impl AclRuleList {
@@ -22,32 +78,28 @@ impl AclRuleList {
         Self {
             rules: Vec::new(),
             dynamic,
+            keys: Vec::new(),
         }
     }
 
     /// Appends `rule` unless an earlier rule covers it; says whether it was added.
     pub fn append(&mut self, rule: Value) -> bool {
-        if self.is_subset(&rule) {
+        let key = MatchKey::of(&rule);
+        let covered = self
+            .keys
+            .iter()
+            .any(|k| key.within(k) && (!self.dynamic || key.analyzer == k.analyzer));
+        if covered {
             return false;
         }
         self.rules.push(rule);
+        self.keys.push(key);
         true
     }
 
-    fn is_subset(&self, rule: &Value) -> bool {
-        let lhs = &rule["match_condition"];
-        self.rules.iter().any(|elem| {
-            let rhs = &elem["match_condition"];
-            let covered = port_is_subset(&lhs["src_port"], &rhs["src_port"])
-                && port_is_subset(&lhs["dst_port"], &rhs["dst_port"])
-                && (rhs["protocol"] == lhs["protocol"] || rhs["protocol"] == "any")
-                && address_is_subset(&lhs["src_address"], &rhs["src_address"])
-                && address_is_subset(&lhs["dst_address"], &rhs["dst_address"]);
-            covered
-                && (!self.dynamic
-                    || rule.pointer("/action_list/mirror_to/analyzer_name")
-                        == elem.pointer("/action_list/mirror_to/analyzer_name"))
-        })
+    /// The rules, in order.
+    pub fn into_rules(self) -> Vec<Value> {
+        self.rules
     }
 }
 
@@ -55,10 +107,8 @@ fn port(v: &Value, key: &str, default: i64) -> i64 {
     v.get(key).and_then(Value::as_i64).unwrap_or(default)
 }
 
-fn port_is_subset(lhs: &Value, rhs: &Value) -> bool {
-    let r_end = port(rhs, "end_port", 65535);
-    port(lhs, "start_port", 0) >= port(rhs, "start_port", 0)
-        && (r_end == -1 || port(lhs, "end_port", 65535) <= r_end)
+fn port_is_subset(lhs: (i64, i64), rhs: (i64, i64)) -> bool {
+    lhs.0 >= rhs.0 && (rhs.1 == -1 || lhs.1 <= rhs.1)
 }
 
 fn subnets(addr: &Value) -> Vec<IpNet> {
@@ -74,13 +124,13 @@ fn subnets(addr: &Value) -> Vec<IpNet> {
         .collect()
 }
 
-fn address_is_subset(lhs: &Value, rhs: &Value) -> bool {
-    let (l, r) = (subnets(lhs), subnets(rhs));
-    if l.is_empty() && r.is_empty() {
-        let rvn = rhs.get("virtual_network").unwrap_or(&Value::Null);
-        return rvn == lhs.get("virtual_network").unwrap_or(&Value::Null) || rvn == "any";
+fn address_is_subset(lhs: &AddrKey, rhs: &AddrKey) -> bool {
+    if lhs.subnets.is_empty() && rhs.subnets.is_empty() {
+        return rhs.vn == lhs.vn || rhs.vn.as_deref() == Some("any");
     }
-    l.iter().any(|a| r.iter().any(|b| b.contains(a)))
+    lhs.subnets
+        .iter()
+        .any(|a| rhs.subnets.iter().any(|b| b.contains(a)))
 }
 
 /// Contrail's `protocol_policy_to_acl`: a policy rule's protocol (name or number) as the
@@ -210,15 +260,21 @@ mod tests {
     #[test]
     fn subnets_are_compared_by_containment() {
         let sub = |p: &str, n: u8| json!({"subnet": {"ip_prefix": p, "ip_prefix_len": n}});
-        assert!(address_is_subset(
-            &sub("10.1.2.0", 24),
-            &sub("10.1.0.0", 16)
-        ));
-        assert!(!address_is_subset(
-            &sub("10.1.0.0", 16),
-            &sub("10.1.2.0", 24)
-        ));
-        assert!(!address_is_subset(&sub("10.1.2.0", 24), &vn_address("any")));
+        let key = |a: Value| rule("any", a, any_port(), vn_address("x"), any_port());
+        let mut l = AclRuleList::new(false);
+        assert!(l.append(key(sub("10.1.0.0", 16))));
+        assert!(
+            !l.append(key(sub("10.1.2.0", 24))),
+            "inside an earlier subnet"
+        );
+        assert!(
+            l.append(key(sub("10.0.0.0", 8))),
+            "wider than the earlier one"
+        );
+        assert!(
+            l.append(key(vn_address("any"))),
+            "a network is not inside a subnet"
+        );
     }
 
     #[test]

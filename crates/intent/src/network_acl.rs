@@ -266,17 +266,17 @@ fn policy_rule_entries(
                 ));
                 continue;
             }
-            let expand = |a: &Value| -> Vec<Value> {
-                match str_of(a, "network_policy") {
+            let expand = |a: Value| -> Vec<Value> {
+                match str_of(&a, "network_policy") {
                     Some(p) => policy_vns(p)
                         .unwrap_or_default()
                         .iter()
                         .map(|x| vn_address(x))
                         .collect(),
-                    None => vec![a.clone()],
+                    None => vec![a],
                 }
             };
-            let (sa_list, da_list) = (expand(&sm), expand(&dm));
+            let (sa_list, da_list) = (expand(sm.clone()), expand(dm));
             for sp in list(prule, "src_ports") {
                 for dp in list(prule, "dst_ports") {
                     for sa in &sa_list {

@@ -120,14 +120,24 @@ fn main() {
         ms(t.elapsed())
     );
 
+    // From scratch five times (a fresh compiler each), best and median: the machine is shared.
+    let mut runs = Vec::new();
     let mut c = Compiler::new(Options::default());
-    let (t, c0) = (Instant::now(), cpu());
-    let out = c.full(&g.index);
-    let (full, full_cpu) = (t.elapsed(), cpu() - c0);
+    let mut out = None;
+    for _ in 0..5 {
+        c = Compiler::new(Options::default());
+        let (t, c0) = (Instant::now(), cpu());
+        let o = c.full(&g.index);
+        runs.push((t.elapsed(), cpu() - c0));
+        out = Some(o);
+    }
+    let out = out.expect("ran");
+    runs.sort();
     println!(
-        "full compile: {:>10} wall, {} cpu   (target <= 1000 ms)   {} writes, {} networks, {} instances, {} ports",
-        ms(full),
-        ms(full_cpu),
+        "full compile: {:>10} best wall, {} median wall, {} best cpu   (target <= 1000 ms)   {} writes, {} networks, {} instances, {} ports",
+        ms(runs[0].0),
+        ms(runs[runs.len() / 2].0),
+        ms(runs.iter().map(|r| r.1).min().unwrap_or_default()),
         out.writes.len(),
         out.stats.networks,
         out.stats.instances,
