@@ -197,3 +197,39 @@ def test_a_port_reads_back_with_its_native_instance(vnc, project, name):
     assert refs[0]["attr"].direction == "both"
     vnc.virtual_machine_interface_delete(id=vmi.uuid)
     vnc.virtual_network_delete(id=vn.uuid)
+
+
+def test_a_takeover_after_a_crash_keeps_every_number(name):
+    """Two controllers on one etcd (their own, so no other controller holds the lease): one
+    compiles; killed, the other takes over within the lease's TTL, finds every number already
+    given and gives the next networks new ones."""
+    import signal
+    from conftest import Etcd
+    from vnc_api.vnc_api import Project, VncApi
+    etcd = Etcd()
+    a = ControlController(store=etcd.url)
+    b = ControlController(store=etcd.url)
+    try:
+        api_a = VncApi(api_server_host="127.0.0.1", api_server_port=str(a.port), auth_type="noauth")
+        api_b = VncApi(api_server_host="127.0.0.1", api_server_port=str(b.port), auth_type="noauth")
+        proj = Project(name, parent_obj=api_a.domain_read(fq_name=["default-domain"]))
+        api_a.project_create(proj)
+        proj = api_a.project_read(id=proj.uuid)
+        before = [network(api_a, proj, f"{name}-{i}") for i in range(3)]
+        given = {vn.uuid: eventually("a target", lambda vn=vn: own_target(api_a, vn)) for vn in before}
+        # Whoever holds the lease, kill it without letting it release anything.
+        holder = a if "holding the lease" in open(os.path.join(a.data_dir, "controller.log")).read() else b
+        survivor, api = (b, api_b) if holder is a else (a, api_a)
+        holder.stop(sig=signal.SIGKILL)
+        after = [network(api, proj, f"{name}-late-{i}") for i in range(3)]
+        late = {vn.uuid: eventually("a target after the takeover", lambda vn=vn: own_target(api, vn), timeout=40)
+                for vn in after}
+        # Nothing lost, nothing given twice.
+        assert {vn.uuid: own_target(api, vn) for vn in before} == given
+        numbers = list(given.values()) + list(late.values())
+        assert len(set(numbers)) == len(numbers), numbers
+        assert "holding the lease" in open(os.path.join(survivor.data_dir, "controller.log")).read()
+    finally:
+        a.close()
+        b.close()
+        etcd.stop()

@@ -150,6 +150,11 @@ pub async fn apply(state: &Arc<ApiState>, writes: &[Write]) -> bool {
                 ok &= r.unwrap_or(false);
             }
         }
+        if !ok && p == 0 {
+            // A number the compiler thought free is taken: nothing may name it; the next
+            // (full) compile reads the pool again.
+            return false;
+        }
         i = end;
     }
     ok
