@@ -21,13 +21,33 @@ pub struct AclRuleList {
 
 /// The parts of a rule's match the subset rule looks at.
 #[derive(Debug, Clone)]
-struct MatchKey {
-    protocol: Option<String>,
+pub struct MatchKey {
+    protocol: Protocol,
     src_port: (i64, i64),
     dst_port: (i64, i64),
     src: AddrKey,
     dst: AddrKey,
     analyzer: Option<String>,
+}
+
+/// An ACL protocol: `any`, a number, or (never written by the compiler) another string.
+#[derive(Debug, Clone, PartialEq)]
+enum Protocol {
+    Any,
+    Number(u16),
+    Other(Option<String>),
+}
+
+impl Protocol {
+    fn of(v: Option<&str>) -> Self {
+        match v {
+            Some("any") => Protocol::Any,
+            Some(s) => s
+                .parse()
+                .map_or_else(|_| Protocol::Other(Some(s.to_string())), Protocol::Number),
+            None => Protocol::Other(None),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -37,7 +57,7 @@ struct AddrKey {
 }
 
 impl MatchKey {
-    fn of(rule: &Value) -> Self {
+    pub fn of(rule: &Value) -> Self {
         let m = &rule["match_condition"];
         let ports = |p: &Value| (port(p, "start_port", 0), port(p, "end_port", 65535));
         let addr = |a: &Value| AddrKey {
@@ -48,10 +68,7 @@ impl MatchKey {
             subnets: subnets(a),
         };
         MatchKey {
-            protocol: m
-                .get("protocol")
-                .and_then(Value::as_str)
-                .map(str::to_string),
+            protocol: Protocol::of(m.get("protocol").and_then(Value::as_str)),
             src_port: ports(&m["src_port"]),
             dst_port: ports(&m["dst_port"]),
             src: addr(&m["src_address"]),
@@ -67,7 +84,7 @@ impl MatchKey {
     fn within(&self, rhs: &MatchKey) -> bool {
         port_is_subset(self.src_port, rhs.src_port)
             && port_is_subset(self.dst_port, rhs.dst_port)
-            && (rhs.protocol == self.protocol || rhs.protocol.as_deref() == Some("any"))
+            && (rhs.protocol == self.protocol || rhs.protocol == Protocol::Any)
             && address_is_subset(&self.src, &rhs.src)
             && address_is_subset(&self.dst, &rhs.dst)
     }
@@ -85,6 +102,11 @@ impl AclRuleList {
     /// Appends `rule` unless an earlier rule covers it; says whether it was added.
     pub fn append(&mut self, rule: Value) -> bool {
         let key = MatchKey::of(&rule);
+        self.append_keyed(rule, key)
+    }
+
+    /// [`AclRuleList::append`] with the rule's key already read.
+    pub fn append_keyed(&mut self, rule: Value, key: MatchKey) -> bool {
         let covered = self
             .keys
             .iter()
@@ -97,9 +119,9 @@ impl AclRuleList {
         true
     }
 
-    /// The rules, in order.
-    pub fn into_rules(self) -> Vec<Value> {
-        self.rules
+    /// The rules with their keys, in order.
+    pub fn into_keyed(self) -> impl Iterator<Item = (Value, MatchKey)> {
+        self.rules.into_iter().zip(self.keys)
     }
 }
 

@@ -70,12 +70,12 @@ pub fn network_acls(
         };
         for prule in policy.rules {
             let added = policy_rule_entries(vn, prule, entries.dynamic, policy_vns, &mut out);
-            for arule in added.rules {
+            for (arule, key) in added.into_keyed() {
                 let deny = arule.pointer("/action_list/simple_action") == Some(&json!("deny"));
                 let m = &arule["match_condition"];
                 let vn_of = |a: &Value| str_of(a, "virtual_network").map(str::to_string);
                 let (src, dst) = (vn_of(&m["src_address"]), vn_of(&m["dst_address"]));
-                if !entries.append(arule) || deny {
+                if !entries.append_keyed(arule, key) || deny {
                     continue;
                 }
                 let (src, dst) = (src.as_deref(), dst.as_deref());
@@ -178,8 +178,8 @@ fn implicit_rules(vn: &NetworkView, list: &mut AclRuleList, opts: &Options) {
         let any = || vn_address("any");
         implicit.append(rule(any(), any(), "deny", RULE_IMPLICIT_DENY_UUID, None));
     }
-    for r in implicit.rules {
-        list.append(r);
+    for (r, key) in implicit.into_keyed() {
+        list.append_keyed(r, key);
     }
 }
 
