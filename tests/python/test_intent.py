@@ -156,6 +156,28 @@ def test_policies_make_acls_and_connect_networks_only_both_ways(vnc, project, na
     vnc.network_policy_delete(id=pol.uuid)
 
 
+def test_a_connected_network_can_be_deleted(vnc, project, name):
+    """Its ACL and instance go with it although the other instance still refers to it; the
+    compiler then drops the other side's connection."""
+    red = network(vnc, project, name + "-red")
+    blue = network(vnc, project, name + "-blue")
+    pol = allow(project, name, red, blue)
+    vnc.network_policy_create(pol)
+    seq = VirtualNetworkPolicyType(sequence=SequenceType(0, 0))
+    for vn in (red, blue):
+        vn.add_network_policy(pol, seq)
+        vnc.virtual_network_update(vn)
+    red_ri = ":".join(red.get_fq_name() + [red.name])
+    eventually("blue connected to red", lambda: connections(vnc, blue) == [red_ri])
+    vnc.virtual_network_delete(id=red.uuid)
+    eventually("blue's connection dropped", lambda: connections(vnc, blue) == [])
+    blue = vnc.virtual_network_read(id=blue.uuid)
+    blue.del_network_policy(pol)
+    vnc.virtual_network_update(blue)
+    vnc.virtual_network_delete(id=blue.uuid)
+    vnc.network_policy_delete(id=pol.uuid)
+
+
 def test_security_group_gets_ingress_and_egress_acls(vnc, project, name):
     web = SecurityGroup(name + "-web", parent_obj=project)
     vnc.security_group_create(web)
