@@ -28,6 +28,8 @@ class ControlController(Controller):
                 "--roles", "config,control", "--hostname", f"intent-{self.port}",
                 "--bgp-address", "127.0.0.1", "--bgp-port", str(self.bgp_port),
                 "--introspect-listen", f"127.0.0.1:{self.introspect_port}"]
+        if self.auth:
+            args += ["--auth", self.auth]
         self.log = open(os.path.join(self.data_dir, "controller.log"), "a")
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
         wait_http(self.url + "/", self.proc)
@@ -255,3 +257,38 @@ def test_a_takeover_after_a_crash_keeps_every_number(name):
         a.close()
         b.close()
         etcd.stop()
+
+
+def test_a_tenant_reads_the_acls_of_its_own_network(name):
+    """Derived ACLs carry their network's ownership: with token auth, the member who owns
+    the network reads its ACL; another tenant may not."""
+    import tempfile
+    from vnc_api.exceptions import PermissionDenied
+    from vnc_api.vnc_api import Project, VncApi
+    d = tempfile.mkdtemp(prefix="cirrus-auth-")
+    tokens = os.path.join(d, "tokens")
+    with open(tokens, "w") as f:
+        f.write("adm admin default-domain:default-project\n"
+                f"t1 member default-domain:{name}-1\n"
+                f"t2 member default-domain:{name}-2\n")
+    c = ControlController(auth=f"token-file={tokens}")
+    try:
+        api = lambda token: VncApi(api_server_host="127.0.0.1", api_server_port=str(c.port),  # noqa: E731
+                                   auth_type="noauth", auth_token=token)
+        admin, t1, t2 = api("adm"), api("t1"), api("t2")
+        domain = admin.domain_read(fq_name=["default-domain"])
+        for i in (1, 2):
+            admin.project_create(Project(f"{name}-{i}", parent_obj=domain))
+        p1 = t1.project_read(fq_name=["default-domain", f"{name}-1"])
+        vn = network(t1, p1, "net")
+        pol = allow(p1, "pol", vn, vn)
+        t1.network_policy_create(pol)
+        vn.add_network_policy(pol, VirtualNetworkPolicyType(sequence=SequenceType(0, 0)))
+        t1.virtual_network_update(vn)
+        fq = vn.get_fq_name() + [vn.name]
+        entries = eventually("the owner reads its network's ACL", lambda: acl(t1, fq)).get_access_control_list_entries()
+        assert entries.acl_rule
+        with pytest.raises(PermissionDenied):
+            t2.access_control_list_read(id=acl(admin, fq).uuid)
+    finally:
+        c.close()

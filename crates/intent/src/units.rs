@@ -368,7 +368,7 @@ impl Compiler {
                     self.derived_owner
                         .insert(a.uuid.clone(), Owner::Network(u.clone()));
                 }
-                emit.acl(index, fq, "virtual-network", entries);
+                emit.acl(index, fq, vn, entries);
             }
             for c in &acls.connections {
                 self.named_by
@@ -589,7 +589,7 @@ impl Compiler {
                     self.derived_owner
                         .insert(a.uuid.clone(), Owner::Group(u.clone()));
                 }
-                emit.acl(index, fq, "security-group", Some(entries));
+                emit.acl(index, fq, sg, Some(entries));
             }
             for r in &acls.referred {
                 self.group_referrers

@@ -149,15 +149,17 @@ impl Emit {
         }
     }
 
-    /// Makes the derived ACL `fq_name` (under `parent_type`) hold `entries`, or removes it
-    /// when `entries` is `None`.
+    /// Makes the derived ACL `fq_name` (under `parent`) hold `entries`, or removes it when
+    /// `entries` is `None`. A new ACL gets its parent's `perms2`, so whoever may read the
+    /// network or group may read its ACLs.
     pub fn acl(
         &mut self,
         index: &Index,
         fq_name: Vec<String>,
-        parent_type: &'static str,
+        parent: &Obj,
         entries: Option<Value>,
     ) {
+        let parent_type = parent.type_name();
         let have = index.by_fq_name("access-control-list", &fq_name.join(":"));
         match (have, entries) {
             (Some(acl), Some(e)) => {
@@ -168,6 +170,9 @@ impl Emit {
             (None, Some(e)) => {
                 let mut body = Map::new();
                 body.insert("access_control_list_entries".into(), e);
+                if let Some(p) = parent.body.get("perms2") {
+                    body.insert("perms2".into(), p.clone());
+                }
                 self.create_acls.push(Write::Create {
                     type_name: "access-control-list",
                     fq_name,
