@@ -72,8 +72,14 @@ impl Bridge {
                     instance,
                     prefix,
                 } => {
-                    if let Some(keys) = self.originated.remove(&(vrouter.hostname.clone(), instance, prefix)) {
-                        per.entry(vrouter.hostname.clone()).or_default().1.extend(keys);
+                    if let Some(keys) =
+                        self.originated
+                            .remove(&(vrouter.hostname.clone(), instance, prefix))
+                    {
+                        per.entry(vrouter.hostname.clone())
+                            .or_default()
+                            .1
+                            .extend(keys);
                     }
                 }
                 BgpOp::Announce {
@@ -100,7 +106,12 @@ impl Bridge {
                         scratch.push(ExtCommunity::encapsulation(e));
                     }
                     let attrs = match &self.last_attrs {
-                        Some(a) if a.next_hop == Some(vrouter.address) && a.ext_communities == scratch => a.clone(),
+                        Some(a)
+                            if a.next_hop == Some(vrouter.address)
+                                && a.ext_communities == scratch =>
+                        {
+                            a.clone()
+                        }
                         _ => {
                             let a = Arc::new(PathAttrs {
                                 next_hop: Some(vrouter.address),
@@ -130,7 +141,8 @@ impl Bridge {
                         });
                         keys.push(k);
                     }
-                    let host_route = route.prefix.len == if route.prefix.addr.is_ipv4() { 32 } else { 128 };
+                    let host_route =
+                        route.prefix.len == if route.prefix.addr.is_ipv4() { 32 } else { 128 };
                     if cfg.l2
                         && host_route
                         && route.vni != 0
@@ -184,7 +196,9 @@ pub fn from_feed(c: InstanceRouteChange) -> Option<BgpChange> {
             for e in &p.ext_communities {
                 if let ExtCommunityKind::Encapsulation(t) = e.kind() {
                     encaps.push(match t {
-                        TunnelType::MplsInUdp | TunnelType::ContrailUdp => pb::Encapsulation::MplsOverUdp,
+                        TunnelType::MplsInUdp | TunnelType::ContrailUdp => {
+                            pb::Encapsulation::MplsOverUdp
+                        }
                         TunnelType::Gre | TunnelType::MplsInGre => pb::Encapsulation::MplsOverGre,
                         TunnelType::Vxlan => pb::Encapsulation::Vxlan,
                         TunnelType::Other(_) => continue,

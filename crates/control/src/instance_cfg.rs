@@ -11,7 +11,10 @@ use serde_json::Value;
 
 use crate::route_server::InstanceCfg;
 
-pub fn derive(index: &Index, instances: &BTreeMap<String, InstanceConfig>) -> BTreeMap<String, InstanceCfg> {
+pub fn derive(
+    index: &Index,
+    instances: &BTreeMap<String, InstanceConfig>,
+) -> BTreeMap<String, InstanceCfg> {
     instances
         .iter()
         .map(|(name, c)| {

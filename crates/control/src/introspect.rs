@@ -51,7 +51,9 @@ impl IntoResponse for IntrospectError {
         let status = match self {
             IntrospectError::BadRequest(_) => StatusCode::BAD_REQUEST,
             IntrospectError::NotFound(_) => StatusCode::NOT_FOUND,
-            IntrospectError::Stopped | IntrospectError::NoChannel => StatusCode::SERVICE_UNAVAILABLE,
+            IntrospectError::Stopped | IntrospectError::NoChannel => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         };
         (status, Json(json!({"error": self.to_string()}))).into_response()
     }
@@ -140,7 +142,9 @@ pub fn router(speaker: Speaker, hub: Option<Arc<HubHandle>>) -> Router {
 }
 
 async fn index() -> Json<serde_json::Value> {
-    Json(json!({"endpoints": ["/bgp/neighbors", "/routes?instance=&family=", "/vrouters", "/vrouters/routes?instance="]}))
+    Json(
+        json!({"endpoints": ["/bgp/neighbors", "/routes?instance=&family=", "/vrouters", "/vrouters/routes?instance="]}),
+    )
 }
 
 async fn vrouters(State(src): State<Sources>) -> Result<Response, IntrospectError> {
@@ -160,11 +164,16 @@ async fn vrouter_routes(
     }
     let hub = src.hub.ok_or(IntrospectError::NoChannel)?;
     let inst = q.get("instance").filter(|i| !i.is_empty()).cloned();
-    let v = hub.routes(inst.clone()).await.ok_or(IntrospectError::Stopped)?;
+    let v = hub
+        .routes(inst.clone())
+        .await
+        .ok_or(IntrospectError::Stopped)?;
     if let Some(i) = inst
         && v.get(&i).is_none()
     {
-        return Err(IntrospectError::NotFound(format!("no agent-fed routing instance {i}")));
+        return Err(IntrospectError::NotFound(format!(
+            "no agent-fed routing instance {i}"
+        )));
     }
     Ok(Json(json!({"instances": v})).into_response())
 }

@@ -158,7 +158,12 @@ impl ControlNode {
             next.instances.len(),
         );
         sync::apply(&speaker, &mut current, next).await?;
-        let follow = sync::spawn(state.clone(), speaker.clone(), opts.hostname.clone(), current);
+        let follow = sync::spawn(
+            state.clone(),
+            speaker.clone(),
+            opts.hostname.clone(),
+            current,
+        );
         let mut tasks = vec![follow];
         let (hub, channel_listen) = match opts.channel_listen {
             Some(addr) => {

@@ -47,7 +47,10 @@ impl Placement {
                     .back_refs(r.uuid)
                     .filter(|o| o.type_name() == "virtual-machine-interface")
                 {
-                    by_host.entry(host.clone()).or_default().insert(vmi.uuid.clone());
+                    by_host
+                        .entry(host.clone())
+                        .or_default()
+                        .insert(vmi.uuid.clone());
                     placed.insert(vmi.uuid.clone());
                 }
             }
@@ -55,14 +58,18 @@ impl Placement {
         // (b): bindings' host_id.
         for vmi in index.of_type("virtual-machine-interface") {
             if let Some(h) = host_id(&vmi.body) {
-                by_host.entry(h.to_string()).or_default().insert(vmi.uuid.clone());
+                by_host
+                    .entry(h.to_string())
+                    .or_default()
+                    .insert(vmi.uuid.clone());
                 placed.insert(vmi.uuid.clone());
             }
         }
         // (c): asked for, and not placed by the config anywhere.
         for (host, vmis) in asked {
             for u in vmis {
-                if !placed.contains(u) && index.get_typed("virtual-machine-interface", u).is_some() {
+                if !placed.contains(u) && index.get_typed("virtual-machine-interface", u).is_some()
+                {
                     by_host.entry(host.clone()).or_default().insert(u.clone());
                 }
             }

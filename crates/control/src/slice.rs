@@ -99,8 +99,14 @@ pub fn compute<'a>(index: &Index, vr_uuid: &str, vmis: impl Iterator<Item = &'a 
                     }
                 }
                 // Logical routers with an interface in this network.
-                for vmi in index.back_refs(&o.uuid).filter(|b| b.type_name() == "virtual-machine-interface") {
-                    for lr in index.back_refs(&vmi.uuid).filter(|b| b.type_name() == "logical-router") {
+                for vmi in index
+                    .back_refs(&o.uuid)
+                    .filter(|b| b.type_name() == "virtual-machine-interface")
+                {
+                    for lr in index
+                        .back_refs(&vmi.uuid)
+                        .filter(|b| b.type_name() == "logical-router")
+                    {
                         push(lr, &mut out, &mut queue);
                     }
                 }
@@ -113,7 +119,10 @@ pub fn compute<'a>(index: &Index, vr_uuid: &str, vmis: impl Iterator<Item = &'a 
                 }
             }
             "tag" => {
-                for aps in index.back_refs(&o.uuid).filter(|b| b.type_name() == "application-policy-set") {
+                for aps in index
+                    .back_refs(&o.uuid)
+                    .filter(|b| b.type_name() == "application-policy-set")
+                {
                     push(aps, &mut out, &mut queue);
                 }
             }
@@ -164,8 +173,16 @@ pub fn to_wire(o: &Obj) -> pb::ConfigObject {
         r#type: o.type_name().to_string(),
         uuid: o.uuid.clone(),
         fq_name: o.fq_name.clone(),
-        parent_type: o.parent.as_ref().map(|p| p.type_name.to_string()).unwrap_or_default(),
-        parent_uuid: o.parent.as_ref().map(|p| p.uuid.clone()).unwrap_or_default(),
+        parent_type: o
+            .parent
+            .as_ref()
+            .map(|p| p.type_name.to_string())
+            .unwrap_or_default(),
+        parent_uuid: o
+            .parent
+            .as_ref()
+            .map(|p| p.uuid.clone())
+            .unwrap_or_default(),
         body: serde_json::to_vec(&o.body).unwrap_or_default(),
         revision: o.revision,
     }
@@ -173,7 +190,10 @@ pub fn to_wire(o: &Obj) -> pb::ConfigObject {
 
 /// What changed between the slice a vrouter holds (uuid -> revision) and `next`: objects to
 /// upsert (new or at another revision) and keys to delete. `held` becomes `next`'s.
-pub fn diff(held: &mut HashMap<String, (&'static str, i64)>, next: &Slice) -> (Vec<pb::ConfigObject>, Vec<pb::ConfigKey>) {
+pub fn diff(
+    held: &mut HashMap<String, (&'static str, i64)>,
+    next: &Slice,
+) -> (Vec<pb::ConfigObject>, Vec<pb::ConfigKey>) {
     let mut upsert = Vec::new();
     for (u, o) in next {
         if held.get(u).map(|h| h.1) != Some(o.revision) {
@@ -188,6 +208,9 @@ pub fn diff(held: &mut HashMap<String, (&'static str, i64)>, next: &Slice) -> (V
             uuid: u.clone(),
         })
         .collect();
-    *held = next.iter().map(|(u, o)| (u.clone(), (o.type_name(), o.revision))).collect();
+    *held = next
+        .iter()
+        .map(|(u, o)| (u.clone(), (o.type_name(), o.revision)))
+        .collect();
     (upsert, delete)
 }

@@ -106,12 +106,20 @@ impl Trust {
                     "alias-ip" => ("alias_ip_address", pool_network(index, b)),
                     _ => continue,
                 };
-                let Some(addr) = b.body.get(field).and_then(Value::as_str).and_then(|a| a.parse().ok()) else {
+                let Some(addr) = b
+                    .body
+                    .get(field)
+                    .and_then(Value::as_str)
+                    .and_then(|a| a.parse().ok())
+                else {
                     continue;
                 };
                 match in_vn {
                     None => {
-                        t.exact.entry(inst.clone()).or_default().insert(addr, own.clone());
+                        t.exact
+                            .entry(inst.clone())
+                            .or_default()
+                            .insert(addr, own.clone());
                     }
                     Some(fvn) => {
                         t.exact
@@ -130,8 +138,13 @@ impl Trust {
                 .flatten()
             {
                 let ip = pair.get("ip");
-                let addr = ip.and_then(|i| i.get("ip_prefix")).and_then(Value::as_str).and_then(|a| a.parse::<IpAddr>().ok());
-                let len = ip.and_then(|i| i.get("ip_prefix_len")).and_then(Value::as_u64);
+                let addr = ip
+                    .and_then(|i| i.get("ip_prefix"))
+                    .and_then(Value::as_str)
+                    .and_then(|a| a.parse::<IpAddr>().ok());
+                let len = ip
+                    .and_then(|i| i.get("ip_prefix_len"))
+                    .and_then(Value::as_u64);
                 if let Some(addr) = addr {
                     let max = if addr.is_ipv4() { 32 } else { 128 };
                     let len = len.map_or(max, |l| l.min(u64::from(max)) as u8);
@@ -154,11 +167,19 @@ fn pool_network<'a>(index: &'a Index, ip: &Obj) -> Option<&'a Arc<Obj>> {
 fn mask(addr: IpAddr, len: u8) -> IpAddr {
     match addr {
         IpAddr::V4(a) => {
-            let m = if len == 0 { 0 } else { u32::MAX << (32 - u32::from(len)) };
+            let m = if len == 0 {
+                0
+            } else {
+                u32::MAX << (32 - u32::from(len))
+            };
             IpAddr::from((a.to_bits() & m).to_be_bytes())
         }
         IpAddr::V6(a) => {
-            let m = if len == 0 { 0 } else { u128::MAX << (128 - u32::from(len)) };
+            let m = if len == 0 {
+                0
+            } else {
+                u128::MAX << (128 - u32::from(len))
+            };
             IpAddr::from((a.to_bits() & m).to_be_bytes())
         }
     }

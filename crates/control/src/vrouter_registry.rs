@@ -23,10 +23,18 @@ pub struct RegistryError {
     pub why: String,
 }
 
-pub async fn ensure(state: &ApiState, hostname: &str, address: Ipv4Addr) -> Result<Arc<Obj>, RegistryError> {
+pub async fn ensure(
+    state: &ApiState,
+    hostname: &str,
+    address: Ipv4Addr,
+) -> Result<Arc<Obj>, RegistryError> {
     let fq = virtual_router_fq(hostname);
     if let Some(o) = state.index().by_fq_name("virtual-router", &fq).cloned() {
-        let have = o.body.get("virtual_router_ip_address").and_then(Value::as_str).unwrap_or("");
+        let have = o
+            .body
+            .get("virtual_router_ip_address")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         if have != address.to_string() {
             tracing::warn!(
                 virtual_router = %fq,
@@ -45,7 +53,10 @@ pub async fn ensure(state: &ApiState, hostname: &str, address: Ipv4Addr) -> Resu
     });
     let mut input: Map<String, Value> = input.as_object().cloned().unwrap_or_default();
     input.remove("virtual_router_type");
-    let err = |why: String| RegistryError { fq: fq.clone(), why };
+    let err = |why: String| RegistryError {
+        fq: fq.clone(),
+        why,
+    };
     let ty = cirrus_api::http::resource("virtual-router").map_err(|e| err(e.to_string()))?;
     match cirrus_api::ops::create(state, &Caller::admin(), ty, &input).await {
         Ok(o) => {

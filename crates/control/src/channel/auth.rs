@@ -11,7 +11,11 @@ pub enum TokenFileError {
     #[error("{path}: {why}")]
     Read { path: String, why: String },
     #[error("{path} line {line}: expected `HOSTNAME TOKEN`, got {got} field(s)")]
-    Fields { path: String, line: usize, got: usize },
+    Fields {
+        path: String,
+        line: usize,
+        got: usize,
+    },
     #[error("{path} line {line}: hostname {hostname} is listed twice")]
     Duplicate {
         path: String,
@@ -73,7 +77,9 @@ impl ChannelAuth {
             return Ok(());
         };
         let Some(want) = t.get(hostname) else {
-            return Err(format!("hostname {hostname} has no token in the controller's token file"));
+            return Err(format!(
+                "hostname {hostname} has no token in the controller's token file"
+            ));
         };
         match token {
             None | Some("") => Err(format!(
@@ -115,9 +121,17 @@ mod tests {
     fn token_file_lines_and_checks() {
         let a = ChannelAuth::parse("t", "# vrouters\n\nc1 s3cret\n  c2\tother  \n").unwrap();
         assert_eq!(a.check("c1", Some("s3cret")), Ok(()));
-        assert!(a.check("c1", Some("s3cre")).unwrap_err().contains("wrong token"));
+        assert!(
+            a.check("c1", Some("s3cre"))
+                .unwrap_err()
+                .contains("wrong token")
+        );
         assert!(a.check("c1", None).unwrap_err().contains("sent no token"));
-        assert!(a.check("c3", Some("x")).unwrap_err().contains("no token in"));
+        assert!(
+            a.check("c3", Some("x"))
+                .unwrap_err()
+                .contains("no token in")
+        );
         assert_eq!(a.check("c2", Some("other")), Ok(()));
         assert_eq!(ChannelAuth::Open.check("any", None), Ok(()));
         assert_eq!(

@@ -51,7 +51,11 @@ pub fn spawn(
                 return;
             }
         };
-        let token = if hello.token.is_empty() { bearer.as_deref() } else { Some(hello.token.as_str()) };
+        let token = if hello.token.is_empty() {
+            bearer.as_deref()
+        } else {
+            Some(hello.token.as_str())
+        };
         if let Err(why) = hub.auth.check(&hello.hostname, token) {
             tracing::warn!(session = id, ?peer, vrouter = %hello.hostname, why, "vrouter refused");
             let _ = tx.send(Err(Status::unauthenticated(why)));

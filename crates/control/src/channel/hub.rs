@@ -138,6 +138,8 @@ struct Hub {
     placement: Placement,
     instances: BTreeMap<String, InstanceCfg>,
     refused_total: u64,
+    /// The index revision `placement`, `instances` and the slices were computed at.
+    revision: i64,
 }
 
 /// Starts the hub; `bgp` receives vrouter routes for the speaker (none: no BGP).
@@ -164,6 +166,7 @@ pub fn spawn(
         placement: Placement::default(),
         instances: BTreeMap::new(),
         refused_total: 0,
+        revision: -1,
     };
     // Config changes, debounced like the speaker's follower.
     let watch_tx = tx.clone();
@@ -201,6 +204,11 @@ pub fn spawn(
 
 impl Hub {
     fn input(&mut self, m: HubMsg) {
+        // A session must see the config as of now (a port created just before the vrouter
+        // connected), not as of the last debounced change.
+        if matches!(m, HubMsg::Open { .. } | HubMsg::Step { .. }) && self.state.index().revision != self.revision {
+            self.config();
+        }
         match m {
             HubMsg::Open {
                 id,
@@ -216,8 +224,14 @@ impl Hub {
                 let a = self.rs.handle(Event::Bgp(c));
                 self.carry(a);
             }
-            HubMsg::StaleTimer { hostname, generation } => {
-                let a = self.rs.handle(Event::StaleTimer { hostname, generation });
+            HubMsg::StaleTimer {
+                hostname,
+                generation,
+            } => {
+                let a = self.rs.handle(Event::StaleTimer {
+                    hostname,
+                    generation,
+                });
                 self.carry(a);
             }
             HubMsg::Vrouters(reply) => {
@@ -242,7 +256,14 @@ impl Hub {
         }
     }
 
-    fn open(&mut self, id: u64, hello: Hello, vr_uuid: String, tx: OutboundTx, peer: Option<SocketAddr>) {
+    fn open(
+        &mut self,
+        id: u64,
+        hello: Hello,
+        vr_uuid: String,
+        tx: OutboundTx,
+        peer: Option<SocketAddr>,
+    ) {
         if let Some(old) = self.by_host.get(&hello.hostname).copied() {
             if let Some(c) = self.conns.get(&old) {
                 let _ = c.tx.send(Err(Status::aborted(format!(
@@ -314,14 +335,20 @@ impl Hub {
                 if let Some(c) = self.conns.get_mut(&id) {
                     c.subscribed.insert(i.clone());
                 }
-                let a = self.rs.handle(Event::Subscribe { session: id, instance: i });
+                let a = self.rs.handle(Event::Subscribe {
+                    session: id,
+                    instance: i,
+                });
                 self.carry(a);
             }
             Step::Unsubscribe(i) => {
                 if let Some(c) = self.conns.get_mut(&id) {
                     c.subscribed.remove(&i);
                 }
-                let a = self.rs.handle(Event::Unsubscribe { session: id, instance: i });
+                let a = self.rs.handle(Event::Unsubscribe {
+                    session: id,
+                    instance: i,
+                });
                 self.carry(a);
             }
             Step::Publish {
@@ -347,8 +374,17 @@ impl Hub {
         }
     }
 
-    fn publish(&mut self, id: u64, instance: String, add: Vec<super::session::WireRoute>, withdraw: Vec<cirrus_proto::convert::Prefix>, end_of_rib: bool) {
-        let Some(c) = self.conns.get_mut(&id) else { return };
+    fn publish(
+        &mut self,
+        id: u64,
+        instance: String,
+        add: Vec<super::session::WireRoute>,
+        withdraw: Vec<cirrus_proto::convert::Prefix>,
+        end_of_rib: bool,
+    ) {
+        let Some(c) = self.conns.get_mut(&id) else {
+            return;
+        };
         let own = std::net::IpAddr::V4(c.hello.address);
         let mut ok = Vec::with_capacity(add.len());
         let mut notices = Vec::new();
@@ -408,6 +444,7 @@ impl Hub {
     fn config(&mut self) {
         let cfgs = {
             let index = self.state.index();
+            self.revision = index.revision;
             let desired = bgp_config::derive(&index, &self.opts.controller);
             instance_cfg::derive(&index, &desired.instances)
         };
@@ -437,7 +474,9 @@ impl Hub {
     /// Sends session `id` what changed in its slice (everything, then end_of_config, the first
     /// time) and updates its trust.
     fn reslice(&mut self, id: u64, first: bool) {
-        let Some(c) = self.conns.get_mut(&id) else { return };
+        let Some(c) = self.conns.get_mut(&id) else {
+            return;
+        };
         let (upsert, delete, revision) = {
             let index = self.state.index();
             let vmis: Vec<&String> = self.placement.of(&c.hello.hostname).collect();
@@ -466,7 +505,11 @@ impl Hub {
             let m = pb::ConfigUpdate {
                 revision,
                 upsert,
-                delete: if i == last { delete.take().unwrap_or_default() } else { Vec::new() },
+                delete: if i == last {
+                    delete.take().unwrap_or_default()
+                } else {
+                    Vec::new()
+                },
                 end_of_config: first && i == last,
             };
             let _ = c.tx.send(Ok(encode(Msg::Config(m))));
@@ -488,12 +531,18 @@ impl Hub {
                     }
                 }
                 Action::Notice { session, notice } => self.send(session, Msg::Notice(notice)),
-                Action::StartStaleTimer { hostname, generation } => {
+                Action::StartStaleTimer {
+                    hostname,
+                    generation,
+                } => {
                     let tx = self.tx.clone();
                     let after = Duration::from_secs(u64::from(self.opts.graceful_restart_seconds));
                     tokio::spawn(async move {
                         tokio::time::sleep(after).await;
-                        let _ = tx.send(HubMsg::StaleTimer { hostname, generation });
+                        let _ = tx.send(HubMsg::StaleTimer {
+                            hostname,
+                            generation,
+                        });
                     });
                 }
                 Action::Bgp(ops) => {
@@ -520,7 +569,11 @@ impl Hub {
                 "subscribed": v.subscribed,
             });
             if let Some((s, c)) = conn {
-                let since = c.since.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+                let since = c
+                    .since
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0);
                 j["session"] = json!(s);
                 j["since"] = json!(since);
                 j["peer"] = json!(c.peer.map(|p| p.to_string()));
@@ -578,4 +631,3 @@ pub fn route_json(r: &pb::Route) -> Value {
         "stale": r.stale,
     })
 }
-

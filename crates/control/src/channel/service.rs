@@ -126,7 +126,10 @@ where
                     tonic::Status::GRPC_STATUS,
                     (tonic::Code::Unimplemented as i32).into(),
                 );
-                headers.insert(http::header::CONTENT_TYPE, tonic::metadata::GRPC_CONTENT_TYPE);
+                headers.insert(
+                    http::header::CONTENT_TYPE,
+                    tonic::metadata::GRPC_CONTENT_TYPE,
+                );
                 Ok(response)
             })
         }

@@ -130,7 +130,9 @@ impl Session {
 
     fn step(&mut self, m: pb::AgentMessage) -> Result<Step, Status> {
         let Some(msg) = m.msg else {
-            return Err(invalid("AgentMessage.msg: empty message (no field of the oneof set)".into()));
+            return Err(invalid(
+                "AgentMessage.msg: empty message (no field of the oneof set)".into(),
+            ));
         };
         match (self.state, msg) {
             (State::Closed, _) => Err(Status::failed_precondition("session is closed")),
@@ -182,7 +184,8 @@ impl Session {
         let mut withdraw = Vec::with_capacity(p.withdraw.len());
         for (i, k) in p.withdraw.iter().enumerate() {
             withdraw.push(
-                Prefix::from_wire(k).map_err(|e| invalid(format!("RoutePublish.withdraw[{i}].{e}")))?,
+                Prefix::from_wire(k)
+                    .map_err(|e| invalid(format!("RoutePublish.withdraw[{i}].{e}")))?,
             );
         }
         self.counters.routes_received += add.len() as u64;
@@ -211,7 +214,9 @@ fn hello(h: pb::Hello) -> Result<Hello, Status> {
     match pb::Version::try_from(h.version) {
         Ok(pb::Version::Version1) => {}
         Ok(pb::Version::Unspecified) => {
-            return Err(invalid("Hello.version: not set (this controller speaks VERSION_1)".into()));
+            return Err(invalid(
+                "Hello.version: not set (this controller speaks VERSION_1)".into(),
+            ));
         }
         Err(_) => {
             return Err(Status::failed_precondition(format!(
@@ -231,8 +236,11 @@ fn hello(h: pb::Hello) -> Result<Hello, Status> {
         Err(e) => return Err(invalid(e.to_string())),
     };
     for (i, e) in h.encapsulations.iter().enumerate() {
-        if !matches!(pb::Encapsulation::try_from(*e), Ok(x) if x != pb::Encapsulation::Unspecified) {
-            return Err(invalid(format!("Hello.encapsulations[{i}]: unknown encapsulation {e}")));
+        if !matches!(pb::Encapsulation::try_from(*e), Ok(x) if x != pb::Encapsulation::Unspecified)
+        {
+            return Err(invalid(format!(
+                "Hello.encapsulations[{i}]: unknown encapsulation {e}"
+            )));
         }
     }
     Ok(Hello {
@@ -248,20 +256,32 @@ fn hello(h: pb::Hello) -> Result<Hello, Status> {
 /// `_` and `.`.
 fn hostname(h: &str) -> Result<(), Status> {
     if h.is_empty() || h.len() > 253 {
-        return Err(invalid(format!("Hello.hostname: {} octets (1 to 253)", h.len())));
+        return Err(invalid(format!(
+            "Hello.hostname: {} octets (1 to 253)",
+            h.len()
+        )));
     }
-    if let Some(c) = h.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))) {
-        return Err(invalid(format!("Hello.hostname: {h:?} has the character {c:?}")));
+    if let Some(c) = h
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+    {
+        return Err(invalid(format!(
+            "Hello.hostname: {h:?} has the character {c:?}"
+        )));
     }
     Ok(())
 }
 
 fn instance(field: &str, s: &str) -> Result<String, Status> {
     if s.is_empty() {
-        return Err(invalid(format!("{field}: empty (a routing instance's fq_name)")));
+        return Err(invalid(format!(
+            "{field}: empty (a routing instance's fq_name)"
+        )));
     }
     if s.len() > 1024 || s.split(':').any(str::is_empty) {
-        return Err(invalid(format!("{field}: {s:?} is not a colon-joined fq_name")));
+        return Err(invalid(format!(
+            "{field}: {s:?} is not a colon-joined fq_name"
+        )));
     }
     Ok(s.to_string())
 }
@@ -288,18 +308,27 @@ fn route(i: usize, r: pb::Route) -> Result<WireRoute, Status> {
     let next_hop = addr_from_wire("address", &nh.address)
         .map_err(|e| invalid(f(&format!("nexthops[0].{e}"))))?;
     if nh.label > MAX_LABEL {
-        return Err(invalid(f(&format!("nexthops[0].label: {} is more than 20 bits", nh.label))));
+        return Err(invalid(f(&format!(
+            "nexthops[0].label: {} is more than 20 bits",
+            nh.label
+        ))));
     }
     if nh.vni > MAX_VNI {
-        return Err(invalid(f(&format!("nexthops[0].vni: {} is more than 24 bits", nh.vni))));
+        return Err(invalid(f(&format!(
+            "nexthops[0].vni: {} is more than 24 bits",
+            nh.vni
+        ))));
     }
     if nh.label == 0 && nh.vni == 0 {
         return Err(invalid(f("nexthops[0]: neither label nor vni is set")));
     }
     let mac = mac_from_wire("mac", &nh.mac).map_err(|e| invalid(f(&format!("nexthops[0].{e}"))))?;
     for (j, e) in nh.encapsulations.iter().enumerate() {
-        if !matches!(pb::Encapsulation::try_from(*e), Ok(x) if x != pb::Encapsulation::Unspecified) {
-            return Err(invalid(f(&format!("nexthops[0].encapsulations[{j}]: unknown encapsulation {e}"))));
+        if !matches!(pb::Encapsulation::try_from(*e), Ok(x) if x != pb::Encapsulation::Unspecified)
+        {
+            return Err(invalid(f(&format!(
+                "nexthops[0].encapsulations[{j}]: unknown encapsulation {e}"
+            ))));
         }
     }
     let encaps = match Encaps::from_wire(&nh.encapsulations) {

@@ -40,7 +40,9 @@ fn open() -> Session {
     let mut s = Session::new(1);
     assert!(matches!(s.handle(hello_msg()), Ok(Step::Hello(_))));
     assert!(matches!(
-        s.handle(msg(Msg::Subscribe(pb::Subscribe { instance: "d:p:vn:vn".into() }))),
+        s.handle(msg(Msg::Subscribe(pb::Subscribe {
+            instance: "d:p:vn:vn".into()
+        }))),
         Ok(Step::Subscribe(_))
     ));
     s
@@ -55,9 +57,18 @@ fn err(s: &mut Session, m: pb::AgentMessage) -> Status {
 #[test]
 fn out_of_order_messages_are_failed_preconditions_naming_the_message() {
     let mut s = Session::new(1);
-    let e = err(&mut s, msg(Msg::Subscribe(pb::Subscribe { instance: "a:b".into() })));
+    let e = err(
+        &mut s,
+        msg(Msg::Subscribe(pb::Subscribe {
+            instance: "a:b".into(),
+        })),
+    );
     assert_eq!(e.code(), tonic::Code::FailedPrecondition);
-    assert!(e.message().starts_with("Subscribe: the first message"), "{}", e.message());
+    assert!(
+        e.message().starts_with("Subscribe: the first message"),
+        "{}",
+        e.message()
+    );
 
     let mut s = open();
     let e = err(&mut s, hello_msg());
@@ -73,16 +84,30 @@ fn out_of_order_messages_are_failed_preconditions_naming_the_message() {
         })),
     );
     assert_eq!(e.code(), tonic::Code::FailedPrecondition);
-    assert!(e.message().contains("RoutePublish.instance") && e.message().contains("not subscribed"));
+    assert!(
+        e.message().contains("RoutePublish.instance") && e.message().contains("not subscribed")
+    );
 }
 
 #[test]
 fn malformed_fields_are_invalid_arguments_naming_the_field() {
     let cases: Vec<(pb::Route, &str)> = vec![
-        (route(vec![10, 0, 0], 32, 20), "RoutePublish.add[0].key.prefix: an address is 4 or 16 octets, got 3"),
-        (route(vec![10, 0, 0, 1], 24, 20), "RoutePublish.add[0].key.prefix: prefix 10.0.0.1/24 has host bits set"),
-        (route(vec![10, 0, 0, 1], 40, 20), "RoutePublish.add[0].key.prefix_len"),
-        (route(vec![10, 0, 0, 1], 32, 1 << 20), "RoutePublish.add[0].nexthops[0].label"),
+        (
+            route(vec![10, 0, 0], 32, 20),
+            "RoutePublish.add[0].key.prefix: an address is 4 or 16 octets, got 3",
+        ),
+        (
+            route(vec![10, 0, 0, 1], 24, 20),
+            "RoutePublish.add[0].key.prefix: prefix 10.0.0.1/24 has host bits set",
+        ),
+        (
+            route(vec![10, 0, 0, 1], 40, 20),
+            "RoutePublish.add[0].key.prefix_len",
+        ),
+        (
+            route(vec![10, 0, 0, 1], 32, 1 << 20),
+            "RoutePublish.add[0].nexthops[0].label",
+        ),
         (
             pb::Route {
                 key: None,
@@ -109,7 +134,11 @@ fn malformed_fields_are_invalid_arguments_naming_the_field() {
             })),
         );
         assert_eq!(e.code(), tonic::Code::InvalidArgument);
-        assert!(e.message().starts_with(want), "{} (wanted {want})", e.message());
+        assert!(
+            e.message().starts_with(want),
+            "{} (wanted {want})",
+            e.message()
+        );
     }
     let mut s = Session::new(2);
     let e = err(&mut s, pb::AgentMessage { msg: None });
@@ -119,7 +148,11 @@ fn malformed_fields_are_invalid_arguments_naming_the_field() {
         h.underlay_address = vec![0; 16];
     }
     let e = err(&mut Session::new(3), bad);
-    assert!(e.message().starts_with("Hello.underlay_address"), "{}", e.message());
+    assert!(
+        e.message().starts_with("Hello.underlay_address"),
+        "{}",
+        e.message()
+    );
     let mut v2 = hello_msg();
     if let Some(Msg::Hello(h)) = &mut v2.msg {
         h.version = 2;
@@ -143,7 +176,13 @@ fn a_good_publish_reads_back() {
             end_of_rib: true,
         })))
         .unwrap();
-    let Step::Publish { add, withdraw, end_of_rib, .. } = step else {
+    let Step::Publish {
+        add,
+        withdraw,
+        end_of_rib,
+        ..
+    } = step
+    else {
         panic!("{step:?}")
     };
     assert_eq!(add[0].label, 20);

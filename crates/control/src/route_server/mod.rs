@@ -133,7 +133,10 @@ pub enum Action {
     },
     /// Start the graceful-restart timer of a vrouter; when it fires, feed
     /// [`Event::StaleTimer`] with this generation.
-    StartStaleTimer { hostname: String, generation: u64 },
+    StartStaleTimer {
+        hostname: String,
+        generation: u64,
+    },
     Bgp(Vec<BgpOp>),
 }
 
@@ -249,13 +252,21 @@ impl RouteServer {
     fn table(&mut self, name: &str) -> &mut Table {
         if !self.tables.contains_key(name) {
             let key: Arc<str> = name.into();
-            self.leaks.entry(key.clone()).or_insert_with(|| vec![key.clone()]);
+            self.leaks
+                .entry(key.clone())
+                .or_insert_with(|| vec![key.clone()]);
             self.tables.insert(key.clone(), Table::new(key));
         }
         self.tables.get_mut(name).expect("just inserted")
     }
 
-    fn session_up(&mut self, session: SessionId, hostname: String, address: IpAddr, out: &mut Vec<Action>) {
+    fn session_up(
+        &mut self,
+        session: SessionId,
+        hostname: String,
+        address: IpAddr,
+        out: &mut Vec<Action>,
+    ) {
         self.counters.sessions_up += 1;
         let v = match self.by_hostname.get(&hostname) {
             Some(&v) => {
@@ -333,7 +344,10 @@ impl RouteServer {
                 }
             }
             tracing::info!(session, vrouter = %hostname, "vrouter session down: routes kept as stale for the graceful-restart time");
-            out.push(Action::StartStaleTimer { hostname, generation });
+            out.push(Action::StartStaleTimer {
+                hostname,
+                generation,
+            });
         } else {
             tracing::info!(session, vrouter = %hostname, "vrouter session down: routes withdrawn");
             self.sweep(v, Some(false), out);
@@ -343,7 +357,11 @@ impl RouteServer {
     /// Removes a vrouter's paths: all (`only_stale == Some(false)`), or only stale ones, of
     /// every instance (`None` means stale ones everywhere too).
     fn sweep(&mut self, v: u32, only_stale: Option<bool>, out: &mut Vec<Action>) {
-        let insts: Vec<Arc<str>> = self.vrouters[v as usize].published.keys().cloned().collect();
+        let insts: Vec<Arc<str>> = self.vrouters[v as usize]
+            .published
+            .keys()
+            .cloned()
+            .collect();
         for inst in insts {
             self.sweep_instance(v, &inst, only_stale != Some(false), out);
         }
@@ -505,7 +523,10 @@ impl RouteServer {
         let mut ops = Vec::with_capacity(add.len() + withdraw.len());
         {
             let t = self.tables.get_mut(&key).expect("made above");
-            let published = self.vrouters[v as usize].published.entry(key.clone()).or_default();
+            let published = self.vrouters[v as usize]
+                .published
+                .entry(key.clone())
+                .or_default();
             for r in add {
                 let path = AgentPath {
                     vrouter: v,
@@ -555,10 +576,9 @@ impl RouteServer {
         for (name, cfg) in &cfgs {
             let t = self.table(name);
             let new = Arc::new(cfg.clone());
-            let bgp_changed = t
-                .cfg
-                .as_ref()
-                .is_none_or(|old| old.export != new.export || old.index != new.index || old.l2 != new.l2);
+            let bgp_changed = t.cfg.as_ref().is_none_or(|old| {
+                old.export != new.export || old.index != new.index || old.l2 != new.l2
+            });
             t.cfg = Some(new);
             if bgp_changed && !t.agent.is_empty() {
                 reannounce.push(t.name.clone());
@@ -589,9 +609,13 @@ impl RouteServer {
         if leaks != self.leaks {
             // Every subscribed instance whose sources changed is re-sent whole: a prefix that
             // no longer reaches it goes out as unreach.
-            let sources_of = |l: &HashMap<Arc<str>, Vec<Arc<str>>>, b: &Arc<str>| -> BTreeSet<Arc<str>> {
-                l.iter().filter(|(_, d)| d.contains(b)).map(|(s, _)| s.clone()).collect()
-            };
+            let sources_of =
+                |l: &HashMap<Arc<str>, Vec<Arc<str>>>, b: &Arc<str>| -> BTreeSet<Arc<str>> {
+                    l.iter()
+                        .filter(|(_, d)| d.contains(b))
+                        .map(|(s, _)| s.clone())
+                        .collect()
+                };
             let names: Vec<Arc<str>> = self.tables.keys().cloned().collect();
             for b in names {
                 let (old, new) = (sources_of(&self.leaks, &b), sources_of(&leaks, &b));
@@ -615,7 +639,9 @@ impl RouteServer {
         }
         let mut ops = Vec::new();
         for name in reannounce {
-            let Some(t) = self.tables.get(&name) else { continue };
+            let Some(t) = self.tables.get(&name) else {
+                continue;
+            };
             let cfg = t.cfg.clone().unwrap_or_default();
             for (prefix, paths) in &t.agent {
                 for p in paths {
@@ -649,7 +675,9 @@ impl RouteServer {
             .map(|(n, _)| n.clone())
             .collect();
         for name in names {
-            let Some(t) = self.tables.get_mut(&name) else { continue };
+            let Some(t) = self.tables.get_mut(&name) else {
+                continue;
+            };
             let dirty = std::mem::take(&mut t.dirty);
             if t.subscribers.is_empty() {
                 continue;

@@ -166,9 +166,9 @@ pub fn build_route<'a>(
         });
     }
     for b in bgp {
-        let dup = seen
-            .iter()
-            .any(|(a, l, v)| *a == b.next_hop && ((b.label != 0 && *l == b.label) || *v == b.vni && b.label == 0));
+        let dup = seen.iter().any(|(a, l, v)| {
+            *a == b.next_hop && ((b.label != 0 && *l == b.label) || *v == b.vni && b.label == 0)
+        });
         if dup {
             continue;
         }
@@ -191,7 +191,9 @@ pub fn build_route<'a>(
     Some(pb::Route {
         key: Some(prefix.to_wire()),
         nexthops,
-        origin_network: meta.map(|m| m.origin_network.to_string()).unwrap_or_default(),
+        origin_network: meta
+            .map(|m| m.origin_network.to_string())
+            .unwrap_or_default(),
         security_groups: sgs,
         tags,
         local_pref: 100,
@@ -259,7 +261,11 @@ mod tests {
             },
         ];
         let r = build_route(p, [(&pa, &a), (&pb_, &b), (&pa, &a)].into_iter(), &bgp).unwrap();
-        let hops: Vec<(Vec<u8>, u32)> = r.nexthops.iter().map(|n| (n.address.clone(), n.label)).collect();
+        let hops: Vec<(Vec<u8>, u32)> = r
+            .nexthops
+            .iter()
+            .map(|n| (n.address.clone(), n.label))
+            .collect();
         assert_eq!(
             hops,
             vec![

@@ -81,7 +81,10 @@ impl Table {
         } else {
             self.bgp.insert(prefix, paths.clone())
         };
-        if old.as_ref() != Some(&paths) && !(old.is_none() && paths.is_empty()) && !self.subscribers.is_empty() {
+        if old.as_ref() != Some(&paths)
+            && !(old.is_none() && paths.is_empty())
+            && !self.subscribers.is_empty()
+        {
             self.dirty.insert(prefix);
         }
     }

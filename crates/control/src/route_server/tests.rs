@@ -49,7 +49,13 @@ fn up(rs: &mut RouteServer, s: SessionId, host: &str, last: u8) -> Vec<Action> {
     a
 }
 
-fn publish(rs: &mut RouteServer, s: SessionId, inst: &str, add: Vec<AgentRoute>, eor: bool) -> Vec<Action> {
+fn publish(
+    rs: &mut RouteServer,
+    s: SessionId,
+    inst: &str,
+    add: Vec<AgentRoute>,
+    eor: bool,
+) -> Vec<Action> {
     rs.handle(Event::Publish {
         session: s,
         instance: inst.into(),
@@ -69,11 +75,28 @@ fn sent(acts: &[Action]) -> Vec<(SessionId, String, Vec<(String, usize)>, Vec<St
                 let mut reach: Vec<(String, usize)> = update
                     .reach
                     .iter()
-                    .map(|r| (Prefix::from_wire(r.key.as_ref().unwrap()).unwrap().to_string(), r.nexthops.len()))
+                    .map(|r| {
+                        (
+                            Prefix::from_wire(r.key.as_ref().unwrap())
+                                .unwrap()
+                                .to_string(),
+                            r.nexthops.len(),
+                        )
+                    })
                     .collect();
                 reach.sort();
-                let unreach = update.unreach.iter().map(|k| Prefix::from_wire(k).unwrap().to_string()).collect();
-                out.push((*s, update.instance.clone(), reach, unreach, update.end_of_rib));
+                let unreach = update
+                    .unreach
+                    .iter()
+                    .map(|k| Prefix::from_wire(k).unwrap().to_string())
+                    .collect();
+                out.push((
+                    *s,
+                    update.instance.clone(),
+                    reach,
+                    unreach,
+                    update.end_of_rib,
+                ));
             }
         }
     }
@@ -84,29 +107,65 @@ fn sent(acts: &[Action]) -> Vec<(SessionId, String, Vec<(String, usize)>, Vec<St
 #[test]
 fn two_vrouters_in_one_instance_see_each_other_and_ecmp() {
     let mut rs = RouteServer::new();
-    rs.handle(Event::Instances([(RED.to_string(), cfg(&["target:64512:1"], &["target:64512:1"]))].into()));
+    rs.handle(Event::Instances(
+        [(
+            RED.to_string(),
+            cfg(&["target:64512:1"], &["target:64512:1"]),
+        )]
+        .into(),
+    ));
     let a = up(&mut rs, 1, "c1", 11);
     // An empty instance: just End-of-RIB.
     assert_eq!(sent(&a), vec![(1, RED.into(), vec![], vec![], true)]);
     up(&mut rs, 2, "c2", 12);
-    publish(&mut rs, 1, RED, vec![route("10.0.0.3", 20), route("10.0.0.100", 21)], true);
-    publish(&mut rs, 2, RED, vec![route("10.0.0.4", 30), route("10.0.0.100", 31)], true);
+    publish(
+        &mut rs,
+        1,
+        RED,
+        vec![route("10.0.0.3", 20), route("10.0.0.100", 21)],
+        true,
+    );
+    publish(
+        &mut rs,
+        2,
+        RED,
+        vec![route("10.0.0.4", 30), route("10.0.0.100", 31)],
+        true,
+    );
     let a = rs.handle(Event::Flush);
-    let want = vec![("10.0.0.100/32".into(), 2), ("10.0.0.3/32".into(), 1), ("10.0.0.4/32".into(), 1)];
+    let want = vec![
+        ("10.0.0.100/32".into(), 2),
+        ("10.0.0.3/32".into(), 1),
+        ("10.0.0.4/32".into(), 1),
+    ];
     assert_eq!(
         sent(&a),
-        vec![(1, RED.into(), want.clone(), vec![], false), (2, RED.into(), want, vec![], false)]
+        vec![
+            (1, RED.into(), want.clone(), vec![], false),
+            (2, RED.into(), want, vec![], false)
+        ]
     );
     // One update for both sessions: built once.
-    assert_eq!(a.iter().filter(|a| matches!(a, Action::Routes { .. })).count(), 1);
+    assert_eq!(
+        a.iter()
+            .filter(|a| matches!(a, Action::Routes { .. }))
+            .count(),
+        1
+    );
     // A late subscriber gets the whole table then End-of-RIB.
     let a = up(&mut rs, 3, "c3", 13);
     assert_eq!(sent(&a)[0].2.len(), 3);
     assert!(sent(&a)[0].4);
 
     // c2's session ends without graceful restart: its paths go.
-    let a = rs.handle(Event::SessionDown { session: 2, keep: false });
-    assert!(a.iter().any(|a| matches!(a, Action::Bgp(ops) if ops.len() == 2)));
+    let a = rs.handle(Event::SessionDown {
+        session: 2,
+        keep: false,
+    });
+    assert!(
+        a.iter()
+            .any(|a| matches!(a, Action::Bgp(ops) if ops.len() == 2))
+    );
     let a = rs.handle(Event::Flush);
     let s = sent(&a);
     assert_eq!(s[0].2, vec![("10.0.0.100/32".into(), 1)]);
@@ -118,8 +177,14 @@ fn two_vrouters_in_one_instance_see_each_other_and_ecmp() {
 fn targets_leak_routes_between_instances_and_unleak_them() {
     let mut rs = RouteServer::new();
     let apart = [
-        (RED.to_string(), cfg(&["target:64512:1"], &["target:64512:1"])),
-        (BLUE.to_string(), cfg(&["target:64512:2"], &["target:64512:2"])),
+        (
+            RED.to_string(),
+            cfg(&["target:64512:1"], &["target:64512:1"]),
+        ),
+        (
+            BLUE.to_string(),
+            cfg(&["target:64512:2"], &["target:64512:2"]),
+        ),
     ];
     rs.handle(Event::Instances(apart.clone().into()));
     up(&mut rs, 1, "c1", 11);
@@ -141,8 +206,14 @@ fn targets_leak_routes_between_instances_and_unleak_them() {
 
     // Both import each other's target: each sees the other's route.
     let joined = [
-        (RED.to_string(), cfg(&["target:64512:1", "target:64512:2"], &["target:64512:1"])),
-        (BLUE.to_string(), cfg(&["target:64512:2", "target:64512:1"], &["target:64512:2"])),
+        (
+            RED.to_string(),
+            cfg(&["target:64512:1", "target:64512:2"], &["target:64512:1"]),
+        ),
+        (
+            BLUE.to_string(),
+            cfg(&["target:64512:2", "target:64512:1"], &["target:64512:2"]),
+        ),
     ];
     rs.handle(Event::Instances(joined.into()));
     let s = sent(&rs.handle(Event::Flush));
@@ -161,18 +232,34 @@ fn graceful_restart_keeps_routes_until_end_of_rib_sweeps_the_rest() {
     let mut rs = RouteServer::new();
     up(&mut rs, 1, "c1", 11);
     up(&mut rs, 2, "c2", 12);
-    publish(&mut rs, 2, RED, vec![route("10.0.0.4", 30), route("10.0.0.5", 31)], true);
+    publish(
+        &mut rs,
+        2,
+        RED,
+        vec![route("10.0.0.4", 30), route("10.0.0.5", 31)],
+        true,
+    );
     rs.handle(Event::Flush);
-    let a = rs.handle(Event::SessionDown { session: 2, keep: true });
+    let a = rs.handle(Event::SessionDown {
+        session: 2,
+        keep: true,
+    });
     let gen_ = match &a[..] {
         [Action::StartStaleTimer { generation, .. }] => *generation,
         other => panic!("{other:?}"),
     };
-    assert!(sent(&rs.handle(Event::Flush)).is_empty(), "nothing withdrawn during the grace time");
+    assert!(
+        sent(&rs.handle(Event::Flush)).is_empty(),
+        "nothing withdrawn during the grace time"
+    );
     // c2 comes back and republishes only one of the two.
     up(&mut rs, 3, "c2", 12);
     publish(&mut rs, 3, RED, vec![route("10.0.0.4", 30)], false);
-    assert!(sent(&rs.handle(Event::Flush)).iter().all(|s| s.3.is_empty()));
+    assert!(
+        sent(&rs.handle(Event::Flush))
+            .iter()
+            .all(|s| s.3.is_empty())
+    );
     publish(&mut rs, 3, RED, vec![], true);
     let s = sent(&rs.handle(Event::Flush));
     assert_eq!(s[0].3, vec!["10.0.0.5/32".to_string()]);
@@ -185,7 +272,10 @@ fn graceful_restart_keeps_routes_until_end_of_rib_sweeps_the_rest() {
     assert!(sent(&rs.handle(Event::Flush)).is_empty());
 
     // Down again, and the timer fires: everything goes.
-    let a = rs.handle(Event::SessionDown { session: 3, keep: true });
+    let a = rs.handle(Event::SessionDown {
+        session: 3,
+        keep: true,
+    });
     let Some(Action::StartStaleTimer { generation, .. }) = a.first() else {
         panic!("{a:?}")
     };
@@ -224,7 +314,10 @@ fn bgp_paths_join_agent_paths_without_duplicates() {
         },
     ]));
     let s = sent(&rs.handle(Event::Flush));
-    assert_eq!(s[0].2, vec![("0.0.0.0/0".into(), 1), ("10.0.0.3/32".into(), 1)]);
+    assert_eq!(
+        s[0].2,
+        vec![("0.0.0.0/0".into(), 1), ("10.0.0.3/32".into(), 1)]
+    );
     rs.handle(Event::Bgp(vec![BgpChange {
         instance: RED.into(),
         prefix: Prefix::new("0.0.0.0".parse().unwrap(), 0).unwrap(),
