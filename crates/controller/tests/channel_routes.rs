@@ -24,12 +24,20 @@ fn vrouters_in_one_network_see_each_other_and_a_foreign_address_is_refused() {
     let v1 = vrouter(&rt, &c, "c1", 11, &[&red]);
     let v2 = vrouter(&rt, &c, "c2", 12, &[&red]);
     // The slice: its own port and network, not the other vrouter's port.
-    wait(&rt, &c, &v1, "c1's config slice", |s| s.end_of_config && s.hello.is_some());
+    wait(&rt, &c, &v1, "c1's config slice", |s| {
+        s.end_of_config && s.hello.is_some()
+    });
     v1.with(|s| {
         assert!(s.config.contains_key(&vmi1), "c1's slice lacks its port");
         assert!(!s.config.contains_key(&vmi2), "c1's slice has c2's port");
         let types: Vec<&str> = s.config.values().map(|o| o.r#type.as_str()).collect();
-        for t in ["virtual-router", "virtual-network", "instance-ip", "routing-instance", "network-ipam"] {
+        for t in [
+            "virtual-router",
+            "virtual-network",
+            "instance-ip",
+            "routing-instance",
+            "network-ipam",
+        ] {
             assert!(types.contains(&t), "no {t} in c1's slice: {types:?}");
         }
     });
@@ -37,7 +45,9 @@ fn vrouters_in_one_network_see_each_other_and_a_foreign_address_is_refused() {
     v1.publish(&red, &[host_route("10.1.0.3", 20)], true);
     v2.publish(&red, &[host_route("10.1.0.4", 21)], true);
     for v in [&v1, &v2] {
-        wait(&rt, &c, v, "both routes", |s| s.count(&red) == 2 && s.end_of_rib.contains(&red));
+        wait(&rt, &c, v, "both routes", |s| {
+            s.count(&red) == 2 && s.end_of_rib.contains(&red)
+        });
     }
     v1.with(|s| {
         assert_eq!(
@@ -50,7 +60,11 @@ fn vrouters_in_one_network_see_each_other_and_a_foreign_address_is_refused() {
     });
 
     // c1 claims an address the config places on c2, and one placed nowhere.
-    v1.publish(&red, &[host_route("10.1.0.4", 22), host_route("10.1.0.99", 23)], false);
+    v1.publish(
+        &red,
+        &[host_route("10.1.0.4", 22), host_route("10.1.0.99", 23)],
+        false,
+    );
     wait(&rt, &c, &v1, "two ROUTE_REFUSED notices", |s| {
         s.notices
             .iter()
@@ -58,7 +72,13 @@ fn vrouters_in_one_network_see_each_other_and_a_foreign_address_is_refused() {
             .count()
             == 2
     });
-    v1.with(|s| assert!(s.notices[0].message.contains("10.1.0.4/32"), "{:?}", s.notices));
+    v1.with(|s| {
+        assert!(
+            s.notices[0].message.contains("10.1.0.4/32"),
+            "{:?}",
+            s.notices
+        )
+    });
     // A later change proves the refused routes were not sent on.
     v2.publish(&red, &[host_route("10.1.0.4", 24)], false);
     wait(&rt, &c, &v1, "c2's new label", |s| {
@@ -79,8 +99,15 @@ fn vrouters_in_one_network_see_each_other_and_a_foreign_address_is_refused() {
         "/fqname-to-id",
         Some(serde_json::json!({"type": "virtual-router", "fq_name": ["default-global-system-config", "c2"]})),
     );
-    let o = c.api("GET", &format!("/virtual-router/{}", fq["uuid"].as_str().unwrap()), None);
-    assert_eq!(o["virtual-router"]["virtual_router_ip_address"], "198.18.0.12");
+    let o = c.api(
+        "GET",
+        &format!("/virtual-router/{}", fq["uuid"].as_str().unwrap()),
+        None,
+    );
+    assert_eq!(
+        o["virtual-router"]["virtual_router_ip_address"],
+        "198.18.0.12"
+    );
 
     // c2 goes away (no graceful restart configured): its routes go with it.
     v2.close();
@@ -117,6 +144,10 @@ fn networks_see_each_other_only_while_both_import_the_other() {
     // Undone: each loses the other's route.
     set_imports(&c, &red_vn, &[]);
     set_imports(&c, &blue_vn, &[]);
-    wait(&rt, &c, &v1, "blue's route gone from red", |s| s.count(&red) == 1);
-    wait(&rt, &c, &v2, "red's route gone from blue", |s| s.count(&blue) == 1);
+    wait(&rt, &c, &v1, "blue's route gone from red", |s| {
+        s.count(&red) == 1
+    });
+    wait(&rt, &c, &v2, "red's route gone from blue", |s| {
+        s.count(&blue) == 1
+    });
 }

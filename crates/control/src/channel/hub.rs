@@ -206,7 +206,9 @@ impl Hub {
     fn input(&mut self, m: HubMsg) {
         // A session must see the config as of now (a port created just before the vrouter
         // connected), not as of the last debounced change.
-        if matches!(m, HubMsg::Open { .. } | HubMsg::Step { .. }) && self.state.index().revision != self.revision {
+        if matches!(m, HubMsg::Open { .. } | HubMsg::Step { .. })
+            && self.state.index().revision != self.revision
+        {
             self.config();
         }
         match m {

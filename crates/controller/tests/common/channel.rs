@@ -88,9 +88,18 @@ pub fn runtime() -> tokio::runtime::Runtime {
 
 /// Connects a simulated vrouter `host` at underlay `198.18.0.<last>` and subscribes it to
 /// `instances`.
-pub fn vrouter(rt: &tokio::runtime::Runtime, c: &Controller, host: &str, last: u8, instances: &[&str]) -> SimVrouter {
+pub fn vrouter(
+    rt: &tokio::runtime::Runtime,
+    c: &Controller,
+    host: &str,
+    last: u8,
+    instances: &[&str],
+) -> SimVrouter {
     let v = rt
-        .block_on(SimVrouter::connect(c.channel, SimOptions::new(host, Ipv4Addr::new(198, 18, 0, last))))
+        .block_on(SimVrouter::connect(
+            c.channel,
+            SimOptions::new(host, Ipv4Addr::new(198, 18, 0, last)),
+        ))
         .unwrap_or_else(|e| panic!("{host} cannot connect: {e}\n{}", c.log()));
     for i in instances {
         v.subscribe(i);
