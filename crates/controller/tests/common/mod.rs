@@ -450,6 +450,26 @@ impl GoBgp {
         s
     }
 
+    /// Runs `gobgp` and panics, with its stderr, when it fails.
+    pub fn cli_ok(&self, args: &str) -> String {
+        let out = Command::new(require("gobgp"))
+            .arg("-u")
+            .arg(self.api.ip().to_string())
+            .arg("-p")
+            .arg(self.api.port().to_string())
+            .args(args.split_whitespace())
+            .output()
+            .expect("running gobgp");
+        assert!(
+            out.status.success(),
+            "gobgp {args} failed ({}): {}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr),
+            self.log()
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    }
+
     pub fn log(&self) -> String {
         let log = std::fs::read_to_string(self.dir.path().join("gobgpd.log")).unwrap_or_default();
         let start = log.len().saturating_sub(3000);
