@@ -8,13 +8,16 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use bytes::{Buf, Bytes};
 use cirrus_proto::convert::{Prefix, addr_to_wire};
 use cirrus_proto::v1 as pb;
-use cirrus_proto::v1::control_client::ControlClient;
 use pb::agent_message::Msg as Out;
 use pb::controller_message::Msg as In;
+use prost::Message;
 use tokio::sync::{Notify, mpsc};
 use tokio_stream::wrappers::UnboundedReceiverStream;
+use tonic::codec::{Codec, DecodeBuf, Decoder};
+use tonic_prost::ProstEncoder;
 
 /// How a simulated vrouter introduces itself.
 #[derive(Debug, Clone)]
@@ -46,8 +49,9 @@ pub struct SimState {
     pub config_updates: usize,
     /// instance -> prefix -> route (with `keep_routes`).
     pub routes: HashMap<String, HashMap<Prefix, pb::Route>>,
-    /// instance -> prefix -> next-hop count (always).
-    pub counts: HashMap<String, HashMap<Prefix, u32>>,
+    /// instance -> prefix -> next-hop count (always; a fast hash: the benchmark's vrouters
+    /// insert 100,000 prefixes each, and this process shares the machine with the controller).
+    pub counts: HashMap<String, HashMap<Prefix, u32, foldhash::fast::RandomState>>,
     pub end_of_rib: HashSet<String>,
     pub notices: Vec<pb::Notice>,
     /// Set when the stream ended: Ok(()) for a clean end, else the status.
@@ -243,15 +247,133 @@ type Opened = (
     tokio::task::JoinHandle<()>,
 );
 
+/// The client's codec: messages out with prost, messages in as raw bytes, so the simulated
+/// vrouter decides how much of each to decode (see [`record_raw`]).
+#[derive(Debug, Clone, Default)]
+struct SimCodec;
+
+#[derive(Debug, Clone, Default)]
+struct RawDecoder;
+
+impl Decoder for RawDecoder {
+    type Item = Bytes;
+    type Error = tonic::Status;
+    fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, tonic::Status> {
+        let n = buf.remaining();
+        Ok(Some(buf.copy_to_bytes(n)))
+    }
+}
+
+impl Codec for SimCodec {
+    type Encode = pb::AgentMessage;
+    type Decode = Bytes;
+    type Encoder = ProstEncoder<pb::AgentMessage>;
+    type Decoder = RawDecoder;
+    fn encoder(&mut self) -> Self::Encoder {
+        ProstEncoder::default()
+    }
+    fn decoder(&mut self) -> RawDecoder {
+        RawDecoder
+    }
+}
+
+// The parts of a route update the benchmark's vrouters read: keys and next-hop counts,
+// decoded without an allocation per route (prefixes borrow the received buffer).
+#[derive(Clone, PartialEq, prost::Message)]
+struct LiteMessage {
+    #[prost(message, optional, tag = "3")]
+    routes: Option<LiteUpdate>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct LiteUpdate {
+    #[prost(string, tag = "1")]
+    instance: String,
+    #[prost(message, repeated, tag = "2")]
+    reach: Vec<LiteRoute>,
+    #[prost(message, repeated, tag = "3")]
+    unreach: Vec<LiteKey>,
+    #[prost(bool, tag = "4")]
+    end_of_rib: bool,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct LiteRoute {
+    #[prost(message, optional, tag = "1")]
+    key: Option<LiteKey>,
+    #[prost(message, repeated, tag = "2")]
+    nexthops: Vec<LiteHop>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct LiteKey {
+    #[prost(bytes = "bytes", tag = "1")]
+    prefix: Bytes,
+    #[prost(uint32, tag = "2")]
+    prefix_len: u32,
+}
+
+#[derive(Clone, Copy, PartialEq, prost::Message)]
+struct LiteHop {}
+
+fn lite_prefix(k: &LiteKey) -> Option<Prefix> {
+    let addr = cirrus_proto::convert::addr_from_wire("prefix", &k.prefix).ok()?;
+    Prefix::new(addr, u8::try_from(k.prefix_len).ok()?).ok()
+}
+
+/// Records one received message: in full, or (without `keep_routes`) route updates through
+/// the light decoder.
+fn record_raw(s: &mut SimState, b: Bytes, keep_routes: bool) -> Result<(), tonic::Status> {
+    // 0x1a: field 3 (routes), length-delimited.
+    if !keep_routes && b.first() == Some(&0x1a) {
+        let m = LiteMessage::decode(b).map_err(|e| tonic::Status::internal(e.to_string()))?;
+        let Some(u) = m.routes else { return Ok(()) };
+        s.route_updates += 1;
+        s.last_update = Some(Instant::now());
+        let counts = s.counts.entry(u.instance.clone()).or_default();
+        for k in &u.unreach {
+            if let Some(p) = lite_prefix(k) {
+                counts.remove(&p);
+            }
+        }
+        counts.reserve(u.reach.len());
+        for r in &u.reach {
+            if let Some(p) = r.key.as_ref().and_then(lite_prefix) {
+                counts.insert(p, r.nexthops.len() as u32);
+            }
+        }
+        if u.end_of_rib {
+            s.end_of_rib.insert(u.instance);
+        }
+        return Ok(());
+    }
+    let m = pb::ControllerMessage::decode(b).map_err(|e| tonic::Status::internal(e.to_string()))?;
+    record(s, m, keep_routes);
+    Ok(())
+}
+
 async fn open(
     controller: SocketAddr,
     first: Option<pb::Hello>,
     keep_routes: bool,
 ) -> Result<Opened, tonic::Status> {
-    let mut client = ControlClient::connect(format!("http://{controller}"))
+    let unavailable = |e: tonic::transport::Error| {
+        tonic::Status::unavailable(format!("connecting to {controller}: {e}"))
+    };
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{controller}"))
+        .map_err(unavailable)?
+        .tcp_nodelay(true)
+        .initial_stream_window_size(crate::channel::STREAM_WINDOW)
+        .initial_connection_window_size(crate::channel::CONNECTION_WINDOW)
+        .max_frame_size(crate::channel::MAX_FRAME)
+        .connect()
         .await
-        .map_err(|e| tonic::Status::unavailable(format!("connecting to {controller}: {e}")))?
-        .max_decoding_message_size(64 << 20);
+        .map_err(unavailable)?;
+    let mut client = tonic::client::Grpc::new(channel).max_decoding_message_size(64 << 20);
+    client
+        .ready()
+        .await
+        .map_err(|e| tonic::Status::unavailable(format!("connecting to {controller}: {e}")))?;
     let (tx, rx) = mpsc::unbounded_channel();
     if let Some(h) = first {
         let _ = tx.send(pb::AgentMessage {
@@ -260,7 +382,14 @@ async fn open(
     }
     let state = Arc::new(Mutex::new(SimState::default()));
     let changed = Arc::new(Notify::new());
-    let resp = client.session(UnboundedReceiverStream::new(rx)).await?;
+    let path = http::uri::PathAndQuery::from_static("/cirrus.channel.v1.Control/Session");
+    let resp = client
+        .streaming(
+            tonic::Request::new(UnboundedReceiverStream::new(rx)),
+            path,
+            SimCodec,
+        )
+        .await?;
     let mut inbound = resp.into_inner();
     let (st, ch) = (state.clone(), changed.clone());
     let task = tokio::spawn(async move {
@@ -268,7 +397,11 @@ async fn open(
             let m = inbound.message().await;
             let mut s = st.lock().expect("sim state");
             match m {
-                Ok(Some(m)) => record(&mut s, m, keep_routes),
+                Ok(Some(b)) => {
+                    if let Err(e) = record_raw(&mut s, b, keep_routes) {
+                        s.ended = Some(Err(e));
+                    }
+                }
                 Ok(None) => {
                     s.ended = Some(Ok(()));
                     drop(s);

@@ -67,7 +67,9 @@ fn publish(
 
 /// (session, instance, reach prefixes with next-hop count, unreach prefixes, eor) of each
 /// Routes action.
-fn sent(acts: &[Action]) -> Vec<(SessionId, String, Vec<(String, usize)>, Vec<String>, bool)> {
+type Sent = (SessionId, String, Vec<(String, usize)>, Vec<String>, bool);
+
+fn sent(acts: &[Action]) -> Vec<Sent> {
     let mut out = Vec::new();
     for a in acts {
         if let Action::Routes { sessions, update } = a {
