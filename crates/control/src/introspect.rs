@@ -208,13 +208,17 @@ async fn routes(
         }
     };
     // The route server's table of the instance, as its vrouters receive it.
-    let agent = match (&name, &src.hub) {
-        (Some(n), Some(hub)) => hub
-            .routes(Some(n.clone()))
-            .await
-            .and_then(|v| v.get(n).cloned()),
-        _ => None,
-    };
+    let mut agent = None;
+    if let (Table::Instance(asked), Some(hub)) = (&table, &src.hub) {
+        for n in [Some(asked), name.as_ref()].into_iter().flatten() {
+            if agent.is_none() {
+                agent = hub
+                    .routes(Some(n.clone()))
+                    .await
+                    .and_then(|v| v.get(n).cloned());
+            }
+        }
+    }
     let routes = match (found, &agent) {
         (Some(r), _) => r,
         (None, Some(_)) => Vec::new(),

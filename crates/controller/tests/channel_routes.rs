@@ -93,6 +93,40 @@ fn vrouters_in_one_network_see_each_other_and_a_foreign_address_is_refused() {
     assert_eq!(c1["counters"]["routes_refused"], 2, "{vr}");
     assert_eq!(c1["subscribed"][0], red.as_str());
     assert_eq!(vr["routes_refused"], 2);
+    // The route server's table, as introspect shows it.
+    let (status, t) = common::http(
+        "GET",
+        c.introspect,
+        &format!("/vrouters/routes?instance={red}"),
+        None,
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{t}");
+    let routes = t["instances"][red.as_str()].as_array().unwrap();
+    let prefixes: Vec<&str> = routes.iter().filter_map(|r| r["prefix"].as_str()).collect();
+    assert_eq!(prefixes, ["10.1.0.3/32", "10.1.0.4/32"], "{t}");
+    assert_eq!(routes[1]["nexthops"][0]["address"], "198.18.0.12");
+    // /routes of the instance has the BGP view and the vrouters' view side by side.
+    // (The speaker's instances follow the config after a debounce.)
+    common::wait_for(
+        "red in the speaker",
+        std::time::Duration::from_secs(10),
+        || c.routes_answer(&format!("instance={red}")).0 == 200,
+        || c.log(),
+    );
+    let (_, r) = c.routes_answer(&format!("instance={red}"));
+    assert_eq!(r["vrouter_routes"].as_array().map(Vec::len), Some(2), "{r}");
+    assert_eq!(
+        common::http(
+            "GET",
+            c.introspect,
+            "/vrouters/routes?instance=no:such",
+            None
+        )
+        .unwrap()
+        .0,
+        404
+    );
     // The controller made the virtual-router objects.
     let fq = c.api(
         "POST",
