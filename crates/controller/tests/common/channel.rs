@@ -123,3 +123,56 @@ pub fn wait(
 pub fn host_route(ip: &str, label: u32) -> SimRoute {
     SimRoute::host(ip, label)
 }
+
+/// A network-policy allowing everything between networks `a` and `b` (`<>`), attached to
+/// both: with the intent compiler running, their instances import each other's targets.
+pub fn allow_both_ways(c: &Controller, a: &str, b: &str) -> String {
+    let name = format!("{a}-{b}");
+    let addr =
+        |vn: &str| json!([{"virtual_network": format!("{}:{}:{vn}", PROJECT[0], PROJECT[1])}]);
+    let any_port = json!([{"start_port": -1, "end_port": -1}]);
+    let p = c.create(
+        "network-policy",
+        json!({
+            "fq_name": [PROJECT[0], PROJECT[1], name],
+            "parent_type": "project",
+            "network_policy_entries": {"policy_rule": [{
+                "direction": "<>",
+                "protocol": "any",
+                "src_addresses": addr(a),
+                "dst_addresses": addr(b),
+                "src_ports": any_port,
+                "dst_ports": any_port,
+                "action_list": {"simple_action": "pass"},
+            }]},
+        }),
+    );
+    for vn in [a, b] {
+        attach_policies(c, vn, &[&name]);
+    }
+    p
+}
+
+/// Sets a network's policies (by name, in the default project); none detaches them.
+pub fn attach_policies(c: &Controller, vn: &str, policies: &[&str]) {
+    let uuid = c.api(
+        "POST",
+        "/fqname-to-id",
+        Some(json!({"type": "virtual-network", "fq_name": [PROJECT[0], PROJECT[1], vn]})),
+    )["uuid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let refs: Vec<Value> = policies
+        .iter()
+        .map(|p| {
+            json!({"to": [PROJECT[0], PROJECT[1], p],
+                   "attr": {"sequence": {"major": 0, "minor": 0}, "timer": null}})
+        })
+        .collect();
+    c.update(
+        "virtual-network",
+        &uuid,
+        json!({"network_policy_refs": refs}),
+    );
+}
