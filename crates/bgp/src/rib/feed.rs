@@ -146,3 +146,154 @@ impl Rib {
         self.take_instance_changes()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use super::*;
+    use crate::message::Update;
+    use crate::rib::{InstanceConfig, PeerInfo, RibConfig};
+    use crate::types::{Label, Labeled, Rd};
+
+    fn rt(n: u32) -> ExtCommunity {
+        ExtCommunity::route_target_as2(64512, n)
+    }
+
+    fn rib() -> Rib {
+        let mut r = Rib::new(RibConfig {
+            local_asn: 64512,
+            router_id: Ipv4Addr::new(10, 0, 0, 1),
+            cluster_id: None,
+        });
+        r.set_instance(
+            "red",
+            InstanceConfig {
+                rd: None,
+                import_targets: vec![rt(1)],
+                export_targets: vec![rt(1)],
+            },
+        );
+        r.enable_instance_feed();
+        r
+    }
+
+    fn vpn(rd: Rd, p: &str) -> Nlri {
+        Nlri::InetVpn {
+            rd,
+            prefix: p.parse().unwrap(),
+        }
+    }
+
+    fn attrs(nh: [u8; 4]) -> Arc<PathAttrs> {
+        Arc::new(PathAttrs {
+            next_hop: Some(IpAddr::from(nh)),
+            ext_communities: vec![rt(1)],
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn vrouter_routes_keep_their_own_rds_and_reach_peers() {
+        let mut r = rib();
+        let peer = PeerInfo {
+            address: "192.0.2.1".parse().unwrap(),
+            router_id: Ipv4Addr::new(10, 0, 0, 2),
+            asn: 65001,
+            ibgp: false,
+            rr_client: false,
+            families: vec![Family::InetVpn],
+            llgr: false,
+        };
+        r.peer_up(1, peer);
+        r.flush();
+        let (c1, c2) = (
+            Arc::new(Source::Local {
+                instance: "vrouter:c1".into(),
+            }),
+            Arc::new(Source::Local {
+                instance: "vrouter:c2".into(),
+            }),
+        );
+        let k1 = vpn(Rd::Ip(Ipv4Addr::new(198, 18, 0, 11), 5), "10.1.0.3/32");
+        let k2 = vpn(Rd::Ip(Ipv4Addr::new(198, 18, 0, 12), 5), "10.1.0.3/32");
+        let route = |k: &Nlri, nh| VpnRoute {
+            key: k.clone(),
+            labels: Labels::one(Label::mpls(20)),
+            attrs: attrs(nh),
+        };
+        r.originate_vpn(&c1, vec![route(&k1, [198, 18, 0, 11])])
+            .unwrap();
+        r.originate_vpn(&c2, vec![route(&k2, [198, 18, 0, 12])])
+            .unwrap();
+        let out = r.flush();
+        let sent: Vec<&Nlri> = out
+            .iter()
+            .flat_map(|(_, u)| u.announce.iter().map(|l| &l.nlri))
+            .collect();
+        assert!(sent.contains(&&k1) && sent.contains(&&k2), "{sent:?}");
+        // Our own vrouters' routes are not "from peers": nothing on the feed.
+        assert!(r.take_instance_changes().is_empty());
+        // Only the owner withdraws its route.
+        r.withdraw_vpn(&c2, std::slice::from_ref(&k1));
+        r.withdraw_vpn(&c1, std::slice::from_ref(&k1));
+        let out = r.flush();
+        let gone: Vec<&Nlri> = out
+            .iter()
+            .flat_map(|(_, u)| u.withdraw.iter().map(|l| &l.nlri))
+            .collect();
+        assert_eq!(gone, vec![&k1]);
+        assert_eq!(
+            r.originate_vpn(
+                &c1,
+                vec![VpnRoute {
+                    key: Nlri::Inet("10.0.0.0/8".parse().unwrap()),
+                    labels: Labels::default(),
+                    attrs: attrs([1, 1, 1, 1])
+                }]
+            ),
+            Err(RibError::BadFamily("10.0.0.0/8".into()))
+        );
+    }
+
+    #[test]
+    fn peer_routes_imported_into_an_instance_are_fed() {
+        let mut r = rib();
+        let peer = PeerInfo {
+            address: "192.0.2.1".parse().unwrap(),
+            router_id: Ipv4Addr::new(10, 0, 0, 2),
+            asn: 64512,
+            ibgp: true,
+            rr_client: false,
+            families: vec![Family::InetVpn],
+            llgr: false,
+        };
+        r.peer_up(1, peer);
+        let k = vpn(Rd::As2(65001, 7), "192.0.2.0/24");
+        let mut u = Update {
+            announce: vec![Labeled::with_label(k.clone(), Label::mpls(700))],
+            attrs: (*attrs([192, 0, 2, 1])).clone(),
+            ..Default::default()
+        };
+        r.receive(1, &u);
+        r.flush();
+        let c = r.take_instance_changes();
+        assert_eq!(c.len(), 1, "{c:?}");
+        assert_eq!(c[0].instance, "red");
+        assert_eq!(c[0].key, Nlri::Inet("192.0.2.0/24".parse().unwrap()));
+        assert_eq!(
+            c[0].paths[0].labels.first.map(|l| l.mpls_value()),
+            Some(700)
+        );
+        assert_eq!(c[0].paths[0].next_hop, Some(IpAddr::from([192, 0, 2, 1])));
+        // A second subscriber starts from the current content.
+        assert_eq!(r.instance_peer_routes().len(), 1);
+        // Withdrawn: the key comes again, with no paths.
+        u.withdraw = std::mem::take(&mut u.announce);
+        r.receive(1, &u);
+        r.flush();
+        let c = r.take_instance_changes();
+        assert_eq!(c.len(), 1);
+        assert!(c[0].paths.is_empty());
+    }
+}
