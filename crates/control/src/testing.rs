@@ -57,7 +57,8 @@ pub struct SimState {
     /// Set when the stream ended: Ok(()) for a clean end, else the status.
     pub ended: Option<Result<(), tonic::Status>>,
     pub route_updates: usize,
-    /// When the last route update arrived.
+    /// When the first and the last route update arrived.
+    pub first_update: Option<Instant>,
     pub last_update: Option<Instant>,
 }
 
@@ -330,6 +331,7 @@ fn record_raw(s: &mut SimState, b: Bytes, keep_routes: bool) -> Result<(), tonic
         let Some(u) = m.routes else { return Ok(()) };
         s.route_updates += 1;
         s.last_update = Some(Instant::now());
+        s.first_update.get_or_insert(Instant::now());
         let counts = s.counts.entry(u.instance.clone()).or_default();
         for k in &u.unreach {
             if let Some(p) = lite_prefix(k) {

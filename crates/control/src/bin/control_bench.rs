@@ -250,18 +250,18 @@ async fn bench(vrouters: usize, routes: usize) {
                 st.count(NETWORK) == total
             })
             .await
-            .map(|_| s.with(|st| st.last_update))
+            .map(|_| s.with(|st| (st.first_update, st.last_update)))
         }));
     }
     let mut last = t0;
     let mut done: Vec<f64> = Vec::new();
     for w in waits {
         match w.await.expect("join") {
-            Ok(Some(t)) => {
+            Ok((_, Some(t))) => {
                 last = last.max(t);
                 done.push(t.duration_since(t0).as_secs_f64());
             }
-            Ok(None) => {}
+            Ok((_, None)) => {}
             Err(e) => {
                 eprintln!("{e}");
                 drop(server);

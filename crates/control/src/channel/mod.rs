@@ -23,8 +23,8 @@ use crate::route_server::BgpOp;
 
 /// HTTP/2 flow-control windows for a session and its connection: a vrouter's first table
 /// is megabytes, and the 64 KiB default would cost a round trip per 64 KiB.
-pub const STREAM_WINDOW: u32 = 4 << 20;
-pub const CONNECTION_WINDOW: u32 = 8 << 20;
+pub const STREAM_WINDOW: u32 = 512 << 10;
+pub const CONNECTION_WINDOW: u32 = 1 << 20;
 /// Largest HTTP/2 frame accepted: fewer frames (and wake-ups) per route update.
 pub const MAX_FRAME: u32 = 1 << 20;
 
