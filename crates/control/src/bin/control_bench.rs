@@ -281,6 +281,21 @@ async fn bench(vrouters: usize, routes: usize) {
         cpu_secs("self") - cpu_sims0,
     );
     let rss = status_kib(pid, "VmRSS:");
+    // The BGP side (vrouter routes into the speaker's RIB) may still be at work: wait until
+    // the control node's RSS stops moving (1 s unchanged within 1 MiB; 30 s at most).
+    let settle_t0 = Instant::now();
+    let (mut prev, mut steady) = (0u64, 0);
+    while settle_t0.elapsed() < Duration::from_secs(30) && steady < 4 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let now = status_kib(pid, "VmRSS:");
+        steady = if now.abs_diff(prev) < 1024 {
+            steady + 1
+        } else {
+            0
+        };
+        prev = now;
+    }
+    let rss_settled = status_kib(pid, "VmRSS:");
     let hwm = status_kib(pid, "VmHWM:");
     let vr = reqwest_less_get(introspect, "/vrouters");
     let counters = vr.map(|v| v["route_server"].clone()).unwrap_or(Value::Null);
@@ -320,9 +335,10 @@ async fn bench(vrouters: usize, routes: usize) {
             .join(" ")
     );
     println!(
-        "  control node RSS: idle {} MiB, after {} MiB, peak {} MiB",
+        "  control node RSS: idle {} MiB, at convergence {} MiB, settled (BGP side done) {} MiB, peak {} MiB",
         rss_idle / 1024,
         rss / 1024,
+        rss_settled / 1024,
         hwm / 1024
     );
     println!("  route server counters: {counters}");
