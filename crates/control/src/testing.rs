@@ -302,8 +302,9 @@ struct LiteUpdate {
 struct LiteRoute {
     #[prost(message, optional, tag = "1")]
     key: Option<LiteKey>,
-    #[prost(message, repeated, tag = "2")]
-    nexthops: Vec<LiteHop>,
+    /// Next hops left encoded (only counted).
+    #[prost(bytes = "bytes", repeated, tag = "2")]
+    nexthops: Vec<Bytes>,
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
@@ -313,9 +314,6 @@ struct LiteKey {
     #[prost(uint32, tag = "2")]
     prefix_len: u32,
 }
-
-#[derive(Clone, Copy, PartialEq, prost::Message)]
-struct LiteHop {}
 
 fn lite_prefix(k: &LiteKey) -> Option<Prefix> {
     let addr = cirrus_proto::convert::addr_from_wire("prefix", &k.prefix).ok()?;

@@ -31,6 +31,9 @@ use crate::{bgp_config, instance_cfg, slice};
 const OBJECTS_PER_UPDATE: usize = 256;
 /// Messages handled before the route server is flushed, at most.
 const BATCH: usize = 4096;
+/// A vrouter that leaves this much unread is cut off (RESOURCE_EXHAUSTED): its updates would
+/// otherwise pile up in the controller. It reconnects and gets its tables afresh.
+pub const MAX_QUEUED: usize = 256 << 20;
 
 pub enum HubMsg {
     Open {
@@ -519,6 +522,7 @@ impl Hub {
     }
 
     fn carry(&mut self, acts: Vec<Action>) {
+        let mut slow = Vec::new();
         for a in acts {
             match a {
                 Action::Routes { sessions, update } => {
@@ -529,6 +533,9 @@ impl Hub {
                             c.counters.routes_sent += n;
                             c.counters.updates_sent += 1;
                             let _ = c.tx.send(Ok(bytes.clone()));
+                            if c.tx.queued() > MAX_QUEUED {
+                                slow.push(s);
+                            }
                         }
                     }
                 }
@@ -555,6 +562,17 @@ impl Hub {
                     }
                 }
             }
+        }
+        for id in slow {
+            if let Some(c) = self.conns.get(&id) {
+                tracing::warn!(session = id, vrouter = %c.hello.hostname, queued = c.tx.queued(), "vrouter reads too slowly: session cut off");
+                let _ = c.tx.send(Err(Status::resource_exhausted(format!(
+                    "vrouter {} left more than {} MiB of updates unread",
+                    c.hello.hostname,
+                    MAX_QUEUED >> 20
+                ))));
+            }
+            self.closed(id, true);
         }
     }
 
@@ -584,6 +602,7 @@ impl Hub {
                 j["config_objects"] = json!(c.held.len());
                 j["config_revision"] = json!(c.config_revision);
                 j["trusted_addresses"] = json!(c.trust.len());
+                j["queued_octets"] = json!(c.tx.queued());
                 j["counters"] = json!(c.counters);
             }
             out.push(j);
