@@ -182,6 +182,9 @@ pub struct RouteServer {
     sessions: HashMap<SessionId, Session>,
     /// Instance -> the instances that see its agent routes (itself included).
     leaks: HashMap<Arc<str>, Vec<Arc<str>>>,
+    /// Instance -> the instances whose agent routes it sees (itself included): `leaks`
+    /// inverted, kept with it.
+    sources: HashMap<Arc<str>, Vec<Arc<str>>>,
     counters: Counters,
     next_generation: u64,
 }
@@ -253,6 +256,9 @@ impl RouteServer {
         if !self.tables.contains_key(name) {
             let key: Arc<str> = name.into();
             self.leaks
+                .entry(key.clone())
+                .or_insert_with(|| vec![key.clone()]);
+            self.sources
                 .entry(key.clone())
                 .or_insert_with(|| vec![key.clone()]);
             self.tables.insert(key.clone(), Table::new(key));
@@ -473,10 +479,11 @@ impl RouteServer {
     /// given.
     fn view(&self, inst: &str, only: Option<&HashSet<Prefix>>) -> Vec<pb::Route> {
         let sources: Vec<&Table> = self
-            .leaks
-            .iter()
-            .filter(|(_, dests)| dests.iter().any(|d| &**d == inst))
-            .filter_map(|(src, _)| self.tables.get(src))
+            .sources
+            .get(inst)
+            .into_iter()
+            .flatten()
+            .filter_map(|src| self.tables.get(src))
             .collect();
         let Some(own) = self.tables.get(inst) else {
             return Vec::new();
@@ -635,6 +642,13 @@ impl RouteServer {
                     t.dirty.extend(prefixes);
                 }
             }
+            let mut sources: HashMap<Arc<str>, Vec<Arc<str>>> = HashMap::new();
+            for (src, dests) in &leaks {
+                for d in dests {
+                    sources.entry(d.clone()).or_default().push(src.clone());
+                }
+            }
+            self.sources = sources;
             self.leaks = leaks;
         }
         let mut ops = Vec::new();
