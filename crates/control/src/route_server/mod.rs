@@ -596,17 +596,21 @@ impl RouteServer {
                 reannounce.push(name.clone());
             }
         }
-        // Who sees whose agent routes.
+        // Who sees whose agent routes: A's routes reach every instance importing one of A's
+        // export targets (through an index by target, not a comparison of every pair).
+        let mut importers: HashMap<ExtCommunity, Vec<&Arc<str>>> = HashMap::new();
+        for (b, tb) in &self.tables {
+            for t in tb.cfg.iter().flat_map(|c| c.import.iter()) {
+                importers.entry(*t).or_default().push(b);
+            }
+        }
         let mut leaks: HashMap<Arc<str>, Vec<Arc<str>>> = HashMap::new();
         for (a, ta) in &self.tables {
             let mut dests = vec![a.clone()];
-            if let Some(ca) = &ta.cfg {
-                for (b, tb) in &self.tables {
-                    if b != a
-                        && let Some(cb) = &tb.cfg
-                        && ca.export.iter().any(|t| cb.import.contains(t))
-                    {
-                        dests.push(b.clone());
+            for t in ta.cfg.iter().flat_map(|c| c.export.iter()) {
+                for b in importers.get(t).into_iter().flatten() {
+                    if *b != a && !dests.contains(b) {
+                        dests.push((*b).clone());
                     }
                 }
             }
@@ -614,18 +618,20 @@ impl RouteServer {
             leaks.insert(a.clone(), dests);
         }
         if leaks != self.leaks {
+            let mut sources: HashMap<Arc<str>, Vec<Arc<str>>> = HashMap::new();
+            for (src, dests) in &leaks {
+                for d in dests {
+                    sources.entry(d.clone()).or_default().push(src.clone());
+                }
+            }
             // Every subscribed instance whose sources changed is re-sent whole: a prefix that
             // no longer reaches it goes out as unreach.
-            let sources_of =
-                |l: &HashMap<Arc<str>, Vec<Arc<str>>>, b: &Arc<str>| -> BTreeSet<Arc<str>> {
-                    l.iter()
-                        .filter(|(_, d)| d.contains(b))
-                        .map(|(s, _)| s.clone())
-                        .collect()
-                };
+            let set = |m: &HashMap<Arc<str>, Vec<Arc<str>>>, b: &Arc<str>| -> BTreeSet<Arc<str>> {
+                m.get(b).into_iter().flatten().cloned().collect()
+            };
             let names: Vec<Arc<str>> = self.tables.keys().cloned().collect();
             for b in names {
-                let (old, new) = (sources_of(&self.leaks, &b), sources_of(&leaks, &b));
+                let (old, new) = (set(&self.sources, &b), set(&sources, &b));
                 if old == new {
                     continue;
                 }
@@ -640,12 +646,6 @@ impl RouteServer {
                 {
                     tracing::info!(instance = %b, prefixes = prefixes.len(), "instance imports changed");
                     t.dirty.extend(prefixes);
-                }
-            }
-            let mut sources: HashMap<Arc<str>, Vec<Arc<str>>> = HashMap::new();
-            for (src, dests) in &leaks {
-                for d in dests {
-                    sources.entry(d.clone()).or_default().push(src.clone());
                 }
             }
             self.sources = sources;
