@@ -18,6 +18,41 @@ pub enum DeviceError {
     BadName(String),
 }
 
+/// What a device counted besides the frames it passed on (see `rxtx.rs` for when each
+/// is counted; the same for every backend).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeviceCounters {
+    /// Frames received and handed on.
+    pub rx_frames: u64,
+    /// Frames dropped on receive because the device could not hand over the whole frame
+    /// (larger than a buffer, or cut by a ring's frame size).
+    pub rx_truncated: u64,
+    /// Receive calls that found the link gone down (the kernel says so once per event).
+    pub rx_link_down: u64,
+    /// Frames the device took for sending.
+    pub tx_frames: u64,
+    /// Frames the kernel refused as larger than the link MTU (dropped).
+    pub tx_oversized: u64,
+    /// Frames dropped because the device's send queue was full.
+    pub tx_full: u64,
+    /// Segmentation-offload frames received (GSO-aware devices: one per TCP super-frame
+    /// the kernel handed over whole), and the segments cut from them (counted in
+    /// `rx_frames` too).
+    pub rx_gso_frames: u64,
+    pub rx_gso_segments: u64,
+    /// Received frames whose checksum the kernel left for us to complete, completed.
+    pub rx_csum_completed: u64,
+    /// Received offload frames of a kind not handled (not TCP over IPv4/IPv6 without
+    /// extension headers, bad lengths): dropped.
+    pub rx_gso_unsupported: u64,
+    /// Frames sent as segmentation-offload frames (larger than the link MTU, cut by the
+    /// kernel or delivered whole to a local stack).
+    pub tx_gso_frames: u64,
+    /// Frames to hand over whole whose TCP checksum was wrong: dropped (the stack would
+    /// not check it after us).
+    pub tx_bad_checksum: u64,
+}
+
 /// A source and sink of Ethernet frames.
 pub trait Device: Send {
     /// Name for logs and errors.
@@ -35,4 +70,9 @@ pub trait Device: Send {
     /// Sends the frames, returning how many the device took (the rest were dropped, e.g.
     /// for a full queue).
     fn send_batch(&mut self, frames: &[&PacketBuf]) -> Result<usize, DeviceError>;
+
+    /// What the device counted so far.
+    fn counters(&self) -> DeviceCounters {
+        DeviceCounters::default()
+    }
 }
