@@ -339,7 +339,6 @@ fn the_controller_in_the_root_namespace_is_reachable_from_a_compute_node() {
     // reaches the channel.
     let underlay = IpAddr::V4(lab.plan().root_addr());
     spec.api_listen = SocketAddr::new(underlay, 8082);
-    spec.channel_listen = None;
     lab.start_controller(&spec, Duration::from_secs(60))
         .unwrap();
     let url = format!("http://{underlay}:8082/");
@@ -351,13 +350,22 @@ fn the_controller_in_the_root_namespace_is_reachable_from_a_compute_node() {
         .unwrap()
         .unwrap();
         assert!(answer.get("links").is_some(), "{answer}");
-        // Its BGP speaker listens on the underlay address as well.
+        // Its channel (what vrouters connect to) and its BGP speaker listen there as well.
+        let channel = SocketAddr::new(underlay, cirrus_lab::CHANNEL_PORT);
+        assert_eq!(spec.channel_listen, Some(channel));
+        assert!(netns::tcp_reachable(&ns, channel, Duration::from_secs(2)).unwrap());
         let bgp = SocketAddr::new(underlay, 179);
         assert!(netns::tcp_reachable(&ns, bgp, Duration::from_secs(2)).unwrap());
     }
-    // From the root namespace's loopback the introspect answers.
+    // From the root namespace's loopback the introspect answers, vrouters included (none yet).
     let introspect = format!("{}/bgp/neighbors", spec.introspect_url());
     cirrus_lab::http::get_json(&introspect, Duration::from_secs(5)).unwrap();
+    let vrouters = format!("{}/vrouters", spec.introspect_url());
+    let answer = cirrus_lab::http::get_json(&vrouters, Duration::from_secs(5)).unwrap();
+    assert!(
+        cirrus_lab::connected_vrouters(&answer, &["c1".into()]).is_empty(),
+        "{answer}"
+    );
     assert!(lab.alive("controller"));
 }
 
