@@ -4,3 +4,6 @@
 //! node's interfaces, answers what workloads ask of their network (DHCP, ARP, ping of the
 //! gateway), decides each new flow (network policy, security groups, firewall rules,
 //! floating-IP NAT, ECMP), and serves Contrail's port IPC and its own introspect.
+
+pub mod config;
+mod ser;
