@@ -6,4 +6,5 @@
 //! floating-IP NAT, ECMP), and serves Contrail's port IPC and its own introspect.
 
 pub mod config;
+pub mod policy;
 mod ser;
