@@ -8,3 +8,4 @@
 pub mod config;
 pub mod policy;
 mod ser;
+pub mod routes;
