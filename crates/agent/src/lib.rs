@@ -7,5 +7,6 @@
 
 pub mod config;
 pub mod policy;
-mod ser;
+pub mod program;
 pub mod routes;
+mod ser;

@@ -54,7 +54,11 @@ pub enum RouteError {
         source: WireError,
     },
     #[error("route {prefix}: nexthops[{index}].address: a tunnel endpoint is IPv4, got {addr}")]
-    Ipv6Endpoint { prefix: String, index: usize, addr: IpAddr },
+    Ipv6Endpoint {
+        prefix: String,
+        index: usize,
+        addr: IpAddr,
+    },
     #[error("route: key is missing")]
     NoKey,
 }
@@ -96,16 +100,28 @@ impl Route {
                         addr,
                     });
                 }
-                Err(source) => return Err(RouteError::Wire { prefix: name(), source }),
+                Err(source) => {
+                    return Err(RouteError::Wire {
+                        prefix: name(),
+                        source,
+                    });
+                }
             };
             let mac = mac_from_wire("nexthops.mac", &n.mac)
-                .map_err(|source| RouteError::Wire { prefix: name(), source })?
+                .map_err(|source| RouteError::Wire {
+                    prefix: name(),
+                    source,
+                })?
                 .map(MacAddr);
             nexthops.push(NextHop {
                 address,
                 label: n.label,
                 vni: n.vni,
-                encaps: n.encapsulations.iter().filter_map(|e| encap_from_wire(*e)).collect(),
+                encaps: n
+                    .encapsulations
+                    .iter()
+                    .filter_map(|e| encap_from_wire(*e))
+                    .collect(),
                 mac,
                 origin: n.origin.clone(),
             });
@@ -171,10 +187,18 @@ mod tests {
         let mut w = r.to_wire();
         w.nexthops[0].address = addr_to_wire("fd00::1".parse().unwrap());
         let e = Route::from_wire(&w).unwrap_err().to_string();
-        assert!(e.contains("10.1.0.3/32") && e.contains("nexthops[0].address"), "{e}");
+        assert!(
+            e.contains("10.1.0.3/32") && e.contains("nexthops[0].address"),
+            "{e}"
+        );
         let mut w = r.to_wire();
         w.nexthops[0].mac = vec![1, 2];
-        assert!(Route::from_wire(&w).unwrap_err().to_string().contains("nexthops.mac"));
+        assert!(
+            Route::from_wire(&w)
+                .unwrap_err()
+                .to_string()
+                .contains("nexthops.mac")
+        );
         // Duplicate next hops collapse.
         let mut w = r.to_wire();
         w.nexthops.push(w.nexthops[0].clone());

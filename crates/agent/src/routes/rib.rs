@@ -230,7 +230,11 @@ impl Rib {
     pub fn instances(&self) -> BTreeSet<String> {
         self.sessions
             .values()
-            .flat_map(|per| per.iter().filter(|(_, h)| !h.routes.is_empty()).map(|(i, _)| i.clone()))
+            .flat_map(|per| {
+                per.iter()
+                    .filter(|(_, h)| !h.routes.is_empty())
+                    .map(|(i, _)| i.clone())
+            })
             .collect()
     }
 
@@ -294,8 +298,19 @@ mod tests {
     #[test]
     fn two_sessions_union_and_a_lost_one_stays_until_the_other_resends() {
         let mut rib = Rib::new(60);
-        rib.handle(update(0, vec![route("10.1.0.4/32", "198.18.0.12", 20)], true));
-        rib.handle(update(1, vec![route("10.1.0.4/32", "198.18.0.13", 21), route("10.1.0.5/32", "198.18.0.13", 22)], false));
+        rib.handle(update(
+            0,
+            vec![route("10.1.0.4/32", "198.18.0.12", 20)],
+            true,
+        ));
+        rib.handle(update(
+            1,
+            vec![
+                route("10.1.0.4/32", "198.18.0.13", 21),
+                route("10.1.0.5/32", "198.18.0.13", 22),
+            ],
+            false,
+        ));
         let r = rib.routes(I);
         assert_eq!(r.len(), 2);
         assert_eq!(
@@ -303,7 +318,10 @@ mod tests {
             vec![("198.18.0.12".into(), 20), ("198.18.0.13".into(), 21)]
         );
         // Session 1 goes: its routes stay (stale).
-        rib.handle(RibEvent::SessionDown { session: 1, now: 100 });
+        rib.handle(RibEvent::SessionDown {
+            session: 1,
+            now: 100,
+        });
         assert_eq!(rib.routes(I).len(), 2);
         assert_eq!(rib.held(1, I), (0, 2));
         // Session 0 sends end-of-RIB again (e.g. after its own reconnect): session 1's
@@ -318,11 +336,25 @@ mod tests {
     #[test]
     fn a_returning_session_sweeps_only_what_it_did_not_resend() {
         let mut rib = Rib::new(60);
-        rib.handle(update(0, vec![route("10.1.0.4/32", "198.18.0.12", 20), route("10.1.0.5/32", "198.18.0.12", 21)], true));
-        rib.handle(RibEvent::SessionDown { session: 0, now: 10 });
+        rib.handle(update(
+            0,
+            vec![
+                route("10.1.0.4/32", "198.18.0.12", 20),
+                route("10.1.0.5/32", "198.18.0.12", 21),
+            ],
+            true,
+        ));
+        rib.handle(RibEvent::SessionDown {
+            session: 0,
+            now: 10,
+        });
         rib.handle(RibEvent::SessionUp { session: 0 });
         assert!(!rib.has_end_of_rib(I));
-        rib.handle(update(0, vec![route("10.1.0.4/32", "198.18.0.12", 20)], false));
+        rib.handle(update(
+            0,
+            vec![route("10.1.0.4/32", "198.18.0.12", 20)],
+            false,
+        ));
         // Before end-of-RIB both are still there (no gap while resending).
         assert_eq!(rib.routes(I).len(), 2);
         rib.handle(update(0, vec![], true));
@@ -333,8 +365,15 @@ mod tests {
     #[test]
     fn stale_routes_expire_after_the_timeout() {
         let mut rib = Rib::new(30);
-        rib.handle(update(0, vec![route("10.1.0.4/32", "198.18.0.12", 20)], true));
-        rib.handle(RibEvent::SessionDown { session: 0, now: 100 });
+        rib.handle(update(
+            0,
+            vec![route("10.1.0.4/32", "198.18.0.12", 20)],
+            true,
+        ));
+        rib.handle(RibEvent::SessionDown {
+            session: 0,
+            now: 100,
+        });
         assert!(rib.handle(RibEvent::Tick { now: 129 }).is_empty());
         assert_eq!(rib.routes(I).len(), 1);
         assert!(rib.handle(RibEvent::Tick { now: 130 }).contains(I));
@@ -347,10 +386,17 @@ mod tests {
         let mut rib = Rib::new(30);
         let mut hi = route("10.1.0.9/32", "198.18.0.14", 30);
         hi.local_pref = 200;
-        rib.handle(update(0, vec![route("10.1.0.9/32", "198.18.0.12", 20)], true));
+        rib.handle(update(
+            0,
+            vec![route("10.1.0.9/32", "198.18.0.12", 20)],
+            true,
+        ));
         rib.handle(update(1, vec![hi], true));
         let r = rib.routes(I);
-        assert_eq!(endpoints(r.values().next().unwrap()), vec![("198.18.0.14".into(), 30)]);
+        assert_eq!(
+            endpoints(r.values().next().unwrap()),
+            vec![("198.18.0.14".into(), 30)]
+        );
         rib.handle(RibEvent::Forget { instance: I.into() });
         assert!(rib.routes(I).is_empty());
         assert!(rib.instances().is_empty());
