@@ -6,7 +6,13 @@
 //! floating-IP NAT, ECMP), and serves Contrail's port IPC and its own introspect.
 
 pub mod config;
+pub mod derive;
+pub mod flow_context;
+pub mod flow_setup;
 pub mod policy;
 pub mod program;
 pub mod routes;
 mod ser;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+pub mod upcall_frame;

@@ -153,3 +153,157 @@ pub fn port_slice() -> ConfigStore {
     ));
     s
 }
+
+/// Adds an IPAM (once) and a network `name` with one subnet (`cidr`, gateway .1, DNS .2)
+/// and the given VNI, in project `d:p`.
+pub fn add_network(s: &mut ConfigStore, uuid: &str, name: &str, vni: u32, cidr: &str) {
+    if s.get("ipam").is_none() {
+        s.upsert(obj("network-ipam", "ipam", &["d", "p", "ipam"], json!({})));
+    }
+    let (addr, len) = cidr.split_once('/').expect("cidr");
+    let base: std::net::Ipv4Addr = addr.parse().expect("IPv4 cidr");
+    let gw = std::net::Ipv4Addr::from_bits(base.to_bits() + 1);
+    let dns = std::net::Ipv4Addr::from_bits(base.to_bits() + 2);
+    let vn = obj(
+        "virtual-network",
+        uuid,
+        &["d", "p", name],
+        json!({"virtual_network_network_id": vni, "virtual_network_properties": {"vxlan_network_identifier": vni}}),
+    );
+    s.upsert(with_refs(
+        vn,
+        "network_ipam_refs",
+        &[(
+            "ipam",
+            json!({"ipam_subnets": [{
+                "subnet": {"ip_prefix": addr, "ip_prefix_len": len.parse::<i64>().unwrap()},
+                "default_gateway": gw.to_string(),
+                "dns_server_address": dns.to_string()
+            }]}),
+        )],
+    ));
+}
+
+/// Gives network `vn` its network-policy ACL with `rules` (a JSON list of `AclRuleType`).
+pub fn set_network_acl(s: &mut ConfigStore, vn: &str, rules: Value) {
+    let name = s.get(vn).expect("network").name().to_string();
+    let mut fq = s.get(vn).unwrap().fq_name.clone();
+    fq.push(name);
+    let fq: Vec<&str> = fq.iter().map(String::as_str).collect();
+    s.upsert(child_of(
+        obj(
+            "access-control-list",
+            &format!("acl-{vn}"),
+            &fq,
+            json!({"access_control_list_entries": {"acl_rule": rules}}),
+        ),
+        "virtual-network",
+        vn,
+    ));
+}
+
+/// Adds a port in network `vn` with one instance IP and the given security groups.
+pub fn add_port(s: &mut ConfigStore, uuid: &str, vn: &str, mac: &str, ip: &str, sgs: &[&str]) {
+    let p = obj(
+        "virtual-machine-interface",
+        uuid,
+        &["d", "p", uuid],
+        json!({"virtual_machine_interface_mac_addresses": {"mac_address": [mac]}}),
+    );
+    let p = with_plain_refs(p, "virtual_network_refs", &[vn]);
+    s.upsert(with_plain_refs(p, "security_group_refs", sgs));
+    s.upsert(with_plain_refs(
+        with_plain_refs(
+            obj(
+                "instance-ip",
+                &format!("iip-{uuid}"),
+                &[&format!("iip-{uuid}")],
+                json!({"instance_ip_address": ip}),
+            ),
+            "virtual_machine_interface_refs",
+            &[uuid],
+        ),
+        "virtual_network_refs",
+        &[vn],
+    ));
+}
+
+/// Adds a security group with numeric `id` and its ingress and egress ACLs (JSON lists of
+/// `AclRuleType`, as the intent compiler writes them).
+pub fn add_security_group(s: &mut ConfigStore, uuid: &str, id: u32, ingress: Value, egress: Value) {
+    s.upsert(obj(
+        "security-group",
+        uuid,
+        &["d", "p", uuid],
+        json!({"security_group_id": id}),
+    ));
+    for (name, rules) in [
+        ("ingress-access-control-list", ingress),
+        ("egress-access-control-list", egress),
+    ] {
+        s.upsert(child_of(
+            obj(
+                "access-control-list",
+                &format!("{uuid}-{name}"),
+                &["d", "p", uuid, name],
+                json!({"access_control_list_entries": {"acl_rule": rules}}),
+            ),
+            "security-group",
+            uuid,
+        ));
+    }
+}
+
+/// Gives port `port` floating IP `addr` from a pool of network `vn`.
+pub fn add_floating_ip(s: &mut ConfigStore, uuid: &str, vn: &str, port: &str, addr: &str) {
+    let pool = format!("pool-{vn}");
+    if s.get(&pool).is_none() {
+        s.upsert(child_of(
+            obj(
+                "floating-ip-pool",
+                &pool,
+                &["d", "p", vn, "pool"],
+                json!({}),
+            ),
+            "virtual-network",
+            vn,
+        ));
+    }
+    s.upsert(with_plain_refs(
+        child_of(
+            obj(
+                "floating-ip",
+                uuid,
+                &["d", "p", vn, "pool", uuid],
+                json!({"floating_ip_address": addr}),
+            ),
+            "floating-ip-pool",
+            &pool,
+        ),
+        "virtual_machine_interface_refs",
+        &[port],
+    ));
+}
+
+/// One ACL rule in Contrail's shape: `proto` ("any", "6", ...), addresses as JSON
+/// `AddressType`s, destination port range, action "pass"/"deny", direction ">"/"<>".
+pub fn acl_rule(
+    proto: &str,
+    src: Value,
+    dst: Value,
+    dports: (i64, i64),
+    action: &str,
+    uuid: &str,
+) -> Value {
+    json!({
+        "match_condition": {
+            "protocol": proto,
+            "src_address": src, "src_port": {"start_port": -1, "end_port": -1},
+            "dst_address": dst, "dst_port": {"start_port": dports.0, "end_port": dports.1},
+            "ethertype": "IPv4"
+        },
+        "action_list": {"simple_action": action},
+        "rule_uuid": uuid,
+        "direction": ">"
+    })
+}
