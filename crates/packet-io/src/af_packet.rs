@@ -1,17 +1,18 @@
 //! AF_PACKET raw-socket devices: every frame on a Linux interface (a veth end, a NIC),
 //! received and sent one syscall per frame, non-blocking. Simple and works everywhere;
-//! TPACKET_V3 rings or AF_XDP would cut the syscalls (not done yet).
+//! `tpacket` and `af_xdp` cut the syscalls. The loops around each frame are `rxtx.rs`'s.
 
-use crate::device::{Device, DeviceError};
-use crate::sys;
+use crate::device::{Device, DeviceCounters, DeviceError};
+use crate::{rxtx, sys};
 use cirrus_dataplane::packet::PacketBuf;
 use std::fs::File;
-use std::io::{ErrorKind, Read, Write};
+use std::io::Write;
 
 /// A raw socket bound to one interface.
 pub struct AfPacket {
     name: String,
     sock: File,
+    counters: DeviceCounters,
 }
 
 impl AfPacket {
@@ -27,15 +28,8 @@ impl AfPacket {
         Ok(Self {
             name: name.into(),
             sock,
+            counters: DeviceCounters::default(),
         })
-    }
-
-    fn err(&self, op: &'static str, source: std::io::Error) -> DeviceError {
-        DeviceError::Io {
-            name: self.name.clone(),
-            op,
-            source,
-        }
     }
 }
 
@@ -50,44 +44,24 @@ impl Device for AfPacket {
         spare: &mut Vec<PacketBuf>,
         max: usize,
     ) -> Result<usize, DeviceError> {
-        let mut n = 0;
-        while n < max {
-            let mut b = spare.pop().unwrap_or_else(PacketBuf::empty);
-            match b.fill_with(|room| self.sock.read(room)) {
-                Ok(0) => {
-                    spare.push(b);
-                    break;
-                }
-                Ok(_) => {
-                    out.push(b);
-                    n += 1;
-                }
-                Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                    spare.push(b);
-                    break;
-                }
-                Err(e) if e.kind() == ErrorKind::Interrupted => spare.push(b),
-                Err(e) => {
-                    spare.push(b);
-                    return Err(self.err("recv", e));
-                }
-            }
-        }
-        Ok(n)
+        let sock = &self.sock;
+        rxtx::receive(&self.name, &mut self.counters, out, spare, max, |b| {
+            // The full length, so a frame larger than the buffer is seen as cut.
+            let mut len = 0;
+            b.fill_with(|room| {
+                len = sys::recv_trunc(sock, room)?;
+                Ok::<_, std::io::Error>(len)
+            })?;
+            Ok(Some(len))
+        })
     }
 
     fn send_batch(&mut self, frames: &[&PacketBuf]) -> Result<usize, DeviceError> {
-        let mut n = 0;
-        for f in frames {
-            match self.sock.write(f.data()) {
-                Ok(_) => n += 1,
-                // A full socket buffer drops the frame, as a full NIC queue would.
-                Err(e) if e.kind() == ErrorKind::WouldBlock => {}
-                // Frames larger than the interface MTU are refused by the kernel: dropped.
-                Err(e) if e.raw_os_error() == Some(libc::EMSGSIZE) => {}
-                Err(e) => return Err(self.err("send", e)),
-            }
-        }
-        Ok(n)
+        let sock = &mut self.sock;
+        rxtx::send_each(&self.name, &mut self.counters, frames, |f| sock.write(f))
+    }
+
+    fn counters(&self) -> DeviceCounters {
+        self.counters
     }
 }

@@ -14,9 +14,9 @@
 //! pointer at offsets checked against its size. A chunk is only read after the kernel
 //! published it on the RX ring (Acquire) and only written while it is ours.
 
-use crate::device::{Device, DeviceError};
-use crate::sys;
+use crate::device::{Device, DeviceCounters, DeviceError};
 use crate::xdp_prog::XdpRedirect;
+use crate::{rxtx, sys};
 use cirrus_dataplane::packet::PacketBuf;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -106,6 +106,7 @@ pub struct AfXdp {
     umem: Umem,
     /// Chunks (UMEM offsets) this process may send from.
     free: Vec<u64>,
+    counters: DeviceCounters,
 }
 
 // SAFETY: the mappings are shared with the kernel, not with other threads; the device is
@@ -229,6 +230,7 @@ impl AfXdp {
             comp,
             umem,
             free: (half..FRAMES).map(|i| (i * FRAME) as u64).collect(),
+            counters: DeviceCounters::default(),
         })
     }
 
@@ -281,66 +283,75 @@ impl Device for AfXdp {
         let prod = self.rx.producer().load(Ordering::Acquire);
         let avail = prod.wrapping_sub(cons).min(max as u32);
         let fprod = self.fill.producer().load(Ordering::Relaxed);
-        let mut got = 0;
-        for k in 0..avail {
+        let (rx, fill, umem) = (&self.rx, &self.fill, &self.umem);
+        let mut k = 0u32;
+        let r = rxtx::receive(&self.name, &mut self.counters, out, spare, max, |b| {
+            if k == avail {
+                return Ok(None);
+            }
             // SAFETY: descriptors between consumer and producer were published by the
             // kernel (Acquire above): {addr: u64, len: u32, options: u32}.
             let (addr, len) = unsafe {
-                let d = self.rx.slot(cons.wrapping_add(k), DESC);
+                let d = rx.slot(cons.wrapping_add(k), DESC);
                 (d.cast::<u64>().read(), d.add(8).cast::<u32>().read())
             };
             let umem_len = (FRAMES * FRAME) as u64;
-            if addr + len as u64 <= umem_len {
-                let mut b = spare.pop().unwrap_or_else(PacketBuf::empty);
-                let r: Result<usize, ()> = b.fill_with(|room| {
-                    let n = (len as usize).min(room.len());
-                    // SAFETY: `addr..addr+len` is inside the UMEM (checked) and the kernel
-                    // does not write this chunk until we put it back on the fill ring.
-                    unsafe {
-                        std::ptr::copy_nonoverlapping(
-                            self.umem.ptr().add(addr as usize),
-                            room.as_mut_ptr(),
-                            n,
-                        )
-                    };
-                    Ok(n)
-                });
-                if r == Ok(len as usize) {
-                    out.push(b);
-                    got += 1;
-                } else {
-                    spare.push(b);
+            // A descriptor outside the UMEM (never seen) leaves the buffer empty: the
+            // loop counts the frame as cut.
+            let inside = addr + len as u64 <= umem_len;
+            let _: Result<usize, ()> = b.fill_with(|room| {
+                if !inside {
+                    return Ok(0);
                 }
-            }
+                let n = (len as usize).min(room.len());
+                // SAFETY: `addr..addr+len` is inside the UMEM (checked) and the kernel
+                // does not write this chunk until we put it back on the fill ring below.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(
+                        umem.ptr().add(addr as usize),
+                        room.as_mut_ptr(),
+                        n,
+                    )
+                };
+                Ok(n)
+            });
             // The chunk goes straight back to the kernel for the next frame.
             // SAFETY: the fill ring holds at most FRAMES/2 <= RING chunks (every chunk
             // taken off RX is put back once), so this slot is free for us.
             unsafe {
-                self.fill
-                    .slot(fprod.wrapping_add(k), 8)
+                fill.slot(fprod.wrapping_add(k), 8)
                     .cast::<u64>()
                     .write(addr - addr % FRAME as u64)
             };
-        }
+            k += 1;
+            Ok(Some((len as usize).max(1)))
+        });
+        // Exactly the descriptors taken go back (the loop may stop before `avail`).
         self.fill
             .producer()
-            .store(fprod.wrapping_add(avail), Ordering::Release);
+            .store(fprod.wrapping_add(k), Ordering::Release);
         self.rx
             .consumer()
-            .store(cons.wrapping_add(avail), Ordering::Release);
-        Ok(got)
+            .store(cons.wrapping_add(k), Ordering::Release);
+        r
     }
 
     fn send_batch(&mut self, frames: &[&PacketBuf]) -> Result<usize, DeviceError> {
         self.reclaim();
         let prod = self.tx.producer().load(Ordering::Relaxed);
         let mut n = 0u32;
-        for f in frames {
+        for (at, f) in frames.iter().enumerate() {
             let data = f.data();
             if data.len() > FRAME as usize {
+                // What EMSGSIZE means for the socket backends.
+                self.counters.tx_oversized += 1;
                 continue;
             }
-            let Some(addr) = self.free.pop() else { break };
+            let Some(addr) = self.free.pop() else {
+                // No chunk free: the TX ring is full.
+                self.counters.tx_full += (frames.len() - at) as u64;
+                break;
+            };
             // SAFETY: `addr` is a free chunk (ours until the kernel completes it) and
             // `data` fits in it; the TX slot is free since at most FRAMES/2 <= RING
             // chunks are ever in flight.
@@ -357,6 +368,7 @@ impl Device for AfXdp {
             }
             n += 1;
         }
+        self.counters.tx_frames += n as u64;
         if n > 0 {
             self.tx
                 .producer()
@@ -375,9 +387,10 @@ impl Device for AfXdp {
             };
             if r < 0 {
                 let e = io::Error::last_os_error();
+                // The frames are on the ring: a busy kick is retried by the next one.
                 if !matches!(
-                    e.raw_os_error(),
-                    Some(libc::EAGAIN | libc::EBUSY | libc::ENOBUFS)
+                    rxtx::IoError::of(&e),
+                    rxtx::IoError::Again | rxtx::IoError::Interrupted
                 ) {
                     return Err(DeviceError::Io {
                         name: self.name.clone(),
@@ -388,5 +401,9 @@ impl Device for AfXdp {
             }
         }
         Ok(n as usize)
+    }
+
+    fn counters(&self) -> DeviceCounters {
+        self.counters
     }
 }

@@ -18,6 +18,25 @@ pub enum DeviceError {
     BadName(String),
 }
 
+/// What a device counted besides the frames it passed on (see `rxtx.rs` for when each
+/// is counted; the same for every backend).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeviceCounters {
+    /// Frames received and handed on.
+    pub rx_frames: u64,
+    /// Frames dropped on receive because the device could not hand over the whole frame
+    /// (larger than a buffer, or cut by a ring's frame size).
+    pub rx_truncated: u64,
+    /// Receive calls that found the link gone down (the kernel says so once per event).
+    pub rx_link_down: u64,
+    /// Frames the device took for sending.
+    pub tx_frames: u64,
+    /// Frames the kernel refused as larger than the link MTU (dropped).
+    pub tx_oversized: u64,
+    /// Frames dropped because the device's send queue was full.
+    pub tx_full: u64,
+}
+
 /// A source and sink of Ethernet frames.
 pub trait Device: Send {
     /// Name for logs and errors.
@@ -35,4 +54,9 @@ pub trait Device: Send {
     /// Sends the frames, returning how many the device took (the rest were dropped, e.g.
     /// for a full queue).
     fn send_batch(&mut self, frames: &[&PacketBuf]) -> Result<usize, DeviceError>;
+
+    /// What the device counted so far.
+    fn counters(&self) -> DeviceCounters {
+        DeviceCounters::default()
+    }
 }

@@ -7,17 +7,25 @@
 //! sockets in copy mode) and [`tap`].
 //! [`runner`] runs pipeline workers over a set of devices on their own threads (flows
 //! steered to workers by a symmetric hash), handing
-//! flow misses and trapped packets to an [`runner::Agent`].
+//! flow misses and trapped packets to an [`runner::Agent`]; its [`RunnerHandle`] lets
+//! the agent add and remove ports, inject frames, dump and delete flows and read the
+//! counters ([`report`]) while it runs.
 
 pub mod af_packet;
 pub mod af_xdp;
 pub mod device;
+pub mod handle;
 mod lane;
 pub mod memory;
+mod ports;
+pub mod report;
 pub mod runner;
+mod rxtx;
 mod sys;
 pub mod tap;
 pub mod tpacket;
 mod xdp_prog;
 
-pub use device::{Device, DeviceError};
+pub use device::{Device, DeviceCounters, DeviceError};
+pub use handle::{HandleError, RunnerHandle};
+pub use report::FlowFilter;

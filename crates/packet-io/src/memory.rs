@@ -1,7 +1,8 @@
 //! In-memory devices: a pair of queues per device that tests and benches fill and drain.
 //! `MemDevice::pair` gives the device end (for the runner) and the peer end (for the test).
 
-use crate::device::{Device, DeviceError};
+use crate::device::{Device, DeviceCounters, DeviceError};
+use crate::rxtx;
 use cirrus_dataplane::packet::PacketBuf;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -19,6 +20,7 @@ struct Queues {
 pub struct MemDevice {
     name: String,
     q: Arc<Mutex<Queues>>,
+    counters: DeviceCounters,
 }
 
 /// The peer end: inject frames and collect what the device sent.
@@ -38,6 +40,7 @@ impl MemDevice {
             MemDevice {
                 name: name.into(),
                 q: q.clone(),
+                counters: DeviceCounters::default(),
             },
             MemPeer { q },
         )
@@ -73,27 +76,27 @@ impl Device for MemDevice {
         max: usize,
     ) -> Result<usize, DeviceError> {
         let mut q = self.q.lock().unwrap_or_else(|p| p.into_inner());
-        let mut n = 0;
-        while n < max {
-            let Some(f) = q.rx.pop_front() else { break };
-            let mut b = spare.pop().unwrap_or_else(PacketBuf::empty);
-            b.reset_from(&f);
-            out.push(b);
-            n += 1;
-        }
-        Ok(n)
+        rxtx::receive(&self.name, &mut self.counters, out, spare, max, |b| {
+            // Buffers grow to fit: nothing is ever cut here.
+            Ok(q.rx.pop_front().map(|f| {
+                b.reset_from(&f);
+                f.len()
+            }))
+        })
     }
 
     fn send_batch(&mut self, frames: &[&PacketBuf]) -> Result<usize, DeviceError> {
         let mut q = self.q.lock().unwrap_or_else(|p| p.into_inner());
-        let mut n = 0;
-        for f in frames {
+        rxtx::send_each(&self.name, &mut self.counters, frames, |f| {
             if q.tx.len() >= q.limit {
-                break;
+                return Err(std::io::ErrorKind::WouldBlock.into());
             }
-            q.tx.push_back(f.data().to_vec());
-            n += 1;
-        }
-        Ok(n)
+            q.tx.push_back(f.to_vec());
+            Ok(f.len())
+        })
+    }
+
+    fn counters(&self) -> DeviceCounters {
+        self.counters
     }
 }

@@ -20,14 +20,16 @@
 //! their steering updates right after each receive, so none is steered by a stale map.
 
 use crate::device::{Device, DeviceError};
-use crate::lane::{Handoff, Lane, SteerUpdate, ToAgent};
+use crate::handle::{RunnerHandle, Shared};
+use crate::lane::{Handoff, Lane, Queues, Request, SteerUpdate, ToAgent};
+use crate::ports::Owners;
 use cirrus_dataplane::packet::PacketBuf;
 use cirrus_dataplane::pipeline::steer::key_steer_hash;
 use cirrus_dataplane::pipeline::{TrapReason, Worker};
 use cirrus_dataplane::{flow::FlowDecision, flow::Upcall, tables::IfIndex};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -78,11 +80,12 @@ impl Default for RunnerConfig {
 }
 
 /// Running worker threads and their agent thread; stopping (or dropping) joins them.
+/// [`Runner::handle`] gives the agent its control handle.
 pub struct Runner {
     stop: Arc<AtomicBool>,
     workers: Vec<JoinHandle<Result<Worker, DeviceError>>>,
     agent: Option<JoinHandle<()>>,
-    lost: Arc<AtomicU64>,
+    shared: Arc<Shared>,
 }
 
 impl Runner {
@@ -106,11 +109,9 @@ impl Runner {
     ) -> Runner {
         assert!(!workers.is_empty(), "a runner needs at least one worker");
         let n = workers.len();
-        let owner_of: Vec<(IfIndex, usize)> = ports
-            .iter()
-            .enumerate()
-            .map(|(j, p)| (p.ifindex, j % n))
-            .collect();
+        let owners = Arc::new(Owners::new(
+            ports.iter().enumerate().map(|(j, p)| (p.ifindex, j % n)),
+        ));
         let mut owned: Vec<Vec<Port>> = (0..n).map(|_| Vec::new()).collect();
         for (j, p) in ports.into_iter().enumerate() {
             owned[j % n].push(p);
@@ -123,15 +124,23 @@ impl Runner {
         // it is installed, one when it ages out).
         let (steer_tx, steer_rx): (Vec<Sender<SteerUpdate>>, Vec<Receiver<SteerUpdate>>) =
             (0..n).map(|_| mpsc::channel()).unzip();
+        let (req_tx, req_rx): (Vec<Sender<Request>>, Vec<Receiver<Request>>) =
+            (0..n).map(|_| mpsc::channel()).unzip();
         let (agent_tx, agent_rx) = mpsc::channel();
         let stop = Arc::new(AtomicBool::new(false));
         let lost = Arc::new(AtomicU64::new(0));
+        let shared = Arc::new(Shared {
+            inboxes: inbox_tx.clone(),
+            requests: req_tx,
+            owners: Mutex::new(owners.clone()),
+            lost: lost.clone(),
+        });
 
         let mut handles = Vec::with_capacity(n);
-        for (id, ((worker, ports), (inbox, steer))) in workers
+        for (id, ((worker, ports), ((inbox, steer_rx), requests))) in workers
             .into_iter()
             .zip(owned)
-            .zip(inbox_rx.into_iter().zip(steer_rx))
+            .zip(inbox_rx.into_iter().zip(steer_rx).zip(req_rx))
             .enumerate()
         {
             // Huge pages for the flow table: a large table otherwise costs a TLB miss per
@@ -139,19 +148,16 @@ impl Runner {
             for (addr, len) in worker.flows.hot_regions() {
                 let _ = crate::sys::advise_huge_pages(addr, len);
             }
-            let lane = Lane::new(
-                id,
-                worker,
-                ports,
-                owner_of.clone(),
+            let q = Queues {
                 inbox,
-                steer,
-                inbox_tx.clone(),
-                steer_tx.clone(),
-                agent_tx.clone(),
-                cfg,
-                lost.clone(),
-            );
+                steer_rx,
+                requests,
+                peers: inbox_tx.clone(),
+                steer_tx: steer_tx.clone(),
+                agent: agent_tx.clone(),
+                lost: lost.clone(),
+            };
+            let lane = Lane::new(id, worker, ports, owners.clone(), q, cfg);
             let flag = stop.clone();
             // Worker 0 keeps the historical name the bench binary looks for.
             let name = if id == 0 {
@@ -170,10 +176,8 @@ impl Runner {
         let ctx = AgentLoop {
             agent,
             rx: agent_rx,
-            inboxes: inbox_tx,
             steer: steer_tx,
-            owner_of,
-            lost: lost.clone(),
+            shared: shared.clone(),
         };
         let flag = stop.clone();
         let agent = std::thread::Builder::new()
@@ -184,17 +188,26 @@ impl Runner {
             stop,
             workers: handles,
             agent: Some(agent),
-            lost,
+            shared,
         }
+    }
+
+    /// A control handle for the agent: add and remove ports, inject frames, delete and
+    /// dump flows, read counters (see [`RunnerHandle`]). Its calls fail with
+    /// [`crate::handle::HandleError::Stopped`] once the runner stopped.
+    pub fn handle(&self) -> RunnerHandle {
+        RunnerHandle::new(self.shared.clone())
     }
 
     /// Packets and messages dropped because a handoff queue was full.
     pub fn handoff_lost(&self) -> u64 {
-        self.lost.load(Ordering::Relaxed)
+        self.shared.lost.load(Ordering::Relaxed)
     }
 
     /// Stops the threads and returns the workers (counters, flows) in order, or the first
-    /// device error that stopped one.
+    /// device error: a failed device does not stop its worker (it stops polling that port
+    /// and carries on with the others, see [`crate::report::PortReport::error`]), but
+    /// it is reported here.
     pub fn stop(mut self) -> Result<Vec<Worker>, DeviceError> {
         self.stop.store(true, Ordering::Relaxed);
         let mut out = Vec::with_capacity(self.workers.len());
@@ -231,10 +244,8 @@ impl Drop for Runner {
 struct AgentLoop {
     agent: Box<dyn Agent>,
     rx: Receiver<ToAgent>,
-    inboxes: Vec<SyncSender<Handoff>>,
     steer: Vec<Sender<SteerUpdate>>,
-    owner_of: Vec<(IfIndex, usize)>,
-    lost: Arc<AtomicU64>,
+    shared: Arc<Shared>,
 }
 
 impl AgentLoop {
@@ -265,7 +276,12 @@ impl AgentLoop {
                     }
                 }
                 // Back to the worker that holds the flow.
-                self.offer(from, Handoff::Decision(d), 1);
+                if self.shared.inboxes[from]
+                    .try_send(Handoff::Decision(d))
+                    .is_err()
+                {
+                    self.shared.lost.fetch_add(1, Ordering::Relaxed);
+                }
             }
             ToAgent::Trap {
                 ingress,
@@ -273,18 +289,11 @@ impl AgentLoop {
                 frame,
             } => {
                 for (i, f) in self.agent.trap(ingress, reason, &frame) {
-                    if let Some(&(_, w)) = self.owner_of.iter().find(|(p, _)| *p == i) {
-                        let pkts = vec![PacketBuf::from_frame(&f)];
-                        self.offer(w, Handoff::Transmit { ifindex: i, pkts }, 1);
-                    }
+                    // A port that went, or a full queue (counted): the answer is lost,
+                    // as the trapped packet would have been.
+                    let _ = self.shared.inject(i, vec![PacketBuf::from_frame(&f)]);
                 }
             }
-        }
-    }
-
-    fn offer(&self, to: usize, m: Handoff, count: u64) {
-        if self.inboxes[to].try_send(m).is_err() {
-            self.lost.fetch_add(count, Ordering::Relaxed);
         }
     }
 }

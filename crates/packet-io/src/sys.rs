@@ -151,58 +151,87 @@ pub unsafe fn munmap(p: std::ptr::NonNull<u8>, len: usize) {
     }
 }
 
-/// Sends each frame as one datagram on `fd` (a bound packet socket) with as few
-/// sendmmsg(2) calls as it takes, without blocking. Returns how many the kernel took; a
-/// full queue ends the send early (the rest are dropped, as a full NIC queue would), and
-/// a frame over the MTU is skipped (dropped) like a plain send would refuse it.
-pub fn send_frames(fd: &impl AsRawFd, frames: &[&[u8]]) -> io::Result<usize> {
+/// Sends a prefix of `frames` (at most 64), each as one datagram on `fd` (a bound packet
+/// socket), with one sendmmsg(2) call that does not block; returns how many the kernel
+/// took. An error is about the first frame not sent (see `rxtx::send_chunks`).
+pub fn sendmmsg<'a>(
+    fd: &impl AsRawFd,
+    frames: impl Iterator<Item = &'a [u8]>,
+) -> io::Result<usize> {
     const MAX: usize = 64;
-    let (mut at, mut sent) = (0, 0);
-    // Each round sends at least one frame or skips one, so this ends.
-    while at < frames.len() {
-        let chunk = &frames[at..frames.len().min(at + MAX)];
-        // SAFETY (zeroed): iovec and mmsghdr are plain old data; all-zero (null pointers,
-        // zero lengths) is a valid value of each.
-        let mut iov: [libc::iovec; MAX] = unsafe { std::mem::zeroed() };
-        let mut msgs: [libc::mmsghdr; MAX] = unsafe { std::mem::zeroed() };
-        for (v, f) in iov.iter_mut().zip(chunk) {
-            v.iov_base = f.as_ptr() as *mut libc::c_void;
-            v.iov_len = f.len();
-        }
-        for (m, v) in msgs.iter_mut().zip(iov.iter_mut()).take(chunk.len()) {
-            m.msg_hdr.msg_iov = v;
-            m.msg_hdr.msg_iovlen = 1;
-        }
-        // SAFETY: `msgs[..n]` point at `iov[..n]`, which point at the frames' bytes; all
-        // of them outlive the call, and sendmmsg(2) only reads them (it writes msg_len,
-        // inside `msgs`).
-        let r = unsafe {
-            libc::sendmmsg(
-                fd.as_raw_fd(),
-                msgs.as_mut_ptr(),
-                chunk.len() as libc::c_uint,
-                libc::MSG_DONTWAIT,
-            )
-        };
-        if r < 0 {
-            let e = io::Error::last_os_error();
-            match e.raw_os_error() {
-                Some(libc::EAGAIN | libc::ENOBUFS) => break,
-                Some(libc::EMSGSIZE) => {
-                    at += 1;
-                    continue;
-                }
-                Some(libc::EINTR) => continue,
-                _ => return Err(e),
-            }
-        }
-        sent += r as usize;
-        at += r as usize;
-        if r == 0 {
-            break;
-        }
+    // SAFETY (zeroed): iovec and mmsghdr are plain old data; all-zero (null pointers,
+    // zero lengths) is a valid value of each.
+    let mut iov: [libc::iovec; MAX] = unsafe { std::mem::zeroed() };
+    let mut msgs: [libc::mmsghdr; MAX] = unsafe { std::mem::zeroed() };
+    let mut n = 0;
+    for (v, f) in iov.iter_mut().zip(frames) {
+        v.iov_base = f.as_ptr() as *mut libc::c_void;
+        v.iov_len = f.len();
+        n += 1;
     }
-    Ok(sent)
+    for (m, v) in msgs.iter_mut().zip(iov.iter_mut()).take(n) {
+        m.msg_hdr.msg_iov = v;
+        m.msg_hdr.msg_iovlen = 1;
+    }
+    // SAFETY: `msgs[..n]` point at `iov[..n]`, which point at the frames' bytes (borrowed
+    // for 'a, beyond the call); sendmmsg(2) only reads them (it writes msg_len, inside
+    // `msgs`).
+    let r = unsafe {
+        libc::sendmmsg(
+            fd.as_raw_fd(),
+            msgs.as_mut_ptr(),
+            n as libc::c_uint,
+            libc::MSG_DONTWAIT,
+        )
+    };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(r as usize)
+}
+
+/// Reads one frame from `fd` (a tap) into `buf` without the risk of taking a cut frame
+/// for a whole one: a read that cannot tell how long the frame was (tun returns only what
+/// it copied) gets one spare byte after `buf`, so a frame that did not fit shows as
+/// `buf.len() + 1` bytes (at least; its rest is lost).
+pub fn read_or_overflow(fd: &impl AsRawFd, buf: &mut [u8]) -> io::Result<usize> {
+    let mut spill = [0u8; 1];
+    let iov = [
+        libc::iovec {
+            iov_base: buf.as_mut_ptr() as *mut libc::c_void,
+            iov_len: buf.len(),
+        },
+        libc::iovec {
+            iov_base: spill.as_mut_ptr() as *mut libc::c_void,
+            iov_len: 1,
+        },
+    ];
+    // SAFETY: both iovecs describe live, writable memory (`buf` and `spill`) for the
+    // whole call; readv(2) writes at most their lengths into them.
+    let r = unsafe { libc::readv(fd.as_raw_fd(), iov.as_ptr(), 2) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(r as usize)
+}
+
+/// Receives one datagram from `fd` into `buf` without blocking and returns its full
+/// length (`MSG_TRUNC`: larger than `buf.len()` when it did not fit, and was cut).
+pub fn recv_trunc(fd: &impl AsRawFd, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: the pointer and length describe `buf`, live and writable for the call;
+    // recv(2) writes at most `buf.len()` bytes into it.
+    let r = unsafe {
+        libc::recv(
+            fd.as_raw_fd(),
+            buf.as_mut_ptr() as *mut libc::c_void,
+            buf.len(),
+            libc::MSG_TRUNC | libc::MSG_DONTWAIT,
+        )
+    };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(r as usize)
 }
 
 /// Asks the kernel to back `[addr, addr + len)` of this process's heap with transparent

@@ -1,17 +1,19 @@
 //! Tap devices: a Linux tap interface whose other side is this process, one frame per
-//! read/write on `/dev/net/tun` (non-blocking).
+//! read/write on `/dev/net/tun` (non-blocking). The loops around each frame are
+//! `rxtx.rs`'s.
 
-use crate::device::{Device, DeviceError};
-use crate::sys;
+use crate::device::{Device, DeviceCounters, DeviceError};
+use crate::{rxtx, sys};
 use cirrus_dataplane::packet::PacketBuf;
 use std::fs::{File, OpenOptions};
-use std::io::{ErrorKind, Read, Write};
+use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 
 /// A tap interface owned by this process (it disappears when closed unless persistent).
 pub struct Tap {
     name: String,
     file: File,
+    counters: DeviceCounters,
 }
 
 impl Tap {
@@ -35,6 +37,7 @@ impl Tap {
         Ok(Self {
             name: name.into(),
             file,
+            counters: DeviceCounters::default(),
         })
     }
 }
@@ -50,50 +53,25 @@ impl Device for Tap {
         spare: &mut Vec<PacketBuf>,
         max: usize,
     ) -> Result<usize, DeviceError> {
-        let mut n = 0;
-        while n < max {
-            let mut b = spare.pop().unwrap_or_else(PacketBuf::empty);
-            match b.fill_with(|room| self.file.read(room)) {
-                Ok(len) if len > 0 => {
-                    out.push(b);
-                    n += 1;
-                }
-                Ok(_) => {
-                    spare.push(b);
-                    break;
-                }
-                Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                    spare.push(b);
-                    break;
-                }
-                Err(e) => {
-                    spare.push(b);
-                    return Err(DeviceError::Io {
-                        name: self.name.clone(),
-                        op: "read",
-                        source: e,
-                    });
-                }
-            }
-        }
-        Ok(n)
+        let file = &self.file;
+        rxtx::receive(&self.name, &mut self.counters, out, spare, max, |b| {
+            // A tap read says only how much it copied: one byte past the buffer shows a
+            // frame that did not fit.
+            let mut len = 0;
+            b.fill_with(|room| {
+                len = sys::read_or_overflow(file, room)?;
+                Ok::<_, std::io::Error>(len)
+            })?;
+            Ok(Some(len))
+        })
     }
 
     fn send_batch(&mut self, frames: &[&PacketBuf]) -> Result<usize, DeviceError> {
-        let mut n = 0;
-        for f in frames {
-            match self.file.write(f.data()) {
-                Ok(_) => n += 1,
-                Err(e) if e.kind() == ErrorKind::WouldBlock => {}
-                Err(e) => {
-                    return Err(DeviceError::Io {
-                        name: self.name.clone(),
-                        op: "write",
-                        source: e,
-                    });
-                }
-            }
-        }
-        Ok(n)
+        let file = &mut self.file;
+        rxtx::send_each(&self.name, &mut self.counters, frames, |f| file.write(f))
+    }
+
+    fn counters(&self) -> DeviceCounters {
+        self.counters
     }
 }

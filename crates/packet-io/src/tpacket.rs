@@ -14,8 +14,8 @@
 //! bounds-checked against the block before use, so a confused kernel (or a bug here) can
 //! at worst drop frames, never read outside the mapping.
 
-use crate::device::{Device, DeviceError};
-use crate::sys;
+use crate::device::{Device, DeviceCounters, DeviceError};
+use crate::{rxtx, sys};
 use cirrus_dataplane::packet::PacketBuf;
 use std::fs::File;
 use std::ptr::NonNull;
@@ -32,6 +32,7 @@ const BLOCK_FIRST: usize = 16;
 /// Offsets inside a packet header (`tpacket3_hdr`).
 const PKT_NEXT: usize = 0;
 const PKT_SNAPLEN: usize = 12;
+const PKT_LEN: usize = 16;
 const PKT_MAC: usize = 24;
 
 /// The mapped ring; unmapped on drop.
@@ -61,7 +62,7 @@ impl Ring {
         debug_assert!(b < BLOCKS);
         // SAFETY: the range is inside the mapping; by the protocol above nothing writes it
         // while the returned borrow (tied to `&self`) is alive, since handing the block
-        // back needs `&mut self` (see `TpacketV3::release`).
+        // back needs `&mut self` (see `Cursor::release`).
         unsafe { std::slice::from_raw_parts(self.base.as_ptr().add(b * BLOCK_SIZE), BLOCK_SIZE) }
     }
 }
@@ -74,16 +75,87 @@ impl Drop for Ring {
     }
 }
 
+/// Where reading stands in the ring: the block being read (ours while `count` > 0), its
+/// packet count, and the next packet in it (index and byte offset).
+struct Cursor {
+    ring: Ring,
+    block: usize,
+    count: u32,
+    pkt: u32,
+    off: usize,
+}
+
+impl Cursor {
+    /// Copies the next frame into `b` and returns its full length (more than `b` holds
+    /// when the ring's frame size cut it, or its offsets were out of the block); `None`
+    /// when the kernel has handed over no block. A block is handed back as soon as its
+    /// last frame is copied.
+    fn next_frame(&mut self, b: &mut PacketBuf) -> Option<usize> {
+        // At most every block once (empty or corrupt ones handed straight back): bounded
+        // even if the kernel keeps filling.
+        for _ in 0..=BLOCKS {
+            if self.count == 0 {
+                let status = self.ring.status(self.block).load(Ordering::Acquire);
+                if status & libc::TP_STATUS_USER == 0 {
+                    return None;
+                }
+                let blk = self.ring.user_block(self.block);
+                self.count = rd32(blk, BLOCK_NUM_PKTS).unwrap_or(0);
+                self.off = rd32(blk, BLOCK_FIRST).unwrap_or(0) as usize;
+                self.pkt = 0;
+                if self.count == 0 {
+                    self.release();
+                    continue;
+                }
+            }
+            let blk = self.ring.user_block(self.block);
+            let at = self.off;
+            if let (Some(next), Some(snap), Some(len), Some(mac)) = (
+                rd32(blk, at + PKT_NEXT),
+                rd32(blk, at + PKT_SNAPLEN),
+                rd32(blk, at + PKT_LEN),
+                rd16(blk, at + PKT_MAC),
+            ) {
+                let start = at + mac as usize;
+                let frame = blk.get(start..start + snap as usize).unwrap_or(&[]);
+                let _: Result<usize, ()> = b.fill_with(|room| {
+                    let k = frame.len().min(room.len());
+                    room[..k].copy_from_slice(&frame[..k]);
+                    Ok(k)
+                });
+                self.pkt = if next == 0 { self.count } else { self.pkt + 1 };
+                self.off = at + next as usize;
+                if self.pkt >= self.count {
+                    self.release();
+                }
+                // A zero length (never seen) counts as cut rather than ending the batch.
+                return Some((len as usize).max(1));
+            }
+            // An offset outside the block: give the rest of the block up.
+            self.release();
+        }
+        None
+    }
+
+    /// Hands the current block back to the kernel and moves to the next one.
+    fn release(&mut self) {
+        self.ring
+            .status(self.block)
+            .store(libc::TP_STATUS_KERNEL, Ordering::Release);
+        self.block = (self.block + 1) % BLOCKS;
+        self.count = 0;
+        self.pkt = 0;
+        self.off = 0;
+    }
+}
+
 /// An interface read through a TPACKET_V3 ring and written with sendmmsg.
 pub struct TpacketV3 {
     name: String,
     // Field order: the ring is unmapped before the socket is closed.
-    ring: Ring,
+    cursor: Cursor,
     sock: File,
-    /// Block being read, and the next packet in it (index and byte offset).
-    block: usize,
-    pkt: u32,
-    off: usize,
+    counters: DeviceCounters,
 }
 
 impl TpacketV3 {
@@ -115,22 +187,16 @@ impl TpacketV3 {
         let base = sys::mmap_shared(&sock, len).map_err(|e| io("mmap ring", e))?;
         Ok(Self {
             name: name.into(),
-            ring: Ring { base, len },
+            cursor: Cursor {
+                ring: Ring { base, len },
+                block: 0,
+                count: 0,
+                pkt: 0,
+                off: 0,
+            },
             sock,
-            block: 0,
-            pkt: 0,
-            off: 0,
+            counters: DeviceCounters::default(),
         })
-    }
-
-    /// Hands the current block back to the kernel and moves to the next one.
-    fn release(&mut self) {
-        self.ring
-            .status(self.block)
-            .store(libc::TP_STATUS_KERNEL, Ordering::Release);
-        self.block = (self.block + 1) % BLOCKS;
-        self.pkt = 0;
-        self.off = 0;
     }
 }
 
@@ -153,76 +219,20 @@ impl Device for TpacketV3 {
         spare: &mut Vec<PacketBuf>,
         max: usize,
     ) -> Result<usize, DeviceError> {
-        let mut n = 0;
-        // At most every block once per call: bounded even if the kernel keeps filling.
-        for _ in 0..BLOCKS {
-            if n >= max {
-                break;
-            }
-            let status = self.ring.status(self.block).load(Ordering::Acquire);
-            if status & libc::TP_STATUS_USER == 0 {
-                break;
-            }
-            let blk = self.ring.user_block(self.block);
-            let count = rd32(blk, BLOCK_NUM_PKTS).unwrap_or(0);
-            if self.pkt == 0 {
-                self.off = rd32(blk, BLOCK_FIRST).unwrap_or(0) as usize;
-            }
-            while self.pkt < count && n < max {
-                let at = self.off;
-                let (Some(next), Some(snap), Some(mac)) = (
-                    rd32(blk, at + PKT_NEXT),
-                    rd32(blk, at + PKT_SNAPLEN),
-                    rd16(blk, at + PKT_MAC),
-                ) else {
-                    // An offset outside the block: give the rest of the block up.
-                    self.pkt = count;
-                    break;
-                };
-                let start = at + mac as usize;
-                if let Some(frame) = blk.get(start..start + snap as usize) {
-                    let mut b = spare.pop().unwrap_or_else(PacketBuf::empty);
-                    let copied: Result<usize, ()> = b.fill_with(|room| {
-                        let k = frame.len().min(room.len());
-                        room[..k].copy_from_slice(&frame[..k]);
-                        Ok(k)
-                    });
-                    if copied == Ok(frame.len()) {
-                        out.push(b);
-                        n += 1;
-                    } else {
-                        spare.push(b);
-                    }
-                }
-                self.pkt += 1;
-                if next == 0 {
-                    self.pkt = count;
-                }
-                self.off = at + next as usize;
-            }
-            if self.pkt >= count {
-                self.release();
-            }
-        }
-        Ok(n)
+        let cursor = &mut self.cursor;
+        rxtx::receive(&self.name, &mut self.counters, out, spare, max, |b| {
+            Ok(cursor.next_frame(b))
+        })
     }
 
     fn send_batch(&mut self, frames: &[&PacketBuf]) -> Result<usize, DeviceError> {
-        let mut bufs = [&[][..]; 64];
-        let mut sent = 0;
-        for chunk in frames.chunks(64) {
-            for (b, f) in bufs.iter_mut().zip(chunk) {
-                *b = f.data();
-            }
-            let k = sys::send_frames(&self.sock, &bufs[..chunk.len()]).map_err(|source| {
-                DeviceError::Io {
-                    name: self.name.clone(),
-                    op: "sendmmsg",
-                    source,
-                }
-            })?;
-            sent += k;
-        }
-        Ok(sent)
+        let sock = &self.sock;
+        rxtx::send_chunks(&self.name, &mut self.counters, frames, |c| {
+            sys::sendmmsg(sock, c.iter().map(|f| f.data()))
+        })
+    }
+
+    fn counters(&self) -> DeviceCounters {
+        self.counters
     }
 }

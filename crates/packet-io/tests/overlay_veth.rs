@@ -11,7 +11,7 @@ use cirrus_dataplane::control::Dataplane;
 use cirrus_dataplane::pipeline::{Worker, WorkerConfig};
 use cirrus_packet_io::af_packet::AfPacket;
 use cirrus_packet_io::runner::{Port, Runner, RunnerConfig};
-use common::lab::{Lab, can_run, run};
+use common::lab::{Lab, can_run, run, skip};
 use common::*;
 use std::net::Ipv4Addr;
 use std::process::{Command, Stdio};
@@ -27,7 +27,7 @@ fn have(cmd: &str) -> bool {
 
 #[test]
 fn ping_crosses_the_fabric_as_mpls_over_udp() {
-    if !can_run() {
+    if !can_run("ping_crosses_the_fabric_as_mpls_over_udp") {
         return;
     }
     let mut lab = Lab::new("o");
@@ -158,6 +158,9 @@ fn ping_crosses_the_fabric_as_mpls_over_udp() {
                 "echo reply as label 17: {text}"
             );
         }
-        None => println!("SKIP (capture check): needs tcpdump and tshark"),
+        None => skip(
+            "ping_crosses_the_fabric_as_mpls_over_udp (capture check)",
+            "needs tcpdump and tshark",
+        ),
     }
 }

@@ -14,7 +14,7 @@ use cirrus_packet_io::af_xdp::AfXdp;
 use cirrus_packet_io::device::Device;
 use cirrus_packet_io::runner::{Port, Runner, RunnerConfig};
 use cirrus_packet_io::tpacket::TpacketV3;
-use common::lab::{Lab, can_run, run};
+use common::lab::{Lab, can_run, run, skip};
 use common::*;
 use std::process::Command;
 
@@ -38,7 +38,7 @@ fn ping_and_tcp_through_the_pipeline_over_af_xdp() {
 /// Ping and a TCP transfer from workload A to B with the runner's ports opened by `open`;
 /// `tag` keeps this run's namespaces and links apart from the other backend's.
 fn ping_and_tcp(tag: &str, open: fn(&str) -> Box<dyn Device>) {
-    if !can_run() {
+    if !can_run(&format!("ping_and_tcp ({tag})")) {
         return;
     }
     let mut lab = Lab::new(tag);
@@ -156,7 +156,7 @@ fn ping_and_tcp(tag: &str, open: fn(&str) -> Box<dyn Device>) {
             "bytes received over TCP"
         );
     } else {
-        println!("SKIP (TCP part): needs ethtool and python3");
+        skip("ping_and_tcp (TCP part)", "needs ethtool and python3");
     }
 
     let ws = runner.stop().unwrap();

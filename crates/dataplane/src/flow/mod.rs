@@ -4,9 +4,11 @@
 //! reach a worker as [`FlowDecision`]s applied between batches.
 
 pub mod key;
+pub mod record;
 pub mod table;
 
 pub use key::FlowKey;
+pub use record::FlowRecord;
 pub use table::{
     FlowCold, FlowConfig, FlowEntry, FlowError, FlowHit, FlowSpec, FlowTable, FlowVerdict,
 };

@@ -6,6 +6,7 @@
 mod egress;
 mod fabric;
 mod fast;
+mod flow_admin;
 mod frag;
 pub mod icmp_error;
 mod nat;
@@ -370,11 +371,7 @@ impl Worker {
         let rev = self.flows.get(idx).map(|e| e.rev);
         let gone = self.flows.remove_pair(idx);
         for i in [Some(idx), rev].into_iter().flatten() {
-            if let Some(p) = self.parked.remove(&i) {
-                for _ in p {
-                    self.drops.count(DropReason::FlowDenied);
-                }
-            }
+            self.drop_parked(i);
         }
         gone
     }
@@ -390,11 +387,7 @@ impl Worker {
     pub fn age_entries(&mut self, now: u32, budget: usize) -> Vec<(u32, crate::flow::FlowKey)> {
         let gone = self.flows.age(now, budget);
         for (idx, _) in &gone {
-            if let Some(p) = self.parked.remove(idx) {
-                for _ in p {
-                    self.drops.count(DropReason::FlowDenied);
-                }
-            }
+            self.drop_parked(*idx);
         }
         gone
     }

@@ -45,7 +45,8 @@ fn main() {
         inside();
         return;
     }
-    if !common::lab::can_run() {
+    if !common::lab::privileged() {
+        eprintln!("packet-io-bench needs root and iproute2 (ip)");
         std::process::exit(2);
     }
     let ns = Netns(format!("cpbench{}", std::process::id() % 100_000));

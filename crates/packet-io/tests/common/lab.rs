@@ -90,7 +90,8 @@ impl Drop for Lab {
     }
 }
 
-pub fn can_run() -> bool {
+/// Whether this process is root and iproute2 (`ip`) is there.
+pub fn privileged() -> bool {
     // Root is uid 0 in /proc/self/status.
     let root = std::fs::read_to_string("/proc/self/status")
         .map(|s| {
@@ -98,14 +99,40 @@ pub fn can_run() -> bool {
                 .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
         })
         .unwrap_or(false);
-    let ip = Command::new("ip")
+    root && Command::new("ip")
         .arg("-V")
         .output()
-        .is_ok_and(|o| o.status.success());
-    if !root || !ip {
-        println!("SKIP: the veth forwarding test needs root and iproute2 (ip)");
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Whether this test can run here ([`privileged`]). When it cannot: under `CI=true` the
+/// test fails saying what is missing; elsewhere it prints `SKIP <test>: <why>` to
+/// stderr, appends that line to `$CIRRUS_SKIP_LOG` when set, and the caller returns.
+pub fn can_run(test: &str) -> bool {
+    if privileged() {
+        return true;
     }
-    root && ip
+    skip(test, "needs root and iproute2 (ip)");
+    false
+}
+
+/// Reports a skipped test (see [`can_run`]).
+pub fn skip(test: &str, why: &str) {
+    let line = format!("SKIP {test}: {why}");
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("{line} (CI=true: a missing prerequisite is a failure)");
+    }
+    eprintln!("{line}");
+    if let Ok(path) = std::env::var("CIRRUS_SKIP_LOG") {
+        use std::io::Write;
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            let _ = writeln!(f, "{line}");
+        }
+    }
 }
 
 impl Lab {

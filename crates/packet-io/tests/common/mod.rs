@@ -128,12 +128,23 @@ impl Agent for TestAgent {
     }
 }
 
-/// Ethernet + IPv4 + UDP (checksum left zero: "none").
+/// Ethernet + IPv4 + UDP from port 4000 to 5000 (checksum left zero: "none").
 pub fn udp_v4(
     smac: MacAddr,
     dmac: MacAddr,
     src: Ipv4Addr,
     dst: Ipv4Addr,
+    payload: &[u8],
+) -> Vec<u8> {
+    udp_v4_ports(smac, dmac, (src, 4000), (dst, 5000), payload)
+}
+
+/// Ethernet + IPv4 + UDP between the given (address, port)s.
+pub fn udp_v4_ports(
+    smac: MacAddr,
+    dmac: MacAddr,
+    (src, src_port): (Ipv4Addr, u16),
+    (dst, dst_port): (Ipv4Addr, u16),
     payload: &[u8],
 ) -> Vec<u8> {
     let mut f = vec![0u8; 42 + payload.len()];
@@ -157,8 +168,8 @@ pub fn udp_v4(
     }
     .emit(&mut f[14..34]);
     UdpRepr {
-        src_port: 4000,
-        dst_port: 5000,
+        src_port,
+        dst_port,
         payload_len: payload.len(),
     }
     .emit(&mut f[34..42]);

@@ -3,11 +3,17 @@
 //! pipeline [`Worker`], and sends by disposition — on its own ports directly (one send per
 //! output port per batch), on other workers' ports through their handoff queues. It also
 //! takes from its queue the batches other workers steered to it, frames for its ports and
-//! the agent's decisions on its flows.
+//! the agent's decisions on its flows, and, between batches, the requests of
+//! [`crate::handle::RunnerHandle`]s (`serve.rs`).
+
+mod serve;
+
+pub(crate) use serve::{PortsDone, Request};
 
 use crate::device::DeviceError;
+use crate::ports::Owners;
 use crate::runner::{Port, RunnerConfig};
-use cirrus_dataplane::flow::{FlowDecision, Upcall};
+use cirrus_dataplane::flow::{FlowDecision, FlowKey, Upcall};
 use cirrus_dataplane::hash::FastMap;
 use cirrus_dataplane::packet::PacketBuf;
 use cirrus_dataplane::pipeline::steer::key_steer_hash;
@@ -27,6 +33,12 @@ pub(crate) enum Handoff {
     },
     /// Frames to send on a port this worker owns.
     Transmit {
+        ifindex: IfIndex,
+        pkts: Vec<PacketBuf>,
+    },
+    /// Agent-originated frames (injected through a handle, trap replies) to send on a
+    /// port this worker owns.
+    Inject {
         ifindex: IfIndex,
         pkts: Vec<PacketBuf>,
     },
@@ -64,61 +76,75 @@ const HANDOFF_BUDGET: usize = 64;
 /// worker that mostly receives handoffs must not hoard them.
 const SPARE_MAX: usize = 1024;
 
+/// A port this worker polls, and the error that disabled it, if one did.
+struct Attached {
+    port: Port,
+    error: Option<String>,
+}
+
+/// The queues a lane is joined to the others by.
+pub(crate) struct Queues {
+    pub(crate) inbox: Receiver<Handoff>,
+    pub(crate) steer_rx: Receiver<SteerUpdate>,
+    pub(crate) requests: Receiver<Request>,
+    pub(crate) peers: Vec<SyncSender<Handoff>>,
+    /// Every worker's steering updates (this one's included).
+    pub(crate) steer_tx: Vec<Sender<SteerUpdate>>,
+    pub(crate) agent: Sender<ToAgent>,
+    pub(crate) lost: Arc<AtomicU64>,
+}
+
 pub(crate) struct Lane {
     id: usize,
     worker: Worker,
-    ports: Vec<Port>,
+    ports: Vec<Attached>,
     /// Every port of the runner and the worker that owns it.
-    owner_of: Vec<(IfIndex, usize)>,
-    inbox: Receiver<Handoff>,
-    steer_rx: Receiver<SteerUpdate>,
+    owners: Arc<Owners>,
+    q: Queues,
     /// NAT'd reverse flows whose hash names another worker than their owner.
     steer: FastMap<u64, usize>,
-    peers: Vec<SyncSender<Handoff>>,
-    /// Every worker's steering updates (this one's included).
-    steer_tx: Vec<Sender<SteerUpdate>>,
-    agent: Sender<ToAgent>,
     cfg: RunnerConfig,
-    lost: Arc<AtomicU64>,
+    /// The first device error (what [`crate::runner::Runner::stop`] reports).
+    first_error: Option<DeviceError>,
+    injected: u64,
+    unrouted: u64,
     spare: Vec<PacketBuf>,
     out: Vec<Disposition>,
     hashes: Vec<Option<u64>>,
     outbox: Vec<Vec<PacketBuf>>,
+    /// Output ports of the batch being sent.
+    targets: Vec<IfIndex>,
 }
 
 impl Lane {
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         id: usize,
         worker: Worker,
         ports: Vec<Port>,
-        owner_of: Vec<(IfIndex, usize)>,
-        inbox: Receiver<Handoff>,
-        steer_rx: Receiver<SteerUpdate>,
-        peers: Vec<SyncSender<Handoff>>,
-        steer_tx: Vec<Sender<SteerUpdate>>,
-        agent: Sender<ToAgent>,
+        owners: Arc<Owners>,
+        q: Queues,
         cfg: RunnerConfig,
-        lost: Arc<AtomicU64>,
     ) -> Self {
-        let n = peers.len();
+        let n = q.peers.len();
         Self {
             id,
             worker,
-            ports,
-            owner_of,
-            inbox,
-            steer_rx,
+            ports: ports
+                .into_iter()
+                .map(|port| Attached { port, error: None })
+                .collect(),
+            owners,
+            q,
             steer: FastMap::default(),
-            peers,
-            steer_tx,
-            agent,
             cfg,
-            lost,
+            first_error: None,
+            injected: 0,
+            unrouted: 0,
             spare: Vec::new(),
             out: Vec::new(),
             hashes: Vec::new(),
             outbox: (0..n).map(|_| Vec::new()).collect(),
+            targets: Vec::new(),
         }
     }
 
@@ -127,57 +153,104 @@ impl Lane {
         let mut rx: Vec<PacketBuf> = Vec::with_capacity(self.cfg.batch);
         while !stop.load(Ordering::Relaxed) {
             let now = start.elapsed().as_secs() as u32;
-            let mut busy = false;
+            let mut busy = self.serve_requests();
             // Bounded, so busy peers cannot starve this worker's own ports.
             for _ in 0..HANDOFF_BUDGET {
-                let Ok(m) = self.inbox.try_recv() else { break };
+                let Ok(m) = self.q.inbox.try_recv() else {
+                    break;
+                };
                 busy = true;
-                self.handoff(now, m)?;
+                self.handoff(now, m);
             }
             for p in 0..self.ports.len() {
-                let n =
-                    self.ports[p]
-                        .device
-                        .recv_batch(&mut rx, &mut self.spare, self.cfg.batch)?;
+                let a = &mut self.ports[p];
+                if a.error.is_some() {
+                    continue;
+                }
+                let n = match a
+                    .port
+                    .device
+                    .recv_batch(&mut rx, &mut self.spare, self.cfg.batch)
+                {
+                    Ok(n) => n,
+                    Err(e) => {
+                        self.disable(p, e);
+                        continue;
+                    }
+                };
                 if n == 0 {
                     continue;
                 }
                 busy = true;
-                let ingress = self.ports[p].ifindex;
-                if self.peers.len() > 1 {
+                let ingress = self.ports[p].port.ifindex;
+                if self.q.peers.len() > 1 {
                     self.steer_out(now, ingress, &mut rx);
                 }
-                self.run_batch(now, ingress, &mut rx)?;
+                self.run_batch(now, ingress, &mut rx);
             }
             self.age(now);
             if !busy {
                 std::thread::sleep(self.cfg.idle_sleep);
             }
         }
-        Ok(self.worker)
+        match self.first_error {
+            Some(e) => Err(e),
+            None => Ok(self.worker),
+        }
     }
 
-    fn handoff(&mut self, now: u32, m: Handoff) -> Result<(), DeviceError> {
+    /// A device failed: this worker stops polling and sending on it (its other ports
+    /// carry on); the error shows in reports until the port is removed.
+    fn disable(&mut self, p: usize, e: DeviceError) {
+        self.ports[p].error = Some(e.to_string());
+        self.first_error.get_or_insert(e);
+    }
+
+    fn handoff(&mut self, now: u32, m: Handoff) {
         match m {
             Handoff::Process { ingress, mut pkts } => self.run_batch(now, ingress, &mut pkts),
             Handoff::Transmit { ifindex, mut pkts } => {
-                if let Some(p) = self.ports.iter_mut().find(|p| p.ifindex == ifindex) {
-                    let refs: Vec<&PacketBuf> = pkts.iter().collect();
-                    p.device.send_batch(&refs)?;
-                }
+                let refs: Vec<&PacketBuf> = pkts.iter().collect();
+                self.transmit(ifindex, &refs);
                 self.recycle(&mut pkts);
-                Ok(())
+            }
+            Handoff::Inject { ifindex, mut pkts } => {
+                let refs: Vec<&PacketBuf> = pkts.iter().collect();
+                self.injected += self.transmit(ifindex, &refs) as u64;
+                self.recycle(&mut pkts);
             }
             Handoff::Decision(d) => {
                 // A refused (stale) decision already counted its parked packets as dropped.
                 if let Ok(released) = self.worker.apply_decision(now, d) {
                     for (d, pkt) in released {
                         if let Disposition::Tx(i) = d {
-                            self.send(i, pkt)?;
+                            self.send(i, pkt);
                         }
                     }
                 }
-                self.flush_side_effects()
+                self.flush_side_effects();
+            }
+        }
+    }
+
+    /// Sends frames on a port this worker owns; returns how many the device took (a full
+    /// device queue drops the rest, as a NIC's would). Frames for a port it does not own
+    /// (any more) or whose device failed are counted as unrouted.
+    fn transmit(&mut self, ifindex: IfIndex, frames: &[&PacketBuf]) -> usize {
+        let Some(p) = self
+            .ports
+            .iter()
+            .position(|a| a.port.ifindex == ifindex && a.error.is_none())
+        else {
+            self.unrouted += frames.len() as u64;
+            return 0;
+        };
+        match self.ports[p].port.device.send_batch(frames) {
+            Ok(n) => n,
+            Err(e) => {
+                self.unrouted += frames.len() as u64;
+                self.disable(p, e);
+                0
             }
         }
     }
@@ -187,7 +260,7 @@ impl Lane {
         // Updates first: one sent before these packets arrived must steer them.
         self.read_steer_updates();
         self.worker.steer_batch(now, ingress, rx, &mut self.hashes);
-        let n = self.peers.len() as u64;
+        let n = self.q.peers.len() as u64;
         let owner = |h: &Option<u64>| match h {
             None => self.id,
             Some(h) => match self.steer.get(h) {
@@ -214,17 +287,17 @@ impl Lane {
             }
             let pkts = std::mem::take(&mut self.outbox[w]);
             let count = pkts.len() as u64;
-            if self.peers[w]
+            if self.q.peers[w]
                 .try_send(Handoff::Process { ingress, pkts })
                 .is_err()
             {
-                self.lost.fetch_add(count, Ordering::Relaxed);
+                self.q.lost.fetch_add(count, Ordering::Relaxed);
             }
         }
     }
 
     fn read_steer_updates(&mut self) {
-        while let Ok(u) = self.steer_rx.try_recv() {
+        while let Ok(u) = self.q.steer_rx.try_recv() {
             match u {
                 SteerUpdate::Own(h, w) => {
                     self.steer.insert(h, w);
@@ -238,18 +311,23 @@ impl Lane {
         }
     }
 
-    /// Ages flows; an aged NAT'd reverse entry this worker was steered takes its steering
-    /// entry with it on every worker, so the maps stay as small as the NAT'd flows.
+    /// Ages flows (see [`Self::forget_steering`]).
     fn age(&mut self, now: u32) {
         let gone = self.worker.age_entries(now, self.cfg.age_budget);
-        if self.peers.len() == 1 || gone.is_empty() {
+        self.forget_steering(&gone);
+    }
+
+    /// A removed NAT'd reverse entry this worker was steered takes its steering entry
+    /// with it on every worker, so the maps stay as small as the NAT'd flows.
+    fn forget_steering(&mut self, gone: &[(u32, FlowKey)]) {
+        if self.q.peers.len() == 1 || gone.is_empty() {
             return;
         }
         self.read_steer_updates();
         for (_, key) in gone {
-            let h = key_steer_hash(&key);
+            let h = key_steer_hash(key);
             if self.steer.get(&h) == Some(&self.id) {
-                for s in &self.steer_tx {
+                for s in &self.q.steer_tx {
                     let _ = s.send(SteerUpdate::Forget(h, self.id));
                 }
             }
@@ -257,58 +335,62 @@ impl Lane {
     }
 
     /// Runs a batch this worker owns and sends its results.
-    fn run_batch(
-        &mut self,
-        now: u32,
-        ingress: IfIndex,
-        rx: &mut Vec<PacketBuf>,
-    ) -> Result<(), DeviceError> {
+    fn run_batch(&mut self, now: u32, ingress: IfIndex, rx: &mut Vec<PacketBuf>) {
         let n = rx.len();
         if n == 0 {
-            return Ok(());
+            return;
         }
         self.out.resize(n, Disposition::Held);
         self.worker
             .process_batch(now, ingress, rx, &mut self.out[..n]);
         // One send per output port per batch (ring and sendmmsg backends take the whole
         // batch in one system call); frames for other workers' ports move to their queue.
-        for k in 0..self.owner_of.len() {
-            let (port, w) = self.owner_of[k];
-            let tx = Disposition::Tx(port);
-            if !self.out[..n].contains(&tx) {
-                continue;
+        self.targets.clear();
+        for d in &self.out[..n] {
+            if let Disposition::Tx(p) = *d
+                && !self.targets.contains(&p)
+            {
+                self.targets.push(p);
             }
-            if w == self.id {
-                let frames: Vec<&PacketBuf> = rx
-                    .iter()
-                    .zip(&self.out[..n])
-                    .filter(|(_, d)| **d == tx)
-                    .map(|(p, _)| p)
-                    .collect();
-                if let Some(p) = self.ports.iter_mut().find(|p| p.ifindex == port) {
-                    p.device.send_batch(&frames)?;
+        }
+        for k in 0..self.targets.len() {
+            let port = self.targets[k];
+            let tx = Disposition::Tx(port);
+            match self.owners.get(port) {
+                Some(w) if w == self.id => {
+                    let frames: Vec<&PacketBuf> = rx
+                        .iter()
+                        .zip(&self.out[..n])
+                        .filter(|(_, d)| **d == tx)
+                        .map(|(p, _)| p)
+                        .collect();
+                    self.transmit(port, &frames);
                 }
-            } else {
-                let mut pkts = Vec::new();
-                for (p, d) in rx.iter_mut().zip(&self.out[..n]) {
-                    if *d == tx {
-                        let fresh = self.spare.pop().unwrap_or_else(PacketBuf::empty);
-                        pkts.push(std::mem::replace(p, fresh));
+                Some(w) => {
+                    let mut pkts = Vec::new();
+                    for (p, d) in rx.iter_mut().zip(&self.out[..n]) {
+                        if *d == tx {
+                            let fresh = self.spare.pop().unwrap_or_else(PacketBuf::empty);
+                            pkts.push(std::mem::replace(p, fresh));
+                        }
+                    }
+                    let count = pkts.len() as u64;
+                    let m = Handoff::Transmit {
+                        ifindex: port,
+                        pkts,
+                    };
+                    if self.q.peers[w].try_send(m).is_err() {
+                        self.q.lost.fetch_add(count, Ordering::Relaxed);
                     }
                 }
-                let count = pkts.len() as u64;
-                let m = Handoff::Transmit {
-                    ifindex: port,
-                    pkts,
-                };
-                if self.peers[w].try_send(m).is_err() {
-                    self.lost.fetch_add(count, Ordering::Relaxed);
+                None => {
+                    self.unrouted += self.out[..n].iter().filter(|d| **d == tx).count() as u64;
                 }
             }
         }
         for (pkt, d) in rx.iter().zip(&self.out[..n]) {
             if let Disposition::Trap(reason) = *d {
-                let _ = self.agent.send(ToAgent::Trap {
+                let _ = self.q.agent.send(ToAgent::Trap {
                     ingress,
                     reason,
                     frame: pkt.data().to_vec(),
@@ -316,38 +398,35 @@ impl Lane {
             }
         }
         self.recycle(rx);
-        self.flush_side_effects()
+        self.flush_side_effects();
     }
 
     /// Flood/mirror copies, then flow misses to the agent.
-    fn flush_side_effects(&mut self) -> Result<(), DeviceError> {
+    fn flush_side_effects(&mut self) {
         for (i, pkt) in self.worker.take_extra() {
-            self.send(i, pkt)?;
+            self.send(i, pkt);
         }
         for up in self.worker.take_upcalls() {
-            let _ = self.agent.send(ToAgent::Upcall { from: self.id, up });
+            let _ = self.q.agent.send(ToAgent::Upcall { from: self.id, up });
         }
-        Ok(())
     }
 
-    fn send(&mut self, ifindex: IfIndex, pkt: PacketBuf) -> Result<(), DeviceError> {
-        let Some(&(_, w)) = self.owner_of.iter().find(|(p, _)| *p == ifindex) else {
-            return Ok(());
-        };
-        if w == self.id {
-            if let Some(p) = self.ports.iter_mut().find(|p| p.ifindex == ifindex) {
-                p.device.send_batch(&[&pkt])?;
+    fn send(&mut self, ifindex: IfIndex, pkt: PacketBuf) {
+        match self.owners.get(ifindex) {
+            Some(w) if w == self.id => {
+                self.transmit(ifindex, &[&pkt]);
             }
-        } else {
-            let m = Handoff::Transmit {
-                ifindex,
-                pkts: vec![pkt],
-            };
-            if self.peers[w].try_send(m).is_err() {
-                self.lost.fetch_add(1, Ordering::Relaxed);
+            Some(w) => {
+                let m = Handoff::Transmit {
+                    ifindex,
+                    pkts: vec![pkt],
+                };
+                if self.q.peers[w].try_send(m).is_err() {
+                    self.q.lost.fetch_add(1, Ordering::Relaxed);
+                }
             }
+            None => self.unrouted += 1,
         }
-        Ok(())
     }
 
     fn recycle(&mut self, pkts: &mut Vec<PacketBuf>) {
