@@ -88,6 +88,8 @@ pub struct FipCtx {
 pub struct PortCtx {
     pub ifindex: IfIndex,
     pub uuid: String,
+    /// Its MPLS label (what flows from the fabric to it arrive with).
+    pub label: u32,
     pub mac: MacAddr,
     pub vrf: u16,
     pub info: Arc<AddrInfo>,
@@ -325,6 +327,7 @@ pub fn build(inp: &ContextInputs<'_>) -> FlowContext {
             PortCtx {
                 ifindex: lp.ifindex,
                 uuid: port.uuid.clone(),
+                label: lp.label,
                 mac: port.mac,
                 vrf,
                 info,

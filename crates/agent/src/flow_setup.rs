@@ -65,7 +65,17 @@ pub struct Decided {
     pub nat: Option<IpAddr>,
 }
 
-fn drop_only(up: &Upcall, why: Refusal) -> Decided {
+/// What a decision is about: the held entry, its key, where it came in, and what its
+/// first packet said.
+#[derive(Debug, Clone, Copy)]
+pub struct Miss {
+    pub index: u32,
+    pub key: FlowKey,
+    pub ingress: cirrus_dataplane::tables::IfIndex,
+    pub first: FirstPacket,
+}
+
+fn drop_only(up: &Miss, why: Refusal) -> Decided {
     Decided {
         decision: FlowDecision {
             index: up.index,
@@ -128,7 +138,7 @@ struct Plan<'a> {
     nat: Option<IpAddr>,
 }
 
-fn finish(up: &Upcall, plan: Plan<'_>) -> Decided {
+fn finish(up: &Miss, plan: Plan<'_>) -> Decided {
     let Outcome { forward, reverse } =
         evaluate(&plan.h, plan.src.as_ref(), plan.dst.as_ref(), plan.opts);
     let refusal = |v: &Verdict| match v {
@@ -164,6 +174,30 @@ fn finish(up: &Upcall, plan: Plan<'_>) -> Decided {
 
 /// Decides the flow of `up`.
 pub fn decide(ctx: &FlowContext, up: &Upcall) -> Decided {
+    let first = if up.ingress == ctx.fabric_ifindex {
+        upcall_frame::from_fabric(&up.frame)
+    } else {
+        upcall_frame::from_workload(&up.frame)
+    };
+    let miss = Miss {
+        index: up.index,
+        key: up.key,
+        ingress: up.ingress,
+        first: first.unwrap_or(FirstPacket {
+            smac: None,
+            label: None,
+            vni: None,
+            tcp: None,
+        }),
+    };
+    if first.is_none() {
+        return drop_only(&miss, Refusal::Malformed);
+    }
+    decide_miss(ctx, &miss)
+}
+
+/// Decides a flow from what its first packet said.
+pub fn decide_miss(ctx: &FlowContext, up: &Miss) -> Decided {
     if up.ingress == ctx.fabric_ifindex {
         from_fabric(ctx, up)
     } else {
@@ -171,14 +205,12 @@ pub fn decide(ctx: &FlowContext, up: &Upcall) -> Decided {
     }
 }
 
-fn from_port(ctx: &FlowContext, up: &Upcall) -> Decided {
+fn from_port(ctx: &FlowContext, up: &Miss) -> Decided {
     let k = &up.key;
     let Some(p) = ctx.ports.get(&up.ingress) else {
         return drop_only(up, Refusal::UnknownPort);
     };
-    let Some(first) = upcall_frame::from_workload(&up.frame) else {
-        return drop_only(up, Refusal::Malformed);
-    };
+    let first = up.first;
     if p.check_mac && first.smac != Some(p.mac) {
         return drop_only(up, Refusal::SourceMac);
     }
@@ -341,11 +373,9 @@ fn from_port(ctx: &FlowContext, up: &Upcall) -> Decided {
     drop_only(up, Refusal::NoRoute)
 }
 
-fn from_fabric(ctx: &FlowContext, up: &Upcall) -> Decided {
+fn from_fabric(ctx: &FlowContext, up: &Miss) -> Decided {
     let k = &up.key;
-    let Some(first): Option<FirstPacket> = upcall_frame::from_fabric(&up.frame) else {
-        return drop_only(up, Refusal::Malformed);
-    };
+    let first = up.first;
     let (src, dst, proto, vrf) = (k.src(), k.dst(), k.proto().0, k.vrf());
     let opts = EvalOpts {
         tcp_ack: upcall_frame::is_tcp_ack(first.tcp),
@@ -423,4 +453,4 @@ fn from_fabric(ctx: &FlowContext, up: &Upcall) -> Decided {
 
 #[cfg(test)]
 #[path = "flow_setup_tests.rs"]
-mod tests;
+pub(crate) mod tests;

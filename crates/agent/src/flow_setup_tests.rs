@@ -17,20 +17,20 @@ use crate::program::VROUTER_MAC;
 use crate::testing::frames;
 use crate::testing::scenario::{Scenario, identity};
 
-const MAC_A: MacAddr = MacAddr([2, 0, 0, 0, 0, 3]);
-const MAC_B: MacAddr = MacAddr([2, 0, 0, 0, 0, 4]);
-const A: Ipv4Addr = Ipv4Addr::new(10, 1, 0, 3);
-const B: Ipv4Addr = Ipv4Addr::new(10, 2, 0, 3);
-const REMOTE_RED: Ipv4Addr = Ipv4Addr::new(10, 1, 0, 9);
-const FIP: Ipv4Addr = Ipv4Addr::new(172, 16, 0, 5);
-const OUTSIDE: Ipv4Addr = Ipv4Addr::new(172, 16, 0, 9);
-const C2: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 12);
+pub(crate) const MAC_A: MacAddr = MacAddr([2, 0, 0, 0, 0, 3]);
+pub(crate) const MAC_B: MacAddr = MacAddr([2, 0, 0, 0, 0, 4]);
+pub(crate) const A: Ipv4Addr = Ipv4Addr::new(10, 1, 0, 3);
+pub(crate) const B: Ipv4Addr = Ipv4Addr::new(10, 2, 0, 3);
+pub(crate) const REMOTE_RED: Ipv4Addr = Ipv4Addr::new(10, 1, 0, 9);
+pub(crate) const FIP: Ipv4Addr = Ipv4Addr::new(172, 16, 0, 5);
+pub(crate) const OUTSIDE: Ipv4Addr = Ipv4Addr::new(172, 16, 0, 9);
+pub(crate) const C2: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 12);
 
 /// Red (10.1/24) may open TCP 80 in blue (10.2/24), `<>` (red's ACL also lets red talk to
 /// itself, then denies); public (172.16/24) with a floating IP of port a. Port a (red) is
 /// in group web: in from anywhere on 22 and from web itself, out anything. Port c (red)
 /// has no group.
-fn scenario() -> Scenario {
+pub(crate) fn scenario() -> Scenario {
     let mut s = ConfigStore::new();
     add_network(&mut s, "vn-red", "red", 5, "10.1.0.0/24");
     add_network(&mut s, "vn-blue", "blue", 6, "10.2.0.0/24");
@@ -158,14 +158,14 @@ fn scenario() -> Scenario {
     sc
 }
 
-struct World {
-    ctx: FlowContext,
-    red: u16,
-    blue: u16,
-    public: u16,
+pub(crate) struct World {
+    pub ctx: FlowContext,
+    pub red: u16,
+    pub blue: u16,
+    pub public: u16,
 }
 
-fn world(sc: &mut Scenario) -> World {
+pub(crate) fn world(sc: &mut Scenario) -> World {
     let c = sc.compile();
     let vrf = |i: &str| {
         c.desired
@@ -173,7 +173,7 @@ fn world(sc: &mut Scenario) -> World {
             .iter()
             .find(|(_, n)| *n == i)
             .map(|(v, _)| *v)
-            .unwrap()
+            .unwrap_or(0)
     };
     World {
         red: vrf("d:p:red:red"),
@@ -183,7 +183,7 @@ fn world(sc: &mut Scenario) -> World {
     }
 }
 
-fn tcp_up(
+pub(crate) fn tcp_up(
     ingress: u32,
     vrf: u16,
     smac: MacAddr,
@@ -201,7 +201,7 @@ fn tcp_up(
     }
 }
 
-fn fabric_up(vrf: u16, label: u32, src: Ipv4Addr, dst: Ipv4Addr, dport: u16) -> Upcall {
+pub(crate) fn fabric_up(vrf: u16, label: u32, src: Ipv4Addr, dst: Ipv4Addr, dport: u16) -> Upcall {
     let ip = frames::tcp_ip(src, 40000, dst, dport, TcpFlags::SYN, b"");
     Upcall {
         index: 9,

@@ -11,6 +11,7 @@ pub mod flow_context;
 pub mod flow_setup;
 pub mod policy;
 pub mod program;
+pub mod reevaluate;
 pub mod routes;
 mod ser;
 #[cfg(any(test, feature = "testing"))]
