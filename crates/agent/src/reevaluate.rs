@@ -233,10 +233,12 @@ mod tests {
             ]
         );
 
-        // Without the floating IP the translated flows go (the one from outside would now
-        // be forwarded untranslated: same verdict, different treatment).
+        // Without the floating IP (and with red open to all) the translated flows go: the
+        // one from outside would now be forwarded untranslated (same verdict, different
+        // treatment).
         let mut sc = scenario();
         sc.store.remove("fip-a");
+        sc.store.remove("acl-vn-red");
         let w4 = world(&mut sc);
         assert_eq!(
             sorted(stale_flows(&w4.ctx, &all)),
