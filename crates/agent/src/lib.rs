@@ -5,6 +5,7 @@
 //! gateway), decides each new flow (network policy, security groups, firewall rules,
 //! floating-IP NAT, ECMP), and serves Contrail's port IPC and its own introspect.
 
+pub mod channel;
 pub mod config;
 pub mod derive;
 pub mod flow_context;
