@@ -8,8 +8,10 @@
 pub mod channel;
 pub mod config;
 pub mod derive;
+pub mod fabric;
 pub mod flow_context;
 pub mod flow_setup;
+pub mod labels;
 pub mod policy;
 pub mod program;
 pub mod reevaluate;
