@@ -5,13 +5,17 @@
 //! gateway), decides each new flow (network policy, security groups, firewall rules,
 //! floating-IP NAT, ECMP), and serves Contrail's port IPC and its own introspect.
 
+pub mod agent_port;
 pub mod channel;
 pub mod config;
 pub mod derive;
 pub mod fabric;
 pub mod flow_context;
 pub mod flow_setup;
+pub mod flow_stats;
 pub mod labels;
+pub mod node;
+pub mod pipeline_agent;
 pub mod policy;
 pub mod program;
 pub mod reevaluate;

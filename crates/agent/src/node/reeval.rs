@@ -1,0 +1,82 @@
+//! Running flow re-evaluation ([`crate::reevaluate`]) off the control task: at most one
+//! run at a time, at most one per interval, after a change settled.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+use cirrus_packet_io::handle::RunnerHandle;
+use cirrus_packet_io::report::FlowFilter;
+
+use crate::flow_context::FlowContext;
+use crate::flow_stats::FlowStats;
+use crate::reevaluate::stale_flows;
+
+/// Most flow entries read per worker in one run.
+const MAX_FLOWS: usize = 1 << 21;
+
+pub(super) struct Reeval {
+    due: Option<Instant>,
+    settle: Duration,
+    running: Arc<AtomicBool>,
+}
+
+impl Reeval {
+    pub fn new(settle: Duration) -> Self {
+        Self {
+            due: None,
+            settle,
+            running: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// A change happened: run after it settles.
+    pub fn schedule(&mut self) {
+        self.due = Some(Instant::now() + self.settle);
+    }
+
+    /// Starts a run when one is due and none is running.
+    pub fn maybe_run(
+        &mut self,
+        handle: &RunnerHandle,
+        ctx: &Arc<ArcSwap<FlowContext>>,
+        stats: &Arc<FlowStats>,
+    ) {
+        let Some(due) = self.due else { return };
+        if Instant::now() < due || self.running.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        self.due = None;
+        let (handle, ctx, stats, running) = (
+            handle.clone(),
+            ctx.load_full(),
+            stats.clone(),
+            self.running.clone(),
+        );
+        tokio::task::spawn_blocking(move || {
+            let t = Instant::now();
+            match handle.flows(FlowFilter::All, MAX_FLOWS) {
+                Ok(per_worker) => {
+                    let records: Vec<_> = per_worker.into_iter().flat_map(|w| w.flows).collect();
+                    let stale = stale_flows(&ctx, &records);
+                    if !stale.is_empty() {
+                        let n = stale.len();
+                        let stale = Arc::new(stale);
+                        match handle
+                            .delete_flows(FlowFilter::matching(move |r| stale.contains(&r.key)))
+                        {
+                            Ok(deleted) => {
+                                stats.reevaluated(deleted as u64);
+                                tracing::info!(flows = records.len(), stale = n, deleted, took = ?t.elapsed(), "flows re-evaluated");
+                            }
+                            Err(e) => tracing::warn!(error = %e, "stale flows not deleted"),
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "flows not read for re-evaluation"),
+            }
+            running.store(false, Ordering::Release);
+        });
+    }
+}

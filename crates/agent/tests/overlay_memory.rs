@@ -1,0 +1,389 @@
+//! Two real agents (control task, tables, runner and workers) over an in-memory fabric,
+//! driven by a message-level controller that serves the routes they publish, as the real
+//! one does: workload traffic crosses the overlay as MPLS over UDP, security groups open
+//! one port and not another, an active-active VIP spreads connections over a local and a
+//! remote port, spoofed sources are counted drops, and a restarted agent keeps its labels
+//! and carries traffic again.
+
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use cirrus_agent::config::ConfigStore;
+use cirrus_agent::config::testing::*;
+use cirrus_agent::fabric::FabricAddr;
+use cirrus_agent::node::{AgentOptions, MemDevices, NodeEvent, Running, start};
+use cirrus_agent::pipeline_agent::NoTraps;
+use cirrus_agent::program::VROUTER_MAC;
+use cirrus_agent::testing::controller::MiniController;
+use cirrus_agent::testing::frames;
+use cirrus_agent::testing::memfabric::{FabricNode, MemFabric};
+use cirrus_dataplane::drop::DropReason;
+use cirrus_dataplane::wire::{EthernetFrame, Ipv4Packet, MacAddr, TcpFlags, TcpPacket, UdpPacket};
+use cirrus_packet_io::memory::MemPeer;
+use serde_json::json;
+
+const A: Ipv4Addr = Ipv4Addr::new(10, 1, 0, 3);
+const B: Ipv4Addr = Ipv4Addr::new(10, 1, 0, 4);
+const C: Ipv4Addr = Ipv4Addr::new(10, 1, 0, 5);
+const VIP: Ipv4Addr = Ipv4Addr::new(10, 1, 0, 100);
+const MAC_A: MacAddr = MacAddr([2, 0, 0, 0, 0, 3]);
+const MAC_B: MacAddr = MacAddr([2, 0, 0, 0, 0, 4]);
+const MAC_C: MacAddr = MacAddr([2, 0, 0, 0, 0, 5]);
+const RED: &str = "d:p:red:red";
+
+/// Network red; group web (8000001) and db (8000002), both open on TCP 22 to all and on
+/// everything to web; ports a (web) and c (no group) on c1, b (db) on c2; a and b carry
+/// the VIP as an active-active allowed address pair.
+fn slice() -> ConfigStore {
+    let mut s = ConfigStore::new();
+    add_network(&mut s, "vn-red", "red", 5, "10.1.0.0/24");
+    let rules = || {
+        json!([
+            acl_rule(
+                "6",
+                json!({"subnet": {"ip_prefix": "0.0.0.0", "ip_prefix_len": 0}}),
+                json!({}),
+                (22, 22),
+                "pass",
+                "ssh-in"
+            ),
+            acl_rule(
+                "any",
+                json!({"security_group": "8000001"}),
+                json!({}),
+                (-1, -1),
+                "pass",
+                "from-web"
+            ),
+        ])
+    };
+    let out = json!([acl_rule(
+        "any",
+        json!({}),
+        json!({"subnet": {"ip_prefix": "0.0.0.0", "ip_prefix_len": 0}}),
+        (-1, -1),
+        "pass",
+        "all-out"
+    )]);
+    add_security_group(&mut s, "sg-web", 8000001, rules(), out.clone());
+    add_security_group(&mut s, "sg-db", 8000002, rules(), out);
+    add_port(
+        &mut s,
+        "a",
+        "vn-red",
+        "02:00:00:00:00:03",
+        "10.1.0.3",
+        &["sg-web"],
+    );
+    add_port(
+        &mut s,
+        "b",
+        "vn-red",
+        "02:00:00:00:00:04",
+        "10.1.0.4",
+        &["sg-db"],
+    );
+    add_port(&mut s, "c", "vn-red", "02:00:00:00:00:05", "10.1.0.5", &[]);
+    for p in ["a", "b"] {
+        let mut o = (**s.get(p).unwrap()).clone();
+        o.body.insert(
+            "virtual_machine_interface_allowed_address_pairs".into(),
+            json!({"allowed_address_pair": [{"ip": {"ip_prefix": "10.1.0.100", "ip_prefix_len": 32}, "address_mode": "active-active"}]}),
+        );
+        s.upsert(o);
+    }
+    s
+}
+
+struct Vrouter {
+    run: Running,
+    taps: Vec<(String, MemPeer)>,
+}
+
+fn fabric_addr(n: u8) -> FabricAddr {
+    FabricAddr {
+        ip: Ipv4Addr::new(198, 18, 0, 10 + n),
+        prefix_len: 24,
+        mac: MacAddr([2, 0xfa, 0, 0, 0, 10 + n]),
+        gateway: None,
+    }
+}
+
+fn vrouter(n: u8, dir: &std::path::Path, taps: &[&str]) -> (Vrouter, MemPeer) {
+    let mut devs = MemDevices::default();
+    let eth0 = devs.add("eth0");
+    let taps: Vec<(String, MemPeer)> = taps.iter().map(|t| (t.to_string(), devs.add(t))).collect();
+    let mut opts = AgentOptions::new(&format!("c{n}"), dir.to_path_buf(), "eth0", fabric_addr(n));
+    opts.workers = 2;
+    opts.manual_sessions = 2;
+    let run = start(opts, Box::new(devs), Arc::new(NoTraps)).expect("agent starts");
+    (Vrouter { run, taps }, eth0)
+}
+
+impl Vrouter {
+    fn tap(&self, name: &str) -> &MemPeer {
+        &self.taps.iter().find(|(n, _)| n == name).unwrap().1
+    }
+    fn port(&self, uuid: &str) {
+        let _ = self.run.events.send(NodeEvent::PortAdded {
+            uuid: uuid.into(),
+            name: format!("tap-{uuid}"),
+            enabled: true,
+        });
+    }
+    fn has_route(&self, prefix: &str, via: &str) -> bool {
+        let s = self.run.status.load();
+        s.vrfs.iter().any(|v| {
+            v.instance == RED
+                && v.routes
+                    .iter()
+                    .any(|r| r.prefix == prefix && r.nexthop.contains(via))
+        })
+    }
+}
+
+/// Pumps the controller until `cond` holds (at most 10 s).
+async fn until(
+    ctl: &mut MiniController,
+    what: &str,
+    vs: &[&Vrouter],
+    mut cond: impl FnMut() -> bool,
+) {
+    let t = Instant::now();
+    while !cond() {
+        if t.elapsed() > Duration::from_secs(10) {
+            for v in vs {
+                eprintln!(
+                    "{}",
+                    serde_json::to_string_pretty(&**v.run.status.load()).unwrap()
+                );
+            }
+            panic!("timed out waiting for {what}");
+        }
+        ctl.pump();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Frames a tap received until `n` arrived (or 3 s passed).
+async fn collect(tap: &MemPeer, n: usize) -> Vec<Vec<u8>> {
+    let mut got = Vec::new();
+    let t = Instant::now();
+    while got.len() < n && t.elapsed() < Duration::from_secs(3) {
+        got.extend(tap.drain());
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    got
+}
+
+/// (dmac, smac, src, dst, ttl, dst port) of an Ethernet/IPv4 frame.
+fn parse(f: &[u8]) -> (MacAddr, MacAddr, Ipv4Addr, Ipv4Addr, u8, u16) {
+    let e = EthernetFrame::new_checked(f).unwrap();
+    let ip = Ipv4Packet::new_checked(e.payload()).unwrap();
+    let dport = match ip.protocol().0 {
+        6 => TcpPacket::new_checked(ip.payload()).unwrap().dst_port(),
+        17 => UdpPacket::new_checked(ip.payload()).unwrap().dst_port(),
+        _ => 0,
+    };
+    (
+        e.dst_addr(),
+        e.src_addr(),
+        ip.src_addr(),
+        ip.dst_addr(),
+        ip.ttl(),
+        dport,
+    )
+}
+
+fn syn(smac: MacAddr, src: Ipv4Addr, sport: u16, dst: Ipv4Addr, dport: u16) -> Vec<u8> {
+    let mut ip = frames::tcp_ip(src, 1, dst, dport, TcpFlags::SYN, b"");
+    ip[20..22].copy_from_slice(&sport.to_be_bytes());
+    // The checksum no longer matches the port: the pipeline does not check it.
+    frames::ether(smac, VROUTER_MAC, &ip)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_vrouters_carry_workload_traffic_as_policy_allows() {
+    let dir1 = tempfile::tempdir().unwrap();
+    let dir2 = tempfile::tempdir().unwrap();
+    let (v1, eth1) = vrouter(1, dir1.path(), &["tap-a", "tap-c"]);
+    let (v2, eth2) = vrouter(2, dir2.path(), &["tap-b"]);
+    let _fabric = MemFabric::start(vec![
+        FabricNode {
+            peer: eth1.clone(),
+            ip: fabric_addr(1).ip,
+            mac: fabric_addr(1).mac,
+        },
+        FabricNode {
+            peer: eth2.clone(),
+            ip: fabric_addr(2).ip,
+            mac: fabric_addr(2).mac,
+        },
+    ]);
+    let slice = slice();
+    let mut ctl = MiniController::default();
+    ctl.connect(v1.run.events.clone(), 0, &slice);
+    ctl.connect(v2.run.events.clone(), 0, &slice);
+    v1.port("a");
+    v1.port("c");
+    v2.port("b");
+    until(
+        &mut ctl,
+        "routes to the other vrouter's ports, resolved",
+        &[&v1, &v2],
+        || {
+            v1.has_route("10.1.0.4/32", "MPLSoUDP")
+                && v2.has_route("10.1.0.3/32", "MPLSoUDP")
+                && v1.run.status.load().neighbours.contains_key("198.18.0.12")
+        },
+    )
+    .await;
+
+    // What c1 published: one route per address, this vrouter as next hop, a's label and
+    // group, the network as origin; the VIP from both a and b.
+    let pubs = ctl.published(0, RED);
+    let a_route = pubs
+        .iter()
+        .find(|r| r.key.as_ref().unwrap().prefix == A.octets())
+        .unwrap();
+    assert_eq!(a_route.nexthops.len(), 1);
+    assert_eq!(a_route.nexthops[0].address, fabric_addr(1).ip.octets());
+    assert!(a_route.nexthops[0].label >= 16);
+    assert_eq!(
+        (
+            a_route.origin_network.as_str(),
+            a_route.security_groups.clone()
+        ),
+        ("d:p:red", vec![8000001])
+    );
+    assert!(
+        ctl.published(1, RED)
+            .iter()
+            .any(|r| r.key.as_ref().unwrap().prefix == VIP.octets())
+    );
+    let a_label = a_route.nexthops[0].label;
+
+    // a -> b over the overlay and back (b's group takes anything from web).
+    v1.tap("tap-a").inject(&frames::ether(
+        MAC_A,
+        VROUTER_MAC,
+        &frames::udp_ip(A, 4000, B, 5000, b"ping"),
+    ));
+    let got = collect(v2.tap("tap-b"), 1).await;
+    assert_eq!(got.len(), 1, "a's datagram reaches b");
+    assert_eq!(parse(&got[0]), (MAC_B, VROUTER_MAC, A, B, 62, 5000));
+    v2.tap("tap-b").inject(&frames::ether(
+        MAC_B,
+        VROUTER_MAC,
+        &frames::udp_ip(B, 5000, A, 4000, b"pong"),
+    ));
+    let got = collect(v1.tap("tap-a"), 1).await;
+    assert_eq!(got.len(), 1, "b's reply reaches a");
+    assert_eq!(parse(&got[0]), (MAC_A, VROUTER_MAC, B, A, 62, 4000));
+
+    // c (no group) to b: 22 is open, 80 is not (refused at b's vrouter by b's group).
+    v1.tap("tap-c").inject(&syn(MAC_C, C, 40000, B, 22));
+    v1.tap("tap-c").inject(&syn(MAC_C, C, 40001, B, 80));
+    let got = collect(v2.tap("tap-b"), 2).await;
+    assert_eq!(got.iter().map(|f| parse(f).5).collect::<Vec<_>>(), vec![22]);
+    let s2 = v2.run.stats.snapshot();
+    assert_eq!(s2.by_reason.get("security-group"), Some(&1), "{s2:?}");
+
+    // Connections to the VIP from c spread over a (local) and b (remote).
+    for sport in 1000..1016u16 {
+        v1.tap("tap-c").inject(&syn(MAC_C, C, sport, VIP, 22));
+    }
+    let at_a = collect(v1.tap("tap-a"), 16).await;
+    let at_b = collect(v2.tap("tap-b"), 16).await;
+    assert_eq!(
+        at_a.len() + at_b.len(),
+        16,
+        "every connection reaches one of the two"
+    );
+    assert!(
+        !at_a.is_empty() && !at_b.is_empty(),
+        "both carry some: {} / {}",
+        at_a.len(),
+        at_b.len()
+    );
+
+    // Spoofing: c with a's address is dropped by the pipeline; c with b's MAC is refused.
+    v1.tap("tap-c").inject(&frames::ether(
+        MAC_C,
+        VROUTER_MAC,
+        &frames::udp_ip(A, 1, B, 2, b"x"),
+    ));
+    v1.tap("tap-c").inject(&frames::ether(
+        MAC_B,
+        VROUTER_MAC,
+        &frames::udp_ip(C, 1, B, 2, b"x"),
+    ));
+    let t = Instant::now();
+    loop {
+        let drops = v1.run.handle.report().unwrap().drops();
+        let s1 = v1.run.stats.snapshot();
+        if drops.get(DropReason::SourceMismatch) == 1
+            && s1.by_reason.get("source-mac-mismatch") == Some(&1)
+        {
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(3),
+            "spoofs not counted: {drops:?} {s1:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(
+        collect(v2.tap("tap-b"), 1).await.is_empty(),
+        "no spoofed packet reached b"
+    );
+
+    // c1 restarts on its state dir: same label, traffic again.
+    let Vrouter { run, taps: _ } = v1;
+    run.stop().await;
+    drop(_fabric);
+    let (v1, eth1) = vrouter(1, dir1.path(), &["tap-a", "tap-c"]);
+    let _fabric = MemFabric::start(vec![
+        FabricNode {
+            peer: eth1.clone(),
+            ip: fabric_addr(1).ip,
+            mac: fabric_addr(1).mac,
+        },
+        FabricNode {
+            peer: eth2.clone(),
+            ip: fabric_addr(2).ip,
+            mac: fabric_addr(2).mac,
+        },
+    ]);
+    let mut ctl2 = MiniController::default();
+    ctl2.connect(v1.run.events.clone(), 0, &slice);
+    ctl2.connect(v2.run.events.clone(), 1, &slice);
+    v1.port("a");
+    v1.port("c");
+    until(&mut ctl2, "c1 back with its routes", &[&v1], || {
+        v1.has_route("10.1.0.4/32", "MPLSoUDP")
+    })
+    .await;
+    let again = ctl2.published(0, RED);
+    let a_again = again
+        .iter()
+        .find(|r| r.key.as_ref().unwrap().prefix == A.octets())
+        .unwrap();
+    assert_eq!(
+        a_again.nexthops[0].label, a_label,
+        "a keeps its label across the restart"
+    );
+    v1.tap("tap-a").inject(&frames::ether(
+        MAC_A,
+        VROUTER_MAC,
+        &frames::udp_ip(A, 4001, B, 5001, b"again"),
+    ));
+    assert_eq!(
+        collect(v2.tap("tap-b"), 1).await.len(),
+        1,
+        "traffic after the restart"
+    );
+    v1.run.stop().await;
+    v2.run.stop().await;
+}
