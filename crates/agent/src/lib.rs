@@ -24,3 +24,4 @@ mod ser;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod upcall_frame;
+pub mod introspect;
