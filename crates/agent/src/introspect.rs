@@ -98,7 +98,9 @@ async fn status(State(s): State<Introspect>) -> Json<Value> {
 
 async fn controllers(State(s): State<Introspect>) -> Json<Value> {
     let st = s.status.load();
-    Json(json!({"active_config": st.active_config, "controllers": st.controllers, "subscriptions": st.subscriptions}))
+    Json(
+        json!({"active_config": st.active_config, "controllers": st.controllers, "subscriptions": st.subscriptions}),
+    )
 }
 
 async fn ports(State(s): State<Introspect>) -> Json<Value> {
@@ -117,9 +119,14 @@ async fn vrfs(State(s): State<Introspect>) -> Json<Value> {
 
 async fn routes(State(s): State<Introspect>, Query(q): Query<RoutesQuery>) -> Response {
     let st = s.status.load();
-    let v = st.vrfs.iter().find(|v| Some(v.id) == q.vrf || Some(&v.instance) == q.instance.as_ref());
+    let v = st
+        .vrfs
+        .iter()
+        .find(|v| Some(v.id) == q.vrf || Some(&v.instance) == q.instance.as_ref());
     match (v, &q.vrf, &q.instance) {
-        (Some(v), _, _) => Json(json!({"vrf": v.id, "instance": v.instance, "routes": v.routes})).into_response(),
+        (Some(v), _, _) => {
+            Json(json!({"vrf": v.id, "instance": v.instance, "routes": v.routes})).into_response()
+        }
         (None, None, None) => err(StatusCode::BAD_REQUEST, "give vrf=ID or instance=NAME"),
         (None, _, _) => err(StatusCode::NOT_FOUND, "no such VRF"),
     }
@@ -136,7 +143,10 @@ async fn flows(State(s): State<Introspect>, Query(q): Query<FlowsQuery>) -> Resp
     match tokio::task::spawn_blocking(move || h.flows(filter, limit)).await {
         Ok(Ok(w)) => {
             let matched: usize = w.iter().map(|x| x.matched).sum();
-            let list: Vec<Value> = w.iter().flat_map(|x| x.flows.iter().map(move |r| flow_json(x.worker, r))).collect();
+            let list: Vec<Value> = w
+                .iter()
+                .flat_map(|x| x.flows.iter().map(move |r| flow_json(x.worker, r)))
+                .collect();
             Json(json!({"matched": matched, "flows": list})).into_response()
         }
         Ok(Err(e)) => err(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
@@ -161,7 +171,12 @@ async fn drops(State(s): State<Introspect>) -> Response {
     let rules: serde_json::Map<String, Value> = f
         .by_rule
         .iter()
-        .map(|(k, v)| (k.to_string(), serde_json::to_value(v).unwrap_or(Value::Null)))
+        .map(|(k, v)| {
+            (
+                k.to_string(),
+                serde_json::to_value(v).unwrap_or(Value::Null),
+            )
+        })
         .collect();
     Json(json!({
         "pipeline": pipeline,
@@ -183,8 +198,10 @@ async fn counters(State(s): State<Introspect>) -> Response {
             let ifs: Vec<Value> = r
                 .interface_counters()
                 .iter()
-                .map(|(i, c)| json!({"ifindex": i, "rx_packets": c.rx_packets, "rx_bytes": c.rx_bytes,
-                    "tx_packets": c.tx_packets, "tx_bytes": c.tx_bytes, "drops": c.drops}))
+                .map(|(i, c)| {
+                    json!({"ifindex": i, "rx_packets": c.rx_packets, "rx_bytes": c.rx_bytes,
+                    "tx_packets": c.tx_packets, "tx_bytes": c.tx_bytes, "drops": c.drops})
+                })
                 .collect();
             let workers: Vec<Value> = r
                 .workers
@@ -235,5 +252,7 @@ pub async fn serve(
     if let Ok(a) = listener.local_addr() {
         tracing::info!(listen = %a, "introspect serving");
     }
-    axum::serve(listener, router(s)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router(s))
+        .with_graceful_shutdown(shutdown)
+        .await
 }

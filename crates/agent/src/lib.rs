@@ -13,6 +13,7 @@ pub mod fabric;
 pub mod flow_context;
 pub mod flow_setup;
 pub mod flow_stats;
+pub mod introspect;
 pub mod labels;
 pub mod node;
 pub mod pipeline_agent;
@@ -24,4 +25,3 @@ mod ser;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod upcall_frame;
-pub mod introspect;

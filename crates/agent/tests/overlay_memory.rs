@@ -11,14 +11,14 @@ use std::time::{Duration, Instant};
 
 use cirrus_agent::config::ConfigStore;
 use cirrus_agent::config::testing::*;
-use cirrus_agent::introspect::{self, Introspect};
-use cirrus_agent::testing::http_get;
 use cirrus_agent::fabric::FabricAddr;
+use cirrus_agent::introspect::{self, Introspect};
 use cirrus_agent::node::{AgentOptions, MemDevices, NodeEvent, Running, start};
 use cirrus_agent::pipeline_agent::NoTraps;
 use cirrus_agent::program::VROUTER_MAC;
 use cirrus_agent::testing::controller::MiniController;
 use cirrus_agent::testing::frames;
+use cirrus_agent::testing::http_get;
 use cirrus_agent::testing::memfabric::{FabricNode, MemFabric};
 use cirrus_dataplane::drop::DropReason;
 use cirrus_dataplane::wire::{EthernetFrame, Ipv4Packet, MacAddr, TcpFlags, TcpPacket, UdpPacket};
@@ -294,20 +294,38 @@ async fn two_vrouters_carry_workload_traffic_as_policy_allows() {
     // Introspect shows it, with the rule (no rule matched: the implicit deny).
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let at = l.local_addr().unwrap();
-    let intro = Introspect { status: v2.run.status.clone(), handle: v2.run.handle.clone(), stats: v2.run.stats.clone() };
+    let intro = Introspect {
+        status: v2.run.status.clone(),
+        handle: v2.run.handle.clone(),
+        stats: v2.run.stats.clone(),
+    };
     tokio::spawn(introspect::serve(intro, l, std::future::pending()));
     let (code, drops) = http_get(at, "/drops").await;
     assert_eq!(code, 200);
-    assert_eq!(drops["flow_setup"]["by_rule"]["implicit-deny"]["flows"], 1, "{drops}");
-    assert_eq!(drops["pipeline"]["FlowPolicy"], 1, "the held packet is dropped by the flow: {drops}");
+    assert_eq!(
+        drops["flow_setup"]["by_rule"]["implicit-deny"]["flows"], 1,
+        "{drops}"
+    );
+    assert_eq!(
+        drops["pipeline"]["FlowPolicy"], 1,
+        "the held packet is dropped by the flow: {drops}"
+    );
     let (_, routes) = http_get(at, "/routes?instance=d:p:red:red").await;
     let r = routes["routes"].as_array().unwrap();
-    assert!(r.iter().any(|x| x["prefix"] == "10.1.0.3/32" && x["nexthop"].as_str().unwrap().contains("MPLSoUDP")), "{routes}");
+    assert!(
+        r.iter()
+            .any(|x| x["prefix"] == "10.1.0.3/32"
+                && x["nexthop"].as_str().unwrap().contains("MPLSoUDP")),
+        "{routes}"
+    );
     let (_, flows) = http_get(at, "/flows").await;
     assert!(flows["matched"].as_u64().unwrap() >= 4, "{flows}");
     assert_eq!(http_get(at, "/routes").await.0, 400);
     let (_, ports) = http_get(at, "/ports").await;
-    assert_eq!(ports["ports"][0]["addresses"], json!(["10.1.0.4", "10.1.0.100"]));
+    assert_eq!(
+        ports["ports"][0]["addresses"],
+        json!(["10.1.0.4", "10.1.0.100"])
+    );
 
     // Connections to the VIP from c spread over a (local) and b (remote).
     for sport in 1000..1016u16 {

@@ -42,7 +42,7 @@ use crate::program::{Identity, Programmer};
 use crate::routes::{Rib, RibEvent, Route};
 
 pub use devices::{Devices, Io, MemDevices, SystemDevices};
-pub use start::{AgentOptions, Running, StartError, start};
+pub use start::{AgentOptions, Running, StartError, controller, start};
 pub use status::Status;
 
 /// What the node is told.
@@ -177,6 +177,8 @@ impl Node {
             ChannelEvent::Closed(why) => {
                 slot.tx = None;
                 slot.building = None;
+                // Introspect shows why.
+                self.dirty = true;
                 slot.session.handle(Event::Closed(why))
             }
         };

@@ -24,7 +24,9 @@ pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, serde_jso
     let body = text.split("\r\n\r\n").nth(1).unwrap_or("");
     // Chunked or not: the JSON is the part between the first '{' and the last '}'.
     let json = match (body.find('{'), body.rfind('}')) {
-        (Some(a), Some(b)) if b >= a => serde_json::from_str(&body[a..=b]).unwrap_or(serde_json::Value::Null),
+        (Some(a), Some(b)) if b >= a => {
+            serde_json::from_str(&body[a..=b]).unwrap_or(serde_json::Value::Null)
+        }
         _ => serde_json::Value::Null,
     };
     (code, json)
