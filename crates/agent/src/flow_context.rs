@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use cirrus_dataplane::hash::FastMap;
 use cirrus_dataplane::tables::IfIndex;
 use cirrus_dataplane::wire::MacAddr;
 use cirrus_proto::convert::Prefix;
@@ -34,7 +35,7 @@ pub struct AddrInfo {
 #[derive(Debug, Clone, Default)]
 pub struct RouteInfo {
     lens: Vec<u8>,
-    map: HashMap<(u8, IpAddr), (Arc<AddrInfo>, Option<IfIndex>)>,
+    map: FastMap<(u8, IpAddr), (Arc<AddrInfo>, Option<IfIndex>)>,
 }
 
 impl RouteInfo {
@@ -114,11 +115,11 @@ pub enum LocalAddr {
 #[derive(Debug, Clone, Default)]
 pub struct FlowContext {
     pub names: Names,
-    pub ports: HashMap<IfIndex, PortCtx>,
-    pub by_label: HashMap<u32, IfIndex>,
-    pub by_vni: HashMap<u32, u16>,
-    pub local: HashMap<(u16, IpAddr), LocalAddr>,
-    pub vrfs: HashMap<u16, RouteInfo>,
+    pub ports: FastMap<IfIndex, PortCtx>,
+    pub by_label: FastMap<u32, IfIndex>,
+    pub by_vni: FastMap<u32, u16>,
+    pub local: FastMap<(u16, IpAddr), LocalAddr>,
+    pub vrfs: FastMap<u16, RouteInfo>,
     pub fabric_ifindex: IfIndex,
     /// Bumped per rebuild (flows decided on an older one may need re-evaluation).
     pub generation: u64,

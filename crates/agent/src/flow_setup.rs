@@ -11,6 +11,7 @@
 //! a reply from the fabric is delivered, and keyed, in the receiving port's VRF), with the
 //! addresses the reply carries (after translation).
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -129,8 +130,8 @@ fn with_fip(p: &PortCtx, f: &FipCtx) -> PortRules {
 
 struct Plan<'a> {
     h: Header<'a>,
-    src: Option<PortRules>,
-    dst: Option<PortRules>,
+    src: Option<Cow<'a, PortRules>>,
+    dst: Option<Cow<'a, PortRules>>,
     opts: EvalOpts,
     fwd: FlowSpec,
     rev_key: FlowKey,
@@ -140,7 +141,7 @@ struct Plan<'a> {
 
 fn finish(up: &Miss, plan: Plan<'_>) -> Decided {
     let Outcome { forward, reverse } =
-        evaluate(&plan.h, plan.src.as_ref(), plan.dst.as_ref(), plan.opts);
+        evaluate(&plan.h, plan.src.as_deref(), plan.dst.as_deref(), plan.opts);
     let refusal = |v: &Verdict| match v {
         Verdict::Allow => None,
         Verdict::Deny { layer, rule } => Some(Refusal::Policy(*layer, rule.clone())),
@@ -264,8 +265,8 @@ fn from_port(ctx: &FlowContext, up: &Miss) -> Decided {
                         src: side(src, k.sport(), &p.info),
                         dst: side(dst, k.dport(), &qp.info),
                     },
-                    src: Some(p.rules.clone()),
-                    dst: Some(qp.rules.clone()),
+                    src: Some(Cow::Borrowed(&p.rules)),
+                    dst: Some(Cow::Borrowed(&qp.rules)),
                     opts,
                     fwd: FlowSpec::forward(vrf),
                     rev_key: reply_key(qp.vrf, k, dst, src),
@@ -291,8 +292,8 @@ fn from_port(ctx: &FlowContext, up: &Miss) -> Decided {
                         src: side(src, k.sport(), &p.info),
                         dst: side(f.fixed, k.dport(), &qp.info),
                     },
-                    src: Some(p.rules.clone()),
-                    dst: Some(with_fip(qp, f)),
+                    src: Some(Cow::Borrowed(&p.rules)),
+                    dst: Some(Cow::Owned(with_fip(qp, f))),
                     opts,
                     fwd: FlowSpec {
                         nat_dst: true,
@@ -319,7 +320,7 @@ fn from_port(ctx: &FlowContext, up: &Miss) -> Decided {
                     src: side(src, k.sport(), &p.info),
                     dst: side(dst, k.dport(), info),
                 },
-                src: Some(p.rules.clone()),
+                src: Some(Cow::Borrowed(&p.rules)),
                 dst: None,
                 opts,
                 fwd: FlowSpec::forward(vrf),
@@ -341,7 +342,7 @@ fn from_port(ctx: &FlowContext, up: &Miss) -> Decided {
         // port of the floating network (keyed in its VRF).
         let (rvrf, dst_rules) = match ctx.local.get(&(f.vrf, dst)) {
             Some(&LocalAddr::Own(q)) => match ctx.ports.get(&q) {
-                Some(qp) => (qp.vrf, Some(qp.rules.clone())),
+                Some(qp) => (qp.vrf, Some(Cow::Borrowed(&qp.rules))),
                 None => (vrf, None),
             },
             _ => (vrf, None),
@@ -354,7 +355,7 @@ fn from_port(ctx: &FlowContext, up: &Miss) -> Decided {
                     src: side(src, k.sport(), &p.info),
                     dst: side(dst, k.dport(), info),
                 },
-                src: Some(with_fip(p, f)),
+                src: Some(Cow::Owned(with_fip(p, f))),
                 dst: dst_rules,
                 opts,
                 fwd: FlowSpec {
@@ -411,7 +412,7 @@ fn from_fabric(ctx: &FlowContext, up: &Miss) -> Decided {
                     dst: side(f.fixed, k.dport(), &qp.info),
                 },
                 src: None,
-                dst: Some(with_fip(qp, f)),
+                dst: Some(Cow::Owned(with_fip(qp, f))),
                 opts,
                 fwd: FlowSpec {
                     nat_dst: true,
@@ -441,7 +442,7 @@ fn from_fabric(ctx: &FlowContext, up: &Miss) -> Decided {
                 dst: side(dst, k.dport(), &qp.info),
             },
             src: None,
-            dst: Some(qp.rules.clone()),
+            dst: Some(Cow::Borrowed(&qp.rules)),
             opts,
             fwd: FlowSpec::forward(vrf),
             rev_key: reply_key(vrf, k, dst, src),

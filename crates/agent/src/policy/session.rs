@@ -79,8 +79,8 @@ pub struct EvalOpts {
 }
 
 /// Evaluates every ACL of `acls` on `h`: the first denial, or `None` when all pass.
-fn network_pass(acls: &[&Arc<Acl>], h: &Header<'_>) -> Option<Arc<str>> {
-    for a in acls {
+fn network_pass(acls: &[Option<&Arc<Acl>>], h: &Header<'_>) -> Option<Arc<str>> {
+    for a in acls.iter().flatten() {
         match a.first_match(h) {
             Some(RuleMatch { pass: true, .. }) => {}
             Some(RuleMatch { pass: false, rule }) => return Some(rule),
@@ -155,11 +155,10 @@ pub fn evaluate(
             reverse: Verdict::Allow,
         };
     }
-    let acls: Vec<&Arc<Acl>> = [src, dst]
-        .iter()
-        .flatten()
-        .filter_map(|p| p.network_acl.as_ref())
-        .collect();
+    let mut acls: [Option<&Arc<Acl>>; 2] = [None, None];
+    for (slot, p) in acls.iter_mut().zip([src, dst]) {
+        *slot = p.and_then(|p| p.network_acl.as_ref());
+    }
     let deny = |layer, rule| Verdict::Deny { layer, rule };
     let fwd_net = network_pass(&acls, h);
     let rev_net = network_pass(&acls, &h.reversed());

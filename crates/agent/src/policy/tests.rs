@@ -220,6 +220,49 @@ fn protocol_ports_ethertype_and_direction() {
     assert_eq!(first(&a, &r), None);
     let v6 = Flow::tcp("fd00::1", "fd00::2", 1);
     assert_eq!(first(&a, &v6).unwrap().1, "v6-only");
+    // Protocols without their own class (GRE) meet the rules for them and for any.
+    let g = acl(
+        &mut n,
+        json!([
+            rule(
+                "6",
+                json!({}),
+                (0, 65535),
+                json!({}),
+                (0, 65535),
+                "pass",
+                "tcp"
+            ),
+            rule(
+                "47",
+                json!({}),
+                (0, 65535),
+                json!({}),
+                (0, 65535),
+                "deny",
+                "gre"
+            ),
+            rule(
+                "any",
+                json!({}),
+                (0, 65535),
+                json!({}),
+                (0, 65535),
+                "pass",
+                "any"
+            ),
+        ]),
+    );
+    let mut gre = Flow::tcp("10.1.0.3", "10.2.0.3", 0);
+    gre.proto = 47;
+    gre.sport = 0;
+    assert_eq!(first(&g, &gre), Some((false, "gre".into())));
+    gre.proto = 50;
+    assert_eq!(first(&g, &gre).unwrap().1, "any");
+    assert_eq!(
+        first(&g, &Flow::tcp("10.1.0.3", "10.2.0.3", 1)).unwrap().1,
+        "tcp"
+    );
     assert_eq!(first(&a, &Flow::tcp("10.5.0.1", "10.6.0.1", 1)), None);
 }
 
