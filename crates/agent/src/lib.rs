@@ -18,10 +18,12 @@ pub mod labels;
 pub mod node;
 pub mod pipeline_agent;
 pub mod policy;
+pub mod port_ipc;
 pub mod program;
 pub mod reevaluate;
 pub mod routes;
 mod ser;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+pub mod trap;
 pub mod upcall_frame;
