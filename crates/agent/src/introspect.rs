@@ -16,6 +16,7 @@
 //! | `/drops` | pipeline drops by reason, flow refusals by reason and by rule |
 //! | `/counters` | packet counters per worker and interface |
 //! | `/neighbours` | underlay neighbours |
+//! | `/services` | DHCP, ARP, ping and ND answers, counted |
 
 use std::sync::Arc;
 
@@ -33,6 +34,7 @@ use serde_json::{Value, json};
 
 use crate::flow_stats::FlowStats;
 use crate::node::Status;
+use crate::traps::Traps;
 
 /// What introspect reads.
 #[derive(Clone)]
@@ -40,6 +42,19 @@ pub struct Introspect {
     pub status: Arc<ArcSwap<Status>>,
     pub handle: RunnerHandle,
     pub stats: Arc<FlowStats>,
+    pub traps: Arc<Traps>,
+}
+
+impl Introspect {
+    /// What a running vrouter shows.
+    pub fn of(r: &crate::node::Running) -> Introspect {
+        Introspect {
+            status: r.status.clone(),
+            handle: r.handle.clone(),
+            stats: r.stats.clone(),
+            traps: r.traps.clone(),
+        }
+    }
 }
 
 fn err(code: StatusCode, msg: impl Into<String>) -> Response {
@@ -88,7 +103,7 @@ struct FlowsQuery {
 async fn index() -> Json<Value> {
     Json(json!({
         "endpoints": ["/status", "/controllers", "/ports", "/vrfs", "/routes?vrf=ID|instance=NAME",
-            "/flows?limit=N&vrf=ID&port=IFINDEX", "/drops", "/counters", "/neighbours"]
+            "/flows?limit=N&vrf=ID&port=IFINDEX", "/drops", "/counters", "/neighbours", "/services"]
     }))
 }
 
@@ -223,6 +238,10 @@ async fn counters(State(s): State<Introspect>) -> Response {
     }
 }
 
+async fn services(State(s): State<Introspect>) -> Json<Value> {
+    Json(json!({"traps": s.traps.stats()}))
+}
+
 async fn neighbours(State(s): State<Introspect>) -> Json<Value> {
     Json(json!({"neighbours": s.status.load().neighbours}))
 }
@@ -240,6 +259,7 @@ pub fn router(s: Introspect) -> Router {
         .route("/drops", get(drops))
         .route("/counters", get(counters))
         .route("/neighbours", get(neighbours))
+        .route("/services", get(services))
         .with_state(s)
 }
 

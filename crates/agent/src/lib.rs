@@ -16,6 +16,7 @@ pub mod flow_stats;
 pub mod introspect;
 pub mod labels;
 pub mod node;
+pub mod oper;
 pub mod pipeline_agent;
 pub mod policy;
 pub mod port_ipc;
@@ -26,4 +27,5 @@ mod ser;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod trap;
+pub mod traps;
 pub mod upcall_frame;

@@ -6,7 +6,6 @@
 //! and carries traffic again.
 
 use std::net::Ipv4Addr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cirrus_agent::config::ConfigStore;
@@ -14,14 +13,18 @@ use cirrus_agent::config::testing::*;
 use cirrus_agent::fabric::FabricAddr;
 use cirrus_agent::introspect::{self, Introspect};
 use cirrus_agent::node::{AgentOptions, MemDevices, NodeEvent, Running, start};
-use cirrus_agent::pipeline_agent::NoTraps;
 use cirrus_agent::program::VROUTER_MAC;
 use cirrus_agent::testing::controller::MiniController;
 use cirrus_agent::testing::frames;
 use cirrus_agent::testing::http_get;
 use cirrus_agent::testing::memfabric::{FabricNode, MemFabric};
+use cirrus_agent::trap::dhcp_wire::{DhcpOp, DhcpPacket, DhcpRepr, MessageType};
+use cirrus_agent::trap::frame::{self, Ends};
 use cirrus_dataplane::drop::DropReason;
-use cirrus_dataplane::wire::{EthernetFrame, Ipv4Packet, MacAddr, TcpFlags, TcpPacket, UdpPacket};
+use cirrus_dataplane::wire::{
+    ArpOperation, ArpPacket, ArpRepr, EtherType, EthernetFrame, EthernetRepr, Ipv4Packet, MacAddr,
+    TcpFlags, TcpPacket, UdpPacket,
+};
 use cirrus_packet_io::memory::MemPeer;
 use serde_json::json;
 
@@ -119,7 +122,7 @@ fn vrouter(n: u8, dir: &std::path::Path, taps: &[&str]) -> (Vrouter, MemPeer) {
     let mut opts = AgentOptions::new(&format!("c{n}"), dir.to_path_buf(), "eth0", fabric_addr(n));
     opts.workers = 2;
     opts.manual_sessions = 2;
-    let run = start(opts, Box::new(devs), Arc::new(NoTraps)).expect("agent starts");
+    let run = start(opts, Box::new(devs)).expect("agent starts");
     (Vrouter { run, taps }, eth0)
 }
 
@@ -266,6 +269,84 @@ async fn two_vrouters_carry_workload_traffic_as_policy_allows() {
     );
     let a_label = a_route.nexthops[0].label;
 
+    // The workload's network services: DHCP offers a its address, gateway and DNS; ARP
+    // for b is answered with the vrouter MAC; a ping of the gateway is answered.
+    let disc = DhcpRepr {
+        op: DhcpOp::Request,
+        message_type: MessageType::Discover,
+        xid: 7,
+        broadcast: true,
+        client_hw: MAC_A,
+        ..DhcpRepr::default()
+    };
+    let ends = Ends {
+        src_mac: MAC_A,
+        dst_mac: MacAddr::BROADCAST,
+        src: Ipv4Addr::UNSPECIFIED,
+        dst: Ipv4Addr::BROADCAST,
+    };
+    v1.tap("tap-a")
+        .inject(&frame::udp4_frame(ends, 68, 67, disc.buffer_len(), |b| {
+            disc.emit(&mut DhcpPacket::new_unchecked(b))
+        }));
+    let got = collect(v1.tap("tap-a"), 1).await;
+    assert_eq!(got.len(), 1, "a DHCP answer");
+    let ip = frame::ipv4(&got[0]).unwrap().unwrap();
+    let offer =
+        DhcpRepr::parse(&DhcpPacket::new_checked(frame::udp4(&ip).unwrap().payload).unwrap())
+            .unwrap();
+    assert_eq!(
+        (
+            offer.message_type,
+            offer.yiaddr,
+            offer.routers.clone(),
+            offer.dns_servers.clone(),
+            offer.subnet_mask
+        ),
+        (
+            MessageType::Offer,
+            A,
+            vec![Ipv4Addr::new(10, 1, 0, 1)],
+            vec![Ipv4Addr::new(10, 1, 0, 2)],
+            Some(Ipv4Addr::new(255, 255, 255, 0))
+        )
+    );
+    let mut arp = vec![0u8; 42];
+    EthernetRepr {
+        src: MAC_A,
+        dst: MacAddr::BROADCAST,
+        ethertype: EtherType::ARP,
+    }
+    .emit(&mut EthernetFrame::new_unchecked(&mut arp[..]));
+    ArpRepr {
+        operation: ArpOperation::Request,
+        source_hw: MAC_A,
+        source_ip: A,
+        target_hw: MacAddr::ZERO,
+        target_ip: B,
+    }
+    .emit(&mut arp[14..]);
+    v1.tap("tap-a").inject(&arp);
+    let got = collect(v1.tap("tap-a"), 1).await;
+    let reply = ArpRepr::parse(&ArpPacket::new_checked(&got[0][14..]).unwrap()).unwrap();
+    assert_eq!(
+        (reply.operation, reply.source_ip, reply.source_hw),
+        (ArpOperation::Reply, B, VROUTER_MAC)
+    );
+    v1.tap("tap-a").inject(&frames::ether(
+        MAC_A,
+        VROUTER_MAC,
+        &frames::echo_ip(A, Ipv4Addr::new(10, 1, 0, 1), 9, 1),
+    ));
+    let got = collect(v1.tap("tap-a"), 1).await;
+    assert_eq!(got.len(), 1, "the gateway answers a ping");
+    let (dmac, _, src, dst, _, _) = parse(&got[0]);
+    assert_eq!(
+        (dmac, src, dst, got[0][34]),
+        (MAC_A, Ipv4Addr::new(10, 1, 0, 1), A, 0),
+        "an echo reply"
+    );
+
     // a -> b over the overlay and back (b's group takes anything from web).
     v1.tap("tap-a").inject(&frames::ether(
         MAC_A,
@@ -294,11 +375,7 @@ async fn two_vrouters_carry_workload_traffic_as_policy_allows() {
     // Introspect shows it, with the rule (no rule matched: the implicit deny).
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let at = l.local_addr().unwrap();
-    let intro = Introspect {
-        status: v2.run.status.clone(),
-        handle: v2.run.handle.clone(),
-        stats: v2.run.stats.clone(),
-    };
+    let intro = Introspect::of(&v2.run);
     tokio::spawn(introspect::serve(intro, l, std::future::pending()));
     let (code, drops) = http_get(at, "/drops").await;
     assert_eq!(code, 200);
@@ -321,6 +398,8 @@ async fn two_vrouters_carry_workload_traffic_as_policy_allows() {
     let (_, flows) = http_get(at, "/flows").await;
     assert!(flows["matched"].as_u64().unwrap() >= 4, "{flows}");
     assert_eq!(http_get(at, "/routes").await.0, 400);
+    let (_, services) = http_get(at, "/services").await;
+    assert_eq!(services["traps"]["dhcp_offers"], 0, "{services}");
     let (_, ports) = http_get(at, "/ports").await;
     assert_eq!(
         ports["ports"][0]["addresses"],

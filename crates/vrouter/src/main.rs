@@ -3,13 +3,12 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use anyhow::Context;
 use cirrus_agent::fabric::link;
 use cirrus_agent::introspect::{self, Introspect};
-use cirrus_agent::node::{AgentOptions, Io, SystemDevices, controller, start};
-use cirrus_agent::pipeline_agent::NoTraps;
+use cirrus_agent::node::{AgentOptions, Io, SystemDevices, controller, ipc, start};
+use cirrus_agent::port_ipc::{PortIpc, PortIpcConfig};
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
@@ -145,34 +144,48 @@ async fn main() -> anyhow::Result<()> {
         .map(|p| read_token(p, &hostname))
         .transpose()?;
     let fabric = link::fabric_addr(&args.fabric_interface)?;
+    std::fs::create_dir_all(&args.state_dir)
+        .with_context(|| format!("creating --state-dir {}", args.state_dir.display()))?;
+    let (port_ipc, ipc_events) = PortIpc::open(PortIpcConfig::new(&args.state_dir))
+        .with_context(|| format!("reading the ports kept in {}", args.state_dir.display()))?;
+    for e in port_ipc.load_errors() {
+        tracing::warn!(error = ?e, "a kept port could not be read (left in place)");
+    }
+    let ipc_listener = tokio::net::TcpListener::bind(args.port_ipc_listen)
+        .await
+        .with_context(|| format!("binding --port-ipc-listen {}", args.port_ipc_listen))?;
     let mut opts = AgentOptions::new(
         &hostname,
         args.state_dir.clone(),
         &args.fabric_interface,
         fabric,
     );
+    opts.oper = Some(port_ipc.oper().clone());
     opts.controllers = args.controllers.iter().map(|c| controller(c)).collect();
     opts.token = token;
     opts.workers = args.workers.max(1);
     opts.neighbours = link::kernel_neighbours(&args.fabric_interface);
-    let running = start(opts, Box::new(SystemDevices(args.io)), Arc::new(NoTraps))
+    let running = start(opts, Box::new(SystemDevices(args.io)))
         .with_context(|| format!("starting the vrouter {hostname}"))?;
 
     let listener = tokio::net::TcpListener::bind(args.introspect_listen)
         .await
         .with_context(|| format!("binding --introspect-listen {}", args.introspect_listen))?;
-    let intro = Introspect {
-        status: running.status.clone(),
-        handle: running.handle.clone(),
-        stats: running.stats.clone(),
-    };
+    let intro = Introspect::of(&running);
     tokio::spawn(introspect::serve(intro, listener, shutdown()));
+    tokio::spawn(ipc::follow(
+        port_ipc.clone(),
+        ipc_events,
+        running.events.clone(),
+    ));
+    tokio::spawn(port_ipc.serve(ipc_listener, shutdown()));
     tracing::info!(
         hostname = %hostname,
         underlay = %fabric.ip,
         fabric = %args.fabric_interface,
         controllers = ?args.controllers,
         introspect = %format!("http://{}", args.introspect_listen),
+        port_ipc = %args.port_ipc_listen,
         "cirrus-vrouter running"
     );
     shutdown().await;

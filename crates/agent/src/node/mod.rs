@@ -11,6 +11,7 @@
 //! used, the other kept as a spare.
 
 pub mod devices;
+pub mod ipc;
 mod ports;
 mod reeval;
 pub mod start;
@@ -101,6 +102,12 @@ pub struct Node {
     started: Instant,
     problems: Vec<String>,
     waiting: Vec<(String, String)>,
+    traps: Arc<crate::traps::Traps>,
+    /// The port IPC's oper table, filled from the slice, and what was put in it.
+    oper: Option<crate::port_ipc::OperTable>,
+    oper_published: std::collections::HashSet<uuid::Uuid>,
+    /// The slice generation the oper table was last filled from.
+    oper_generation: (Option<usize>, u64),
 }
 
 impl Node {
@@ -365,6 +372,23 @@ impl Node {
         let st = tokio::task::block_in_place(|| programmer.apply(desired));
         if !st.is_empty() {
             tracing::debug!(stats = ?st, generation = self.programmer.generation(), "tables programmed");
+        }
+        let vrf_of = |i: &str| {
+            self.programmer
+                .current()
+                .vrfs
+                .iter()
+                .find(|(_, n)| *n == i)
+                .map(|(v, _)| *v)
+        };
+        self.traps
+            .views
+            .store(Arc::new(crate::traps::build_views(store, &derived, vrf_of)));
+        if let Some(t) = &self.oper
+            && self.oper_generation != (self.active, store.generation())
+        {
+            self.oper_published = crate::oper::publish(t, store, &self.oper_published);
+            self.oper_generation = (self.active, store.generation());
         }
         self.ctx.store(Arc::new(compiled.context));
         if built_from != self.built_from {

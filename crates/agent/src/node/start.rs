@@ -36,6 +36,7 @@ use crate::program::{
     AGENT_IFINDEX, FABRIC_IFINDEX, FIRST_PORT_IFINDEX, Identity, Programmer, VROUTER_MAC,
 };
 use crate::routes::Rib;
+use crate::traps::Traps;
 
 /// How a vrouter is set up.
 #[derive(Debug, Clone)]
@@ -59,6 +60,8 @@ pub struct AgentOptions {
     /// Sessions beyond `controllers` whose channel events the caller sends itself through
     /// [`Running::events`] (tests drive a controller at the message level this way).
     pub manual_sessions: usize,
+    /// The port IPC's oper table, to fill with the VMIs' config for its `GET` answers.
+    pub oper: Option<crate::port_ipc::OperTable>,
 }
 
 impl AgentOptions {
@@ -76,6 +79,7 @@ impl AgentOptions {
             stale_timeout: Duration::from_secs(60),
             reeval_settle: Duration::from_millis(300),
             manual_sessions: 0,
+            oper: None,
         }
     }
 }
@@ -109,6 +113,8 @@ pub struct Running {
     pub handle: RunnerHandle,
     pub stats: Arc<FlowStats>,
     pub ctx: Arc<ArcSwap<FlowContext>>,
+    /// DHCP, ARP, ping and ND answers, and their counters.
+    pub traps: Arc<Traps>,
     node: Option<JoinHandle<()>>,
     runner: Option<Runner>,
     tasks: Vec<JoinHandle<()>>,
@@ -143,11 +149,7 @@ impl Drop for Running {
 }
 
 /// Starts a vrouter (inside a multi-thread tokio runtime).
-pub fn start(
-    opts: AgentOptions,
-    mut devices: Box<dyn Devices>,
-    traps: Arc<dyn WorkloadTraps>,
-) -> Result<Running, StartError> {
+pub fn start(opts: AgentOptions, mut devices: Box<dyn Devices>) -> Result<Running, StartError> {
     if opts.controllers.len() + opts.manual_sessions > 2 {
         return Err(StartError::Controllers(
             opts.controllers.len() + opts.manual_sessions,
@@ -187,13 +189,14 @@ pub fn start(
         ..FlowContext::default()
     }));
     let stats = Arc::new(FlowStats::default());
+    let traps = Arc::new(Traps::new(ctx.clone()));
     let (fabric_tx, fabric_rx) = mpsc::unbounded_channel();
     let agent = PipelineAgent {
         ctx: ctx.clone(),
         stats: stats.clone(),
         fabric_ifindex: FABRIC_IFINDEX,
         fabric: fabric_tx,
-        traps: traps.clone(),
+        traps: traps.clone() as Arc<dyn WorkloadTraps>,
     };
     let runner = Runner::spawn_workers(
         workers,
@@ -213,6 +216,7 @@ pub fn start(
     let handle = runner.handle();
     {
         let handle = handle.clone();
+        let traps = traps.clone() as Arc<dyn WorkloadTraps>;
         std::thread::Builder::new()
             .name("cirrus-agent-port".into())
             .spawn(move || serve(agent_rx, traps, handle))
@@ -278,6 +282,10 @@ pub fn start(
         started: Instant::now(),
         problems: Vec::new(),
         waiting: Vec::new(),
+        traps: traps.clone(),
+        oper: opts.oper.clone(),
+        oper_published: Default::default(),
+        oper_generation: (None, 0),
     };
     let (events, rx) = mpsc::unbounded_channel();
     let node = tokio::spawn(node.run(rx, fabric_rx));
@@ -306,6 +314,7 @@ pub fn start(
         handle,
         stats,
         ctx,
+        traps,
         node: Some(node),
         runner: Some(runner),
         tasks,
