@@ -9,6 +9,7 @@ use cirrus_agent::fabric::link;
 use cirrus_agent::introspect::{self, Introspect};
 use cirrus_agent::node::{AgentOptions, Io, SystemDevices, controller, ipc, start};
 use cirrus_agent::port_ipc::{PortIpc, PortIpcConfig};
+use cirrus_packet_io::af_packet_gso::GsoConfig;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
@@ -73,9 +74,11 @@ struct Args {
     #[arg(long, default_value_t = 1)]
     workers: usize,
 
-    /// How interfaces are read and written: af-packet, tpacket (TPACKET_V3 rings) or
-    /// af-xdp (AF_XDP in copy mode).
-    #[arg(long, default_value = "tpacket")]
+    /// How interfaces are read and written: af-packet-gso (AF_PACKET with virtio-net
+    /// headers: workloads keep their offloads on, TCP super-frames are cut to what crosses
+    /// the fabric in one packet), af-packet, tpacket (TPACKET_V3 rings; workloads need
+    /// their offloads off) or af-xdp (AF_XDP in copy mode).
+    #[arg(long, default_value = "af-packet-gso")]
     io: Io,
 
     /// Log filter (tracing EnvFilter syntax), e.g. `info`, `cirrus_agent=debug`.
@@ -165,7 +168,8 @@ async fn main() -> anyhow::Result<()> {
     opts.token = token;
     opts.workers = args.workers.max(1);
     opts.neighbours = link::kernel_neighbours(&args.fabric_interface);
-    let running = start(opts, Box::new(SystemDevices(args.io)))
+    let gso = GsoConfig::for_fabric_mtu(link::mtu(&args.fabric_interface)?);
+    let running = start(opts, Box::new(SystemDevices { io: args.io, gso }))
         .with_context(|| format!("starting the vrouter {hostname}"))?;
 
     let listener = tokio::net::TcpListener::bind(args.introspect_listen)

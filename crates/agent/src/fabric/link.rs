@@ -32,6 +32,14 @@ pub fn mac(name: &str) -> Result<MacAddr, LinkError> {
     })
 }
 
+/// The interface's MTU.
+pub fn mtu(name: &str) -> Result<usize, LinkError> {
+    std::fs::read_to_string(format!("/sys/class/net/{name}/mtu"))
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .ok_or_else(|| LinkError::NoInterface(name.into()))
+}
+
 /// The interface's first global IPv4 address and prefix length.
 pub fn ipv4(name: &str) -> Result<(Ipv4Addr, u8), LinkError> {
     let out = Command::new("ip")

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use cirrus_packet_io::af_packet_gso::{AfPacketGso, GsoConfig};
 use cirrus_packet_io::device::{Device, DeviceError};
 use cirrus_packet_io::memory::{MemDevice, MemPeer};
 
@@ -15,6 +16,9 @@ pub trait Devices: Send {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Io {
     AfPacket,
+    /// AF_PACKET with virtio-net headers: workloads keep their offloads on and TCP
+    /// super-frames are cut to what crosses the fabric in one packet.
+    AfPacketGso,
     Tpacket,
     AfXdp,
 }
@@ -24,23 +28,30 @@ impl std::str::FromStr for Io {
     fn from_str(s: &str) -> Result<Self, String> {
         match s {
             "af-packet" => Ok(Io::AfPacket),
+            "af-packet-gso" => Ok(Io::AfPacketGso),
             "tpacket" => Ok(Io::Tpacket),
             "af-xdp" => Ok(Io::AfXdp),
-            o => Err(format!("{o:?}: expected af-packet, tpacket or af-xdp")),
+            o => Err(format!(
+                "{o:?}: expected af-packet, af-packet-gso, tpacket or af-xdp"
+            )),
         }
     }
 }
 
-/// Interfaces of this host (tap devices are opened as taps: their name starts with "tap"
-/// and they were made by the orchestrator for a VM).
+/// Interfaces of this host, opened with one backend.
 #[derive(Debug, Clone, Copy)]
-pub struct SystemDevices(pub Io);
+pub struct SystemDevices {
+    pub io: Io,
+    /// How `AfPacketGso` cuts super-frames (from the fabric's MTU).
+    pub gso: GsoConfig,
+}
 
 impl Devices for SystemDevices {
     fn open(&mut self, name: &str) -> Result<Box<dyn Device>, DeviceError> {
         use cirrus_packet_io::{af_packet::AfPacket, af_xdp::AfXdp, tpacket::TpacketV3};
-        Ok(match self.0 {
+        Ok(match self.io {
             Io::AfPacket => Box::new(AfPacket::open(name)?),
+            Io::AfPacketGso => Box::new(AfPacketGso::open(name, self.gso)?),
             Io::Tpacket => Box::new(TpacketV3::open(name)?),
             Io::AfXdp => Box::new(AfXdp::open(name)?),
         })
