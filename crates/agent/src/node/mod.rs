@@ -121,7 +121,7 @@ impl Node {
         mut rx: UnboundedReceiver<NodeEvent>,
         mut fabric: UnboundedReceiver<FabricSeen>,
     ) {
-        let mut tick = tokio::time::interval(Duration::from_millis(250));
+        let mut tick = tokio::time::interval(Duration::from_millis(50));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         self.dirty = true;
         loop {
@@ -402,6 +402,10 @@ impl Node {
         }
         let o = self.neighbours.handle(NbEvent::Want(endpoints));
         self.ask(&o.ask);
+        // Endpoints new to this round whose MAC was already known: program them now.
+        if self.neighbours.resolved() != resolved {
+            self.dirty = true;
+        }
         self.publish_status(&derived, &want);
     }
 }
