@@ -149,14 +149,26 @@ impl Drop for Arrivals {
 }
 
 fn controller_or_skip(test: &str) -> Option<std::path::PathBuf> {
-    let bin = controller_bin();
-    if bin.is_none() {
+    let Some(bin) = controller_bin() else {
         skip(
             test,
             "cirrus-controller not built (cargo build -p cirrus-controller, or set $CIRRUS_CONTROLLER_BIN)",
         );
+        return None;
+    };
+    let help = std::process::Command::new(&bin)
+        .arg("--help")
+        .output()
+        .ok()?;
+    if !String::from_utf8_lossy(&help.stdout).contains("--channel-listen") {
+        let why = format!(
+            "{} has no vrouter channel (--channel-listen): rebuild it",
+            bin.display()
+        );
+        skip(test, &why);
+        return None;
     }
-    bin
+    Some(bin)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 3)]
