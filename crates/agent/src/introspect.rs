@@ -17,6 +17,7 @@
 //! | `/counters` | packet counters per worker and interface |
 //! | `/neighbours` | underlay neighbours |
 //! | `/services` | DHCP, ARP, ping and ND answers, counted |
+//! | `/nexthops` | programmed nexthops (id, what, table content) |
 
 use std::sync::Arc;
 
@@ -103,7 +104,7 @@ struct FlowsQuery {
 async fn index() -> Json<Value> {
     Json(json!({
         "endpoints": ["/status", "/controllers", "/ports", "/vrfs", "/routes?vrf=ID|instance=NAME",
-            "/flows?limit=N&vrf=ID&port=IFINDEX", "/drops", "/counters", "/neighbours", "/services"]
+            "/flows?limit=N&vrf=ID&port=IFINDEX", "/drops", "/counters", "/neighbours", "/services", "/nexthops"]
     }))
 }
 
@@ -238,6 +239,10 @@ async fn counters(State(s): State<Introspect>) -> Response {
     }
 }
 
+async fn nexthops(State(s): State<Introspect>) -> Json<Value> {
+    Json(json!({"nexthops": s.status.load().nexthops}))
+}
+
 async fn services(State(s): State<Introspect>) -> Json<Value> {
     Json(json!({"traps": s.traps.stats()}))
 }
@@ -260,6 +265,7 @@ pub fn router(s: Introspect) -> Router {
         .route("/counters", get(counters))
         .route("/neighbours", get(neighbours))
         .route("/services", get(services))
+        .route("/nexthops", get(nexthops))
         .with_state(s)
 }
 

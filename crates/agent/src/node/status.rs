@@ -85,6 +85,15 @@ pub struct Status {
     pub programming_errors: Vec<String>,
     pub rib: RibCounters,
     pub labels: BTreeMap<String, u32>,
+    /// Programmed nexthops: id, what it is, and its content in the tables.
+    pub nexthops: Vec<NexthopStatus>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NexthopStatus {
+    pub id: Option<u32>,
+    pub nexthop: String,
+    pub programmed: String,
 }
 
 /// A nexthop in words.
@@ -232,6 +241,18 @@ impl Node {
             programming_errors: self.programmer.errors().to_vec(),
             rib: self.rib.counters,
             labels: self.labels.all().clone(),
+            nexthops: cur
+                .nexthops
+                .iter()
+                .map(|(k, spec)| NexthopStatus {
+                    id: self.programmer.nh_id(k),
+                    nexthop: describe(k, &names),
+                    programmed: match spec {
+                        crate::program::NhSpec::Plain(n) => format!("{n:?}"),
+                        crate::program::NhSpec::Composite(m) => format!("composite of {}", m.len()),
+                    },
+                })
+                .collect(),
         };
         self.status.store(Arc::new(s));
     }
