@@ -195,8 +195,8 @@ async fn agents_over_a_real_controller_survive_restarts_of_either() {
     let ready = |v1: &Vrouter, v2: &Vrouter| {
         v1.has_tunnel_route("10.1.0.4/32")
             && v2.has_tunnel_route("10.1.0.3/32")
-            && v1.run.status.load().neighbours.contains_key("198.18.0.12")
-            && v2.run.status.load().neighbours.contains_key("198.18.0.11")
+            && v1.tunnel_ready("198.18.0.12")
+            && v2.tunnel_ready("198.18.0.11")
     };
     wait(
         "routes to each other's port over the real channel",

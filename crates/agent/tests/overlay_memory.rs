@@ -137,6 +137,14 @@ impl Vrouter {
             enabled: true,
         });
     }
+    /// Whether the tunnel to vrouter `endpoint` is programmed with its underlay MAC.
+    fn tunnel_ready(&self, endpoint: &str) -> bool {
+        let s = self.run.status.load();
+        s.nexthops.iter().any(|n| {
+            n.nexthop.ends_with(&format!("to {endpoint}")) && n.programmed.starts_with("Tunnel")
+        })
+    }
+
     fn has_route(&self, prefix: &str, via: &str) -> bool {
         let s = self.run.status.load();
         s.vrfs.iter().any(|v| {
@@ -240,7 +248,8 @@ async fn two_vrouters_carry_workload_traffic_as_policy_allows() {
         || {
             v1.has_route("10.1.0.4/32", "MPLSoUDP")
                 && v2.has_route("10.1.0.3/32", "MPLSoUDP")
-                && v1.run.status.load().neighbours.contains_key("198.18.0.12")
+                && v1.tunnel_ready("198.18.0.12")
+                && v2.tunnel_ready("198.18.0.11")
         },
     )
     .await;
@@ -478,7 +487,7 @@ async fn two_vrouters_carry_workload_traffic_as_policy_allows() {
     v1.port("a");
     v1.port("c");
     until(&mut ctl2, "c1 back with its routes", &[&v1], || {
-        v1.has_route("10.1.0.4/32", "MPLSoUDP")
+        v1.has_route("10.1.0.4/32", "MPLSoUDP") && v1.tunnel_ready("198.18.0.12")
     })
     .await;
     let again = ctl2.published(0, RED);

@@ -128,6 +128,9 @@ impl Node {
             if self.dirty {
                 self.recompute();
             }
+            // Re-evaluation runs as soon as it is due, not at the next tick: a flow dropped
+            // for want of a route (right after a restart) waits no longer than it must.
+            let reeval_at = self.reeval.due().map(tokio::time::Instant::from_std);
             tokio::select! {
                 ev = rx.recv() => match ev {
                     None | Some(NodeEvent::Shutdown) => break,
@@ -135,6 +138,9 @@ impl Node {
                 },
                 Some(s) = fabric.recv() => self.on_fabric(s),
                 _ = tick.tick() => self.on_tick(),
+                _ = async { tokio::time::sleep_until(reeval_at.unwrap_or_else(tokio::time::Instant::now)).await }, if reeval_at.is_some() => {
+                    self.reeval.maybe_run(&self.handle, &self.ctx, &self.stats);
+                }
             }
             // Take the rest of the burst before recomputing.
             while let Ok(ev) = rx.try_recv() {

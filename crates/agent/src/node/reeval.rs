@@ -31,6 +31,11 @@ impl Reeval {
         }
     }
 
+    /// When the next run is due.
+    pub fn due(&self) -> Option<Instant> {
+        self.due
+    }
+
     /// A change happened: run after it settles.
     pub fn schedule(&mut self) {
         self.due = Some(Instant::now() + self.settle);
@@ -44,7 +49,12 @@ impl Reeval {
         stats: &Arc<FlowStats>,
     ) {
         let Some(due) = self.due else { return };
-        if Instant::now() < due || self.running.swap(true, Ordering::AcqRel) {
+        if Instant::now() < due {
+            return;
+        }
+        if self.running.swap(true, Ordering::AcqRel) {
+            // One is running: try again after it had time to end.
+            self.due = Some(Instant::now() + self.settle);
             return;
         }
         self.due = None;

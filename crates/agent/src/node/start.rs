@@ -77,7 +77,7 @@ impl AgentOptions {
             workers: 1,
             flows: FlowConfig::default(),
             stale_timeout: Duration::from_secs(60),
-            reeval_settle: Duration::from_millis(100),
+            reeval_settle: Duration::from_millis(20),
             manual_sessions: 0,
             oper: None,
         }

@@ -126,9 +126,12 @@ struct World {
 }
 
 fn world() -> World {
-    let red = network("vn-red", "red", 5, "10.1.0.0/24");
+    let mut red = network("vn-red", "red", 5, "10.1.0.0/24");
+    // The network's flow limit; port a has its own.
+    red.max_flows = 100;
     let public = network("vn-pub", "public", 9, "172.16.0.0/24");
     let mut a = port("a", 3, "10.1.0.3", "vn-red");
+    a.max_flows = 50;
     a.floating_ips.push(FloatingIp {
         uuid: "fip".into(),
         addr: "172.16.0.5".parse().unwrap(),
@@ -306,6 +309,14 @@ fn first_application_programs_ports_routes_ecmp_nat_and_receive() {
     }));
     assert!(m.contains(&Nexthop::Discard));
     assert!(d.endpoints.contains(&"198.18.0.13".parse().unwrap()));
+    // Flow limits: the port's own, else its network's.
+    assert_eq!(
+        (
+            t.interface(2).unwrap().flow_limit,
+            t.interface(3).unwrap().flow_limit
+        ),
+        (50, 100)
+    );
     // VNIs translate to the VRFs.
     assert_eq!(
         t.nexthop(t.vni(5)),

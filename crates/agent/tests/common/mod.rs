@@ -316,6 +316,14 @@ impl Vrouter {
         })
     }
 
+    /// Whether the tunnel to vrouter `endpoint` is programmed with its underlay MAC.
+    pub fn tunnel_ready(&self, endpoint: &str) -> bool {
+        let s = self.run.status.load();
+        s.nexthops.iter().any(|n| {
+            n.nexthop.ends_with(&format!("to {endpoint}")) && n.programmed.starts_with("Tunnel")
+        })
+    }
+
     pub fn status_json(&self) -> String {
         serde_json::to_string_pretty(&**self.run.status.load()).unwrap_or_default()
     }
