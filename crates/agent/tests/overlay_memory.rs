@@ -512,3 +512,107 @@ async fn two_vrouters_carry_workload_traffic_as_policy_allows() {
     v1.run.stop().await;
     v2.run.stop().await;
 }
+
+/// Two controllers serve the same routes; one goes: nothing changes for forwarding (its
+/// routes stay, stale, in the union); it comes back and resends: its stale copies go.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn losing_one_of_two_controllers_changes_nothing() {
+    let dir1 = tempfile::tempdir().unwrap();
+    let dir2 = tempfile::tempdir().unwrap();
+    let (v1, eth1) = vrouter(1, dir1.path(), &["tap-a", "tap-c"]);
+    let (v2, eth2) = vrouter(2, dir2.path(), &["tap-b"]);
+    let _fabric = MemFabric::start(vec![
+        FabricNode {
+            peer: eth1.clone(),
+            ip: fabric_addr(1).ip,
+            mac: fabric_addr(1).mac,
+        },
+        FabricNode {
+            peer: eth2.clone(),
+            ip: fabric_addr(2).ip,
+            mac: fabric_addr(2).mac,
+        },
+    ]);
+    let slice = slice();
+    let (mut m0, mut m1) = (MiniController::default(), MiniController::default());
+    for v in [&v1, &v2] {
+        m0.connect(v.run.events.clone(), 0, &slice);
+        m1.connect(v.run.events.clone(), 1, &slice);
+    }
+    v1.port("a");
+    v2.port("b");
+    let both = |m0: &mut MiniController, m1: &mut MiniController| {
+        m0.pump();
+        m1.pump();
+    };
+    let t = Instant::now();
+    while !(v1.has_route("10.1.0.4/32", "MPLSoUDP")
+        && v1.tunnel_ready("198.18.0.12")
+        && v2.tunnel_ready("198.18.0.11"))
+    {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "{}",
+            serde_json::to_string(&**v1.run.status.load()).unwrap()
+        );
+        both(&mut m0, &mut m1);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let send = |n: u16| {
+        v1.tap("tap-a").inject(&frames::ether(
+            MAC_A,
+            VROUTER_MAC,
+            &frames::udp_ip(A, 4000 + n, B, 5000, b"x"),
+        ));
+    };
+    send(0);
+    assert_eq!(collect(v2.tap("tap-b"), 1).await.len(), 1);
+
+    // Controller 0 goes away for both vrouters.
+    m0.disconnect(0);
+    m0.disconnect(1);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    m1.pump();
+    let s = v1.run.status.load();
+    assert!(s.rib.stale_marked > 0, "{:?}", s.rib);
+    assert!(
+        s.controllers[0].routes_stale > 0 && s.controllers[1].routes_stale == 0,
+        "{:?}",
+        s.controllers
+    );
+    assert!(v1.has_route("10.1.0.4/32", "MPLSoUDP"), "the route stays");
+    send(1);
+    assert_eq!(
+        collect(v2.tap("tap-b"), 1).await.len(),
+        1,
+        "traffic goes on"
+    );
+
+    // It comes back and resends everything: nothing is stale any more.
+    let mut m0 = MiniController::default();
+    for v in [&v1, &v2] {
+        m0.connect(v.run.events.clone(), 0, &slice);
+    }
+    let t = Instant::now();
+    let fresh = |v: &Vrouter| {
+        let s = v.run.status.load();
+        s.controllers[0].routes_stale == 0 && s.controllers[0].routes_received > 0
+    };
+    while !(fresh(&v1) && fresh(&v2)) {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            v1.run.status.load().controllers
+        );
+        both(&mut m0, &mut m1);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    send(2);
+    assert_eq!(
+        collect(v2.tap("tap-b"), 1).await.len(),
+        1,
+        "traffic after the return"
+    );
+    v1.run.stop().await;
+    v2.run.stop().await;
+}

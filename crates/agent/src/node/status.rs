@@ -23,6 +23,9 @@ pub struct ControllerStatus {
     pub last_error: Option<String>,
     pub subscribed: Vec<String>,
     pub routes_published: usize,
+    /// Routes held from this controller: fresh, and stale (kept from a lost session).
+    pub routes_received: usize,
+    pub routes_stale: usize,
     /// Objects of the slice being received (until end-of-config).
     pub config_building: Option<usize>,
     /// Objects of the last complete slice.
@@ -216,6 +219,8 @@ impl Node {
                     last_error: s.session.last_error.clone(),
                     subscribed: s.session.subscribed().iter().cloned().collect(),
                     routes_published: s.session.published().values().map(|m| m.len()).sum(),
+                    routes_received: self.rib.held_total(s.session.index).0,
+                    routes_stale: self.rib.held_total(s.session.index).1,
                     config_building: s.building.as_ref().map(|b| b.len()),
                     config_complete: s.complete.as_ref().map(|b| b.len()),
                     notices: s

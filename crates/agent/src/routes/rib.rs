@@ -250,6 +250,17 @@ impl Rib {
     pub fn generation(&self) -> u64 {
         self.generation
     }
+
+    /// Routes held from a session in all instances: (fresh, stale).
+    pub fn held_total(&self, session: SessionIdx) -> (usize, usize) {
+        let Some(per) = self.sessions.get(&session) else {
+            return (0, 0);
+        };
+        per.values().fold((0, 0), |(f, st), h| {
+            let stale = h.routes.values().filter(|(_, s)| *s).count();
+            (f + h.routes.len() - stale, st + stale)
+        })
+    }
 }
 
 /// Next hops of a route, for tests and dumps.
