@@ -6,6 +6,7 @@
 //! and carries traffic again.
 
 use std::net::Ipv4Addr;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use cirrus_agent::config::ConfigStore;
@@ -738,4 +739,93 @@ async fn a_floating_ip_translates_both_ways_across_the_overlay() {
     );
     v1.run.stop().await;
     v2.run.stop().await;
+}
+
+/// With VXLAN first in the global encapsulation order, the same traffic crosses as VXLAN
+/// (routed: the inner destination is the vrouter MAC, so the receiver routes it with
+/// policy); with the default order, as MPLS over UDP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_encapsulation_follows_the_configured_order() {
+    for vxlan_first in [false, true] {
+        let mut s = slice();
+        if vxlan_first {
+            s.upsert(obj(
+                "global-vrouter-config",
+                "gvc",
+                &["default-global-system-config", "default-global-vrouter-config"],
+                json!({"encapsulation_priorities": {"encapsulation": ["VXLAN", "MPLSoUDP", "MPLSoGRE"]}}),
+            ));
+        }
+        let dir1 = tempfile::tempdir().unwrap();
+        let dir2 = tempfile::tempdir().unwrap();
+        let (v1, eth1) = vrouter(1, dir1.path(), &["tap-a", "tap-c"]);
+        let (v2, eth2) = vrouter(2, dir2.path(), &["tap-b"]);
+        let fabric = MemFabric::start(vec![
+            FabricNode {
+                peer: eth1.clone(),
+                ip: fabric_addr(1).ip,
+                mac: fabric_addr(1).mac,
+            },
+            FabricNode {
+                peer: eth2.clone(),
+                ip: fabric_addr(2).ip,
+                mac: fabric_addr(2).mac,
+            },
+        ]);
+        let mut ctl = MiniController::default();
+        ctl.connect(v1.run.events.clone(), 0, &s);
+        ctl.connect(v2.run.events.clone(), 0, &s);
+        v1.port("a");
+        v2.port("b");
+        let via = if vxlan_first {
+            "VXLAN vni 5"
+        } else {
+            "MPLSoUDP"
+        };
+        until(&mut ctl, via, &[&v1, &v2], || {
+            v1.has_route("10.1.0.4/32", via)
+                && v2.has_route("10.1.0.3/32", via)
+                && v1.tunnel_ready("198.18.0.12")
+                && v2.tunnel_ready("198.18.0.11")
+        })
+        .await;
+        let (mu0, vx0) = (
+            fabric.mpls_udp.load(Ordering::Relaxed),
+            fabric.vxlan.load(Ordering::Relaxed),
+        );
+        v1.tap("tap-a").inject(&frames::ether(
+            MAC_A,
+            VROUTER_MAC,
+            &frames::udp_ip(A, 4000, B, 5000, b"x"),
+        ));
+        let got = collect(v2.tap("tap-b"), 1).await;
+        assert_eq!(
+            got.len(),
+            1,
+            "{via}: a reaches b\n{:?}",
+            v2.run.handle.report().map(|r| r.drops().nonzero())
+        );
+        assert_eq!(parse(&got[0]), (MAC_B, VROUTER_MAC, A, B, 62, 5000));
+        v2.tap("tap-b").inject(&frames::ether(
+            MAC_B,
+            VROUTER_MAC,
+            &frames::udp_ip(B, 5000, A, 4000, b"y"),
+        ));
+        assert_eq!(
+            collect(v1.tap("tap-a"), 1).await.len(),
+            1,
+            "{via}: b's reply reaches a"
+        );
+        let (mu, vx) = (
+            fabric.mpls_udp.load(Ordering::Relaxed) - mu0,
+            fabric.vxlan.load(Ordering::Relaxed) - vx0,
+        );
+        assert_eq!(
+            if vxlan_first { (mu, vx) } else { (vx, mu) },
+            (0, 2),
+            "{via} on the fabric"
+        );
+        v1.run.stop().await;
+        v2.run.stop().await;
+    }
 }

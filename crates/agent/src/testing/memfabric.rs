@@ -27,13 +27,32 @@ pub struct MemFabric {
     thread: Option<JoinHandle<()>>,
     /// Frames moved between nodes.
     pub frames: Arc<AtomicU64>,
+    /// Of which IPv4/UDP to port 6635 (MPLS over UDP) and 4789 (VXLAN).
+    pub mpls_udp: Arc<AtomicU64>,
+    pub vxlan: Arc<AtomicU64>,
+}
+
+/// The UDP destination port of an Ethernet/IPv4/UDP frame.
+fn udp_dport(f: &[u8]) -> Option<u16> {
+    (f.len() >= 38 && f[12..14] == [8, 0] && f[23] == 17).then(|| {
+        let ihl = usize::from(f[14] & 0x0f) * 4;
+        f.get(14 + ihl + 2..14 + ihl + 4)
+            .map(|p| u16::from_be_bytes([p[0], p[1]]))
+    })?
 }
 
 impl MemFabric {
     pub fn start(nodes: Vec<FabricNode>) -> MemFabric {
         let stop = Arc::new(AtomicBool::new(false));
         let frames = Arc::new(AtomicU64::new(0));
-        let (s, n) = (stop.clone(), frames.clone());
+        let mpls_udp = Arc::new(AtomicU64::new(0));
+        let vxlan = Arc::new(AtomicU64::new(0));
+        let (s, n, mu, vx) = (
+            stop.clone(),
+            frames.clone(),
+            mpls_udp.clone(),
+            vxlan.clone(),
+        );
         let thread = std::thread::Builder::new()
             .name("mem-fabric".into())
             .spawn(move || {
@@ -43,6 +62,15 @@ impl MemFabric {
                         for f in from.peer.drain() {
                             moved = true;
                             n.fetch_add(1, Ordering::Relaxed);
+                            match udp_dport(&f) {
+                                Some(6635) => {
+                                    mu.fetch_add(1, Ordering::Relaxed);
+                                }
+                                Some(4789) => {
+                                    vx.fetch_add(1, Ordering::Relaxed);
+                                }
+                                _ => {}
+                            }
                             // The target's kernel answers ARP for its address.
                             for to in &nodes {
                                 if let Some((sip, smac)) = arp::request_for(&f, to.ip) {
@@ -70,6 +98,8 @@ impl MemFabric {
             stop,
             thread: Some(thread),
             frames,
+            mpls_udp,
+            vxlan,
         }
     }
 }
