@@ -309,3 +309,93 @@ async fn agents_over_a_real_controller_survive_restarts_of_either() {
     v2.run.stop().await;
     drop(fabric);
 }
+
+/// With per-node tokens a vrouter without its token is refused (and says why); with it,
+/// it comes up. A port the config binds to no host is placed on the vrouter the port IPC
+/// added it to (its config subscription) and programmed there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 3)]
+async fn tokens_and_ports_placed_by_subscription() {
+    let test = "tokens_and_ports_placed_by_subscription";
+    let Some(bin) = controller_or_skip(test) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let tokens = tmp.path().join("tokens");
+    std::fs::write(&tokens, "c1 s3cret-c1\n").unwrap();
+    let c = tokio::task::block_in_place(|| {
+        Controller::start_with(
+            &bin,
+            tmp.path(),
+            &["--channel-token-file", &tokens.display().to_string()],
+        )
+    });
+    let unbound = tokio::task::block_in_place(|| {
+        network(&c, "red", "10.1.0.0/24", "target:64512:8100");
+        // No host binding: only the port IPC says where it is.
+        let vmi = c.create(
+            "virtual-machine-interface",
+            serde_json::json!({
+                "fq_name": [P[0], P[1], "pu"], "parent_type": "project",
+                "virtual_network_refs": [{"to": [P[0], P[1], "red"]}],
+            }),
+        );
+        c.create(
+            "instance-ip",
+            serde_json::json!({
+                "fq_name": ["pu-v4"], "instance_ip_address": "10.1.0.7",
+                "virtual_network_refs": [{"to": [P[0], P[1], "red"]}],
+                "virtual_machine_interface_refs": [{"to": [P[0], P[1], "pu"]}],
+            }),
+        );
+        vmi
+    });
+    let wrong =
+        Vrouter::start_with_token(1, &tmp.path().join("w"), &[], &[c.channel], Some("nope"));
+    wait(
+        "the wrong token refused",
+        Duration::from_secs(10),
+        || {
+            wrong
+                .run
+                .status
+                .load()
+                .controllers
+                .first()
+                .is_some_and(|c| c.last_error.is_some())
+        },
+        || wrong.status_json(),
+    )
+    .await;
+    assert!(!matches!(
+        wrong.run.status.load().controllers[0].state,
+        cirrus_agent::channel::State::Established { .. }
+    ));
+    wrong.run.stop().await;
+
+    let v1 = Vrouter::start_with_token(
+        1,
+        &tmp.path().join("c1"),
+        &["tap-u"],
+        &[c.channel],
+        Some("s3cret-c1"),
+    );
+    v1.add_port(&unbound, "tap-u");
+    wait(
+        "the unbound port programmed on c1",
+        Duration::from_secs(15),
+        || {
+            let s = v1.run.status.load();
+            s.ports.iter().any(|p| {
+                p.uuid == unbound && p.vrf.is_some() && p.addresses == vec!["10.1.0.7".to_string()]
+            })
+        },
+        || {
+            let vr = http("GET", c.introspect, "/vrouters", None)
+                .map(|r| r.1.to_string())
+                .unwrap_or_default();
+            format!("{}\n{vr}\n{}", v1.status_json(), c.log())
+        },
+    )
+    .await;
+    v1.run.stop().await;
+}

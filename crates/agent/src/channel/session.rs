@@ -95,6 +95,9 @@ pub struct Counters {
     pub notices: u64,
     pub routes_published: u64,
     pub routes_withdrawn: u64,
+    /// Ports whose config was asked for (ConfigSubscribe) and let go.
+    pub config_subscribed: u64,
+    pub config_unsubscribed: u64,
     pub protocol_errors: u64,
 }
 
@@ -276,11 +279,13 @@ impl Session {
             .cloned()
             .collect();
         if !add.is_empty() {
+            self.counters.config_subscribed += add.len() as u64;
             out.push(msg(Out::ConfigSubscribe(ConfigSubscribe {
                 vmi_uuids: add,
             })));
         }
         if !del.is_empty() {
+            self.counters.config_unsubscribed += del.len() as u64;
             out.push(msg(Out::ConfigUnsubscribe(ConfigUnsubscribe {
                 vmi_uuids: del,
             })));

@@ -112,10 +112,16 @@ pub struct Controller {
     bgp_port: u16,
     pub dir: PathBuf,
     bin: PathBuf,
+    extra: Vec<String>,
 }
 
 impl Controller {
     pub fn start(bin: &Path, dir: &Path) -> Controller {
+        Controller::start_with(bin, dir, &[])
+    }
+
+    /// [`Controller::start`] with more flags.
+    pub fn start_with(bin: &Path, dir: &Path, extra: &[&str]) -> Controller {
         let mut c = Controller {
             child: None,
             api: SocketAddr::from(([127, 0, 0, 1], free_port())),
@@ -124,6 +130,7 @@ impl Controller {
             bgp_port: free_port(),
             dir: dir.to_path_buf(),
             bin: bin.to_path_buf(),
+            extra: extra.iter().map(|s| s.to_string()).collect(),
         };
         c.spawn();
         c
@@ -142,6 +149,7 @@ impl Controller {
             .args(["--bgp-port", &self.bgp_port.to_string()])
             .args(["--introspect-listen", &self.introspect.to_string()])
             .args(["--channel-listen", &self.channel.to_string()])
+            .args(&self.extra)
             .args(["--log", "info"])
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
@@ -271,6 +279,17 @@ pub struct Vrouter {
 impl Vrouter {
     /// Starts vrouter `c<n>` on `dir` with taps named `taps`, connected to `controllers`.
     pub fn start(n: u8, dir: &Path, taps: &[&str], controllers: &[SocketAddr]) -> Vrouter {
+        Vrouter::start_with_token(n, dir, taps, controllers, None)
+    }
+
+    /// [`Vrouter::start`] with a channel token.
+    pub fn start_with_token(
+        n: u8,
+        dir: &Path,
+        taps: &[&str],
+        controllers: &[SocketAddr],
+        token: Option<&str>,
+    ) -> Vrouter {
         let mut devs = MemDevices::default();
         let eth0 = devs.add("eth0");
         let taps = taps.iter().map(|t| (t.to_string(), devs.add(t))).collect();
@@ -281,6 +300,7 @@ impl Vrouter {
             .iter()
             .map(|a| controller(&a.to_string()))
             .collect();
+        opts.token = token.map(str::to_string);
         let run = start(opts, Box::new(devs)).expect("agent starts");
         Vrouter { run, eth0, taps, n }
     }
