@@ -2,7 +2,7 @@
 //! run at a time, at most one per interval, after a change settled.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
@@ -20,6 +20,10 @@ pub(super) struct Reeval {
     due: Option<Instant>,
     settle: Duration,
     running: Arc<AtomicBool>,
+    /// How long the last run took (µs): the next one waits ten times that, so runs take
+    /// at most a tenth of the time however often things change.
+    last_us: Arc<AtomicU64>,
+    last_end: Option<Instant>,
 }
 
 impl Reeval {
@@ -28,6 +32,8 @@ impl Reeval {
             due: None,
             settle,
             running: Arc::new(AtomicBool::new(false)),
+            last_us: Arc::new(AtomicU64::new(0)),
+            last_end: None,
         }
     }
 
@@ -36,9 +42,14 @@ impl Reeval {
         self.due
     }
 
-    /// A change happened: run after it settles.
+    /// A change happened: run after it settles (and not sooner than ten times the last
+    /// run's duration after it).
     pub fn schedule(&mut self) {
-        self.due = Some(Instant::now() + self.settle);
+        let mut at = Instant::now() + self.settle;
+        if let Some(end) = self.last_end {
+            at = at.max(end + Duration::from_micros(self.last_us.load(Ordering::Relaxed)) * 10);
+        }
+        self.due = Some(at);
     }
 
     /// Starts a run when one is due and none is running.
@@ -58,11 +69,15 @@ impl Reeval {
             return;
         }
         self.due = None;
-        let (handle, ctx, stats, running) = (
+        // An estimate of when this run ends, for spacing the next.
+        self.last_end =
+            Some(Instant::now() + Duration::from_micros(self.last_us.load(Ordering::Relaxed)));
+        let (handle, ctx, stats, running, last_us) = (
             handle.clone(),
             ctx.load_full(),
             stats.clone(),
             self.running.clone(),
+            self.last_us.clone(),
         );
         tokio::task::spawn_blocking(move || {
             let t = Instant::now();
@@ -86,6 +101,7 @@ impl Reeval {
                 }
                 Err(e) => tracing::warn!(error = %e, "flows not read for re-evaluation"),
             }
+            last_us.store(t.elapsed().as_micros() as u64, Ordering::Relaxed);
             running.store(false, Ordering::Release);
         });
     }
