@@ -207,29 +207,36 @@ pub fn build(inp: &ContextInputs<'_>) -> FlowContext {
         .filter(|p| p.enabled)
         .map(|p| (p.label, p.ifindex))
         .collect();
-    // Remote addresses first; local ports override.
+    // Remote addresses first; local ports override. Routes mostly share what policy needs
+    // of them (a network's addresses, one group): one `AddrInfo` per distinct kind.
+    let mut kinds: FastMap<(&str, &[u32], &[u32]), Arc<AddrInfo>> = FastMap::default();
     for (instance, routes) in inp.routes {
         let Some(&vrf) = inp.vrfs.get(instance) else {
             continue;
         };
         let table = ctx.vrfs.entry(vrf).or_default();
         for (p, r) in routes {
-            let mut tags = r.tags.clone();
-            tags.sort_unstable();
-            let info = AddrInfo {
-                networks: if r.origin_network.is_empty() {
-                    Vec::new()
-                } else {
-                    vec![c.names.intern(&r.origin_network)]
-                },
-                security_groups: r.security_groups.clone(),
-                tags,
-            };
+            let info = kinds
+                .entry((r.origin_network.as_str(), &r.security_groups, &r.tags))
+                .or_insert_with(|| {
+                    let mut tags = r.tags.clone();
+                    tags.sort_unstable();
+                    Arc::new(AddrInfo {
+                        networks: if r.origin_network.is_empty() {
+                            Vec::new()
+                        } else {
+                            vec![c.names.intern(&r.origin_network)]
+                        },
+                        security_groups: r.security_groups.clone(),
+                        tags,
+                    })
+                })
+                .clone();
             let local = match r.nexthops.as_slice() {
                 [n] if n.address == inp.underlay => labels.get(&n.label).copied(),
                 _ => None,
             };
-            table.insert(*p, Arc::new(info), local);
+            table.insert(*p, info, local);
         }
     }
     for n in inp.networks.values() {

@@ -1,13 +1,13 @@
 //! Network names interned to small ids, so rules compare integers on the flow-setup path.
 
-use std::collections::HashMap;
+use cirrus_dataplane::hash::FastMap;
 
 use super::header::NameId;
 
 /// Name -> id, ids from 1 (0 is never a name).
 #[derive(Debug, Default, Clone)]
 pub struct Names {
-    ids: HashMap<String, NameId>,
+    ids: FastMap<String, NameId>,
     names: Vec<String>,
 }
 
