@@ -139,6 +139,9 @@ pub struct ContextInputs<'a> {
     pub generation: u64,
 }
 
+/// What policy needs of a route: origin network, security groups, tags.
+type RouteKind<'a> = (&'a str, &'a [u32], &'a [u32]);
+
 /// Compiles ACLs once per uuid.
 struct Compiler<'a> {
     store: &'a ConfigStore,
@@ -209,7 +212,7 @@ pub fn build(inp: &ContextInputs<'_>) -> FlowContext {
         .collect();
     // Remote addresses first; local ports override. Routes mostly share what policy needs
     // of them (a network's addresses, one group): one `AddrInfo` per distinct kind.
-    let mut kinds: FastMap<(&str, &[u32], &[u32]), Arc<AddrInfo>> = FastMap::default();
+    let mut kinds: FastMap<RouteKind<'_>, Arc<AddrInfo>> = FastMap::default();
     for (instance, routes) in inp.routes {
         let Some(&vrf) = inp.vrfs.get(instance) else {
             continue;
