@@ -148,29 +148,6 @@ impl Drop for Arrivals {
     }
 }
 
-fn controller_or_skip(test: &str) -> Option<std::path::PathBuf> {
-    let Some(bin) = controller_bin() else {
-        skip(
-            test,
-            "cirrus-controller not built (cargo build -p cirrus-controller, or set $CIRRUS_CONTROLLER_BIN)",
-        );
-        return None;
-    };
-    let help = std::process::Command::new(&bin)
-        .arg("--help")
-        .output()
-        .ok()?;
-    if !String::from_utf8_lossy(&help.stdout).contains("--channel-listen") {
-        let why = format!(
-            "{} has no vrouter channel (--channel-listen): rebuild it",
-            bin.display()
-        );
-        skip(test, &why);
-        return None;
-    }
-    Some(bin)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 3)]
 async fn agents_over_a_real_controller_survive_restarts_of_either() {
     let test = "agents_over_a_real_controller_survive_restarts_of_either";

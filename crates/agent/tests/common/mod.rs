@@ -46,6 +46,31 @@ pub fn controller_bin() -> Option<PathBuf> {
     p.is_file().then_some(p)
 }
 
+/// The controller binary when it is built and has the vrouter channel; else the test is
+/// skipped (see [`skip`]).
+pub fn controller_or_skip(test: &str) -> Option<std::path::PathBuf> {
+    let Some(bin) = controller_bin() else {
+        skip(
+            test,
+            "cirrus-controller not built (cargo build -p cirrus-controller, or set $CIRRUS_CONTROLLER_BIN)",
+        );
+        return None;
+    };
+    let help = std::process::Command::new(&bin)
+        .arg("--help")
+        .output()
+        .ok()?;
+    if !String::from_utf8_lossy(&help.stdout).contains("--channel-listen") {
+        let why = format!(
+            "{} has no vrouter channel (--channel-listen): rebuild it",
+            bin.display()
+        );
+        skip(test, &why);
+        return None;
+    }
+    Some(bin)
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
