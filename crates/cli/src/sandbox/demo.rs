@@ -1,7 +1,6 @@
-//! `sandbox up --demo`: two tenants with the same subnet, a policy between two of red's
-//! networks, a public network with a floating IP for one of red's workloads
-//! (`examples/sandbox-demo.yaml`, `examples/sandbox-demo-fip.yaml`), six workloads spread over
-//! the compute nodes; then the first ping (timed from the start of `sandbox up`), and every
+//! `sandbox up --demo`: two tenants with the same subnet, policies between red's networks, a
+//! public network with a floating IP for one of red's workloads (`examples/sandbox-demo.yaml`,
+//! `examples/sandbox-demo-fip.yaml`), seven workloads spread over the compute nodes; then the first ping (timed from the start of `sandbox up`), and every
 //! ping worth trying, run once, shown with what happened and what should.
 
 use std::time::{Duration, Instant};
@@ -21,10 +20,11 @@ const TENANTS: &str = include_str!("../../../../examples/sandbox-demo.yaml");
 const FLOATING_IP: &str = include_str!("../../../../examples/sandbox-demo-fip.yaml");
 
 /// (workload, network, preferred compute node): spread over the nodes there are.
-const WORKLOADS: [(&str, &str, u32); 6] = [
+const WORKLOADS: [(&str, &str, u32); 7] = [
     ("red-web1", "default-domain:red:web", 1),
     ("red-web2", "default-domain:red:web", 2),
     ("red-db1", "default-domain:red:db", 2),
+    ("red-app1", "default-domain:red:app", 1),
     ("blue-web1", "default-domain:blue:web", 1),
     ("blue-web2", "default-domain:blue:web", 2),
     ("pub1", "default-domain:default-project:public", 2),
@@ -107,8 +107,9 @@ pub fn run(lab: &mut Lab, api: &impl Vnc, started: Instant) -> anyhow::Result<()
         .context("the floating IP has no address")?
         .to_string();
 
-    let (web1, web2) = (address_of(lab, "red-web1")?, address_of(lab, "red-web2")?);
+    let web2 = address_of(lab, "red-web2")?;
     let (db1, blue2) = (address_of(lab, "red-db1")?, address_of(lab, "blue-web2")?);
+    let app1 = address_of(lab, "red-app1")?;
     let nodes_of: Vec<(String, String)> = lab
         .state()
         .workloads
@@ -178,9 +179,9 @@ pub fn run(lab: &mut Lab, api: &impl Vnc, started: Instant) -> anyhow::Result<()
             works: true,
         },
         Try {
-            from: "red-db1",
-            to: web1.clone(),
-            why: "red-web1: the policy lets web reach db, not db start flows to web".into(),
+            from: "red-web1",
+            to: app1.clone(),
+            why: "red-app1: policy web-to-app joins web and app for TCP 80 only".into(),
             works: false,
         },
         Try {
