@@ -2,23 +2,21 @@
 //! vector mutated many times (bit flips, truncation, length games) must decode or fail cleanly,
 //! never panic, and whatever decodes must re-encode.
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use cirrus_bgp::codec::{self, CodecContext};
 use cirrus_bgp::types::Family;
 
-fn seeds() -> Vec<Vec<u8>> {
-    let dir = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/vectors/exabgp"
-    ));
+/// Every `raw` message of ExaBGP's `.ci` files.
+fn seeds(dir: &Path) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     for sub in ["encoding", "api"] {
-        let Ok(rd) = std::fs::read_dir(dir.join(sub)) else {
-            continue;
-        };
+        let rd = std::fs::read_dir(dir.join(sub))
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.join(sub).display()));
         for e in rd {
-            let text = std::fs::read_to_string(e.unwrap().path()).unwrap_or_default();
+            let path = e.unwrap().path();
+            let text = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             for line in text.lines() {
                 let mut p = line.splitn(3, ':');
                 if let (Some(_), Some("raw"), Some(hex)) = (p.next(), p.next(), p.next()) {
@@ -33,11 +31,17 @@ fn seeds() -> Vec<Vec<u8>> {
 
 #[test]
 fn mutated_vectors_never_panic() {
-    let seeds = seeds();
-    if seeds.is_empty() {
-        println!("SKIP: ExaBGP vectors not found");
+    let Some(dir) =
+        cirrus_testkit::vectors("exabgp", "decode_mutations::mutated_vectors_never_panic")
+    else {
         return;
-    }
+    };
+    let seeds = seeds(&dir);
+    assert!(
+        seeds.len() >= 100,
+        "expected the 111 raw lines, saw {}",
+        seeds.len()
+    );
     let ctxs = [
         CodecContext::asn4(),
         CodecContext::default(),

@@ -6,31 +6,23 @@ mod common;
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use cirrus_bgp::codec::{self, CodecContext};
 use cirrus_bgp::ext_community::{ExtCommunity, TunnelType};
 use cirrus_bgp::message::Message;
 use cirrus_bgp::types::{EvpnRoute, Family, Label, Nlri, Rd};
 
-fn dir() -> Option<PathBuf> {
-    let p = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/vectors/tcpdump/tests"
-    ));
-    if p.is_dir() {
-        Some(p)
-    } else {
-        println!("SKIP: tcpdump vectors not found at {}", p.display());
-        None
-    }
+/// tcpdump's test captures, or a visible skip (a failure under CI) naming `test`.
+fn dir(test: &str) -> Option<PathBuf> {
+    cirrus_testkit::vectors("tcpdump/tests", &format!("{}::{test}", module_path!()))
 }
 
 type Flow = ((IpAddr, u16), (IpAddr, u16));
 
 /// Decodes the BGP stream of each TCP direction. Returns (frame, message) pairs and the errors.
-fn decode_capture(file: &str) -> (Vec<(usize, Message)>, Vec<String>) {
-    let data = std::fs::read(dir().unwrap().join(file)).unwrap();
+fn decode_capture(dir: &Path, file: &str) -> (Vec<(usize, Message)>, Vec<String>) {
+    let data = std::fs::read(dir.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
     let segs = common::pcap::tcp_segments(&data);
     let mut bufs: HashMap<Flow, Vec<u8>> = HashMap::new();
     let mut seen: HashSet<(Flow, Vec<u8>)> = HashSet::new();
@@ -155,13 +147,13 @@ const WELL_FORMED: &[&str] = &[
 
 #[test]
 fn well_formed_captures_decode_and_reencode() {
-    if dir().is_none() {
+    let Some(dir) = dir("well_formed_captures_decode_and_reencode") else {
         return;
-    }
+    };
     let mut total = 0;
     let mut all_errors = Vec::new();
     for f in WELL_FORMED {
-        let (msgs, errors) = decode_capture(f);
+        let (msgs, errors) = decode_capture(&dir, f);
         println!("{f}: {} messages, {} errors", msgs.len(), errors.len());
         assert!(!msgs.is_empty(), "{f}: no BGP messages found");
         total += msgs.len();
@@ -173,10 +165,10 @@ fn well_formed_captures_decode_and_reencode() {
 
 #[test]
 fn vpn_attrset_rd_and_label() {
-    if dir().is_none() {
+    let Some(dir) = dir("vpn_attrset_rd_and_label") else {
         return;
-    }
-    let (msgs, _) = decode_capture("bgp_vpn_attrset.pcap");
+    };
+    let (msgs, _) = decode_capture(&dir, "bgp_vpn_attrset.pcap");
     let u = msgs
         .iter()
         .find_map(|(_, m)| match m {
@@ -197,10 +189,10 @@ fn vpn_attrset_rd_and_label() {
 
 #[test]
 fn evpn_type2_with_vxlan_encapsulation() {
-    if dir().is_none() {
+    let Some(dir) = dir("evpn_type2_with_vxlan_encapsulation") else {
         return;
-    }
-    let (msgs, _) = decode_capture("bgp-encap.pcap");
+    };
+    let (msgs, _) = decode_capture(&dir, "bgp-encap.pcap");
     let Message::Update(u) = &msgs[0].1 else {
         panic!()
     };
@@ -228,10 +220,10 @@ fn evpn_type2_with_vxlan_encapsulation() {
 
 #[test]
 fn route_target_constraint_prefixes() {
-    if dir().is_none() {
+    let Some(dir) = dir("route_target_constraint_prefixes") else {
         return;
-    }
-    let (msgs, errors) = decode_capture("bgp-rt-prefix.pcap");
+    };
+    let (msgs, errors) = decode_capture(&dir, "bgp-rt-prefix.pcap");
     assert!(errors.is_empty(), "{errors:?}");
     let mut lens = Vec::new();
     for (_, m) in &msgs {
@@ -261,10 +253,10 @@ fn route_target_constraint_prefixes() {
 
 #[test]
 fn open_capabilities_evpn_gr_llgr() {
-    if dir().is_none() {
+    let Some(dir) = dir("open_capabilities_evpn_gr_llgr") else {
         return;
-    }
-    let (msgs, _) = decode_capture("bgp-evpn.pcap");
+    };
+    let (msgs, _) = decode_capture(&dir, "bgp-evpn.pcap");
     let o = msgs
         .iter()
         .find_map(|(_, m)| match m {
@@ -282,15 +274,15 @@ fn open_capabilities_evpn_gr_llgr() {
 
 #[test]
 fn notifications_keep_code_and_subcode() {
-    if dir().is_none() {
+    let Some(dir) = dir("notifications_keep_code_and_subcode") else {
         return;
-    }
+    };
     for (file, code, subcode) in [
         ("bgp_notification_rr_msg_error.pcap", 7, 1),
         ("bgp-cease-hard-reset.pcap", 6, 9),
         ("bgp-shutdown-communication.pcapng", 6, 2),
     ] {
-        let (msgs, _) = decode_capture(file);
+        let (msgs, _) = decode_capture(&dir, file);
         assert!(
             msgs.iter().any(|(_, m)| matches!(m, Message::Notification(n) if n.code == code && n.subcode == subcode)),
             "{file}: no {code}/{subcode}"
@@ -300,9 +292,9 @@ fn notifications_keep_code_and_subcode() {
 
 #[test]
 fn malformed_captures_error_cleanly() {
-    if dir().is_none() {
+    let Some(dir) = dir("malformed_captures_error_cleanly") else {
         return;
-    }
+    };
     for f in [
         "bgp-infinite-loop.pcap",
         "bgp_mp_reach_nlri-oobr.pcap",
@@ -315,7 +307,7 @@ fn malformed_captures_error_cleanly() {
         "bgp-extended-optional-parameters-length.pcapng",
     ] {
         // No panic, no hang: every message either decodes or yields a NOTIFICATION to send.
-        let (msgs, errors) = decode_capture(f);
+        let (msgs, errors) = decode_capture(&dir, f);
         println!(
             "{f}: {} decoded, {} rejected: {:?}",
             msgs.len(),
