@@ -79,6 +79,16 @@ impl Bird {
         self.birdc(&["configure"])
     }
 
+    /// `show route table vpntab`, which must have listed the table.
+    fn vpn_table(&self) -> String {
+        let out = self.birdc(&["show", "route", "table", "vpntab"]);
+        assert!(
+            out.contains("Table vpntab:"),
+            "BIRD did not list vpntab:\n{out}"
+        );
+        out
+    }
+
     fn birdc(&self, args: &[&str]) -> String {
         let sock = self
             .dir
@@ -152,8 +162,7 @@ async fn bird_vpn_both_ways_refresh_and_graceful_restart() {
     .await
     .unwrap();
     wait_for("BIRD has the route", Duration::from_secs(10), || async {
-        b.birdc(&["show", "route", "table", "vpntab"])
-            .contains("10.1.1.0/24")
+        b.vpn_table().contains("10.1.1.0/24")
     })
     .await;
     let v = b.birdc(&[
@@ -187,10 +196,7 @@ async fn bird_vpn_both_ways_refresh_and_graceful_restart() {
     wait_for(
         "BIRD drops the withdrawn route",
         Duration::from_secs(10),
-        || async {
-            !b.birdc(&["show", "route", "table", "vpntab"])
-                .contains("10.1.1.0/24")
-        },
+        || async { !b.vpn_table().contains("10.1.1.0/24") },
     )
     .await;
     let out = b.reconfigure(&bird_config(
