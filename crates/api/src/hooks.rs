@@ -204,16 +204,25 @@ pub fn on_update(c: &Ctx, old: &Obj, new: &mut Obj, _p: &mut Planned) -> ApiResu
     Ok(())
 }
 
-/// Objects that go away together with `obj` (a VN's routing instances).
+/// Objects that go away together with `obj`: a VN's routing instances, and the access
+/// control lists the intent compiler derives under a VN or a security group.
 pub fn cascade(index: &Index, obj: &Obj) -> Vec<Arc<Obj>> {
-    match obj.type_name() {
-        "virtual-network" => index
-            .children(&obj.uuid)
-            .filter(|c| c.type_name() == "routing-instance")
-            .cloned()
-            .collect(),
-        _ => vec![],
-    }
+    let derived: &[&str] = match obj.type_name() {
+        "virtual-network" => &["routing-instance", "access-control-list"],
+        "security-group" => &["access-control-list"],
+        _ => &[],
+    };
+    index
+        .children(&obj.uuid)
+        .filter(|c| derived.contains(&c.type_name()))
+        .cloned()
+        .collect()
+}
+
+/// Refs that never block a delete: the connections the intent compiler keeps between
+/// routing instances (it removes them itself once either network is gone).
+pub fn derived_ref(from: &Obj, to: &Obj) -> bool {
+    from.type_name() == "routing-instance" && to.type_name() == "routing-instance"
 }
 
 /// Frees what `obj` held: addresses and ids.

@@ -2,7 +2,7 @@
 //! by applying the store's watch events in revision order. Reads are served from here; writes go
 //! to the store as transactions and become visible here when their event arrives.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use cirrus_store::{Event, KeyValue};
@@ -11,6 +11,10 @@ use crate::keys;
 use crate::object::Obj;
 
 type TypedId = (&'static str, String);
+
+/// How many object changes [`Index::changes_since`] remembers; a follower that falls further
+/// behind than this reads the whole index again.
+pub const CHANGE_LOG: usize = 1 << 16;
 
 #[derive(Default)]
 pub struct Index {
@@ -25,10 +29,16 @@ pub struct Index {
     ips: HashMap<String, HashMap<String, String>>,
     /// pool -> allocated ids
     ids: HashMap<String, BTreeSet<u64>>,
+    /// pool -> id -> the owner the id key names (its value).
+    id_owners: HashMap<String, BTreeMap<u64, String>>,
     pub kv: BTreeMap<String, String>,
     relaxed: HashSet<(String, String)>,
     /// `project/type` -> revision of its quota key ([`keys::quota`]).
     quota: HashMap<String, i64>,
+    /// (revision, uuid) of each object put or deleted, oldest first, at most [`CHANGE_LOG`].
+    changes: VecDeque<(i64, String)>,
+    /// The log holds every object change made after this revision.
+    change_floor: i64,
 }
 
 fn fqn_key(type_name: &str, fq: &str) -> String {
@@ -127,6 +137,44 @@ impl Index {
         self.ids.get(pool)
     }
 
+    /// The allocated ids of a pool with the owner each id key names.
+    pub fn id_owners(&self, pool: &str) -> impl Iterator<Item = (u64, &str)> {
+        self.id_owners
+            .get(pool)
+            .into_iter()
+            .flatten()
+            .map(|(n, o)| (*n, o.as_str()))
+    }
+
+    /// The uuids of the objects put or deleted after `revision` (each once, in the order of
+    /// their last change), or `None` when the log no longer reaches back that far (the caller
+    /// then reads the whole index).
+    pub fn changes_since(&self, revision: i64) -> Option<Vec<String>> {
+        if revision < self.change_floor {
+            return None;
+        }
+        let start = self.changes.partition_point(|(r, _)| *r <= revision);
+        let mut seen = HashSet::new();
+        let mut out: Vec<String> = self
+            .changes
+            .range(start..)
+            .rev()
+            .filter(|(_, u)| seen.insert(u.as_str()))
+            .map(|(_, u)| u.clone())
+            .collect();
+        out.reverse();
+        Some(out)
+    }
+
+    fn log_change(&mut self, revision: i64, uuid: &str) {
+        if self.changes.len() == CHANGE_LOG
+            && let Some((r, _)) = self.changes.pop_front()
+        {
+            self.change_floor = self.change_floor.max(r);
+        }
+        self.changes.push_back((revision, uuid.to_string()));
+    }
+
     /// Revision of the quota key of (`project`, `type_name`), 0 when it was never written:
     /// the count of that type in this index is current as of it.
     pub fn quota_revision(&self, project: &str, type_name: &str) -> i64 {
@@ -150,6 +198,9 @@ impl Index {
             self.put(&kv);
         }
         self.revision = revision;
+        // What was loaded is not a change: the log starts here.
+        self.changes.clear();
+        self.change_floor = revision;
     }
 
     pub fn apply(&mut self, events: &[Event]) {
@@ -160,7 +211,7 @@ impl Index {
                     self.revision = self.revision.max(kv.mod_revision);
                 }
                 Event::Delete { key, mod_revision } => {
-                    self.delete(key);
+                    self.delete(key, *mod_revision);
                     self.revision = self.revision.max(*mod_revision);
                 }
             }
@@ -174,6 +225,7 @@ impl Index {
                 Ok(obj) => {
                     self.remove_obj(uuid);
                     self.insert_obj(obj);
+                    self.log_change(kv.mod_revision, uuid);
                 }
                 Err(e) => tracing::error!(key, error = %e, "skipping unreadable object"),
             }
@@ -190,6 +242,10 @@ impl Index {
                 && let Ok(v) = v.parse()
             {
                 self.ids.entry(pool.to_string()).or_default().insert(v);
+                self.id_owners
+                    .entry(pool.to_string())
+                    .or_default()
+                    .insert(v, String::from_utf8_lossy(&kv.value).into_owned());
             }
         } else if let Some(k) = key.strip_prefix(keys::KV) {
             self.kv.insert(
@@ -206,8 +262,11 @@ impl Index {
         // FQN keys need no index of their own: objects carry their fq_name.
     }
 
-    fn delete(&mut self, key: &str) {
+    fn delete(&mut self, key: &str, revision: i64) {
         if let Some(uuid) = key.strip_prefix(keys::OBJ) {
+            if self.objs.contains_key(uuid) {
+                self.log_change(revision, uuid);
+            }
             self.remove_obj(uuid);
         } else if let Some(rest) = key.strip_prefix(keys::IP) {
             if let Some((vn, addr)) = rest.split_once('/')
@@ -223,6 +282,9 @@ impl Index {
                 && let (Some(set), Ok(v)) = (self.ids.get_mut(pool), v.parse())
             {
                 set.remove(&v);
+                if let Some(owners) = self.id_owners.get_mut(pool) {
+                    owners.remove(&v);
+                }
             }
         } else if let Some(k) = key.strip_prefix(keys::KV) {
             self.kv.remove(k);
@@ -283,5 +345,58 @@ impl Index {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obj_kv(uuid: &str, rev: i64) -> KeyValue {
+        let doc = serde_json::json!({"type": "project", "uuid": uuid, "fq_name": ["d", uuid]});
+        KeyValue {
+            key: keys::obj(uuid),
+            value: serde_json::to_vec(&doc).unwrap(),
+            create_revision: rev,
+            mod_revision: rev,
+        }
+    }
+
+    #[test]
+    fn the_change_log_names_what_changed_after_a_revision() {
+        let mut idx = Index::default();
+        idx.load(vec![obj_kv("a", 1)], 1);
+        assert_eq!(idx.changes_since(1), Some(vec![]));
+        assert_eq!(idx.changes_since(0), None, "before the load: unknown");
+        idx.apply(&[Event::Put(obj_kv("b", 2))]);
+        idx.apply(&[Event::Put(obj_kv("a", 3))]);
+        idx.apply(&[Event::Delete {
+            key: keys::obj("b"),
+            mod_revision: 4,
+        }]);
+        assert_eq!(idx.changes_since(1), Some(vec!["a".into(), "b".into()]));
+        assert_eq!(idx.changes_since(3), Some(vec!["b".into()]));
+        // Id keys keep their owner.
+        idx.apply(&[Event::Put(KeyValue {
+            key: keys::id("rt", 8_000_000),
+            value: b"owner".to_vec(),
+            create_revision: 5,
+            mod_revision: 5,
+        })]);
+        assert_eq!(
+            idx.id_owners("rt").collect::<Vec<_>>(),
+            vec![(8_000_000, "owner")]
+        );
+    }
+
+    #[test]
+    fn a_full_log_forgets_its_oldest_changes() {
+        let mut idx = Index::default();
+        idx.load(vec![], 0);
+        for i in 0..CHANGE_LOG as i64 + 10 {
+            idx.apply(&[Event::Put(obj_kv("x", i + 1))]);
+        }
+        assert_eq!(idx.changes_since(0), None);
+        assert_eq!(idx.changes_since(idx.revision - 1), Some(vec!["x".into()]));
     }
 }

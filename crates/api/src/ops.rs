@@ -427,7 +427,11 @@ pub fn plan_delete(index: &Index, caller: &Caller, obj: &Obj) -> ApiResult<Plann
         referrers.extend(
             index
                 .back_refs(&o.uuid)
-                .filter(|r| !going.contains(r.uuid.as_str()) && !index.is_relaxed(&o.uuid, &r.uuid))
+                .filter(|r| {
+                    !going.contains(r.uuid.as_str())
+                        && !index.is_relaxed(&o.uuid, &r.uuid)
+                        && !hooks::derived_ref(r, o)
+                })
                 .map(|r| format!("{} {}", r.type_name(), r.fq_str)),
         );
     }

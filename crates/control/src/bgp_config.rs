@@ -443,12 +443,10 @@ fn instance_rd(index: &Index, ri: &Obj, router_id: Option<Ipv4Addr>) -> Option<R
     Some(Rd::Ip(router_id?, u16::try_from(id).ok()?))
 }
 
+/// The fabric's instance, which carries no VPN routes. (`routing_instance_is_default` marks
+/// every network's primary instance in Contrail, so it says nothing here.)
 fn is_default_instance(ri: &Obj) -> bool {
-    ri.body
-        .get("routing_instance_is_default")
-        .and_then(Value::as_bool)
-        .unwrap_or(false)
-        || ri.fq_str == FABRIC_INSTANCE
+    ri.fq_str == FABRIC_INSTANCE
 }
 
 fn instances(

@@ -4,12 +4,14 @@
 //!   routing instances, route targets, virtual networks) to the speaker's configuration;
 //! - [`own_router`]: finds or creates this node's own bgp-router;
 //! - [`sync`]: follows config changes and applies them to the running speaker, live;
-//! - [`introspect`]: the JSON introspect (`/bgp/neighbors`, `/routes`).
+//! - [`introspect`]: the JSON introspect (`/bgp/neighbors`, `/routes`);
+//! - [`intent_sync`]: runs the intent compiler and writes what it derives back to the config.
 //!
 //! The config index is the API's ([`cirrus_api::ApiState`]): one index, one store watch, and
 //! the control node reads the same snapshot the REST API serves.
 
 pub mod bgp_config;
+pub mod intent_sync;
 pub mod introspect;
 pub mod own_router;
 pub mod sync;
@@ -113,6 +115,7 @@ impl ControlNode {
             next.instances.len(),
         );
         sync::apply(&speaker, &mut current, next).await?;
+        let intent = intent_sync::spawn(state.clone(), opts.hostname.clone());
         let follow = sync::spawn(state, speaker.clone(), opts.hostname.clone(), current);
         let app = introspect::router(speaker.clone());
         let serve = tokio::spawn(async move {
@@ -127,7 +130,7 @@ impl ControlNode {
             introspect_listen,
             peers,
             instances,
-            tasks: vec![follow, serve],
+            tasks: vec![follow, serve, intent],
         })
     }
 

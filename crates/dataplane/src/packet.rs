@@ -50,6 +50,23 @@ impl PacketBuf {
         }
     }
 
+    /// Makes room for a frame of `room` bytes after the headroom, reallocating (and
+    /// dropping the content) only when the buffer is smaller: devices that receive frames
+    /// larger than [`DEFAULT_CAPACITY`] (jumbo frames, segmentation offload) call it
+    /// before [`Self::fill_with`].
+    pub fn ensure_room(&mut self, room: usize) {
+        if self.buf.len() < DEFAULT_HEADROOM + room {
+            self.buf = vec![0u8; DEFAULT_HEADROOM + room].into_boxed_slice();
+            self.head = DEFAULT_HEADROOM;
+            self.tail = DEFAULT_HEADROOM;
+        }
+    }
+
+    /// Room after the headroom: the largest frame [`Self::fill_with`] can take.
+    pub fn room(&self) -> usize {
+        self.buf.len().saturating_sub(DEFAULT_HEADROOM)
+    }
+
     /// Lets `f` write a frame after the headroom (it gets all the room there is and
     /// returns how many bytes it wrote), as a device's receive call does.
     pub fn fill_with<E>(
@@ -134,5 +151,12 @@ mod tests {
         });
         assert_eq!((n, e.data()), (Ok(3), &[1u8, 2, 3][..]));
         assert!(e.push_front(DEFAULT_HEADROOM).is_some());
+        e.ensure_room(9000);
+        assert_eq!(e.room(), 9000);
+        let n: Result<usize, ()> = e.fill_with(|b| Ok(b.len()));
+        assert_eq!(n, Ok(9000));
+        // Never shrinks.
+        e.ensure_room(100);
+        assert_eq!(e.room(), 9000);
     }
 }

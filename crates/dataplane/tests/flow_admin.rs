@@ -102,3 +102,29 @@ fn deleting_by_filter_takes_pairs_and_parked_packets() {
     assert_eq!(run(&mut w, IF_C, &remote), Disposition::Held);
     assert_eq!(w.take_upcalls().len(), 1);
 }
+
+#[test]
+fn a_reset_worker_behaves_as_a_new_one() {
+    let (_c, mut w) = three_flows();
+    w.reset();
+    assert!(w.flows.is_empty());
+    assert_eq!((w.parked_len(), w.stats.rx, w.drops.total()), (0, 0, 0));
+    assert!(w.interface_counters().is_empty());
+    assert!(w.take_upcalls().is_empty() && w.take_extra().is_empty());
+    // The same traffic gives the same flows, indices and counters as on a new worker.
+    let (c, dp) = topology();
+    let mut fresh = Worker::new(dp, WorkerConfig::default());
+    let remote = udp_v4(MAC_P, VROUTER_MAC, VM_P, VM_C_UDP, 3000, 53, b"q");
+    for w in [&mut w, &mut fresh] {
+        assert_eq!(run(w, IF_C, &remote), Disposition::Held);
+        allow(w);
+        assert_eq!(run(w, IF_C, &remote), Disposition::Tx(IF_FABRIC));
+    }
+    assert_eq!(
+        w.flow_records(|_| true, 10),
+        fresh.flow_records(|_| true, 10)
+    );
+    assert_eq!(w.stats, fresh.stats);
+    assert_eq!(w.interface_counters(), fresh.interface_counters());
+    drop(c);
+}

@@ -12,6 +12,8 @@ use std::io::Write;
 pub struct AfPacket {
     name: String,
     sock: File,
+    /// Receive room: the link's frames (jumbo ones too), as its MTU was when opened.
+    room: usize,
     counters: DeviceCounters,
 }
 
@@ -25,9 +27,15 @@ impl AfPacket {
             op: "open packet socket",
             source,
         })?;
+        let mtu = sys::link_mtu(&sock, name).map_err(|source| DeviceError::Io {
+            name: name.into(),
+            op: "read MTU",
+            source,
+        })?;
         Ok(Self {
             name: name.into(),
             sock,
+            room: sys::frame_room(mtu),
             counters: DeviceCounters::default(),
         })
     }
@@ -44,8 +52,9 @@ impl Device for AfPacket {
         spare: &mut Vec<PacketBuf>,
         max: usize,
     ) -> Result<usize, DeviceError> {
-        let sock = &self.sock;
+        let (sock, room) = (&self.sock, self.room);
         rxtx::receive(&self.name, &mut self.counters, out, spare, max, |b| {
+            b.ensure_room(room);
             // The full length, so a frame larger than the buffer is seen as cut.
             let mut len = 0;
             b.fill_with(|room| {

@@ -35,6 +35,22 @@ pub struct DeviceCounters {
     pub tx_oversized: u64,
     /// Frames dropped because the device's send queue was full.
     pub tx_full: u64,
+    /// Segmentation-offload frames received (GSO-aware devices: one per TCP super-frame
+    /// the kernel handed over whole), and the segments cut from them (counted in
+    /// `rx_frames` too).
+    pub rx_gso_frames: u64,
+    pub rx_gso_segments: u64,
+    /// Received frames whose checksum the kernel left for us to complete, completed.
+    pub rx_csum_completed: u64,
+    /// Received offload frames of a kind not handled (not TCP over IPv4/IPv6 without
+    /// extension headers, bad lengths): dropped.
+    pub rx_gso_unsupported: u64,
+    /// Frames sent as segmentation-offload frames (larger than the link MTU, cut by the
+    /// kernel or delivered whole to a local stack).
+    pub tx_gso_frames: u64,
+    /// Frames to hand over whole whose TCP checksum was wrong: dropped (the stack would
+    /// not check it after us).
+    pub tx_bad_checksum: u64,
 }
 
 /// A source and sink of Ethernet frames.

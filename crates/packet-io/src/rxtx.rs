@@ -52,6 +52,15 @@ impl IoError {
     }
 }
 
+/// What one take from a device gave.
+pub(crate) enum Took {
+    /// A frame of this full length, in the buffer given (cut if longer than it holds).
+    Frame(usize),
+    /// The device put this many frames into `out` itself (one received frame made into
+    /// several, e.g. a segmentation-offload frame cut into segments), from `spare`.
+    Delivered(usize),
+}
+
 /// Receives up to `max` frames into `out` (buffers from `spare`). `take` writes the next
 /// frame into the buffer it is given and returns the frame's full length (which may
 /// exceed what the buffer now holds: then the frame is dropped as truncated), or `None`
@@ -64,6 +73,26 @@ pub(crate) fn receive(
     max: usize,
     mut take: impl FnMut(&mut PacketBuf) -> io::Result<Option<usize>>,
 ) -> Result<usize, DeviceError> {
+    receive_with(name, c, out, spare, max, |b, _, _| {
+        Ok(take(b)?.map(Took::Frame))
+    })
+}
+
+/// [`receive`] for devices that may turn one received frame into several: `take` also
+/// gets `out` and `spare` and may deliver frames itself ([`Took::Delivered`]). `max`
+/// bounds the frames taken from the device, not those delivered.
+pub(crate) fn receive_with(
+    name: &str,
+    c: &mut DeviceCounters,
+    out: &mut Vec<PacketBuf>,
+    spare: &mut Vec<PacketBuf>,
+    max: usize,
+    mut take: impl FnMut(
+        &mut PacketBuf,
+        &mut Vec<PacketBuf>,
+        &mut Vec<PacketBuf>,
+    ) -> io::Result<Option<Took>>,
+) -> Result<usize, DeviceError> {
     let mut got = 0;
     let mut taken = 0;
     let mut interrupts = 0;
@@ -74,9 +103,14 @@ pub(crate) fn receive(
         if taken >= max {
             break Ok(());
         }
-        match take(&mut b) {
-            Ok(None) | Ok(Some(0)) => break Ok(()),
-            Ok(Some(len)) => {
+        match take(&mut b, out, spare) {
+            Ok(None) | Ok(Some(Took::Frame(0))) => break Ok(()),
+            Ok(Some(Took::Delivered(n))) => {
+                taken += 1;
+                got += n;
+                c.rx_frames += n as u64;
+            }
+            Ok(Some(Took::Frame(len))) => {
                 taken += 1;
                 if len != b.len() {
                     c.rx_truncated += 1;

@@ -7,6 +7,40 @@ use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
+/// The MTU of the interface `name`, asked through the socket `fd` (`SIOCGIFMTU`: the
+/// socket's own network namespace, whatever `/sys` shows).
+pub fn link_mtu(fd: &impl AsRawFd, name: &str) -> io::Result<usize> {
+    // SAFETY: ifreq is plain old data; all-zero is a valid value of it.
+    let mut ifr: libc::ifreq = unsafe { std::mem::zeroed() };
+    let bytes = name.as_bytes();
+    if bytes.is_empty() || bytes.len() >= ifr.ifr_name.len() || bytes.contains(&0) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "bad interface name",
+        ));
+    }
+    for (d, s) in ifr.ifr_name.iter_mut().zip(bytes) {
+        *d = *s as libc::c_char;
+    }
+    // SAFETY: SIOCGIFMTU takes a pointer to an ifreq, which it reads (the name) and
+    // writes (the MTU); `ifr` is live and correctly sized, `fd` an open socket.
+    let r = unsafe { libc::ioctl(fd.as_raw_fd(), libc::SIOCGIFMTU as _, &mut ifr) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: after SIOCGIFMTU succeeded the union holds `ifru_mtu`.
+    let mtu = unsafe { ifr.ifr_ifru.ifru_mtu };
+    usize::try_from(mtu).map_err(|_| io::ErrorKind::InvalidData.into())
+}
+
+/// Receive room for frames of a link with this MTU: the Ethernet header and a VLAN tag
+/// on top, and never less than a default buffer holds.
+pub fn frame_room(mtu: usize) -> usize {
+    (mtu + 18).max(
+        cirrus_dataplane::packet::DEFAULT_CAPACITY - cirrus_dataplane::packet::DEFAULT_HEADROOM,
+    )
+}
+
 /// Index of the interface `name`, or `None` when there is none.
 pub fn if_index(name: &str) -> Option<u32> {
     let c = CString::new(name).ok()?;
@@ -65,8 +99,23 @@ pub fn packet_socket(ifindex: u32) -> io::Result<File> {
     if r < 0 {
         return Err(io::Error::last_os_error());
     }
+    // Room for bursts: the default buffer holds three 64 KiB frames (segmentation offload,
+    // jumbo fabrics), and whatever overflows it is lost for good. Best effort: FORCE
+    // needs CAP_NET_ADMIN, the plain option is capped by net.core.[rw]mem_max.
+    let bytes: libc::c_int = SOCKET_BUFFER;
+    for (force, plain) in [
+        (libc::SO_RCVBUFFORCE, libc::SO_RCVBUF),
+        (libc::SO_SNDBUFFORCE, libc::SO_SNDBUF),
+    ] {
+        if set_opt(&owned, libc::SOL_SOCKET, force, &bytes).is_err() {
+            let _ = set_opt(&owned, libc::SOL_SOCKET, plain, &bytes);
+        }
+    }
     Ok(File::from(owned))
 }
+
+/// Receive and send buffer asked for on packet sockets.
+const SOCKET_BUFFER: libc::c_int = 4 << 20;
 
 /// Attaches `file` (an open `/dev/net/tun`) to the tap interface `name` (created if
 /// needed), without the packet-information prefix.
@@ -252,4 +301,89 @@ pub fn advise_huge_pages(addr: usize, len: usize) -> io::Result<()> {
         return Err(io::Error::last_os_error());
     }
     Ok(())
+}
+
+/// `PACKET_VNET_HDR` (linux/if_packet.h): every frame on the socket is preceded by a
+/// `struct virtio_net_hdr` both ways.
+const PACKET_VNET_HDR: libc::c_int = 15;
+
+/// Turns on `PACKET_VNET_HDR` on a packet socket (before any ring is set up).
+pub fn set_vnet_hdr(fd: &impl AsRawFd) -> io::Result<()> {
+    set_opt(fd, libc::SOL_PACKET, PACKET_VNET_HDR, &(1 as libc::c_int))
+}
+
+/// Receives one frame and its virtio-net header from a `PACKET_VNET_HDR` socket without
+/// blocking: the header into `hdr`, the frame into `buf` and, what does not fit there,
+/// on into `more`. Returns the frame's full length (`MSG_TRUNC`: more than both buffers
+/// hold when it was cut).
+pub fn recv_vnet(
+    fd: &impl AsRawFd,
+    hdr: &mut [u8; 10],
+    buf: &mut [u8],
+    more: &mut [u8],
+) -> io::Result<usize> {
+    let mut iov = [
+        libc::iovec {
+            iov_base: hdr.as_mut_ptr() as *mut libc::c_void,
+            iov_len: hdr.len(),
+        },
+        libc::iovec {
+            iov_base: buf.as_mut_ptr() as *mut libc::c_void,
+            iov_len: buf.len(),
+        },
+        libc::iovec {
+            iov_base: more.as_mut_ptr() as *mut libc::c_void,
+            iov_len: more.len(),
+        },
+    ];
+    // SAFETY: msghdr is plain old data; all-zero (no name, no control) is valid.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = iov.as_mut_ptr();
+    msg.msg_iovlen = iov.len();
+    // SAFETY: `msg` points at `iov`, whose entries describe `hdr`, `buf` and `more`, all
+    // live and writable for the call; recvmsg(2) writes at most their lengths.
+    let r = unsafe {
+        libc::recvmsg(
+            fd.as_raw_fd(),
+            &mut msg,
+            libc::MSG_TRUNC | libc::MSG_DONTWAIT,
+        )
+    };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok((r as usize).saturating_sub(hdr.len()))
+}
+
+/// Sends one frame behind its virtio-net header on a `PACKET_VNET_HDR` socket without
+/// blocking, with the two bytes at `patch.0` replaced by `patch.1` on the way (the frame
+/// itself is not changed).
+pub fn send_vnet(
+    fd: &impl AsRawFd,
+    hdr: &[u8; 10],
+    frame: &[u8],
+    patch: Option<(usize, [u8; 2])>,
+) -> io::Result<usize> {
+    let at = patch.map_or(frame.len(), |p| p.0.min(frame.len()));
+    let (before, after) = frame.split_at(at);
+    let (mid, after): (&[u8], &[u8]) = match &patch {
+        Some((_, b)) if after.len() >= 2 => (&b[..], &after[2..]),
+        _ => (&[], after),
+    };
+    let iov = [hdr.as_slice(), before, mid, after].map(|s| libc::iovec {
+        iov_base: s.as_ptr() as *mut libc::c_void,
+        iov_len: s.len(),
+    });
+    // SAFETY: msghdr is plain old data; all-zero (no name, no control) is valid.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = iov.as_ptr() as *mut libc::iovec;
+    msg.msg_iovlen = iov.len();
+    // SAFETY: `msg` points at `iov`, whose entries describe `hdr`, parts of `frame` and
+    // the patch bytes, all live for the call; sendmsg(2) only reads them (the `*mut` is
+    // the C signature's).
+    let r = unsafe { libc::sendmsg(fd.as_raw_fd(), &msg, libc::MSG_DONTWAIT) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(r as usize)
 }

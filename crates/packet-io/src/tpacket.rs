@@ -155,6 +155,9 @@ pub struct TpacketV3 {
     // Field order: the ring is unmapped before the socket is closed.
     cursor: Cursor,
     sock: File,
+    /// Receive room: the link's frames (jumbo ones too: a TPACKET_V3 block holds up to
+    /// 64 KiB), as its MTU was when opened.
+    room: usize,
     counters: DeviceCounters,
 }
 
@@ -185,6 +188,7 @@ impl TpacketV3 {
             .map_err(|e| io("PACKET_RX_RING", e))?;
         let len = BLOCK_SIZE * BLOCKS;
         let base = sys::mmap_shared(&sock, len).map_err(|e| io("mmap ring", e))?;
+        let mtu = sys::link_mtu(&sock, name).map_err(|e| io("read MTU", e))?;
         Ok(Self {
             name: name.into(),
             cursor: Cursor {
@@ -195,6 +199,7 @@ impl TpacketV3 {
                 off: 0,
             },
             sock,
+            room: sys::frame_room(mtu),
             counters: DeviceCounters::default(),
         })
     }
@@ -219,8 +224,9 @@ impl Device for TpacketV3 {
         spare: &mut Vec<PacketBuf>,
         max: usize,
     ) -> Result<usize, DeviceError> {
-        let cursor = &mut self.cursor;
+        let (cursor, room) = (&mut self.cursor, self.room);
         rxtx::receive(&self.name, &mut self.counters, out, spare, max, |b| {
+            b.ensure_room(room);
             Ok(cursor.next_frame(b))
         })
     }

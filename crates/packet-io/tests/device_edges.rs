@@ -1,8 +1,9 @@
 //! The receive and send loops' one behaviour on the kernel backends (root; a veth pair
 //! and a tap made by the test, removed on exit): a frame larger than a receive buffer is
 //! dropped and counted, never handed on cut short (AF_PACKET, TPACKET_V3 and tap used to
-//! pass it on truncated), a frame over the link MTU is dropped on send and counted
-//! (EMSGSIZE), and the frames around them pass unchanged.
+//! pass it on truncated), a device opened on a jumbo link takes its frames whole, a frame
+//! over the link MTU is dropped on send and counted (EMSGSIZE), and the frames around
+//! them pass unchanged.
 
 mod common;
 
@@ -77,6 +78,9 @@ fn big_frame_is_dropped_not_cut(rx: &mut dyn Device, tx: &mut dyn Device, counte
     );
 }
 
+/// Opens a device on the named interface.
+type Open = fn(&str) -> Box<dyn Device>;
+
 /// A veth pair `<prefix>e1`/`<prefix>e2` with both MTUs at `mtu`.
 fn veth(lab: &mut Lab, mtu: u32) -> (String, String) {
     let (a, b) = lab.wire("e1", MAC_1, "e2", MAC_2).unwrap();
@@ -87,15 +91,38 @@ fn veth(lab: &mut Lab, mtu: u32) -> (String, String) {
 }
 
 #[test]
-fn af_packet_and_tpacket_drop_big_frames_whole_and_count_them() {
-    if !can_run("af_packet_and_tpacket_drop_big_frames_whole_and_count_them") {
+fn af_packet_and_tpacket_take_jumbo_frames_whole_and_drop_what_does_not_fit() {
+    if !can_run("af_packet_and_tpacket_take_jumbo_frames_whole_and_drop_what_does_not_fit") {
         return;
     }
     let mut lab = Lab::new("ea");
     let (a, b) = veth(&mut lab, 9000);
+    let mtu = |m: &str| {
+        for l in [&a, &b] {
+            run("ip", &["link", "set", l, "mtu", m]).unwrap();
+        }
+    };
     let mut tx = AfPacket::open(&b).unwrap();
-    big_frame_is_dropped_not_cut(&mut AfPacket::open(&a).unwrap(), &mut tx, true);
-    big_frame_is_dropped_not_cut(&mut TpacketV3::open(&a).unwrap(), &mut tx, true);
+    // Opened while the link's MTU is 1500, their buffers are sized for it; the MTU then
+    // grows under them. (One at a time: every socket on the link gets every frame.)
+    let opens: [Open; 2] = [
+        |n| Box::new(AfPacket::open(n).unwrap()),
+        |n| Box::new(TpacketV3::open(n).unwrap()),
+    ];
+    for open in opens {
+        mtu("1500");
+        let mut rx = open(&a);
+        mtu("9000");
+        big_frame_is_dropped_not_cut(&mut *rx, &mut tx, true);
+    }
+    // Opened on the jumbo link, they take its frames whole.
+    for open in opens {
+        let mut rx = open(&a);
+        let frames = vec![frame(100, 1), frame(3000, 2), frame(9014, 3)];
+        assert_eq!(send(&mut tx, &frames), 3);
+        assert_eq!(receive_all(&mut *rx, 3), frames, "{}", rx.name());
+        assert_eq!(rx.counters().rx_truncated, 0);
+    }
 }
 
 #[test]

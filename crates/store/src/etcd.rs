@@ -13,11 +13,12 @@ use std::future::Future;
 use std::time::Duration;
 
 use etcd_client::{
-    Client, CompactionOptions, CompareOp, ConnectOptions, EventType, GetOptions, KvClient, TxnOp,
-    TxnOpResponse, WatchClient, WatchOptions, WatchStream,
+    Client, CompactionOptions, CompareOp, ConnectOptions, EventType, GetOptions, KvClient,
+    LeaseClient, PutOptions, TxnOp, TxnOpResponse, WatchClient, WatchOptions, WatchStream,
 };
 
 use crate::Store;
+use crate::lease::{Lease, Release};
 use crate::types::{
     Compare, Event, KeyValue, Op, Range, Revision, StoreError, Txn, TxnOutcome, Watch, WatchSource,
 };
@@ -218,6 +219,54 @@ impl Store for EtcdStore {
         header_revision(resp.header())
     }
 
+    async fn acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<Lease, StoreError> {
+        let key = format!("{LEASE_PREFIX}{name}");
+        let ttl_s = ttl.as_secs().max(1) as i64;
+        let mut leases = self.client.lease_client();
+        let grant = call(leases.grant(ttl_s, None)).await?;
+        let id = grant.id();
+        let (lost_tx, lost_rx) = tokio::sync::watch::channel(false);
+        let keeper = tokio::spawn(keep_alive(leases.clone(), id, ttl, lost_tx));
+        let release = EtcdRelease { leases, id, keeper };
+        // Take the key if nobody holds it; else wait for it to go (released or expired).
+        let mut kv = self.kv.clone();
+        loop {
+            let take = etcd_client::Txn::new()
+                .when(vec![etcd_client::Compare::create_revision(
+                    key.as_str(),
+                    CompareOp::Equal,
+                    0,
+                )])
+                .and_then(vec![TxnOp::put(
+                    key.as_str(),
+                    holder,
+                    Some(PutOptions::new().with_lease(id)),
+                )]);
+            match call(kv.txn(take)).await {
+                Ok(resp) if resp.succeeded() => break,
+                Ok(_) => {}
+                Err(e) => {
+                    Box::new(release).release();
+                    return Err(e);
+                }
+            }
+            if *lost_rx.borrow() {
+                Box::new(release).release();
+                return Err(StoreError::Unavailable(format!(
+                    "etcd lease for {name} could not be kept alive while waiting for it"
+                )));
+            }
+            tokio::time::sleep((ttl / 4).max(Duration::from_millis(100))).await;
+        }
+        tracing::info!(lease = name, holder, ttl_s, "etcd lease acquired");
+        Ok(Lease::new(holder, lost_rx, Box::new(release)))
+    }
+
     async fn compact(&self, revision: Revision) -> Result<(), StoreError> {
         let mut client = self.client.clone();
         match call(client.compact(revision, Some(CompactionOptions::new().with_physical()))).await {
@@ -226,6 +275,70 @@ impl Store for EtcdStore {
             Err(StoreError::Compacted { .. }) => Ok(()),
             Err(e) => Err(e),
         }
+    }
+}
+
+/// Lease keys live outside `/cirrus/` so the config watch never sees them.
+pub const LEASE_PREFIX: &str = "/cirrus-lease/";
+
+/// Renews lease `id` three times per TTL; says `lost` once a TTL passes without renewal.
+async fn keep_alive(
+    mut leases: LeaseClient,
+    id: i64,
+    ttl: Duration,
+    lost: tokio::sync::watch::Sender<bool>,
+) {
+    let period = (ttl / 3).max(Duration::from_millis(100));
+    let mut renewed = tokio::time::Instant::now();
+    'session: loop {
+        let Ok(Ok((mut keeper, mut stream))) =
+            tokio::time::timeout(period, leases.keep_alive(id)).await
+        else {
+            if renewed.elapsed() >= ttl {
+                break 'session;
+            }
+            tokio::time::sleep(period).await;
+            continue;
+        };
+        loop {
+            match tokio::time::timeout(period, stream.message()).await {
+                // A TTL of 0 means etcd no longer knows the lease: it expired.
+                Ok(Ok(Some(r))) if r.ttl() > 0 => renewed = tokio::time::Instant::now(),
+                Ok(Ok(Some(_))) => break 'session,
+                _ => {}
+            }
+            if renewed.elapsed() >= ttl {
+                break 'session;
+            }
+            tokio::time::sleep(period).await;
+            if keeper.keep_alive().await.is_err() {
+                continue 'session;
+            }
+        }
+    }
+    tracing::warn!(lease = id, "etcd lease lost: not renewed within its TTL");
+    let _ = lost.send(true);
+}
+
+struct EtcdRelease {
+    leases: LeaseClient,
+    id: i64,
+    keeper: tokio::task::JoinHandle<()>,
+}
+
+impl Release for EtcdRelease {
+    fn release(self: Box<Self>) {
+        self.keeper.abort();
+        let (mut leases, id) = (self.leases.clone(), self.id);
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                let _ = call(leases.revoke(id)).await;
+            });
+        }
+    }
+
+    fn abandon(self: Box<Self>) {
+        self.keeper.abort();
     }
 }
 

@@ -45,6 +45,7 @@
 
 mod etcd;
 mod history;
+mod lease;
 mod redb;
 mod redb_file;
 mod redb_writer;
@@ -53,9 +54,11 @@ mod types;
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 pub use crate::etcd::EtcdStore;
 pub use crate::history::HistoryLimits;
+pub use crate::lease::Lease;
 pub use crate::redb::{RedbOptions, RedbStore};
 pub use crate::types::{
     Compare, Event, KeyValue, Op, Range, Revision, StoreError, Txn, TxnOutcome, Watch,
@@ -96,6 +99,20 @@ pub trait Store: Send + Sync + 'static {
     async fn compact(&self, revision: Revision) -> Result<(), StoreError> {
         let _ = revision;
         Ok(())
+    }
+
+    /// Waits until this caller holds the lease `name` (one holder at a time across every
+    /// client of the store) and returns it; `holder` says who holds it (logs, the etcd key's
+    /// value). The holder keeps it while it is renewed; a holder that stops renewing
+    /// (crashed, cut off) loses it after `ttl` and another waiter gets it. The default, for a
+    /// store only one process opens, is a lock in this process.
+    async fn acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<Lease, StoreError> {
+        Ok(lease::local(self as *const Self as *const () as usize, name, holder, ttl).await)
     }
 }
 

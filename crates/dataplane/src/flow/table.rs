@@ -702,6 +702,32 @@ impl FlowTable {
         out
     }
 
+    /// Removes every entry, keeping the storage: afterwards the table is as a new one
+    /// (indices are handed out from 0 again). Costs one probe run per live entry.
+    pub fn clear(&mut self) {
+        for idx in 0..self.entries.len() {
+            if !self.entries[idx].is_live() {
+                continue;
+            }
+            // Its index word lies in the probe run from its home slot; words cleared
+            // before it may interrupt that run, so look for the value, not for a hole.
+            let mut i = self.entries[idx].key.hash() as usize & self.mask;
+            for _ in 0..=self.mask {
+                if (self.index[i] as u32).wrapping_sub(1) == idx as u32 {
+                    self.index[i] = 0;
+                    break;
+                }
+                i = (i + 1) & self.mask;
+            }
+        }
+        self.entries.clear();
+        self.cold.clear();
+        self.free.clear();
+        self.per_if.clear();
+        self.live = 0;
+        self.age_cursor = 0;
+    }
+
     /// All live entries with indices (dump).
     pub fn iter(&self) -> impl Iterator<Item = (u32, &FlowEntry)> {
         self.entries

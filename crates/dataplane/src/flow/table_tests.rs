@@ -121,3 +121,29 @@ fn reset_ages_at_once_and_hold_resolves() {
     t.touch(r, 60, Some(TcpFlags(TcpFlags::RST)), 11);
     assert_eq!(t.age(11, 10).len(), 2);
 }
+
+#[test]
+fn clear_leaves_a_table_as_new() {
+    let mut t = FlowTable::new(FlowConfig {
+        max_entries: 256,
+        ..Default::default()
+    });
+    let fresh: Vec<u32> = (0..100)
+        .map(|i| t.insert(key(i), 1, FlowSpec::forward(1), 0, 0).unwrap())
+        .collect();
+    // Some holes in the slab and some index runs broken by removals.
+    for i in (0..100).step_by(7) {
+        t.remove(fresh[i as usize]);
+    }
+    t.clear();
+    assert!(t.is_empty());
+    assert_eq!(t.count_for(1), 0);
+    assert!(t.index.iter().all(|&w| w == 0));
+    assert!((0..100).all(|i| t.lookup(&key(i), key(i).hash()).is_none()));
+    // Indices start from 0 again, as in a new table.
+    let again: Vec<u32> = (0..100)
+        .map(|i| t.insert(key(i), 1, FlowSpec::forward(1), 0, 0).unwrap())
+        .collect();
+    assert_eq!(again, fresh);
+    assert!((0..100).all(|i| t.lookup(&key(i), key(i).hash()) == Some(i)));
+}

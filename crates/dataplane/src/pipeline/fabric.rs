@@ -2,16 +2,17 @@
 //! MPLS label (over UDP 6635 or GRE) or VXLAN VNI and delivered to the local interface;
 //! everything else addressed here goes to the host.
 
+use super::flow_stage::{FlowStep, Route, flow_stage};
+use super::forward::{finish_l3, l2_out, resolve_route};
 use super::parse::parse_ip;
-use super::workload::{FlowStep, Route, flow_stage, l2_out, resolve_route};
-use super::{Disposition, TrapReason, Worker, egress};
+use super::{Disposition, TrapReason, Worker};
 use crate::drop::DropReason;
 use crate::flow::FlowKey;
 use crate::packet::PacketBuf;
 use crate::tables::{IfIndex, InterfaceKind, MPLS_UDP_PORT, Nexthop, NhId, Tables, VXLAN_UDP_PORT};
 use crate::wire::{
-    EtherType, EthernetFrame, GrePacket, IpProtocol, Ipv4Packet, Ipv6Packet, MacAddr, MplsPacket,
-    UdpPacket, VxlanPacket,
+    EtherType, EthernetFrame, GrePacket, IpProtocol, Ipv4Packet, MacAddr, MplsPacket, UdpPacket,
+    VxlanPacket,
 };
 
 const ETH: usize = 14;
@@ -188,31 +189,6 @@ fn deliver_l3(
         }
     }
     finish_l3(pkt, inner, info.ip_len, ifindex, dmac, smac, v6)
-}
-
-#[inline(always)]
-pub(super) fn finish_l3(
-    pkt: &mut PacketBuf,
-    inner: usize,
-    ip_len: usize,
-    ifindex: IfIndex,
-    dmac: MacAddr,
-    smac: MacAddr,
-    v6: bool,
-) -> Disposition {
-    pkt.pull_front(inner);
-    pkt.truncate(ip_len);
-    if v6 {
-        let mut p = Ipv6Packet::new_unchecked(pkt.data_mut());
-        let h = p.hop_limit().saturating_sub(1);
-        p.set_hop_limit(h);
-    } else {
-        Ipv4Packet::new_unchecked(pkt.data_mut()).decrement_ttl();
-    }
-    if !egress::push_ethernet(pkt, dmac, smac, v6) {
-        return Disposition::Drop(DropReason::NoHeadroom);
-    }
-    Disposition::Tx(ifindex)
 }
 
 /// L2 label or VNI: strip to the inner Ethernet frame and bridge it in the nexthop's VRF.

@@ -12,9 +12,8 @@
 //! functions only have to agree with it on the packets they accept; the pipeline tests
 //! run through both (`tests/pipeline_paths.rs` covers the fallbacks).
 
-use super::fabric::finish_l3;
+use super::forward::{finish_l3, l3_out};
 use super::warm::{WARM_MIN_FLOWS, key_hash, warm_hashes};
-use super::workload::l3_out;
 use super::{Disposition, Worker};
 use crate::flow::FlowKey;
 use crate::packet::PacketBuf;

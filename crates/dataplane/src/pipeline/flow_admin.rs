@@ -72,6 +72,22 @@ impl Worker {
         gone
     }
 
+    /// Forgets every flow, parked packet, upcall, queued copy, fragment record and
+    /// counter, keeping the allocations: afterwards the worker behaves as a new one over
+    /// the same tables (a fuzzer or a test reusing one worker across cases needs this).
+    pub fn reset(&mut self) {
+        self.flows.clear();
+        self.drops = Default::default();
+        self.stats = Default::default();
+        self.if_stats.clear();
+        self.rerun = false;
+        self.upcalls.clear();
+        self.parked.clear();
+        self.extra.clear();
+        self.frags = super::FragTable::new(self.cfg.max_fragments);
+        self.steer_frags = super::FragTable::new(self.cfg.max_fragments);
+    }
+
     fn record_in(&self, t: &Tables, idx: u32) -> Option<FlowRecord> {
         let mut r = self.flows.record(idx)?;
         if r.nexthop != 0 {

@@ -7,6 +7,8 @@ mod egress;
 mod fabric;
 mod fast;
 mod flow_admin;
+mod flow_stage;
+mod forward;
 mod frag;
 pub mod icmp_error;
 mod nat;

@@ -74,6 +74,37 @@ impl Lab {
         Ok(host)
     }
 
+    /// Two namespaces `<prefix><a>` and `<prefix><b>` joined directly by one veth pair
+    /// (`eth0` in each), addressed `ip_a`/24 and `ip_b`/24: the plain path to compare the
+    /// overlay with.
+    pub fn pair(&mut self, a: &str, ip_a: Ipv4Addr, b: &str, ip_b: Ipv4Addr) -> Result<(), String> {
+        let (na, nb) = (format!("{}{a}", self.prefix), format!("{}{b}", self.prefix));
+        let (la, lb) = (
+            format!("{}p{a}", self.prefix),
+            format!("{}p{b}", self.prefix),
+        );
+        for n in [&na, &nb] {
+            run("ip", &["netns", "add", n])?;
+            self.netns.push(n.clone());
+        }
+        run(
+            "ip",
+            &["link", "add", &la, "type", "veth", "peer", "name", &lb],
+        )?;
+        self.links.push(la.clone());
+        for (l, n, ip) in [(&la, &na, ip_a), (&lb, &nb, ip_b)] {
+            run("ip", &["link", "set", l, "netns", n])?;
+            run("ip", &["-n", n, "link", "set", l, "name", "eth0"])?;
+            run(
+                "ip",
+                &["-n", n, "addr", "add", &format!("{ip}/24"), "dev", "eth0"],
+            )?;
+            run("ip", &["-n", n, "link", "set", "eth0", "up"])?;
+            run("ip", &["-n", n, "link", "set", "lo", "up"])?;
+        }
+        Ok(())
+    }
+
     pub fn ns(&self, tag: &str) -> String {
         format!("{}{tag}", self.prefix)
     }

@@ -443,3 +443,49 @@ pub async fn range_large_is_complete_and_sorted(h: &mut dyn Harness) {
     );
     assert!(r.kvs.iter().all(|kv| kv.mod_revision <= r.revision));
 }
+
+/// One holder at a time: a second acquirer waits until the first releases; a holder that
+/// stops renewing (a crash) loses the lease to the waiter once the TTL runs out.
+pub async fn lease_one_holder_at_a_time(h: &mut dyn Harness) {
+    let s = h.store();
+    let ttl = Duration::from_secs(2);
+    let first = s.acquire_lease("compiler", "a", ttl).await.unwrap();
+    assert_eq!(first.holder(), "a");
+    assert!(!first.is_lost());
+    let s2 = s.clone();
+    let mut second = tokio::spawn(async move { s2.acquire_lease("compiler", "b", ttl).await });
+    // Another name is independent.
+    let other = tokio::time::timeout(Duration::from_secs(5), s.acquire_lease("other", "c", ttl))
+        .await
+        .expect("another lease name is free")
+        .unwrap();
+    drop(other);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(700), &mut second)
+            .await
+            .is_err(),
+        "the second holder got the lease while the first held it"
+    );
+    drop(first);
+    let second = tokio::time::timeout(Duration::from_secs(5), second)
+        .await
+        .expect("released lease taken over")
+        .unwrap()
+        .unwrap();
+    assert_eq!(second.holder(), "b");
+    // A crash: the lease is neither renewed nor released.
+    let s3 = s.clone();
+    let mut third = tokio::spawn(async move { s3.acquire_lease("compiler", "c", ttl).await });
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), &mut third)
+            .await
+            .is_err()
+    );
+    second.abandon();
+    let third = tokio::time::timeout(Duration::from_secs(10), third)
+        .await
+        .expect("abandoned lease taken over after its TTL")
+        .unwrap()
+        .unwrap();
+    assert_eq!(third.holder(), "c");
+}

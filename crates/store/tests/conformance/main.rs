@@ -123,6 +123,7 @@ conformance!(
     compacted_revision_errors,
     watch_many_revisions_in_order,
     range_large_is_complete_and_sorted,
+    lease_one_holder_at_a_time,
 );
 
 /// redb only: the in-memory history is bounded; asking for what fell out is `Compacted`.
