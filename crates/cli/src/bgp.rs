@@ -23,7 +23,7 @@ pub fn routes_path(instance: Option<&str>, family: Option<&str>) -> String {
 }
 
 /// The list under `key` of an introspect answer.
-fn list(answer: &Value, key: &str) -> anyhow::Result<Vec<Value>> {
+pub(crate) fn list(answer: &Value, key: &str) -> anyhow::Result<Vec<Value>> {
     answer
         .get(key)
         .and_then(Value::as_array)
@@ -32,7 +32,7 @@ fn list(answer: &Value, key: &str) -> anyhow::Result<Vec<Value>> {
 }
 
 /// GET from introspect; its `{"error": "..."}` answers become that message alone.
-fn get(introspect: &Client, path: &str) -> anyhow::Result<Value> {
+pub(crate) fn get(introspect: &Client, path: &str) -> anyhow::Result<Value> {
     introspect.call("GET", path, None).map_err(|e| match &e {
         ApiError::Status { status, body, .. } => {
             match serde_json::from_str::<Value>(body)
@@ -72,7 +72,7 @@ pub fn routes(
 
 // ---- tables ----
 
-fn cell(v: &Value, key: &str) -> String {
+pub(crate) fn cell(v: &Value, key: &str) -> String {
     match v.get(key) {
         None | Some(Value::Null) => "-".into(),
         Some(Value::String(s)) if s.is_empty() => "-".into(),
@@ -81,7 +81,7 @@ fn cell(v: &Value, key: &str) -> String {
     }
 }
 
-fn joined(v: &Value, keys: &[&str]) -> String {
+pub(crate) fn joined(v: &Value, keys: &[&str]) -> String {
     let parts: Vec<String> = keys
         .iter()
         .filter_map(|k| v.get(*k).and_then(Value::as_array))

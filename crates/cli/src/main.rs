@@ -6,6 +6,7 @@
 mod apply;
 mod bgp;
 mod client;
+mod control;
 mod diff;
 mod document;
 mod names;
@@ -135,6 +136,41 @@ cirrusctl bgp routes --instance default-domain:demo:vn1:vn1\n  \
 cirrusctl bgp routes --instance bgp.l3vpn.0 -o json\n  \
 cirrusctl bgp --introspect http://10.0.0.2:8083 routes --family evpn")]
     Bgp(BgpArgs),
+
+    /// Show the vrouters connected to the control node and the routes it serves them
+    #[command(after_help = "Examples:\n  \
+cirrusctl control vrouters\n  \
+cirrusctl control routes --instance default-domain:demo:vn1:vn1\n  \
+cirrusctl control --introspect http://10.0.0.2:8083 vrouters -o json")]
+    Control(ControlArgs),
+}
+
+#[derive(Debug, Args)]
+struct ControlArgs {
+    /// Base URL of the control node's introspect
+    #[arg(
+        long,
+        global = true,
+        env = "CIRRUS_INTROSPECT",
+        default_value = "http://127.0.0.1:8083"
+    )]
+    introspect: String,
+
+    #[command(subcommand)]
+    command: ControlCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum ControlCommand {
+    /// Connected vrouters: session, subscribed instances, routes published, received,
+    /// refused and sent, config objects in their slice
+    Vrouters,
+    /// The route server's tables as vrouters receive them: every prefix with its next hops
+    Routes {
+        /// A routing instance's fq_name (all agent-fed instances when left out)
+        #[arg(long, value_name = "NAME")]
+        instance: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -256,6 +292,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 BgpCommand::Neighbors => bgp::neighbors(&introspect, format)?,
                 BgpCommand::Routes { instance, family } => {
                     bgp::routes(&introspect, format, instance.as_deref(), family.as_deref())?
+                }
+            })
+        }
+        Command::Control(args) => {
+            let introspect = Client::new(&args.introspect, None);
+            print(&match args.command {
+                ControlCommand::Vrouters => control::vrouters(&introspect, format)?,
+                ControlCommand::Routes { instance } => {
+                    control::routes(&introspect, format, instance.as_deref())?
                 }
             })
         }

@@ -9,9 +9,17 @@
 //!   instance), a Contrail table name (`<instance>.inet.0`, `.inet6.0`, `.evpn.0`;
 //!   `bgp.l3vpn.0`, `bgp.l3vpn-inet6.0`, `bgp.evpn.0`, `bgp.rtarget.0` for the global tables),
 //!   or absent for the global tables. `family` is inet, inet6, inet-vpn, inet6-vpn, evpn
-//!   (e-vpn) or rtarget (route-target).
+//!   (e-vpn) or rtarget (route-target). For an instance the answer also has `vrouter_routes`:
+//!   the route server's table as the vrouters subscribed to it receive it (every prefix with
+//!   its full next-hop set, from vrouters and BGP).
+//! - `GET /vrouters`: connected (and remembered) vrouters: session, state, address, subscribed
+//!   instances, routes published per instance, routes received / refused / sent, config
+//!   objects in their slice; the route server's counters.
+//! - `GET /vrouters/routes[?instance=]`: the route server's tables (all agent-fed instances,
+//!   or one).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -23,6 +31,7 @@ use cirrus_bgp::types::Family;
 use serde_json::json;
 
 use crate::bgp_config::FABRIC_INSTANCE;
+use crate::channel::HubHandle;
 
 /// An introspect failure, answered as `{"error": "..."}` with its status.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +42,8 @@ pub enum IntrospectError {
     NotFound(String),
     #[error("the BGP speaker has stopped")]
     Stopped,
+    #[error("the vrouter channel is not running on this control node (--channel-listen)")]
+    NoChannel,
 }
 
 impl IntoResponse for IntrospectError {
@@ -40,7 +51,9 @@ impl IntoResponse for IntrospectError {
         let status = match self {
             IntrospectError::BadRequest(_) => StatusCode::BAD_REQUEST,
             IntrospectError::NotFound(_) => StatusCode::NOT_FOUND,
-            IntrospectError::Stopped => StatusCode::SERVICE_UNAVAILABLE,
+            IntrospectError::Stopped | IntrospectError::NoChannel => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         };
         (status, Json(json!({"error": self.to_string()}))).into_response()
     }
@@ -110,28 +123,72 @@ pub fn parse_routes_query(
     Ok((table, family))
 }
 
-/// The introspect router over a running speaker.
-pub fn router(speaker: Speaker) -> Router {
+/// What the handlers read.
+#[derive(Clone)]
+pub struct Sources {
+    pub speaker: Speaker,
+    pub hub: Option<Arc<HubHandle>>,
+}
+
+/// The introspect router over a running speaker (and the channel's hub, when it runs).
+pub fn router(speaker: Speaker, hub: Option<Arc<HubHandle>>) -> Router {
     Router::new()
         .route("/", get(index))
         .route("/bgp/neighbors", get(neighbors))
         .route("/routes", get(routes))
-        .with_state(speaker)
+        .route("/vrouters", get(vrouters))
+        .route("/vrouters/routes", get(vrouter_routes))
+        .with_state(Sources { speaker, hub })
 }
 
 async fn index() -> Json<serde_json::Value> {
-    Json(json!({"endpoints": ["/bgp/neighbors", "/routes?instance=&family="]}))
+    Json(
+        json!({"endpoints": ["/bgp/neighbors", "/routes?instance=&family=", "/vrouters", "/vrouters/routes?instance="]}),
+    )
 }
 
-async fn neighbors(State(s): State<Speaker>) -> Result<Response, IntrospectError> {
+async fn vrouters(State(src): State<Sources>) -> Result<Response, IntrospectError> {
+    let hub = src.hub.ok_or(IntrospectError::NoChannel)?;
+    let v = hub.vrouters().await.ok_or(IntrospectError::Stopped)?;
+    Ok(Json(v).into_response())
+}
+
+async fn vrouter_routes(
+    State(src): State<Sources>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, IntrospectError> {
+    if let Some(k) = q.keys().find(|k| *k != "instance") {
+        return Err(IntrospectError::BadRequest(format!(
+            "unknown parameter {k:?}: /vrouters/routes takes instance"
+        )));
+    }
+    let hub = src.hub.ok_or(IntrospectError::NoChannel)?;
+    let inst = q.get("instance").filter(|i| !i.is_empty()).cloned();
+    let v = hub
+        .routes(inst.clone())
+        .await
+        .ok_or(IntrospectError::Stopped)?;
+    if let Some(i) = inst
+        && v.get(&i).is_none()
+    {
+        return Err(IntrospectError::NotFound(format!(
+            "no agent-fed routing instance {i}"
+        )));
+    }
+    Ok(Json(json!({"instances": v})).into_response())
+}
+
+async fn neighbors(State(src): State<Sources>) -> Result<Response, IntrospectError> {
+    let s = src.speaker;
     let n = s.neighbors().await.map_err(|_| IntrospectError::Stopped)?;
     Ok(Json(json!({"neighbors": n})).into_response())
 }
 
 async fn routes(
-    State(s): State<Speaker>,
+    State(src): State<Sources>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, IntrospectError> {
+    let s = src.speaker;
     let (table, family) = parse_routes_query(&q)?;
     let stopped = |_| IntrospectError::Stopped;
     let (name, found) = match &table {
@@ -150,18 +207,37 @@ async fn routes(
             (Some(used), found)
         }
     };
-    let Some(routes) = found else {
-        return Err(IntrospectError::NotFound(format!(
-            "no routing instance {}",
-            q.get("instance").map(String::as_str).unwrap_or("")
-        )));
+    // The route server's table of the instance, as its vrouters receive it.
+    let mut agent = None;
+    if let (Table::Instance(asked), Some(hub)) = (&table, &src.hub) {
+        for n in [Some(asked), name.as_ref()].into_iter().flatten() {
+            if agent.is_none() {
+                agent = hub
+                    .routes(Some(n.clone()))
+                    .await
+                    .and_then(|v| v.get(n).cloned());
+            }
+        }
+    }
+    let routes = match (found, &agent) {
+        (Some(r), _) => r,
+        (None, Some(_)) => Vec::new(),
+        (None, None) => {
+            return Err(IntrospectError::NotFound(format!(
+                "no routing instance {}",
+                q.get("instance").map(String::as_str).unwrap_or("")
+            )));
+        }
     };
-    Ok(Json(json!({
+    let mut answer = json!({
         "instance": name,
         "family": family,
         "routes": routes,
-    }))
-    .into_response())
+    });
+    if let Some(a) = agent {
+        answer["vrouter_routes"] = a;
+    }
+    Ok(Json(answer).into_response())
 }
 
 #[cfg(test)]

@@ -4,17 +4,34 @@
 //!   routing instances, route targets, virtual networks) to the speaker's configuration;
 //! - [`own_router`]: finds or creates this node's own bgp-router;
 //! - [`sync`]: follows config changes and applies them to the running speaker, live;
-//! - [`introspect`]: the JSON introspect (`/bgp/neighbors`, `/routes`);
+//! - [`channel`]: the controller <-> vrouter channel (gRPC): sessions, config slices
+//!   ([`slice`], [`placement`]), the trust check on published routes ([`trust`]), the
+//!   vrouters' virtual-router objects ([`vrouter_registry`]);
+//! - [`route_server`]: one table per routing instance fed by vrouters and BGP, with
+//!   route-target import/export ([`instance_cfg`]), sans-I/O;
+//! - [`bgp_bridge`]: vrouters' routes to the speaker as inet-vpn/e-vpn, and BGP routes
+//!   imported into instances back to the route server;
+//! - [`introspect`]: the JSON introspect (`/bgp/neighbors`, `/routes`, `/vrouters`);
 //! - [`intent_sync`]: runs the intent compiler and writes what it derives back to the config.
 //!
 //! The config index is the API's ([`cirrus_api::ApiState`]): one index, one store watch, and
 //! the control node reads the same snapshot the REST API serves.
 
+pub mod bgp_bridge;
 pub mod bgp_config;
+pub mod channel;
+pub mod instance_cfg;
 pub mod intent_sync;
 pub mod introspect;
 pub mod own_router;
+pub mod placement;
+pub mod route_server;
+pub mod slice;
 pub mod sync;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod trust;
+pub mod vrouter_registry;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -42,6 +59,11 @@ pub enum ControlError {
     },
     #[error("bgp speaker: {0}")]
     Speaker(#[from] SpeakerError),
+    #[error("cannot listen for vrouters on {addr}: {source}")]
+    ChannelListen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 /// How to run the control node.
@@ -54,6 +76,26 @@ pub struct ControlOptions {
     pub bgp_address: Option<IpAddr>,
     pub bgp_port: Option<u16>,
     pub introspect_listen: SocketAddr,
+    /// Where vrouters connect (`None`: no channel).
+    pub channel_listen: Option<SocketAddr>,
+    pub channel_auth: channel::ChannelAuth,
+    /// How long a vrouter's routes outlive its session (0: withdrawn at once).
+    pub graceful_restart_seconds: u32,
+}
+
+impl ControlOptions {
+    /// Options with the channel off.
+    pub fn new(hostname: &str, introspect_listen: SocketAddr) -> ControlOptions {
+        ControlOptions {
+            hostname: hostname.to_string(),
+            bgp_address: None,
+            bgp_port: None,
+            introspect_listen,
+            channel_listen: None,
+            channel_auth: channel::ChannelAuth::Open,
+            graceful_restart_seconds: 0,
+        }
+    }
 }
 
 /// A running control node: the speaker, the config follower and the introspect server.
@@ -67,6 +109,9 @@ pub struct ControlNode {
     pub introspect_listen: SocketAddr,
     pub peers: usize,
     pub instances: usize,
+    /// Where vrouters connect, when the channel runs.
+    pub channel_listen: Option<SocketAddr>,
+    pub hub: Option<Arc<channel::HubHandle>>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -116,8 +161,41 @@ impl ControlNode {
         );
         sync::apply(&speaker, &mut current, next).await?;
         let intent = intent_sync::spawn(state.clone(), opts.hostname.clone());
-        let follow = sync::spawn(state, speaker.clone(), opts.hostname.clone(), current);
-        let app = introspect::router(speaker.clone());
+        let follow = sync::spawn(
+            state.clone(),
+            speaker.clone(),
+            opts.hostname.clone(),
+            current,
+        );
+        let mut tasks = vec![follow, intent];
+        let (hub, channel_listen) = match opts.channel_listen {
+            Some(addr) => {
+                let (ops_tx, ops_rx) = tokio::sync::mpsc::unbounded_channel();
+                let hub_opts = channel::HubOptions {
+                    controller: opts.hostname.clone(),
+                    graceful_restart_seconds: opts.graceful_restart_seconds,
+                    auth: opts.channel_auth.clone(),
+                };
+                let ch = match channel::start(state, addr, hub_opts, Some(ops_tx)).await {
+                    Ok(c) => c,
+                    Err(source) => {
+                        for t in &tasks {
+                            t.abort();
+                        }
+                        speaker.shutdown().await;
+                        return Err(ControlError::ChannelListen { addr, source });
+                    }
+                };
+                let to_hub = ch.hub.clone();
+                tasks.extend(bgp_bridge::spawn(speaker.clone(), ops_rx, move |c| {
+                    to_hub.send(channel::hub::HubMsg::Bgp(c))
+                }));
+                tasks.extend(ch.tasks);
+                (Some(ch.hub), Some(ch.listen))
+            }
+            None => (None, None),
+        };
+        let app = introspect::router(speaker.clone(), hub.clone());
         let serve = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
                 tracing::error!(error = %e, "introspect server stopped");
@@ -130,7 +208,12 @@ impl ControlNode {
             introspect_listen,
             peers,
             instances,
-            tasks: vec![follow, serve, intent],
+            channel_listen,
+            hub,
+            tasks: {
+                tasks.push(serve);
+                tasks
+            },
         })
     }
 

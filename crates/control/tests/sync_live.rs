@@ -70,6 +70,9 @@ async fn config_changes_reach_the_running_speaker() {
             bgp_address: Some("127.0.6.21".parse().unwrap()),
             bgp_port: Some(bgp_port),
             introspect_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            channel_listen: None,
+            channel_auth: Default::default(),
+            graceful_restart_seconds: 0,
         },
     )
     .await

@@ -75,6 +75,22 @@ struct Args {
     )]
     introspect_listen: SocketAddr,
 
+    /// Address and port where vrouters connect (the gRPC channel `cirrus.channel.v1`;
+    /// Contrail's XMPP port). `none` turns the channel off.
+    #[arg(long, env = "CIRRUS_CHANNEL_LISTEN", default_value = "127.0.0.1:5269")]
+    channel_listen: String,
+
+    /// Per-node tokens for the vrouter channel: a file of `HOSTNAME TOKEN` lines; a vrouter
+    /// sends its token in Hello or as `authorization: Bearer <token>`. Without this flag the
+    /// channel is open to any vrouter (logged at start).
+    #[arg(long, env = "CIRRUS_CHANNEL_TOKEN_FILE")]
+    channel_token_file: Option<PathBuf>,
+
+    /// How long a vrouter's routes outlive its session (graceful restart), in seconds; 0
+    /// withdraws them when the session ends.
+    #[arg(long, env = "CIRRUS_CHANNEL_GRACEFUL_RESTART", default_value_t = 0)]
+    channel_graceful_restart: u32,
+
     /// Log filter (tracing EnvFilter syntax), e.g. `info`, `cirrus_api=debug`.
     #[arg(long, env = "RUST_LOG", default_value = "info")]
     log: String,
@@ -176,11 +192,33 @@ async fn start_control(
         Some(h) => h.clone(),
         None => machine_hostname()?,
     };
+    let channel_listen =
+        match args.channel_listen.as_str() {
+            "none" | "" => None,
+            s => Some(s.parse::<SocketAddr>().with_context(|| {
+                format!("--channel-listen {s:?}: expected ADDRESS:PORT or none")
+            })?),
+        };
+    let channel_auth = match &args.channel_token_file {
+        Some(p) => cirrus_control::channel::ChannelAuth::from_file(p)
+            .map_err(|e| anyhow::anyhow!("--channel-token-file: {e}"))?,
+        None => {
+            if channel_listen.is_some() {
+                tracing::warn!(
+                    "vrouter channel is open: no --channel-token-file, so any vrouter that connects is accepted"
+                );
+            }
+            cirrus_control::channel::ChannelAuth::Open
+        }
+    };
     let opts = cirrus_control::ControlOptions {
         hostname: hostname.clone(),
         bgp_address: args.bgp_address,
         bgp_port: args.bgp_port,
         introspect_listen: args.introspect_listen,
+        channel_listen,
+        channel_auth,
+        graceful_restart_seconds: args.channel_graceful_restart,
     };
     let node = cirrus_control::ControlNode::start(state, opts)
         .await
@@ -203,6 +241,10 @@ async fn start_control(
                      with --roles config)"
                 )
             }
+            cirrus_control::ControlError::ChannelListen { addr, source } => anyhow::anyhow!(
+                "binding --channel-listen {addr}: {source} (choose another with --channel-listen, \
+                 or turn the channel off with --channel-listen none)"
+            ),
             cirrus_control::ControlError::IntrospectListen { addr, source } => anyhow::anyhow!(
                 "binding --introspect-listen {addr}: {source} (choose another with \
                  --introspect-listen or run --roles config)"
@@ -213,6 +255,7 @@ async fn start_control(
         bgp_router = %node.router_fq_name,
         bgp = %node.bgp_listen,
         introspect = %format!("http://{}", node.introspect_listen),
+        channel = %node.channel_listen.map_or("off".to_string(), |c| c.to_string()),
         peers = node.peers,
         instances = node.instances,
         "cirrus-controller running the control node"

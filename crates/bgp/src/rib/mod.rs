@@ -6,6 +6,7 @@
 //! UPDATEs to send to each peer.
 
 pub mod best;
+pub mod feed;
 pub mod instance;
 mod out;
 pub mod paths;
@@ -95,6 +96,9 @@ pub struct Rib {
     slots: u128,
     /// Peers that may have stale paths: End-of-RIB sweeps scan the table only for them.
     stale_peers: HashSet<PeerId>,
+    /// Instance keys whose peer-learned paths changed since the last
+    /// [`Rib::take_instance_changes`] (`None` until [`Rib::enable_instance_feed`]).
+    feed: Option<HashSet<(String, Nlri)>>,
 }
 
 #[derive(Debug, Default)]
@@ -136,6 +140,7 @@ impl Rib {
             rtc_local: HashSet::new(),
             slots: 0,
             stale_peers: HashSet::new(),
+            feed: None,
         }
     }
 
@@ -434,6 +439,13 @@ impl Rib {
         let Some(inst) = self.instances.remove(name) else {
             return;
         };
+        if let Some(f) = self.feed.as_mut() {
+            for (k, d) in &inst.table {
+                if d.paths.iter().any(|p| p.source.peer_id().is_some()) {
+                    f.insert((name.to_string(), k.clone()));
+                }
+            }
+        }
         let src = Source::Local {
             instance: name.to_string(),
         };
@@ -591,7 +603,7 @@ impl Rib {
             let (key, g) = self.global.entry_at(i);
             g.dest.reselect();
             rt_dirty |= key.family() == Family::RouteTarget;
-            reimport(&mut self.instances, key, g);
+            reimport(&mut self.instances, key, g, self.feed.as_mut());
         }
         if rt_dirty {
             // A peer whose RFC 4684 memberships changed may now want, or no longer want, any
@@ -735,7 +747,12 @@ impl Rib {
 }
 
 /// Moves the imported copy of a global destination's best path between instances.
-fn reimport(instances: &mut HashMap<String, Instance>, key: &Nlri, g: &mut GlobalDest) {
+fn reimport(
+    instances: &mut HashMap<String, Instance>,
+    key: &Nlri,
+    g: &mut GlobalDest,
+    mut feed: Option<&mut HashSet<(String, Nlri)>>,
+) {
     if instances.is_empty() && g.imported.is_none() {
         // Nothing to move (a pure route server): skip the target set built below.
         return;
@@ -747,6 +764,13 @@ fn reimport(instances: &mut HashMap<String, Instance>, key: &Nlri, g: &mut Globa
         if let Some(inst) = instances.get_mut(&name)
             && let Some(d) = inst.table.get_mut(&lk)
         {
+            if let Some(f) = feed.as_deref_mut()
+                && d.paths.iter().any(|p| {
+                    p.imported_from.as_deref() == Some(key) && p.source.peer_id().is_some()
+                })
+            {
+                f.insert((name.clone(), lk.clone()));
+            }
             d.paths.retain(|p| p.imported_from.as_deref() != Some(key));
             d.reselect();
             if d.paths.is_empty() {
@@ -764,6 +788,11 @@ fn reimport(instances: &mut HashMap<String, Instance>, key: &Nlri, g: &mut Globa
             || !inst.imports(&targets)
         {
             continue;
+        }
+        if let Some(f) = feed.as_deref_mut()
+            && best.source.peer_id().is_some()
+        {
+            f.insert((name.clone(), lk.clone()));
         }
         let d = inst.table.entry(lk.clone()).or_default();
         let mut p = best.clone();

@@ -49,6 +49,8 @@ pub(crate) struct Core {
     /// Shared with the accept task; kept here to install per-peer TCP-MD5 keys on it.
     listener: std::sync::Arc<TcpListener>,
     accept: JoinHandle<()>,
+    /// Where instance-route changes from peers go (the control node's route server).
+    feed: Option<mpsc::UnboundedSender<Vec<crate::rib::feed::InstanceRouteChange>>>,
 }
 
 /// Flush once this many destinations changed: bounds the UPDATEs built at once per peer.
@@ -81,6 +83,7 @@ pub(crate) fn spawn(
         data_tx,
         listener,
         accept,
+        feed: None,
     };
     core.apply_md5_keys(&[]);
     tokio::spawn(
@@ -469,6 +472,12 @@ impl Core {
 
     fn flush(&mut self) {
         let out = self.rib.flush();
+        if let Some(f) = &self.feed {
+            let changes = self.rib.take_instance_changes();
+            if !changes.is_empty() && f.send(changes).is_err() {
+                self.feed = None;
+            }
+        }
         if out.is_empty() {
             return;
         }
@@ -548,6 +557,23 @@ impl Core {
                     None => Err(SpeakerError::NoPeer(addr)),
                 };
                 let _ = reply.send(r);
+            }
+            Command::Vpn {
+                owner,
+                announce,
+                withdraw,
+                reply,
+            } => {
+                self.rib.withdraw_vpn(&owner, &withdraw);
+                let _ = reply.send(self.rib.originate_vpn(&owner, announce));
+            }
+            Command::InstanceFeed(tx) => {
+                self.rib.enable_instance_feed();
+                // The current peer-learned content of every instance first.
+                let now = self.rib.instance_peer_routes();
+                if now.is_empty() || tx.send(now).is_ok() {
+                    self.feed = Some(tx);
+                }
             }
             Command::Shutdown(reply) => {
                 let addrs: Vec<IpAddr> = self.peers.keys().copied().collect();

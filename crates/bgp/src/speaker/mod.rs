@@ -16,8 +16,9 @@ use tokio::task::JoinHandle;
 
 pub use config::{NeighborInfo, PeerConfig, RouterType, SpeakerConfig};
 
+use crate::rib::feed::{InstanceRouteChange, VpnRoute};
 use crate::rib::query::RouteInfo;
-use crate::rib::{InstanceConfig, LocalRoute, RibError};
+use crate::rib::{InstanceConfig, LocalRoute, RibError, Source};
 use crate::session::Timer;
 use crate::types::{Family, Nlri};
 
@@ -96,6 +97,15 @@ pub(crate) enum Command {
     ),
     Refresh(IpAddr, Family, oneshot::Sender<Result<(), SpeakerError>>),
     Shutdown(oneshot::Sender<()>),
+    /// Originates and withdraws VPN routes on behalf of an owner.
+    Vpn {
+        owner: std::sync::Arc<Source>,
+        announce: Vec<VpnRoute>,
+        withdraw: Vec<Nlri>,
+        reply: oneshot::Sender<Result<(), RibError>>,
+    },
+    /// Sends instance-route changes from peers to this channel after every flush.
+    InstanceFeed(mpsc::UnboundedSender<Vec<InstanceRouteChange>>),
 }
 
 /// A running BGP speaker. Cheap to clone; all clones talk to the same loop.
@@ -162,6 +172,38 @@ impl Speaker {
         Ok(self
             .ask(|o| Command::Withdraw(instance.to_string(), nlri, o))
             .await??)
+    }
+
+    /// Originates `announce` and withdraws `withdraw`, VPN routes (each key with its own RD)
+    /// owned by `owner` (a `Source::Local` naming e.g. a vrouter): the control node's way to
+    /// put vrouters' routes into BGP. One command for a whole batch.
+    pub async fn vpn_routes(
+        &self,
+        owner: std::sync::Arc<Source>,
+        announce: Vec<VpnRoute>,
+        withdraw: Vec<Nlri>,
+    ) -> Result<(), SpeakerError> {
+        Ok(self
+            .ask(|reply| Command::Vpn {
+                owner,
+                announce,
+                withdraw,
+                reply,
+            })
+            .await??)
+    }
+
+    /// A feed of instance-route changes from peers: after every RIB flush that changed the
+    /// peer-learned paths of an instance key, the keys with their paths now. The current
+    /// content of every instance is sent first. One subscriber (a later call replaces it).
+    pub fn instance_feed(
+        &self,
+    ) -> Result<mpsc::UnboundedReceiver<Vec<InstanceRouteChange>>, SpeakerError> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.tx
+            .send(Input::Cmd(Command::InstanceFeed(tx)))
+            .map_err(|_| SpeakerError::Stopped)?;
+        Ok(rx)
     }
 
     /// All configured neighbors with their state and counters.

@@ -103,6 +103,8 @@ fn dechunk(mut s: &str) -> String {
     out
 }
 
+pub mod channel;
+
 // ---- cirrus-controller ----
 
 fn controller_bin() -> PathBuf {
@@ -126,17 +128,30 @@ pub struct Controller {
     pub api: SocketAddr,
     pub introspect: SocketAddr,
     pub bgp: SocketAddr,
+    /// Where vrouters connect (the channel).
+    pub channel: SocketAddr,
     dir: TempDir,
 }
 
 impl Controller {
     /// Starts it on the embedded store in its own temp dir, or on `store` (`etcd://...`).
     pub fn start(hostname: &str, bgp_ip: Ipv4Addr, store: Option<&str>) -> Controller {
+        Controller::start_with(hostname, bgp_ip, store, &[])
+    }
+
+    /// Like [`Controller::start`], with extra flags.
+    pub fn start_with(
+        hostname: &str,
+        bgp_ip: Ipv4Addr,
+        store: Option<&str>,
+        extra: &[&str],
+    ) -> Controller {
         let dir = TempDir::new(&format!("cirrus-ctl-{hostname}")).expect("temp dir");
         let port = || free_port().expect("free port");
         let api = SocketAddr::from(([127, 0, 0, 1], port()));
         let introspect = SocketAddr::from(([127, 0, 0, 1], port()));
         let bgp = SocketAddr::from((bgp_ip, port()));
+        let channel = SocketAddr::from(([127, 0, 0, 1], port()));
         let log = std::fs::File::create(dir.path().join("controller.log")).unwrap();
         let child = Command::new(controller_bin())
             .arg("--api-listen")
@@ -153,6 +168,9 @@ impl Controller {
             .arg(bgp.port().to_string())
             .arg("--introspect-listen")
             .arg(introspect.to_string())
+            .arg("--channel-listen")
+            .arg(channel.to_string())
+            .args(extra)
             .arg("--log")
             .arg("info,cirrus_bgp=debug")
             .env_remove("RUST_BACKTRACE")
@@ -167,6 +185,7 @@ impl Controller {
             api,
             introspect,
             bgp,
+            channel,
             dir,
         };
         let start = Instant::now();
@@ -253,6 +272,16 @@ impl Controller {
         self.routes(instance)
             .into_iter()
             .find(|r| r["prefix"] == prefix)
+    }
+
+    /// `GET /vrouters`.
+    pub fn vrouters(&self) -> Value {
+        http("GET", self.introspect, "/vrouters", None).unwrap().1
+    }
+
+    /// The temp dir the controller runs in (for files the test writes, e.g. tokens).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
     }
 
     pub fn pid(&self) -> u32 {
@@ -419,6 +448,26 @@ impl GoBgp {
             s.push_str(&String::from_utf8_lossy(&out.stderr));
         }
         s
+    }
+
+    /// Runs `gobgp` and panics, with its stderr, when it fails.
+    pub fn cli_ok(&self, args: &str) -> String {
+        let out = Command::new(require("gobgp"))
+            .arg("-u")
+            .arg(self.api.ip().to_string())
+            .arg("-p")
+            .arg(self.api.port().to_string())
+            .args(args.split_whitespace())
+            .output()
+            .expect("running gobgp");
+        assert!(
+            out.status.success(),
+            "gobgp {args} failed ({}): {}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr),
+            self.log()
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
     }
 
     pub fn log(&self) -> String {
