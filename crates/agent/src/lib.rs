@@ -5,5 +5,27 @@
 //! gateway), decides each new flow (network policy, security groups, firewall rules,
 //! floating-IP NAT, ECMP), and serves Contrail's port IPC and its own introspect.
 
+pub mod agent_port;
+pub mod channel;
+pub mod config;
+pub mod derive;
+pub mod fabric;
+pub mod flow_context;
+pub mod flow_setup;
+pub mod flow_stats;
+pub mod introspect;
+pub mod labels;
+pub mod node;
+pub mod oper;
+pub mod pipeline_agent;
+pub mod policy;
 pub mod port_ipc;
+pub mod program;
+pub mod reevaluate;
+pub mod routes;
+mod ser;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod trap;
+pub mod traps;
+pub mod upcall_frame;

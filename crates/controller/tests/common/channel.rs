@@ -141,7 +141,7 @@ pub fn policy_between(c: &Controller, a: &str, b: &str) -> String {
     let addr =
         |vn: &str| json!([{"virtual_network": format!("{}:{}:{vn}", PROJECT[0], PROJECT[1])}]);
     let any_port = json!([{"start_port": -1, "end_port": -1}]);
-    let p = c.create(
+    c.create(
         "network-policy",
         json!({
             "fq_name": [PROJECT[0], PROJECT[1], name],
