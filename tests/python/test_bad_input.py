@@ -11,11 +11,13 @@ from test_objects import make_vn
 def snapshot(controller, project):
     """Everything under the project, as the API serves it."""
     r = requests.get(controller.url + "/virtual-networks",
-                     params={"parent_id": project.uuid, "detail": "True"})
+                     params={"parent_id": project.uuid, "detail": "True"}, timeout=10)
+    assert r.status_code == 200, (r.status_code, r.text)
     return json.dumps(r.json(), sort_keys=True)
 
 
 def check_rejected(controller, project, method, path, status, needle, **kw):
+    assert needle, "say what the error must mention"
     before = snapshot(controller, project)
     r = requests.request(method, controller.url + path, timeout=10, **kw)
     assert r.status_code == status, (r.status_code, r.text)
@@ -63,7 +65,7 @@ def test_malformed_and_wrongly_typed_bodies(controller, vnc, project, name):
 def test_oversized_body_is_413(controller, project, name):
     big = json.dumps({"virtual-network": {"fq_name": project.get_fq_name() + [name],
                                           "display_name": "x" * (9 * 1024 * 1024)}})
-    check_rejected(controller, project, "POST", "/virtual-networks", 413, "",
+    check_rejected(controller, project, "POST", "/virtual-networks", 413, "length limit exceeded",
                    data=big, headers={"Content-Type": "application/json"})
 
 

@@ -4,6 +4,7 @@ import os
 import random
 import signal
 import threading
+import time
 
 import requests
 
@@ -34,7 +35,7 @@ def test_kill_9_during_writes_loses_nothing_acknowledged():
                                    "attr": {"ipam_subnets": [{"subnet": {"ip_prefix": "10.50.0.0",
                                                                         "ip_prefix_len": 16}}]}}]}}).json()
         vn_uuid = vn["virtual-network"]["uuid"]
-        acked, lock, stop = [], threading.Lock(), threading.Event()
+        acked, refused, lock, stop = [], [], threading.Lock(), threading.Event()
 
         def writer(w):
             s = requests.Session()
@@ -50,21 +51,37 @@ def test_kill_9_during_writes_loses_nothing_acknowledged():
                     body["virtual_network_refs"] = [{"uuid": vn_uuid}]
                 try:
                     r = s.post(f"{url}/{kind}s", json={kind: body}, timeout=10)
-                except requests.RequestException:
-                    return
-                if r.status_code == 200:
+                except requests.RequestException as e:
                     with lock:
+                        refused.append(f"writer {w}: {e}")
+                    return
+                with lock:
+                    if r.status_code == 200:
                         acked.append((kind, r.json()[kind]["uuid"]))
+                    else:
+                        refused.append(f"writer {w}: {r.status_code} {r.text[:200]}")
 
         threads = [threading.Thread(target=writer, args=(w,)) for w in range(4)]
         for t in threads:
             t.start()
         target = random.randint(40, 200)
+        # The writers must get there: if they all stop, or the controller stops acknowledging,
+        # the test fails saying so instead of waiting for ever.
+        deadline = time.monotonic() + 60
         while True:
             with lock:
                 if len(acked) >= target:
                     break
-            threads[0].join(0.01)
+                done, why = len(acked), refused[-3:]
+            if not any(t.is_alive() for t in threads):
+                stop.set()
+                raise AssertionError(f"every writer stopped after {done} of {target} writes: {why}")
+            if time.monotonic() > deadline:
+                stop.set()
+                for t in threads:
+                    t.join()
+                raise AssertionError(f"only {done} of {target} writes acknowledged in 60 s: {why}")
+            time.sleep(0.01)
         os.kill(c.proc.pid, signal.SIGKILL)
         c.proc.wait()
         stop.set()

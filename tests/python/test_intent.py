@@ -16,7 +16,8 @@ from conftest import Controller, free_port
 
 
 class ControlController(Controller):
-    """A controller with the control role too, on free BGP and introspect ports."""
+    """A controller with the control role too, on free BGP and introspect ports, without the
+    vrouter channel."""
 
     def start(self):
         import subprocess
@@ -27,7 +28,9 @@ class ControlController(Controller):
                 "--data-dir", self.data_dir, "--store", self.store, "--log", "info",
                 "--roles", "config,control", "--hostname", f"intent-{self.port}",
                 "--bgp-address", "127.0.0.1", "--bgp-port", str(self.bgp_port),
-                "--introspect-listen", f"127.0.0.1:{self.introspect_port}"]
+                "--introspect-listen", f"127.0.0.1:{self.introspect_port}",
+                # No vrouters here: a fixed channel port would collide between controllers.
+                "--channel-listen", "none"]
         if self.auth:
             args += ["--auth", self.auth]
         self.log = open(os.path.join(self.data_dir, "controller.log"), "a")

@@ -7,7 +7,9 @@ import requests
 from vnc_api.exceptions import BadRequest, NoIdError, PermissionDenied, RefsExistError
 from vnc_api.gen.resource_xsd import (IpamSubnetType, PolicyEntriesType, PolicyRuleType,
                                       AddressType, PortType, ActionListType, SubnetType,
-                                      VirtualNetworkType, VnSubnetsType, RouteTargetList)
+                                      VirtualNetworkType, VnSubnetsType, RouteTargetList,
+                                      BgpRouterParams, FirewallRuleEndpointType,
+                                      FirewallSequence, FirewallServiceType)
 from vnc_api.vnc_api import (ApplicationPolicySet, FirewallPolicy, FirewallRule, InstanceIp,
                              NetworkIpam, NetworkPolicy, SecurityGroup, Tag, VirtualMachine,
                              VirtualMachineInterface, VirtualNetwork, BgpRouter, RouteTarget)
@@ -201,7 +203,8 @@ def test_paging(controller, vnc, project, name):
 
 
 def test_many_types_round_trip(vnc, project, name):
-    """One object of each kind the issue names, created and read back with its props and refs."""
+    """One object of each of the eight kinds the issue names, created with props and refs, and
+    each read back by id: its name and parent, the props and the refs (with their attributes) sent."""
     pol = NetworkPolicy(name, parent_obj=project, network_policy_entries=PolicyEntriesType([
         PolicyRuleType(direction="<>", protocol="tcp",
                        src_addresses=[AddressType(virtual_network="any")],
@@ -209,26 +212,72 @@ def test_many_types_round_trip(vnc, project, name):
                        src_ports=[PortType(-1, -1)], dst_ports=[PortType(80, 80)],
                        action_list=ActionListType(simple_action="pass"))]))
     vnc.network_policy_create(pol)
-    rule = vnc.network_policy_read(id=pol.uuid).get_network_policy_entries().policy_rule[0]
-    assert rule.dst_ports[0].start_port == 80 and rule.action_list.simple_action == "pass"
-    vm = VirtualMachine(name)
+    got = vnc.network_policy_read(id=pol.uuid)
+    assert (got.get_fq_name(), got.parent_uuid) == (project.get_fq_name() + [name], project.uuid)
+    rule = got.get_network_policy_entries().policy_rule[0]
+    assert (rule.direction, rule.protocol, rule.src_addresses[0].virtual_network,
+            rule.dst_addresses[0].virtual_network, rule.src_ports[0].start_port,
+            rule.dst_ports[0].start_port, rule.dst_ports[0].end_port,
+            rule.action_list.simple_action) == ("<>", "tcp", "any", "any", -1, 80, 80, "pass")
+
+    vm = VirtualMachine(name, server_type="container", display_name=name + " vm")
     vnc.virtual_machine_create(vm)
+    got = vnc.virtual_machine_read(id=vm.uuid)
+    assert (got.get_fq_name(), got.get_server_type(), got.get_display_name()) == \
+        ([name], "container", name + " vm")
+
     tag = Tag(tag_type_name="application", tag_value=name, parent_obj=project)
     vnc.tag_create(tag)
-    fr = FirewallRule(name, parent_obj=project)
+    got = vnc.tag_read(id=tag.uuid)
+    app = vnc.tag_type_read(fq_name=["application"])
+    assert (got.get_tag_type_name(), got.get_tag_value(), got.parent_uuid) == \
+        ("application", name, project.uuid)
+    # tag_id: the tag type's id in the high 16 bits, the value's in the low 16.
+    assert int(got.get_tag_id(), 16) >> 16 == int(app.get_tag_type_id(), 16)
+    assert [r["uuid"] for r in got.get_tag_type_refs()] == [app.uuid]
+
+    fr = FirewallRule(name, parent_obj=project, direction="<>",
+                      action_list=ActionListType(simple_action="deny"),
+                      service=FirewallServiceType(protocol="tcp", dst_ports=PortType(443, 443)),
+                      endpoint_1=FirewallRuleEndpointType(any=True),
+                      endpoint_2=FirewallRuleEndpointType(any=True))
     vnc.firewall_rule_create(fr)
+    got = vnc.firewall_rule_read(id=fr.uuid)
+    assert (got.parent_uuid, got.get_direction(), got.get_action_list().simple_action,
+            got.get_service().protocol, got.get_service().dst_ports.start_port,
+            got.get_service().dst_ports.end_port, got.get_endpoint_1().any,
+            got.get_endpoint_2().any) == (project.uuid, "<>", "deny", "tcp", 443, 443, True, True)
+
     fp = FirewallPolicy(name, parent_obj=project)
+    fp.add_firewall_rule(fr, FirewallSequence(sequence="1.0"))
     vnc.firewall_policy_create(fp)
+    got = vnc.firewall_policy_read(id=fp.uuid)
+    assert [(r["uuid"], r["attr"].sequence) for r in got.get_firewall_rule_refs()] == [(fr.uuid, "1.0")]
+
     aps = ApplicationPolicySet(name, parent_obj=project)
-    aps.add_firewall_policy(fp, None)
+    aps.add_firewall_policy(fp, FirewallSequence(sequence="2.0"))
     vnc.application_policy_set_create(aps)
-    assert vnc.application_policy_set_read(id=aps.uuid).get_firewall_policy_refs()[0]["uuid"] == fp.uuid
-    rt = RouteTarget("target:64512:%d" % (abs(hash(name)) % 60000 + 1))
+    got = vnc.application_policy_set_read(id=aps.uuid)
+    assert got.parent_uuid == project.uuid
+    assert [(r["uuid"], r["attr"].sequence) for r in got.get_firewall_policy_refs()] == [(fp.uuid, "2.0")]
+
+    target = "target:64512:%d" % (abs(hash(name)) % 60000 + 1)
+    rt = RouteTarget(target)
     vnc.route_target_create(rt)
+    assert vnc.route_target_read(id=rt.uuid).get_fq_name() == [target]
+
     fab = vnc.routing_instance_read(fq_name=["default-domain", "default-project", "ip-fabric", "__default__"])
-    br = BgpRouter(name, parent_obj=fab)
+    br = BgpRouter(name, parent_obj=fab, bgp_router_parameters=BgpRouterParams(
+        vendor="gobgp", router_type="router", address="198.18.0.99", identifier="198.18.0.99",
+        autonomous_system=65099, port=1179))
     vnc.bgp_router_create(br)
-    assert vnc.bgp_router_read(id=br.uuid).parent_uuid == fab.uuid
+    got = vnc.bgp_router_read(id=br.uuid)
+    params = got.get_bgp_router_parameters()
+    assert got.parent_uuid == fab.uuid
+    assert (params.vendor, params.router_type, params.address, params.identifier,
+            params.autonomous_system, params.port) == \
+        ("gobgp", "router", "198.18.0.99", "198.18.0.99", 65099, 1179)
+
     for delete, uuid in [(vnc.bgp_router_delete, br.uuid), (vnc.route_target_delete, rt.uuid),
                          (vnc.application_policy_set_delete, aps.uuid),
                          (vnc.firewall_policy_delete, fp.uuid), (vnc.firewall_rule_delete, fr.uuid),

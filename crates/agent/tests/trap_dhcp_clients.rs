@@ -21,7 +21,6 @@ use cirrus_dataplane::tables::{IfIndex, Interface, InterfaceKind, Nexthop};
 use cirrus_dataplane::wire::MacAddr;
 use cirrus_packet_io::af_packet::AfPacket;
 use cirrus_packet_io::device::Device;
-use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -66,20 +65,7 @@ fn can_run(test: &str, tools: &[&str]) -> bool {
     if missing.is_empty() {
         return true;
     }
-    let why = format!("needs {}", missing.join(", "));
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("{test}: {why}");
-    }
-    let line = format!("SKIP {test}: {why}");
-    eprintln!("{line}");
-    if let Some(p) = std::env::var_os("CIRRUS_SKIP_LOG")
-        && let Ok(mut f) = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(p)
-    {
-        let _ = writeln!(f, "{line}");
-    }
+    cirrus_testkit::skip(test, &format!("needs {}", missing.join(", ")));
     false
 }
 

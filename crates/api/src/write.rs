@@ -65,6 +65,11 @@ impl Reservations {
             .unwrap_or_else(|e| e.into_inner())
             .contains(key)
     }
+    /// How many keys are held: zero whenever no request is in flight (a refused request must
+    /// not leave one behind, or its address or id would never be handed out again).
+    pub fn held(&self) -> usize {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
     pub fn try_hold(&self, key: &str) -> bool {
         self.0
             .lock()

@@ -1,6 +1,8 @@
-//! Property test over the request path: arbitrary JSON bodies, and arbitrary mutations of a
-//! valid body, never panic the planner; each is accepted or refused with a 4xx, and planning
-//! never touches the store (the store's revision is unchanged afterwards).
+//! Property test over the write path (`ops::create`: plan, then commit to a real redb store):
+//! arbitrary JSON bodies, and arbitrary mutations of a valid body, never panic it; each is
+//! accepted or refused with a 4xx. A refused request changes nothing stored (the store's
+//! revision and the index are as before) and leaves no reservation held (an address or id held
+//! by a refused request would never be handed out again); an accepted one commits, once.
 
 use std::sync::Arc;
 
@@ -55,11 +57,13 @@ struct Shared {
     _dir: tempdir::Dir,
 }
 
-/// One API over one store for all cases: planning never writes, so cases cannot disturb
-/// each other.
-fn shared() -> &'static Shared {
+/// One API over one store for all cases. Cases take turns (both tests share the store, and
+/// each case compares the store's revision before and after its request).
+fn shared() -> (&'static Shared, std::sync::MutexGuard<'static, ()>) {
     static SHARED: std::sync::OnceLock<Shared> = std::sync::OnceLock::new();
-    SHARED.get_or_init(|| {
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    let s = SHARED.get_or_init(|| {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -75,7 +79,8 @@ fn shared() -> &'static Shared {
             state,
             _dir: dir,
         }
-    })
+    });
+    (s, turn)
 }
 
 mod tempdir {
@@ -101,12 +106,54 @@ mod tempdir {
     }
 }
 
-fn plan(state: &ApiState, type_name: &str, input: &Map<String, Value>) -> Result<(), u16> {
+/// Creates through the real write path and checks what the outcome left behind: `Ok` with the
+/// refusal's status (`None` when accepted), `Err` naming what is wrong.
+fn create(
+    shared: &Shared,
+    type_name: &str,
+    input: &Map<String, Value>,
+) -> Result<Option<u16>, String> {
+    let Shared { rt, state, .. } = shared;
     let ty = cirrus_model::schema().resource(type_name).unwrap();
-    let index = state.index();
-    match ops::plan_create(&index, &state.reservations, &Caller::admin(), ty, input) {
-        Ok(_) => Ok(()),
-        Err(e) => Err(e.status.as_u16()),
+    let before = rt.block_on(state.store.revision()).unwrap();
+    let (index_before, objects_before) = {
+        let i = state.index();
+        (i.revision, i.len())
+    };
+    let outcome = rt.block_on(ops::create(state, &Caller::admin(), ty, input));
+    let after = rt.block_on(state.store.revision()).unwrap();
+    let held = state.reservations.held();
+    if held != 0 {
+        return Err(format!("{held} reservations left held by {input:?}"));
+    }
+    match outcome {
+        Ok(obj) => {
+            if after <= before {
+                return Err(format!(
+                    "accepted, but the store is still at revision {before}"
+                ));
+            }
+            if state.index().get(&obj.uuid).is_none() {
+                return Err(format!("accepted {}, but the index lacks it", obj.uuid));
+            }
+            Ok(None)
+        }
+        Err(e) => {
+            let status = e.status.as_u16();
+            if !(400..500).contains(&status) {
+                return Err(format!("status {status} ({e:?}) for {input:?}"));
+            }
+            let i = state.index();
+            if (after, i.revision, i.len()) != (before, index_before, objects_before) {
+                return Err(format!(
+                    "refused with {status}, yet the store moved from revision {before} to \
+                     {after} (index {index_before} -> {}, objects {objects_before} -> {})",
+                    i.revision,
+                    i.len()
+                ));
+            }
+            Ok(Some(status))
+        }
     }
 }
 
@@ -116,20 +163,20 @@ proptest! {
     #[test]
     fn arbitrary_bodies_are_refused_cleanly(body in prop::collection::vec((field_name(), arb_json()), 0..6),
                                             ty in prop_oneof![Just("virtual-network"), Just("instance-ip"), Just("network-policy"), Just("virtual-machine-interface")]) {
-        let Shared { rt, state, .. } = shared();
-        let before = rt.block_on(state.store.revision()).unwrap();
+        let (shared, _turn) = shared();
         let input: Map<String, Value> = body.into_iter().collect();
-        if let Err(status) = plan(state, ty, &input) {
-            prop_assert!((400..500).contains(&status), "status {status} for {input:?}");
-        }
-        prop_assert_eq!(rt.block_on(state.store.revision()).unwrap(), before);
+        create(shared, ty, &input).map_err(TestCaseError::fail)?;
     }
 
     #[test]
     fn mutated_valid_bodies_are_refused_cleanly(path in 0usize..6, junk in arb_json()) {
-        let state = &shared().state;
+        let (shared, _turn) = shared();
+        // A fresh name each case, so that an accepted mutation does not turn the following
+        // cases into name conflicts refused before their fields are looked at.
+        static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let name = format!("p{}", N.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
         let mut vn = json!({
-            "fq_name": ["default-domain", "default-project", "p"],
+            "fq_name": ["default-domain", "default-project", name],
             "parent_type": "project",
             "network_ipam_refs": [{"to": ["default-domain", "default-project", "default-network-ipam"],
                 "attr": {"ipam_subnets": [{"subnet": {"ip_prefix": "10.0.0.0", "ip_prefix_len": 24}}]}}],
@@ -144,8 +191,6 @@ proptest! {
             _ => &mut vn["network_ipam_refs"][0]["to"],
         };
         *slot = junk;
-        if let Err(status) = plan(state, "virtual-network", vn.as_object().unwrap()) {
-            prop_assert!((400..500).contains(&status), "status {status}");
-        }
+        create(shared, "virtual-network", vn.as_object().unwrap()).map_err(TestCaseError::fail)?;
     }
 }

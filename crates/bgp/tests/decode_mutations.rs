@@ -1,24 +1,23 @@
 //! Stable-toolchain stand-in for the fuzz target (crates/bgp/fuzz needs nightly): every ExaBGP
 //! vector mutated many times (bit flips, truncation, length games) must decode or fail cleanly,
-//! never panic, and whatever decodes must re-encode.
+//! never panic, and whatever decodes must re-encode to itself (see [`reencodes`]).
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use cirrus_bgp::codec::{self, CodecContext};
+use cirrus_bgp::message::Message;
 use cirrus_bgp::types::Family;
 
-fn seeds() -> Vec<Vec<u8>> {
-    let dir = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/vectors/exabgp"
-    ));
+/// Every `raw` message of ExaBGP's `.ci` files.
+fn seeds(dir: &Path) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     for sub in ["encoding", "api"] {
-        let Ok(rd) = std::fs::read_dir(dir.join(sub)) else {
-            continue;
-        };
+        let rd = std::fs::read_dir(dir.join(sub))
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.join(sub).display()));
         for e in rd {
-            let text = std::fs::read_to_string(e.unwrap().path()).unwrap_or_default();
+            let path = e.unwrap().path();
+            let text = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             for line in text.lines() {
                 let mut p = line.splitn(3, ':');
                 if let (Some(_), Some("raw"), Some(hex)) = (p.next(), p.next(), p.next()) {
@@ -31,13 +30,43 @@ fn seeds() -> Vec<Vec<u8>> {
     out
 }
 
+/// What "whatever decodes re-encodes" means: the message encodes, and its encoding decodes to
+/// the same message. An UPDATE with RFC 7606 attribute errors (its announcements already turned
+/// into withdrawals) re-encodes without the faulty attributes: it must decode cleanly, with the
+/// same announcements and withdrawals.
+fn reencodes(msg: &Message, ctx: &CodecContext) -> Result<(), String> {
+    let bytes = codec::encode(msg, ctx.asn4).map_err(|e| format!("encode: {e}"))?;
+    let again = codec::decode(&bytes, ctx)
+        .map_err(|e| format!("re-decode: {e}\n  out   {}", hex::encode(&bytes)))?;
+    let same = match (msg, &again) {
+        (Message::Update(u), Message::Update(v)) if !u.attribute_errors.is_empty() => {
+            v.attribute_errors.is_empty() && v.announce == u.announce && v.withdraw == u.withdraw
+        }
+        _ => again == *msg,
+    };
+    if same {
+        Ok(())
+    } else {
+        Err(format!(
+            "re-decodes differently\n  out   {}\n  first {msg:?}\n  again {again:?}",
+            hex::encode(&bytes)
+        ))
+    }
+}
+
 #[test]
 fn mutated_vectors_never_panic() {
-    let seeds = seeds();
-    if seeds.is_empty() {
-        println!("SKIP: ExaBGP vectors not found");
+    let Some(dir) =
+        cirrus_testkit::vectors("exabgp", "decode_mutations::mutated_vectors_never_panic")
+    else {
         return;
-    }
+    };
+    let seeds = seeds(&dir);
+    assert!(
+        seeds.len() >= 100,
+        "expected the 111 raw lines, saw {}",
+        seeds.len()
+    );
     let ctxs = [
         CodecContext::asn4(),
         CodecContext::default(),
@@ -54,6 +83,7 @@ fn mutated_vectors_never_panic() {
         state
     };
     let (mut ok, mut rejected) = (0u32, 0u32);
+    let mut failures: Vec<String> = Vec::new();
     for i in 0..20_000 {
         let mut m = seeds[(rnd() as usize) % seeds.len()].clone();
         for _ in 0..1 + rnd() % 4 {
@@ -76,8 +106,8 @@ fn mutated_vectors_never_panic() {
             Ok(Some(len)) => match codec::decode(&m[..len], ctx) {
                 Ok(msg) => {
                     ok += 1;
-                    if let Ok(b) = codec::encode(&msg, ctx.asn4) {
-                        let _ = codec::decode(&b, ctx);
+                    if let Err(why) = reencodes(&msg, ctx) {
+                        failures.push(format!("#{i} {why}\n  in    {}", hex::encode(&m[..len])));
                     }
                 }
                 Err(e) => {
@@ -89,4 +119,15 @@ fn mutated_vectors_never_panic() {
         }
     }
     println!("mutations: {ok} decoded, {rejected} rejected");
+    assert!(
+        ok > 1000,
+        "only {ok} of the mutations decoded: the seeds are not exercised"
+    );
+    let n = failures.len();
+    failures.truncate(5);
+    assert!(
+        n == 0,
+        "{n} decoded messages do not re-encode to themselves:\n{}",
+        failures.join("\n")
+    );
 }

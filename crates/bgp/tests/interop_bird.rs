@@ -1,7 +1,9 @@
 //! Interop with BIRD 2 (Debian package `bird2`) on its own loopback address, read back with
 //! `birdc`: inet-vpn both ways with RD, label, targets and next hop; withdrawals both ways (BIRD
-//! side by reconfiguration); a ROUTE-REFRESH from BIRD answered; graceful restart keeping
-//! BIRD's routes stale until its End-of-RIB. (BIRD 2.0 has no EVPN and no RFC 4684.)
+//! side by reconfiguration); a ROUTE-REFRESH from BIRD answered with Cirrus's route (BIRD's
+//! import counter grows); graceful restart keeping BIRD's routes stale while it is away and,
+//! as BIRD comes back with the F bit set, after the session is up until its End-of-RIB sweeps
+//! what it did not re-announce. (BIRD 2.0 has no EVPN and no RFC 4684.)
 
 mod common;
 
@@ -61,6 +63,10 @@ impl Bird {
     }
 
     fn restart(&mut self, config: &str) {
+        self.restart_with(config, false)
+    }
+
+    fn restart_with(&mut self, config: &str, recovery: bool) {
         let d = self.dir.path();
         std::fs::write(d.join("bird.conf"), config).unwrap();
         let mut cmd = Command::new(&self.bin);
@@ -71,12 +77,34 @@ impl Bird {
             .arg(d.join("bird.ctl"))
             .arg("-P")
             .arg(d.join("bird.pid"));
+        if recovery {
+            cmd.arg("-R");
+        }
         self.daemon = Some(Daemon::spawn("bird", &mut cmd, &d.join("bird.out")));
     }
 
     fn reconfigure(&self, config: &str) -> String {
         std::fs::write(self.dir.path().join("bird.conf"), config).unwrap();
         self.birdc(&["configure"])
+    }
+
+    /// `show route table vpntab`, which must have listed the table.
+    fn vpn_table(&self) -> String {
+        let out = self.birdc(&["show", "route", "table", "vpntab"]);
+        assert!(
+            out.contains("Table vpntab:"),
+            "BIRD did not list vpntab:\n{out}"
+        );
+        out
+    }
+
+    /// "Import updates: received" of the `cirrus` protocol's channel.
+    fn import_updates_received(&self) -> u64 {
+        let out = self.birdc(&["show", "protocols", "all", "cirrus"]);
+        out.lines()
+            .find_map(|l| l.trim().strip_prefix("Import updates:"))
+            .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+            .unwrap_or_else(|| panic!("no import update counts in BIRD's answer:\n{out}"))
     }
 
     fn birdc(&self, args: &[&str]) -> String {
@@ -152,8 +180,7 @@ async fn bird_vpn_both_ways_refresh_and_graceful_restart() {
     .await
     .unwrap();
     wait_for("BIRD has the route", Duration::from_secs(10), || async {
-        b.birdc(&["show", "route", "table", "vpntab"])
-            .contains("10.1.1.0/24")
+        b.vpn_table().contains("10.1.1.0/24")
     })
     .await;
     let v = b.birdc(&[
@@ -187,10 +214,7 @@ async fn bird_vpn_both_ways_refresh_and_graceful_restart() {
     wait_for(
         "BIRD drops the withdrawn route",
         Duration::from_secs(10),
-        || async {
-            !b.birdc(&["show", "route", "table", "vpntab"])
-                .contains("10.1.1.0/24")
-        },
+        || async { !b.vpn_table().contains("10.1.1.0/24") },
     )
     .await;
     let out = b.reconfigure(&bird_config(
@@ -218,49 +242,97 @@ async fn bird_vpn_both_ways_refresh_and_graceful_restart() {
     )
     .await;
 
-    // BIRD asks for a refresh.
+    // BIRD asks for a refresh; Cirrus answers by sending its route again, and BIRD receives it.
+    s.originate(
+        "red",
+        LocalRoute {
+            nlri: Some(Nlri::Inet("10.1.2.0/24".parse().unwrap())),
+            labels: Labels::one(Label::mpls(38)),
+            next_hop: Some("198.18.0.11".parse().unwrap()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    wait_for("BIRD has 10.1.2.0/24", Duration::from_secs(10), || async {
+        b.vpn_table().contains("10.1.2.0/24")
+    })
+    .await;
     let before = s.neighbors().await.unwrap()[0].clone();
+    let bird_before = b.import_updates_received();
     let out = b.birdc(&["reload", "in", "cirrus"]);
     assert!(!out.contains("rror"), "{out}");
     wait_for(
-        "ROUTE-REFRESH from BIRD answered",
+        "ROUTE-REFRESH from BIRD answered with the route",
         Duration::from_secs(10),
         || async {
             let n = s.neighbors().await.unwrap()[0].clone();
             n.refreshes_received > before.refreshes_received
-                && n.updates_sent >= before.updates_sent
+                && n.updates_sent > before.updates_sent
+                && b.import_updates_received() > bird_before
         },
     )
     .await;
 
-    println!(
-        "BIRD graceful restart capability: {:?}",
-        s.neighbors().await.unwrap()[0].graceful_restart
-    );
-    // Graceful restart: BIRD dies and comes back without 10.7.2.0/24. Stale while it is away;
-    // BIRD sends the F bit clear, so they go when the session comes back (RFC 4724 4.2).
+    // Graceful restart (RFC 4724): BIRD dies and comes back without 10.7.2.0/24; its routes
+    // are kept, stale, while it is away. It comes back in graceful-restart recovery (`bird -R`),
+    // which sets the F bit, and it holds its updates and its End-of-RIB until that recovery
+    // ends: a second BGP protocol that never comes up keeps it waiting for `graceful restart
+    // wait` (4 s). So once the new session is up the old routes must still be there, stale (a
+    // flush at session up, what a clear F bit calls for, would have removed them); at BIRD's
+    // End-of-RIB 10.7.0.0/24 is fresh again and 10.7.2.0/24, not re-announced, is swept.
+    let from_bird = |red: &[cirrus_bgp::rib::query::RouteInfo]| -> Vec<(String, bool)> {
+        red.iter()
+            .filter(|r| r.source == "127.0.6.2")
+            .map(|r| (r.prefix.clone(), r.stale))
+            .collect()
+    };
+    let all_stale = vec![
+        ("10.7.0.0/24".to_string(), true),
+        ("10.7.2.0/24".to_string(), true),
+    ];
     b.daemon.take().unwrap().kill();
     wait_for("session down", Duration::from_secs(10), || async {
         s.neighbors().await.unwrap()[0].state != State::Established
     })
     .await;
     let red = s.routes(Some("red"), None).await.unwrap().unwrap();
-    assert!(
-        red.iter()
-            .filter(|r| r.source == "127.0.6.2")
-            .all(|r| r.stale)
-            && red.iter().any(|r| r.prefix == "10.7.2.0/24"),
-        "BIRD's routes kept as stale: {red:?}\n{:?}",
-        s.neighbors().await.unwrap()
+    assert_eq!(
+        from_bird(&red),
+        all_stale,
+        "BIRD's routes kept as stale while it is away: {red:?}"
     );
-    b.restart(&bird_config(b_ip, 17932, c_ip, 17931, &routes[..1]));
+    let recovering = format!(
+        "{}graceful restart wait 4;\n\
+         protocol bgp waitpeer {{\n  local {b_ip} port 17933 as {BIRD_AS};\n\
+         \x20 neighbor 127.0.6.3 port 17939 as {CIRRUS_AS};\n  multihop;\n\
+         \x20 connect retry time 1;\n  graceful restart on;\n\
+         \x20 vpn4 mpls {{ table vpntab; import all; export all; }};\n}}\n",
+        bird_config(b_ip, 17932, c_ip, 17931, &routes[..1])
+    );
+    b.restart_with(&recovering, true);
+    wait_for("session back", Duration::from_secs(30), || async {
+        s.neighbors().await.unwrap()[0].state == State::Established
+    })
+    .await;
+    let red = s.routes(Some("red"), None).await.unwrap().unwrap();
+    let gr = s.neighbors().await.unwrap()[0].graceful_restart.clone();
+    assert!(
+        gr.as_ref()
+            .is_some_and(|g| g.restarting && g.families == [(Family::InetVpn, true)]),
+        "BIRD restarting with the F bit set: {gr:?}"
+    );
+    assert_eq!(
+        from_bird(&red),
+        all_stale,
+        "stale routes kept after the session came back, until End-of-RIB: {red:?}"
+    );
     wait_for(
-        "10.7.2.0/24 gone after BIRD's restart, 10.7.0.0/24 fresh",
+        "End-of-RIB sweep: 10.7.2.0/24 gone, 10.7.0.0/24 fresh",
         Duration::from_secs(30),
         || async {
             let red = s.routes(Some("red"), None).await.unwrap().unwrap();
-            red.iter().any(|r| r.prefix == "10.7.0.0/24" && !r.stale)
-                && !red.iter().any(|r| r.prefix == "10.7.2.0/24")
+            from_bird(&red) == [("10.7.0.0/24".to_string(), false)]
         },
     )
     .await;

@@ -100,6 +100,16 @@ impl Frr {
     fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("bgpd.log")).unwrap_or_default()
     }
+
+    /// `show bgp ipv4 vpn`, which must have listed the table (vtysh exits 0 on some errors).
+    fn vpn_table(&self) -> String {
+        let out = self.vtysh(&["show bgp ipv4 vpn"]);
+        assert!(
+            out.contains("BGP table version") || out.contains("No BGP prefixes displayed"),
+            "FRR did not list its ipv4 vpn table:\n{out}"
+        );
+        out
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -220,7 +230,7 @@ async fn frr_vpn_both_ways_evpn_refresh_and_graceful_restart() {
     wait_for(
         "FRR has the inet-vpn route",
         Duration::from_secs(10),
-        || async { f.vtysh(&["show bgp ipv4 vpn"]).contains("10.1.1.0/24") },
+        || async { f.vpn_table().contains("10.1.1.0/24") },
     )
     .await;
     let d = f.vtysh(&["show bgp ipv4 vpn rd 127.0.5.1:1 10.1.1.0/24"]);
@@ -255,7 +265,7 @@ async fn frr_vpn_both_ways_evpn_refresh_and_graceful_restart() {
     wait_for(
         "FRR drops the withdrawn route",
         Duration::from_secs(10),
-        || async { !f.vtysh(&["show bgp ipv4 vpn"]).contains("10.1.1.0/24") },
+        || async { !f.vpn_table().contains("10.1.1.0/24") },
     )
     .await;
     let out = f.vtysh(&[

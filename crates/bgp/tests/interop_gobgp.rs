@@ -1,17 +1,19 @@
 //! Interop with GoBGP (`gobgpd` + `gobgp`, Debian package `gobgpd`), each side on its own
-//! loopback address: inet-vpn and e-vpn (types 2 and 5) both ways with RD, label, targets and
-//! next hop read back with GoBGP's CLI; withdrawals; route refresh; RFC 4684
-//! filtering; graceful restart keeping GoBGP's routes stale until its End-of-RIB; long-lived
-//! graceful restart (RFC 9494) sending the stale routes, marked, only to LLGR peers.
+//! loopback address: inet-vpn and e-vpn (types 2 and 5) both ways, each route's RD, label
+//! (VNI for EVPN), targets, encapsulation and next hop checked on the receiving side (GoBGP's
+//! RIB read as JSON, Cirrus's through its API); withdrawals; route refresh; RFC 4684
+//! filtering; graceful restart keeping GoBGP's routes stale while it is away (GoBGP restarts
+//! with the F bit clear, so they are flushed when it comes back: the End-of-RIB sweep is shown
+//! with FRR); long-lived graceful restart (RFC 9494) sending the stale routes, marked, only to
+//! LLGR peers.
 
 mod common;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
-use common::daemon::{Daemon, TempDir, require, run};
+use common::gobgp::{GOBGP_AS, GoBgp, LLGR_STALE, one};
+use common::gobgp_rib::GPath;
 use common::{CIRRUS_AS, rt, wait_for};
 
 use cirrus_bgp::ext_community::{ExtCommunity, TunnelType};
@@ -19,127 +21,6 @@ use cirrus_bgp::rib::{InstanceConfig, LocalRoute};
 use cirrus_bgp::session::State;
 use cirrus_bgp::speaker::{PeerConfig, RouterType, Speaker, SpeakerConfig};
 use cirrus_bgp::types::{EvpnRoute, Family, Label, Labels, Nlri, Rd};
-
-const GOBGP_AS: u32 = 65001;
-
-struct GoBgp {
-    daemon: Option<Daemon>,
-    cli: PathBuf,
-    api: String,
-    dir: TempDir,
-    conf: PathBuf,
-}
-
-/// Graceful restart as GoBGP offers it: (restart time, long-lived stale time if LLGR).
-type GrOffer = (u16, Option<u32>);
-
-impl GoBgp {
-    // Test helper: every argument is one line of the daemon's config.
-    #[allow(clippy::too_many_arguments)]
-    fn start(
-        tag: &str,
-        me: Ipv4Addr,
-        port: u16,
-        api_port: u16,
-        peer: Ipv4Addr,
-        peer_port: u16,
-        families: &[&str],
-        restarting: bool,
-    ) -> GoBgp {
-        let gr = (60, None);
-        Self::start_as(
-            tag, me, port, api_port, peer, peer_port, families, restarting, GOBGP_AS, gr,
-        )
-    }
-
-    /// [`Self::start`] in AS `asn`, offering graceful restart as `gr` says.
-    #[allow(clippy::too_many_arguments)]
-    fn start_as(
-        tag: &str,
-        me: Ipv4Addr,
-        port: u16,
-        api_port: u16,
-        peer: Ipv4Addr,
-        peer_port: u16,
-        families: &[&str],
-        restarting: bool,
-        asn: u32,
-        gr: GrOffer,
-    ) -> GoBgp {
-        let bin = require("gobgpd", "gobgpd");
-        let cli = require("gobgp", "gobgpd");
-        let dir = TempDir::new(tag);
-        let (restart_time, llgr) = gr;
-        let mut afis = String::new();
-        for f in families {
-            afis.push_str(&format!(
-                "  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n      afi-safi-name = \"{f}\"\n    [neighbors.afi-safis.mp-graceful-restart.config]\n      enabled = true\n"
-            ));
-            if let Some(t) = llgr {
-                afis.push_str(&format!(
-                    "    [neighbors.afi-safis.long-lived-graceful-restart.config]\n      enabled = true\n      restart-time = {t}\n"
-                ));
-            }
-        }
-        let long_lived = if llgr.is_some() {
-            "    long-lived-enabled = true\n"
-        } else {
-            ""
-        };
-        let conf = dir.path().join("gobgpd.toml");
-        std::fs::write(
-            &conf,
-            format!(
-                "[global.config]\n  as = {asn}\n  router-id = \"{me}\"\n  port = {port}\n  local-address-list = [\"{me}\"]\n\n\
-                 [[neighbors]]\n  [neighbors.config]\n    neighbor-address = \"{peer}\"\n    peer-as = {CIRRUS_AS}\n\
-                 \x20 [neighbors.transport.config]\n    local-address = \"{me}\"\n    remote-port = {peer_port}\n\
-                 \x20 [neighbors.timers.config]\n    connect-retry = 1\n    hold-time = 30\n    keepalive-interval = 10\n\
-                 \x20 [neighbors.graceful-restart.config]\n    enabled = true\n    restart-time = {restart_time}\n{long_lived}{afis}"
-            ),
-        )
-        .unwrap();
-        let api = format!("{me}:{api_port}");
-        let mut g = GoBgp {
-            daemon: None,
-            cli,
-            api,
-            conf,
-            dir,
-        };
-        g.daemon = Some(g.spawn_daemon(&bin, restarting));
-        g
-    }
-
-    fn spawn_daemon(&self, bin: &PathBuf, restarting: bool) -> Daemon {
-        let mut cmd = Command::new(bin);
-        cmd.arg("-f")
-            .arg(&self.conf)
-            .arg("--api-hosts")
-            .arg(&self.api)
-            .arg("--pprof-disable")
-            .arg("-p");
-        if restarting {
-            cmd.arg("-r");
-        }
-        Daemon::spawn("gobgpd", &mut cmd, &self.dir.path().join("gobgpd.log"))
-    }
-
-    fn restart(&mut self) {
-        let bin = require("gobgpd", "gobgpd");
-        self.daemon = Some(self.spawn_daemon(&bin, true));
-    }
-
-    fn cli(&self, args: &str) -> String {
-        let (host, port) = self.api.rsplit_once(':').unwrap();
-        let mut v = vec!["-u", host, "-p", port];
-        v.extend(args.split_whitespace());
-        run(&self.cli, &v)
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("gobgpd.log")).unwrap_or_default()
-    }
-}
 
 /// This file's peer is GoBGP.
 async fn cirrus(
@@ -231,39 +112,79 @@ async fn gobgp_vpn_and_evpn_both_ways_refresh_and_graceful_restart() {
     )
     .await
     .unwrap();
+    // Cirrus -> GoBGP: e-vpn type 5 with the router's MAC.
+    s.originate(
+        "red",
+        LocalRoute {
+            nlri: Some(Nlri::evpn(EvpnRoute::IpPrefix {
+                rd: Rd::As2(0, 0),
+                esi: [0; 10],
+                tag: 0,
+                prefix: "10.6.0.0/24".parse().unwrap(),
+                gateway: "0.0.0.0".parse().unwrap(),
+            })),
+            labels: Labels::one(Label::vni(5002)),
+            next_hop: Some("198.18.0.11".parse().unwrap()),
+            ext_communities: vec![
+                ExtCommunity::encapsulation(TunnelType::Vxlan),
+                ExtCommunity::router_mac([2, 0, 0, 0, 0, 0x22]),
+            ],
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
     wait_for(
         "GoBGP has the inet-vpn route",
         Duration::from_secs(10),
-        || async { g.cli("global rib -a vpnv4").contains("10.1.1.0/24") },
+        || async { g.has("vpnv4", "10.1.1.0/24") },
     )
     .await;
-    let v = g.cli("global rib -a vpnv4 -j");
-    for want in [
-        "\"prefix\":\"10.1.1.0/24\"",
-        "\"labels\":[37]",
-        "\"admin\":\"127.0.4.1\"",
-        "\"assigned\":1",
-        "64512:100",
-        "198.18.0.11",
-    ] {
-        assert!(v.contains(want), "GoBGP vpnv4 rib lacks {want}: {v}");
-    }
+    // What GoBGP received, route by route: (RD, labels, next hop, targets, tunnel type).
+    let fields = |p: &GPath| {
+        (
+            p.rd(),
+            p.labels(),
+            p.next_hop().map(str::to_string),
+            p.targets(),
+            p.tunnel_type(),
+        )
+    };
+    let ours = |rd: &str, label: u64, tunnel: u64| {
+        (
+            rd.to_string(),
+            vec![label],
+            Some("198.18.0.11".to_string()),
+            vec!["64512:100".to_string()],
+            Some(tunnel),
+        )
+    };
+    let vpn = g.rib("vpnv4");
+    let v = one(&vpn, |p| p.prefix() == Some("10.1.1.0/24"));
+    // RD: Cirrus's instance RD (127.0.4.1:1); 11: MPLS in GRE (RFC 9012).
+    assert_eq!(fields(v), ours("127.0.4.1:1", 37, 11), "{v:?}");
     wait_for(
-        "GoBGP has the e-vpn route",
+        "GoBGP has both e-vpn routes",
         Duration::from_secs(10),
-        || async { g.cli("global rib -a evpn").contains("02:00:00:00:00:11") },
+        || async { g.rib("evpn").len() >= 2 },
     )
     .await;
-    let e = g.cli("global rib -a evpn -j");
-    for want in [
-        "\"mac\":\"02:00:00:00:00:11\"",
-        "\"ip\":\"10.1.1.5\"",
-        "64512:100",
-        "198.18.0.11",
-        "\"tunnel_type\":8",
-    ] {
-        assert!(e.contains(want), "GoBGP evpn rib lacks {want}: {e}");
-    }
+    let evpn = g.rib("evpn");
+    let t2 = one(&evpn, |p| p.route_type() == Some(2));
+    assert_eq!(
+        (t2.mac(), t2.ip()),
+        (Some("02:00:00:00:00:11"), Some("10.1.1.5")),
+        "{t2:?}"
+    );
+    // The label field carries the VNI (RFC 8365); 8: VXLAN.
+    assert_eq!(fields(t2), ours("127.0.4.1:1", 5001, 8), "{t2:?}");
+    let t5 = one(&evpn, |p| p.route_type() == Some(5));
+    assert_eq!(
+        (t5.prefix(), t5.router_mac()),
+        (Some("10.6.0.0/24"), Some("02:00:00:00:00:22")),
+        "{t5:?}"
+    );
+    assert_eq!(fields(t5), ours("127.0.4.1:1", 5002, 8), "{t5:?}");
 
     // GoBGP -> Cirrus: inet-vpn, e-vpn type 2 and type 5.
     let out = g.cli(
@@ -275,10 +196,14 @@ async fn gobgp_vpn_and_evpn_both_ways_refresh_and_graceful_restart() {
     );
     g.cli("global rib -a evpn add macadv 02:00:00:00:00:22 10.2.0.5 etag 0 label 300 rd 65001:8 rt 64512:100 encap vxlan nexthop 198.18.0.22");
     g.cli("global rib -a evpn add prefix 10.3.0.0/24 etag 0 label 400 rd 65001:9 rt 64512:100 encap vxlan router-mac 02:00:00:00:00:33 nexthop 198.18.0.22");
+    let from_g = |r: &cirrus_bgp::rib::query::RouteInfo| r.source == "127.0.4.2";
     wait_for(
-        "Cirrus red has GoBGP's routes",
+        "Cirrus red has GoBGP's four routes",
         Duration::from_secs(10),
-        || async { s.routes(Some("red"), None).await.unwrap().unwrap().len() >= 6 },
+        || async {
+            let red = s.routes(Some("red"), None).await.unwrap().unwrap();
+            red.iter().filter(|r| from_g(r)).count() == 4
+        },
     )
     .await;
     let red = s.routes(Some("red"), None).await.unwrap().unwrap();
@@ -302,27 +227,51 @@ async fn gobgp_vpn_and_evpn_both_ways_refresh_and_graceful_restart() {
             .iter()
             .any(|r| r.prefix == "10.2.0.0/24" && r.rd.as_deref() == Some("65001:7"))
     );
+    // Both EVPN routes as Cirrus holds them: key (type, RD, tag, MAC and IP or prefix), the
+    // label field (the VNI), next hop, targets, encapsulation and router MAC.
     let evpn = s.routes(None, Some(Family::Evpn)).await.unwrap().unwrap();
-    let t2 = evpn
-        .iter()
-        .find(|r| r.prefix.contains("02:00:00:00:00:22"))
-        .expect("type 2 from GoBGP");
-    assert_eq!(t2.rd.as_deref(), Some("65001:8"));
-    assert!(t2.prefix.contains("10.2.0.5"));
-    assert!(t2.ext_communities.contains(&"encapsulation:vxlan".into()));
-    let t5 = evpn
-        .iter()
-        .find(|r| r.prefix.contains("10.3.0.0/24"))
-        .expect("type 5 from GoBGP");
-    assert!(
-        t5.ext_communities
-            .contains(&"router-mac:02:00:00:00:00:33".into()),
-        "{t5:?}"
+    let got = |key: &str| {
+        let r = evpn
+            .iter()
+            .find(|r| r.prefix == key && from_g(r))
+            .unwrap_or_else(|| panic!("{key} from GoBGP: {evpn:?}"));
+        (
+            r.rd.clone(),
+            r.label,
+            r.next_hop.clone(),
+            r.targets.clone(),
+            r.ext_communities.clone(),
+        )
+    };
+    let want = |rd: &str, label: u32, ext: &[&str]| {
+        (
+            Some(rd.to_string()),
+            Some(label),
+            Some("198.18.0.22".to_string()),
+            vec!["target:64512:100".to_string()],
+            ext.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(
+        got("2-65001:8-0-02:00:00:00:00:22,10.2.0.5"),
+        want("65001:8", 300, &["encapsulation:vxlan"])
     );
-    println!(
-        "type 2 label field {:?}, type 5 label field {:?}",
-        t2.label, t5.label
+    assert_eq!(
+        got("5-65001:9-0-10.3.0.0/24"),
+        want(
+            "65001:9",
+            400,
+            &["encapsulation:vxlan", "router-mac:02:00:00:00:00:33"]
+        )
     );
+    // Imported into red by their target, like the VPN routes.
+    let red = s.routes(Some("red"), None).await.unwrap().unwrap();
+    for key in ["02:00:00:00:00:22", "10.3.0.0/24"] {
+        assert!(
+            red.iter().any(|r| from_g(r) && r.prefix.contains(key)),
+            "{key} in red: {red:?}"
+        );
+    }
 
     // Withdrawals both ways.
     g.cli(
@@ -347,7 +296,7 @@ async fn gobgp_vpn_and_evpn_both_ways_refresh_and_graceful_restart() {
     wait_for(
         "Cirrus withdrawal reaches GoBGP",
         Duration::from_secs(10),
-        || async { !g.cli("global rib -a vpnv4").contains("10.1.1.0/24") },
+        || async { !g.has("vpnv4", "10.1.1.0/24") },
     )
     .await;
 
@@ -385,7 +334,7 @@ async fn gobgp_vpn_and_evpn_both_ways_refresh_and_graceful_restart() {
     g.restart();
     // Re-announce one of the two VPN routes; the other must go once GoBGP sends End-of-RIB.
     wait_for("GoBGP API back", Duration::from_secs(10), || async {
-        g.cli("global").contains("65001")
+        g.try_cli("global").is_ok_and(|o| o.contains("65001"))
     })
     .await;
     g.cli(
@@ -461,14 +410,16 @@ async fn gobgp_rfc4684_gets_only_routes_for_its_targets() {
     wait_for(
         "GoBGP has the target-100 route",
         Duration::from_secs(15),
-        || async { g.cli("global rib -a vpnv4").contains("10.100.0.0/24") },
+        || async { g.has("vpnv4", "10.100.0.0/24") },
     )
     .await;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let rib = g.cli("global rib -a vpnv4");
-    assert!(
-        !rib.contains("10.200.0.0/24"),
-        "RFC 4684: the target-200 route must not be sent: {rib}"
+    let rib = g.rib("vpnv4");
+    let prefixes: Vec<_> = rib.iter().filter_map(GPath::prefix).collect();
+    assert_eq!(
+        prefixes,
+        ["10.100.0.0/24"],
+        "RFC 4684: the target-200 route must not be sent"
     );
     let rtc = s
         .routes(None, Some(Family::RouteTarget))
@@ -484,7 +435,7 @@ async fn gobgp_rfc4684_gets_only_routes_for_its_targets() {
     wait_for(
         "target-200 route after GoBGP's new membership",
         Duration::from_secs(15),
-        || async { g.cli("global rib -a vpnv4").contains("10.200.0.0/24") },
+        || async { g.has("vpnv4", "10.200.0.0/24") },
     )
     .await;
     s.shutdown().await;
@@ -719,11 +670,16 @@ async fn gobgp_long_lived_stale_routes_go_only_to_llgr_peers() {
         wait_for(
             &format!("{name} has G1's route"),
             Duration::from_secs(15),
-            || async { peer.cli("global rib -a vpnv4").contains("10.77.0.0/24") },
+            || async { peer.has("vpnv4", "10.77.0.0/24") },
         )
         .await;
     }
-    assert!(!g3.cli("global rib -a vpnv4").contains("llgr-stale"));
+    let llgr_stale = |g: &GoBgp| {
+        let rib = g.rib("vpnv4");
+        let p = one(&rib, |p| p.prefix() == Some("10.77.0.0/24"));
+        p.communities().contains(&LLGR_STALE)
+    };
+    assert!(!llgr_stale(&g3), "not marked while G1 is up");
 
     g1.daemon.take().expect("gobgpd running").kill();
     wait_for("G1's session down", Duration::from_secs(10), || async {
@@ -731,20 +687,17 @@ async fn gobgp_long_lived_stale_routes_go_only_to_llgr_peers() {
     })
     .await;
     // Within the restart time (plain GR) the stale route is still advertised to both.
-    assert!(g2.cli("global rib -a vpnv4").contains("10.77.0.0/24"));
+    assert!(g2.has("vpnv4", "10.77.0.0/24"));
     wait_for(
         "G2 (no LLGR) loses the route once the restart time has passed",
         Duration::from_secs(15),
-        || async { !g2.cli("global rib -a vpnv4").contains("10.77.0.0/24") },
+        || async { !g2.has("vpnv4", "10.77.0.0/24") },
     )
     .await;
     wait_for(
         "G3 (LLGR) holds the route marked LLGR_STALE",
         Duration::from_secs(15),
-        || async {
-            let rib = g3.cli("global rib -a vpnv4");
-            rib.contains("10.77.0.0/24") && rib.contains("llgr-stale")
-        },
+        || async { g3.has("vpnv4", "10.77.0.0/24") && llgr_stale(&g3) },
     )
     .await;
     let ours = s

@@ -1,6 +1,6 @@
 //! Codec against ExaBGP's raw messages (`../shared/vectors/exabgp`): decode every `raw` line,
 //! check the fields the `cmd`/`json` lines state for the VPN/EVPN ones, re-encode and compare the
-//! bytes. Skips (with a message) when the vectors are not on this machine.
+//! bytes. Without the vectors folder each test is a visible skip (a failure under `CI=true`).
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -10,17 +10,9 @@ use cirrus_bgp::ext_community::ExtCommunity;
 use cirrus_bgp::message::Message;
 use cirrus_bgp::types::{EvpnRoute, Family, Label, Nlri, Rd};
 
-fn vectors() -> Option<PathBuf> {
-    let p = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/vectors/exabgp"
-    ));
-    if p.is_dir() {
-        Some(p)
-    } else {
-        println!("SKIP: ExaBGP vectors not found at {}", p.display());
-        None
-    }
+/// The ExaBGP vectors, or a visible skip (a failure under CI) naming `test`.
+fn vectors(test: &str) -> Option<PathBuf> {
+    cirrus_testkit::vectors("exabgp", &format!("{}::{test}", module_path!()))
 }
 
 /// The raw messages of one `.ci` file, with the session context its config implies.
@@ -52,7 +44,9 @@ fn raw_messages(dir: &Path, file: &Path) -> (CodecContext, Vec<Vec<u8>>) {
 
 #[test]
 fn every_raw_message_decodes_and_reencodes() {
-    let Some(dir) = vectors() else { return };
+    let Some(dir) = vectors("every_raw_message_decodes_and_reencodes") else {
+        return;
+    };
     let (mut total, mut exact, mut structural) = (0, 0, 0);
     let mut failures = Vec::new();
     for sub in ["encoding", "api"] {
@@ -127,7 +121,9 @@ fn every_raw_message_decodes_and_reencodes() {
 
 #[test]
 fn conf_vpn_fields_match_the_announce_commands() {
-    let Some(dir) = vectors() else { return };
+    let Some(dir) = vectors("conf_vpn_fields_match_the_announce_commands") else {
+        return;
+    };
     let (ctx, msgs) = raw_messages(&dir, &dir.join("encoding/conf-vpn.ci"));
     let prefixes = [
         "10.0.0.0/25",
@@ -167,7 +163,9 @@ fn conf_vpn_fields_match_the_announce_commands() {
 
 #[test]
 fn vpnv4_withdraw_and_eor() {
-    let Some(dir) = vectors() else { return };
+    let Some(dir) = vectors("vpnv4_withdraw_and_eor") else {
+        return;
+    };
     let (ctx, msgs) = raw_messages(&dir, &dir.join("api/api-vpnv4.ci"));
     let decoded: Vec<_> = msgs
         .iter()
@@ -194,7 +192,9 @@ fn vpnv4_withdraw_and_eor() {
 
 #[test]
 fn vpnv6_ipv4_mapped_next_hop() {
-    let Some(dir) = vectors() else { return };
+    let Some(dir) = vectors("vpnv6_ipv4_mapped_next_hop") else {
+        return;
+    };
     let (ctx, msgs) = raw_messages(&dir, &dir.join("encoding/conf-parity.ci"));
     let Message::Update(u) = codec::decode(&msgs[0], &ctx).unwrap() else {
         panic!()
@@ -214,7 +214,9 @@ fn vpnv6_ipv4_mapped_next_hop() {
 
 #[test]
 fn evpn_withdrawals_body_only_vector() {
-    let Some(dir) = vectors() else { return };
+    let Some(dir) = vectors("evpn_withdrawals_body_only_vector") else {
+        return;
+    };
     let text = std::fs::read_to_string(dir.join("decoding/bgp-evpn-1")).unwrap();
     let body = hex::decode(text.lines().nth(1).unwrap().trim()).unwrap();
     // This vector has no 19-octet header: add one.
@@ -246,7 +248,9 @@ fn evpn_withdrawals_body_only_vector() {
 
 #[test]
 fn decoding_folder_full_messages() {
-    let Some(dir) = vectors() else { return };
+    let Some(dir) = vectors("decoding_folder_full_messages") else {
+        return;
+    };
     for name in ["bgp-open-sofware-version", "vpnv4-extended-nexthop-1"] {
         let text = std::fs::read_to_string(dir.join("decoding").join(name)).unwrap();
         let raw = hex::decode(text.lines().nth(1).unwrap().trim()).unwrap();

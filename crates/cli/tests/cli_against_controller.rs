@@ -3,9 +3,9 @@
 //!
 //! The controller binary is taken from `CIRRUS_CONTROLLER_BIN`, else from beside the cirrusctl
 //! binary under test, else `target/debug/` of the workspace (the project's test script builds it
-//! first). Without it the test says so and passes
-//! as skipped. The controller runs on a free loopback port with a fresh data dir, and is killed
-//! by its pid when the test ends, also on panic.
+//! first). Without it the test is a visible skip (a failure under `CI=true`). The controller
+//! runs on a free loopback port with a fresh data dir, and is killed by its pid when the test
+//! ends, also on panic.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -18,7 +18,14 @@ use serde_json::Value;
 
 fn controller_bin() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("CIRRUS_CONTROLLER_BIN") {
-        return Some(PathBuf::from(path));
+        let path = PathBuf::from(path);
+        // Set but wrong is a mistake to report, not a missing prerequisite.
+        assert!(
+            path.is_file(),
+            "CIRRUS_CONTROLLER_BIN={} is not a file",
+            path.display()
+        );
+        return Some(path);
     }
     // Beside cirrusctl (same target dir and profile), else the workspace's default target dir.
     let beside = Path::new(env!("CARGO_BIN_EXE_cirrusctl")).with_file_name("cirrus-controller");
@@ -206,9 +213,10 @@ fn applied(stdout: &str) -> Vec<[String; 4]> {
 #[test]
 fn cirrusctl_against_a_real_controller() {
     let Some(bin) = controller_bin() else {
-        eprintln!(
-            "SKIP cirrusctl_against_a_real_controller: no cirrus-controller binary \
-             (set CIRRUS_CONTROLLER_BIN or build it: cargo build -p cirrus-controller)"
+        cirrus_testkit::skip(
+            "cli_against_controller::cirrusctl_against_a_real_controller",
+            "no cirrus-controller binary (set CIRRUS_CONTROLLER_BIN or build it: \
+             cargo build -p cirrus-controller)",
         );
         return;
     };

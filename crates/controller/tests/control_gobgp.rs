@@ -1,13 +1,15 @@
 //! A real `cirrus-controller` configured only through its REST API, the Contrail way, peering
 //! with a real GoBGP: a bgp-router for GoBGP with a ref to the controller's own bgp-router
 //! brings the session up; a virtual network's `route_target_list` imports GoBGP's inet-vpn
-//! route into its instance; removing the ref takes the session down. All live, no restart.
+//! route into its instance; a (simulated) vrouter's route reaches GoBGP's table; removing the
+//! ref takes the session down and that route out of GoBGP's table. All live, no restart.
 
 mod common;
 
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
+use common::channel::{host_route, instance, network, port, runtime, vrouter};
 use common::{Controller, GOBGP_AS, GoBgp, bgp_router, peering, wait_for};
 use serde_json::json;
 
@@ -96,6 +98,12 @@ fn gobgp_peer_and_targets_from_the_api_take_effect_live() {
         (r["rd"].as_str(), r["family"].as_str()),
         (Some("65001:7"), Some("inet-vpn"))
     );
+    wait_for(
+        "blue's instance in the control node",
+        Duration::from_secs(15),
+        || c.routes_answer(&format!("instance={BLUE}")).0 == 200,
+        ctx,
+    );
     assert!(c.routes(BLUE).is_empty(), "{:?}", c.routes(BLUE));
 
     // The network's route_target_list imports it, live.
@@ -126,6 +134,30 @@ fn gobgp_peer_and_targets_from_the_api_take_effect_live() {
     let n = c.neighbor(g_ip).unwrap();
     assert!(n["prefixes_received"].as_u64() >= Some(1), "{n}");
 
+    // What GoBGP receives: a vrouter's route in network green, as VPNv4 with the vrouter's RD
+    // (`<address>:<network id>`), its label and address, and green's target.
+    let green = network(&c, "green", "10.8.0.0/24", &["target:64512:7002"], &[]);
+    let green_id = c.api("GET", &format!("/virtual-network/{green}"), None)["virtual-network"]
+        ["virtual_network_network_id"]
+        .as_u64()
+        .unwrap();
+    port(&c, "green", "p1", "c1", "10.8.0.3");
+    let rt = runtime();
+    let v1 = vrouter(&rt, &c, "c1", 11, &[&instance("green")]);
+    v1.publish(&instance("green"), &[host_route("10.8.0.3", 30)], true);
+    let key = format!("198.18.0.11:{green_id}:10.8.0.3/32");
+    wait_for(
+        "the vrouter's route in GoBGP's table",
+        Duration::from_secs(20),
+        || g.vpnv4().contains(&key),
+        ctx,
+    );
+    let t = g.vpnv4();
+    let line = t.lines().find(|l| l.contains(&key)).unwrap();
+    for want in ["[30]", " 198.18.0.11 ", "64512:7002"] {
+        assert!(line.contains(want), "{want} in {line}");
+    }
+
     // Bad parameters are clear 400s; unknown instances 404s.
     let (status, v) = c.routes_answer("instance=bgp.l3vpn.0&family=ipv4");
     assert_eq!(status, 400, "{v}");
@@ -151,6 +183,11 @@ fn gobgp_peer_and_targets_from_the_api_take_effect_live() {
         Duration::from_secs(15),
         || !g.cli("neighbor").contains("Establ"),
         ctx,
+    );
+    let t = g.vpnv4();
+    assert!(
+        !t.contains("10.8.0.3/32"),
+        "GoBGP keeps the vrouter's route: {t}"
     );
     assert_eq!(c.pid(), pid, "same process all along");
 }

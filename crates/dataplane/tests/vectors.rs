@@ -1,7 +1,8 @@
 //! Parses every frame of the tcpdump captures in `../shared/vectors/tcpdump/tests` with
 //! the wire types (descending through VLAN, MPLS, GRE, UDP tunnels), checks the fields
 //! tcpdump's decodings state, and feeds every frame to both pipeline ingress paths: no
-//! panic, every packet accounted for. Skips with a message when the vectors are absent.
+//! panic, every packet accounted for. Without the vectors folder each test is a visible skip
+//! (a failure under `CI=true`).
 
 mod common;
 
@@ -13,25 +14,14 @@ use pcap_file::pcap::PcapReader;
 use pcap_file::pcapng::{Block, PcapNgReader};
 use std::path::{Path, PathBuf};
 
-fn vectors_dir() -> Option<PathBuf> {
-    let d = Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/vectors/tcpdump/tests"
-    ));
-    if d.is_dir() {
-        Some(d.to_path_buf())
-    } else {
-        println!(
-            "SKIP: test vectors not found at {} (../shared/vectors beside the repo)",
-            d.display()
-        );
-        None
-    }
+/// tcpdump's test captures, or a visible skip (a failure under CI) naming `test`.
+fn vectors_dir(test: &str) -> Option<PathBuf> {
+    cirrus_testkit::vectors("tcpdump/tests", &format!("{}::{test}", module_path!()))
 }
 
 /// Frames of a capture as (link type, bytes).
 fn frames(path: &Path) -> Vec<(u32, Vec<u8>)> {
-    let file = std::fs::read(path).unwrap();
+    let file = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut out = Vec::new();
     if path.extension().is_some_and(|e| e == "pcapng") {
         let mut r = PcapNgReader::new(&file[..]).unwrap();
@@ -235,8 +225,7 @@ fn summarize(link: u32, f: &[u8]) -> Summary {
     s
 }
 
-fn all(name: &str) -> Vec<Summary> {
-    let dir = vectors_dir().unwrap();
+fn all(dir: &Path, name: &str) -> Vec<Summary> {
     frames(&dir.join(name))
         .iter()
         .map(|(l, f)| summarize(*l, f))
@@ -245,7 +234,10 @@ fn all(name: &str) -> Vec<Summary> {
 
 #[test]
 fn every_capture_parses_without_panic_and_runs_through_the_pipeline() {
-    let Some(dir) = vectors_dir() else { return };
+    let Some(dir) = vectors_dir("every_capture_parses_without_panic_and_runs_through_the_pipeline")
+    else {
+        return;
+    };
     let (_c, dp) = common::topology();
     let mut w = Worker::new(dp, WorkerConfig::default());
     let mut total = 0u64;
@@ -284,10 +276,10 @@ fn every_capture_parses_without_panic_and_runs_through_the_pipeline() {
 
 #[test]
 fn mpls_over_udp_labels_match_tcpdump() {
-    if vectors_dir().is_none() {
+    let Some(dir) = vectors_dir("mpls_over_udp_labels_match_tcpdump") else {
         return;
-    }
-    let s = all("mpls-over-udp.pcap");
+    };
+    let s = all(&dir, "mpls-over-udp.pcap");
     let labels: Vec<_> = s.iter().flat_map(|s| s.labels.clone()).collect();
     // tcpdump: "MPLS (label 21, tc 0, [S], ttl 63)" and label 46, over UDP 6635.
     assert_eq!(labels, vec![(21, true, 63), (46, true, 63)]);
@@ -298,10 +290,10 @@ fn mpls_over_udp_labels_match_tcpdump() {
 
 #[test]
 fn vxlan_vni_matches_tcpdump() {
-    if vectors_dir().is_none() {
+    let Some(dir) = vectors_dir("vxlan_vni_matches_tcpdump") else {
         return;
-    }
-    let s = all("vxlan.pcap");
+    };
+    let s = all(&dir, "vxlan.pcap");
     assert_eq!(s.len(), 10);
     assert!(s.iter().all(|s| s.vnis == vec![100]));
     assert_eq!(
@@ -314,36 +306,36 @@ fn vxlan_vni_matches_tcpdump() {
 
 #[test]
 fn gre_keys_arp_icmpv6_fragments_match_tcpdump() {
-    if vectors_dir().is_none() {
+    let Some(dir) = vectors_dir("gre_keys_arp_icmpv6_fragments_match_tcpdump") else {
         return;
-    }
-    let gre = all("various_gre.pcap");
+    };
+    let gre = all(&dir, "various_gre.pcap");
     assert!(
         gre.iter().any(|s| s.gre_keys.contains(&Some(0x28))),
         "GRE key 0x28"
     );
     // arp-too-long-tha: hardware length 14 is refused, not misread.
-    let arp = all("arp-too-long-tha.pcap");
+    let arp = all(&dir, "arp-too-long-tha.pcap");
     assert!(arp.iter().all(|s| s.arp.iter().all(|a| a.is_err())) && !arp[0].arp.is_empty());
     // icmpv6: a router advertisement with a valid checksum.
-    let ra = all("icmpv6.pcap");
+    let ra = all(&dir, "icmpv6.pcap");
     assert!(
         ra.iter()
             .flat_map(|s| &s.icmpv6)
             .any(|r| matches!(r, Ok(Icmpv6Repr::Ndisc(NdiscRepr::RouterAdvert { .. }))))
     );
-    let ns = all("icmpv6-ns-nonce.pcap");
+    let ns = all(&dir, "icmpv6-ns-nonce.pcap");
     assert!(
         ns.iter()
             .flat_map(|s| &s.icmpv6)
             .any(|r| matches!(r, Ok(Icmpv6Repr::Ndisc(NdiscRepr::NeighborSolicit { .. }))))
     );
     // afs.pcap: 200 of 601 frames are IPv4 fragments (tcpdump rx-v).
-    let afs = all("afs.pcap");
+    let afs = all(&dir, "afs.pcap");
     assert_eq!(afs.len(), 601);
     assert_eq!(afs.iter().map(|s| s.fragments).sum::<usize>(), 200);
     // DHCP: four messages between ports 67 and 68.
-    let dhcp = all("dhcp-rfc3004.pcap");
+    let dhcp = all(&dir, "dhcp-rfc3004.pcap");
     assert_eq!(
         dhcp.iter()
             .filter(|s| s.udp_ports.iter().any(|p| p.0 == 67 || p.1 == 67))
@@ -351,5 +343,5 @@ fn gre_keys_arp_icmpv6_fragments_match_tcpdump() {
         4
     );
     // The malformed IPv6 fragment header is an error or a fragment, never a panic.
-    let _ = all("ipv6_frag6_negative_len.pcap");
+    let _ = all(&dir, "ipv6_frag6_negative_len.pcap");
 }

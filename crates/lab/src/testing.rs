@@ -6,7 +6,6 @@
 //! test prints `SKIP <test>: <why>` to stderr, appends that line to `$CIRRUS_SKIP_LOG` when
 //! set, and returns.
 
-use std::io::Write;
 use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -15,23 +14,10 @@ use crate::cmd;
 use crate::error::Result;
 use crate::lab::{Lab, LabSpec};
 
-/// Reports a skipped test (or fails it under `CI=true`).
+/// Reports a skipped test (or fails it under `CI=true`): the project's one rule,
+/// [`cirrus_testkit::skip`].
 pub fn skip(test: &str, why: &str) {
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{test} cannot run under CI=true: {why}");
-    }
-    let line = format!("SKIP {test}: {why}");
-    eprintln!("{line}");
-    let log = std::env::var_os("CIRRUS_SKIP_LOG").and_then(|path| {
-        std::fs::File::options()
-            .create(true)
-            .append(true)
-            .open(path)
-            .ok()
-    });
-    if let Some(mut f) = log {
-        let _ = writeln!(f, "{line}");
-    }
+    cirrus_testkit::skip(test, why)
 }
 
 /// Whether this process runs as root (uid 0).

@@ -4,44 +4,98 @@
 //! what the client sends for unset parts (default-built structs, bare
 //! resources) must validate.
 //!
-//! Needs a python with `vnc_api` installed: `CIRRUS_VNC_PYTHON=/path/to/python`,
-//! else `/tmp/vncvenv/bin/python`. Without one the test prints why and passes.
+//! Needs a python with `vnc_api` installed: `$CIRRUS_VNC_PYTHON`, else `bin/python` of the test
+//! venv (`$CIRRUS_TEST_VENV`, else `target/test-venv`, which scripts/test.sh makes). When none is
+//! there the test is a visible skip (a failure under `CI=true`). Once a python is found, any
+//! failure of the helper (cannot start, exits non-zero, prints something that is not the JSON
+//! tables) fails the test: this is the only independent check of `vnc.schema`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use cirrus_model::{Collection, Schema, TypeRef, schema};
 use serde_json::Value;
 
-fn client_tables() -> Option<Value> {
-    let python =
-        std::env::var("CIRRUS_VNC_PYTHON").unwrap_or_else(|_| "/tmp/vncvenv/bin/python".into());
-    if !std::path::Path::new(&python).exists() {
-        eprintln!("skipped: no python with vnc_api at {python} (set CIRRUS_VNC_PYTHON)");
-        return None;
+/// The python to run the helper with; `None` after a skip when there is none here.
+fn python(test: &str) -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("CIRRUS_VNC_PYTHON") {
+        let p = PathBuf::from(p);
+        assert!(
+            p.exists(),
+            "CIRRUS_VNC_PYTHON={} does not exist",
+            p.display()
+        );
+        return Some(p);
     }
+    let venv = match std::env::var_os("CIRRUS_TEST_VENV") {
+        Some(v) => {
+            let v = PathBuf::from(v);
+            assert!(
+                v.is_dir(),
+                "CIRRUS_TEST_VENV={} is not a folder",
+                v.display()
+            );
+            v
+        }
+        None => cirrus_testkit::repo_root().join("target/test-venv"),
+    };
+    let p = venv.join("bin/python");
+    if p.exists() {
+        return Some(p);
+    }
+    cirrus_testkit::skip(
+        &format!("client_crosscheck::{test}"),
+        &format!(
+            "no python with vnc_api at {} (set CIRRUS_VNC_PYTHON or CIRRUS_TEST_VENV; \
+             scripts/install-test-deps.sh makes the venv)",
+            p.display()
+        ),
+    );
+    None
+}
+
+/// The installed client's tables as client_crosscheck.py dumps them; `None` after a skip.
+/// Panics on any failure of the helper.
+fn client_tables(test: &str) -> Option<Value> {
+    let python = python(test)?;
     let mut child = Command::new(&python)
         .arg("-")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .ok()?;
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", python.display()));
     child
         .stdin
-        .take()?
+        .take()
+        .expect("piped stdin")
         .write_all(include_bytes!("client_crosscheck.py"))
-        .ok()?;
-    let out = child.wait_with_output().ok()?;
-    if !out.status.success() {
-        eprintln!(
-            "skipped: {python} could not load vnc_api: {}",
-            String::from_utf8_lossy(&out.stderr)
+        .unwrap_or_else(|e| panic!("writing the helper to {}: {e}", python.display()));
+    let out = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("waiting for {}: {e}", python.display()));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "client_crosscheck.py under {} failed ({}):\n{stderr}",
+        python.display(),
+        out.status
+    );
+    let tables: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "client_crosscheck.py printed something that is not JSON ({e}):\n{}\n{stderr}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    });
+    for key in ["resources", "structs", "defaults", "bodies"] {
+        assert!(
+            tables[key].as_object().is_some_and(|o| !o.is_empty()),
+            "client_crosscheck.py gave no {key:?}"
         );
-        return None;
     }
-    serde_json::from_slice(&out.stdout).ok()
+    Some(tables)
 }
 
 /// Whether our type for a simple (non-struct) client field matches its facts.
@@ -132,7 +186,7 @@ fn check_structs(s: &Schema, structs: &serde_json::Map<String, Value>, errors: &
 
 #[test]
 fn schema_matches_installed_client() {
-    let Some(tables) = client_tables() else {
+    let Some(tables) = client_tables("schema_matches_installed_client") else {
         return;
     };
     let s = schema();
@@ -285,7 +339,7 @@ fn schema_matches_installed_client() {
 
 #[test]
 fn client_defaults_validate() {
-    let Some(tables) = client_tables() else {
+    let Some(tables) = client_tables("client_defaults_validate") else {
         return;
     };
     let s = schema();

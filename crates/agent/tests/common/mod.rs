@@ -17,23 +17,7 @@ use cirrus_dataplane::wire::MacAddr;
 use cirrus_packet_io::memory::MemPeer;
 use serde_json::{Value, json};
 
-/// Reports a skipped test: under `CI=true` a missing prerequisite fails the test; elsewhere
-/// `SKIP <test>: <why>` goes to stderr and to `$CIRRUS_SKIP_LOG`.
-pub fn skip(test: &str, why: &str) {
-    let line = format!("SKIP {test}: {why}");
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("{line} (CI=true: a missing prerequisite is a failure)");
-    }
-    eprintln!("{line}");
-    if let Ok(path) = std::env::var("CIRRUS_SKIP_LOG")
-        && let Ok(mut f) = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-    {
-        let _ = writeln!(f, "{line}");
-    }
-}
+pub use cirrus_testkit::skip;
 
 /// The controller binary: `$CIRRUS_CONTROLLER_BIN`, else the one built beside this test.
 pub fn controller_bin() -> Option<PathBuf> {

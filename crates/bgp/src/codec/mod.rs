@@ -491,4 +491,111 @@ mod tests {
                 .collect::<Vec<_>>()
         );
     }
+
+    /// An UPDATE message from its three parts (RFC 4271 4.3).
+    fn update_bytes(withdrawn: &[u8], attrs: &[u8], nlri: &[u8]) -> Vec<u8> {
+        let mut body = (withdrawn.len() as u16).to_be_bytes().to_vec();
+        body.extend_from_slice(withdrawn);
+        body.extend_from_slice(&(attrs.len() as u16).to_be_bytes());
+        body.extend_from_slice(attrs);
+        body.extend_from_slice(nlri);
+        let mut m = header(2, body.len());
+        m.extend_from_slice(&body);
+        m
+    }
+
+    fn decode_update_bytes(m: &[u8]) -> Update {
+        match decode(m, &CodecContext::asn4()).unwrap() {
+            Message::Update(u) => u,
+            other => panic!("not an UPDATE: {other:?}"),
+        }
+    }
+
+    const ORIGIN_IGP: [u8; 4] = [0x40, 1, 1, 0];
+    const AS_PATH_EMPTY: [u8; 3] = [0x40, 2, 0];
+    const NEXT_HOP_10_0_0_4: [u8; 7] = [0x40, 3, 4, 10, 0, 0, 4];
+
+    /// The bits after the prefix length are irrelevant (RFC 4271 4.3): `/1 0xfe` is 128.0.0.0/1,
+    /// so it matches the canonical withdrawal and re-encodes as `/1 0x80`.
+    #[test]
+    fn trailing_prefix_bits_are_dropped() {
+        let m = update_bytes(&[1, 0xfe, 24, 10, 1, 2], &[], &[]);
+        let u = decode_update_bytes(&m);
+        let got: Vec<_> = u.withdraw.iter().map(|l| l.nlri.clone()).collect();
+        assert_eq!(
+            got,
+            [
+                Nlri::Inet("128.0.0.0/1".parse().unwrap()),
+                Nlri::Inet("10.1.2.0/24".parse().unwrap())
+            ]
+        );
+        assert_eq!(
+            encode(&Message::Update(u), true).unwrap(),
+            update_bytes(&[1, 0x80, 24, 10, 1, 2], &[], &[])
+        );
+    }
+
+    /// RFC 7606 3(g): a repeated attribute is discarded after its first occurrence (the
+    /// routes stay announced); a repeated MP_REACH_NLRI is a Malformed Attribute List.
+    #[test]
+    fn repeated_attributes() {
+        let lp = |v: u8| [0x40, 5, 4, 0, 0, 0, v];
+        let attrs = [
+            &ORIGIN_IGP[..],
+            &AS_PATH_EMPTY,
+            &NEXT_HOP_10_0_0_4,
+            &lp(100),
+            &lp(200),
+        ]
+        .concat();
+        let m = update_bytes(&[], &attrs, &[32, 192, 168, 0, 4]);
+        let u = decode_update_bytes(&m);
+        assert_eq!(
+            (u.attrs.local_pref, u.announce.len(), &u.attribute_errors),
+            (Some(100), 1, &Vec::<String>::new())
+        );
+        let without_repeat = update_bytes(&[], &attrs[..attrs.len() - 7], &[32, 192, 168, 0, 4]);
+        assert_eq!(encode(&Message::Update(u), true).unwrap(), without_repeat);
+
+        // MP_REACH_NLRI (VPNv4, RD 0:0 next hop 10.0.0.4, label 16, RD 1:1, 10.0.0.0/24) twice.
+        let reach: Vec<u8> = [
+            &[0x80, 14, 33, 0, 1, 128, 12][..],
+            &[0; 8],
+            &[10, 0, 0, 4, 0],
+            &[112, 0, 1, 1, 0, 0, 0, 1, 0, 0, 0, 1, 10, 0, 0],
+        ]
+        .concat();
+        let attrs = [&ORIGIN_IGP[..], &AS_PATH_EMPTY, &reach, &reach].concat();
+        let e = decode(&update_bytes(&[], &attrs, &[]), &CodecContext::asn4()).unwrap_err();
+        assert_eq!(
+            (e.notification.code, e.notification.subcode),
+            (codes::UPDATE, codes::UPDATE_MALFORMED_ATTR_LIST),
+            "{e}"
+        );
+    }
+
+    /// A received UPDATE without ORIGIN re-encodes with its AS_PATH, as received.
+    #[test]
+    fn as_path_without_origin_is_kept() {
+        let attrs = [&AS_PATH_EMPTY[..], &NEXT_HOP_10_0_0_4].concat();
+        let m = update_bytes(&[], &attrs, &[32, 192, 168, 0, 4]);
+        let u = decode_update_bytes(&m);
+        assert_eq!(encode(&Message::Update(u), true).unwrap(), m);
+    }
+
+    /// Routes announced without any attribute are withdrawn (RFC 7606 3(d)), not given default
+    /// attributes that the peer never sent.
+    #[test]
+    fn routes_without_attributes_are_withdrawn() {
+        let u = decode_update_bytes(&update_bytes(&[], &[], &[24, 10, 1, 2]));
+        assert!(u.announce.is_empty());
+        assert_eq!(
+            u.withdraw
+                .iter()
+                .map(|l| l.nlri.clone())
+                .collect::<Vec<_>>(),
+            [Nlri::Inet("10.1.2.0/24".parse().unwrap())]
+        );
+        assert_eq!(u.attribute_errors.len(), 1, "{:?}", u.attribute_errors);
+    }
 }

@@ -65,9 +65,13 @@ fn stack_from(stack: &[MplsLabel]) -> Labels {
     }
 }
 
+// Received prefixes are truncated to their length: RFC 4271 4.3 makes the trailing bits of the
+// last octet irrelevant, and a route kept with them set (10.0.0.7/24) would never match the
+// canonical withdrawal (10.0.0.0/24) nor re-encode to what was received.
+
 pub(crate) fn inet_from(a: &Ipv4UnicastAddress) -> Labeled {
     Labeled {
-        nlri: Nlri::Inet(a.network().address()),
+        nlri: Nlri::Inet(a.network().address().trunc()),
         labels: Labels::default(),
         path_id: a.path_id(),
     }
@@ -86,7 +90,7 @@ pub(crate) fn inet_to(l: &Labeled) -> Result<Ipv4UnicastAddress, CodecError> {
 
 pub(crate) fn inet6_from(a: &Ipv6UnicastAddress) -> Labeled {
     Labeled {
-        nlri: Nlri::Inet6(a.network().address()),
+        nlri: Nlri::Inet6(a.network().address().trunc()),
         labels: Labels::default(),
         path_id: a.path_id(),
     }
@@ -107,7 +111,7 @@ pub(crate) fn vpn4_from(a: &Ipv4MplsVpnUnicastAddress) -> Result<Labeled, CodecE
     Ok(Labeled {
         nlri: Nlri::InetVpn {
             rd: rd_from(a.rd())?,
-            prefix: a.network().address(),
+            prefix: a.network().address().trunc(),
         },
         labels: stack_from(a.label_stack()),
         path_id: a.path_id(),
@@ -134,7 +138,7 @@ pub(crate) fn vpn6_from(a: &Ipv6MplsVpnUnicastAddress) -> Result<Labeled, CodecE
     Ok(Labeled {
         nlri: Nlri::Inet6Vpn {
             rd: rd_from(a.rd())?,
-            prefix: a.network().address(),
+            prefix: a.network().address().trunc(),
         },
         labels: stack_from(a.label_stack()),
         path_id: a.path_id(),

@@ -100,11 +100,22 @@ pub(crate) fn from_netgauze(
     let mut as2_path: Option<Vec<AsSegment>> = None;
     let mut as4_path: Option<Vec<AsSegment>> = None;
     let a = &mut out.attrs;
+    let mut seen = [false; 256];
     for attr in u.path_attributes() {
         let code = match attr.path_attribute_type() {
             Ok(t) => t as u8,
             Err(c) => c,
         };
+        // RFC 7606 3(g): MP_REACH/MP_UNREACH twice is a Malformed Attribute List; any other
+        // attribute after its first occurrence is discarded.
+        if std::mem::replace(&mut seen[usize::from(code)], true) {
+            if code == 14 || code == 15 {
+                return Err(CodecError::Invalid(format!(
+                    "path attribute {code} appears more than once"
+                )));
+            }
+            continue;
+        }
         out.attr_order.push((code, attr.extended_length()));
         match attr.value() {
             PathAttributeValue::Origin(o) => {
@@ -198,6 +209,12 @@ pub(crate) fn from_netgauze(
         (None, v4) => a.next_hop = v4.map(IpAddr::V4),
     }
     out.eor = u.end_of_rib().and_then(super::family_of);
+    if out.attr_order.is_empty() && !out.announce.is_empty() {
+        // Routes without a single attribute lack every mandatory one (RFC 7606 3(d)); and an
+        // empty `attr_order` would otherwise read as "built here" and re-encode with defaults.
+        out.attribute_errors
+            .push("routes announced without any path attribute".into());
+    }
     if !out.attribute_errors.is_empty() {
         // RFC 7606 treat-as-withdraw: the announced routes are withdrawn instead.
         let ann = std::mem::take(&mut out.announce);
@@ -406,6 +423,9 @@ pub(crate) fn to_netgauze(u: &Update, asn4: bool) -> Result<BgpMessage, CodecErr
             Origin::Incomplete => NgOrigin::Incomplete,
         };
         attrs.push((1, attr(false, true, PathAttributeValue::Origin(origin))?));
+    }
+    // AS_PATH on its own test: a received message that lacked ORIGIN still had its AS_PATH.
+    if present(2, has_reach) {
         let seg_type = |set: bool| {
             if set {
                 AsPathSegmentType::AsSet
@@ -435,9 +455,7 @@ pub(crate) fn to_netgauze(u: &Update, asn4: bool) -> Result<BgpMessage, CodecErr
                     .collect(),
             )
         };
-        if present(2, true) {
-            attrs.push((2, attr(false, true, PathAttributeValue::AsPath(path))?));
-        }
+        attrs.push((2, attr(false, true, PathAttributeValue::AsPath(path))?));
         if !asn4 && a.as_path.iter().any(|s| s.asns.iter().any(|&x| x > 0xffff)) {
             let p = As4Path::new(
                 a.as_path

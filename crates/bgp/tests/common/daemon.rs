@@ -97,15 +97,28 @@ impl Drop for Daemon {
     }
 }
 
-/// Runs a CLI command and returns stdout (stderr appended when it fails).
+/// Runs a CLI command and returns its stdout. Not being able to run it, or a non-zero exit,
+/// fails the test: an observation that did not happen must never read as "nothing there".
 pub fn run(bin: &Path, args: &[&str]) -> String {
+    try_run(bin, args).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// [`run`] for the calls that may fail on purpose (waiting for a daemon to come back): its
+/// stdout, or what went wrong.
+pub fn try_run(bin: &Path, args: &[&str]) -> Result<String, String> {
     let out = Command::new(bin)
         .args(args)
         .output()
-        .unwrap_or_else(|e| panic!("{}: {e}", bin.display()));
-    let mut s = String::from_utf8_lossy(&out.stdout).to_string();
-    if !out.status.success() {
-        s.push_str(&String::from_utf8_lossy(&out.stderr));
+        .map_err(|e| format!("{}: {e}", bin.display()))?;
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    if out.status.success() {
+        Ok(stdout)
+    } else {
+        Err(format!(
+            "{} {args:?} failed ({}):\n{stdout}{}",
+            bin.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ))
     }
-    s
 }

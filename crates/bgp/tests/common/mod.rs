@@ -2,6 +2,8 @@
 #![allow(dead_code)]
 
 pub mod daemon;
+pub mod gobgp;
+pub mod gobgp_rib;
 pub mod pcap;
 
 use std::future::Future;

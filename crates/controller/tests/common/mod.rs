@@ -245,9 +245,13 @@ impl Controller {
         );
     }
 
+    /// `GET /bgp/neighbors`; anything but a 200 with a list fails the test.
     pub fn neighbors(&self) -> Vec<Value> {
-        let (_, v) = http("GET", self.introspect, "/bgp/neighbors", None).unwrap();
-        v["neighbors"].as_array().cloned().unwrap_or_default()
+        let (status, v) = http("GET", self.introspect, "/bgp/neighbors", None).unwrap();
+        match v["neighbors"].as_array() {
+            Some(n) if status == 200 => n.clone(),
+            _ => panic!("GET /bgp/neighbors: {status} {v}"),
+        }
     }
 
     pub fn neighbor(&self, addr: Ipv4Addr) -> Option<Value> {
@@ -262,10 +266,14 @@ impl Controller {
         http("GET", self.introspect, &format!("/routes?{query}"), None).unwrap()
     }
 
-    /// The routes of an instance or table (empty when it does not exist).
+    /// The routes of an instance or table. Anything but a 200 with a list (a 404: no such
+    /// instance) fails the test: it must not read as "no routes".
     pub fn routes(&self, instance: &str) -> Vec<Value> {
-        let (_, v) = self.routes_answer(&format!("instance={instance}"));
-        v["routes"].as_array().cloned().unwrap_or_default()
+        let (status, v) = self.routes_answer(&format!("instance={instance}"));
+        match v["routes"].as_array() {
+            Some(r) if status == 200 => r.clone(),
+            _ => panic!("GET /routes?instance={instance}: {status} {v}"),
+        }
     }
 
     pub fn route(&self, instance: &str, prefix: &str) -> Option<Value> {
@@ -433,21 +441,21 @@ impl GoBgp {
         g
     }
 
-    /// Runs `gobgp` against this daemon; stdout (and stderr when it fails).
+    /// Runs `gobgp` against this daemon; its stdout. A failure fails the test (as
+    /// [`Self::cli_ok`]): an observation that did not happen must not read as "nothing there".
     pub fn cli(&self, args: &str) -> String {
-        let out = Command::new(require("gobgp"))
-            .arg("-u")
-            .arg(self.api.ip().to_string())
-            .arg("-p")
-            .arg(self.api.port().to_string())
-            .args(args.split_whitespace())
-            .output()
-            .expect("running gobgp");
-        let mut s = String::from_utf8_lossy(&out.stdout).to_string();
-        if !out.status.success() {
-            s.push_str(&String::from_utf8_lossy(&out.stderr));
-        }
-        s
+        self.cli_ok(args)
+    }
+
+    /// `gobgp global rib -a vpnv4`, which must have listed the table (its header, or "Network
+    /// not in table").
+    pub fn vpnv4(&self) -> String {
+        let t = self.cli_ok("global rib -a vpnv4");
+        assert!(
+            t.contains("Network"),
+            "gobgp did not list its vpnv4 table: {t}"
+        );
+        t
     }
 
     /// Runs `gobgp` and panics, with its stderr, when it fails.

@@ -139,6 +139,7 @@ pub fn privileged() -> bool {
 /// Whether this test can run here ([`privileged`]). When it cannot: under `CI=true` the
 /// test fails saying what is missing; elsewhere it prints `SKIP <test>: <why>` to
 /// stderr, appends that line to `$CIRRUS_SKIP_LOG` when set, and the caller returns.
+#[cfg(test)]
 pub fn can_run(test: &str) -> bool {
     if privileged() {
         return true;
@@ -147,24 +148,9 @@ pub fn can_run(test: &str) -> bool {
     false
 }
 
-/// Reports a skipped test (see [`can_run`]).
-pub fn skip(test: &str, why: &str) {
-    let line = format!("SKIP {test}: {why}");
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("{line} (CI=true: a missing prerequisite is a failure)");
-    }
-    eprintln!("{line}");
-    if let Ok(path) = std::env::var("CIRRUS_SKIP_LOG") {
-        use std::io::Write;
-        if let Ok(mut f) = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-        {
-            let _ = writeln!(f, "{line}");
-        }
-    }
-}
+// The bench binaries include this module too (without the dev-dependencies); they skip nothing.
+#[cfg(test)]
+pub use cirrus_testkit::skip;
 
 impl Lab {
     /// Takes charge of removing a link made elsewhere (e.g. a tap device).
