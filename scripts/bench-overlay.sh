@@ -14,6 +14,7 @@
 #
 #   scripts/bench-overlay.sh [SECONDS]     # each transfer's length, default 5
 set -euo pipefail
+shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
 SECS=${1:-5}
 
@@ -70,9 +71,12 @@ tcp_mbps() {
   ip netns exec "$2" iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
   local srv=$!
   sleep 0.3
-  ip netns exec "$1" iperf3 -c "$3" -p 5201 -t "$SECS" -J |
-    python3 -c 'import json,sys; print(round(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e6))'
+  local out
+  out=$(ip netns exec "$1" iperf3 -c "$3" -p 5201 -t "$SECS" --connect-timeout 3000 -J) ||
+    { kill "$srv" 2>/dev/null; echo "iperf3 to $3 failed: $out" >&2; return 1; }
   wait "$srv" 2>/dev/null || true
+  echo "$out" |
+    python3 -c 'import json,sys; print(round(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e6))'
 }
 
 # iperf3 UDP, 64-byte datagrams as fast as the sender goes, from $1 to $3 in $2; the forwarding
@@ -85,7 +89,9 @@ udp_pps() {
   sleep 0.3
   local before out after
   before=$(cpu_ticks "$@")
-  out=$(ip netns exec "$from" iperf3 -c "$addr" -p 5202 -u -l 64 -b 0 -t "$SECS" -J)
+  out=$(ip netns exec "$from" iperf3 -c "$addr" -p 5202 -u -l 64 -b 0 -t "$SECS" \
+    --connect-timeout 3000 -J) ||
+    { kill "$srv" 2>/dev/null; echo "iperf3 to $addr failed: $out" >&2; return 1; }
   after=$(cpu_ticks "$@")
   wait "$srv" 2>/dev/null || true
   echo "$out" | python3 -c '
@@ -153,6 +159,10 @@ for i in 1 2; do
   ip -n "$PFX-ow$i" addr add 10.79.0.$i/24 dev eth0
   ip -n "$PFX-ow$i" link set eth0 up
   ip -n "$PFX-on$i" link set vw$i up
+  # OVS's netdev datapath takes 1500-byte frames from a veth: no TSO/GSO super-frames, and
+  # checksums complete (userspace TSO does not cover VXLAN in this OVS).
+  ip netns exec "$PFX-ow$i" ethtool -K eth0 tso off gso off tx off >/dev/null
+  ip netns exec "$PFX-on$i" ethtool -K vw$i tso off gso off tx off >/dev/null
   ip -n "$PFX-on$i" link set eth0 up
   ip -n "$PFX-on$i" link set lo up
 done
@@ -176,7 +186,7 @@ for i in 1 2; do
     -- add-port br-int vw$i \
     -- add-port br-int vx0 -- set interface vx0 type=vxlan options:remote_ip=198.19.250.$other options:key=100
   ip -n "$PFX-on$i" addr add 198.19.250.$i/24 dev br-phy
-  ip -n "$PFX-on$i" link set br-phy mtu 65535 up
+  ip -n "$PFX-on$i" link set br-phy up   # a tap: the kernel side only; OVS sends on eth0
   ip -n "$PFX-on$i" link set br-int up
   ovs-appctl -t "$d/vswitchd.ctl" ovs/route/add 198.19.250.0/24 br-phy >/dev/null
 done
