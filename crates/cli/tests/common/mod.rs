@@ -383,6 +383,13 @@ impl Background {
         bg
     }
 
+    /// Whether it still runs.
+    pub fn running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| c.try_wait().ok().flatten().is_none())
+    }
+
     /// Waits for it to end by itself (at most `timeout`); its output.
     pub fn output(mut self, timeout: Duration) -> Output {
         let mut child = self.child.take().unwrap();
