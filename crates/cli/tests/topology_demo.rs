@@ -5,7 +5,8 @@
 //! across nodes, policy pass and policy deny, overlapping tenants isolated, the floating IP
 //! from the public network), and then, in the sandbox the demo left up, that the floating IP's
 //! traffic reaches red-web1 translated (red-web1 sees pub1's address talk to its own) and
-//! pub1 sees the answer come from the floating IP.
+//! pub1 sees the answer come from the floating IP; and that red's pings to blue-web2's
+//! address (red has its own 10.1.1.0/24) never reach blue-web2.
 
 mod common;
 
@@ -131,4 +132,17 @@ fn the_demo_on_three_nodes_shows_every_try_as_expected() {
         Some(format!("{web1},{pub1},0").as_str()),
         "{seen:?}"
     );
+
+    // The tenants overlap: red's pings to blue-web2's address never reach blue-web2.
+    let blue2 = common::address(&status, "blue-web2");
+    let capture = Capture::start(
+        &sb,
+        "blue-web2",
+        &["-i", "eth0", "-f", "icmp", "-T", "fields", "-e", "ip.src"],
+        1,
+        4,
+    );
+    let _ = sb.exec("red-web1", &["ping", "-c", "2", "-W", "1", &blue2]);
+    let seen = capture.lines();
+    assert!(seen.is_empty(), "red reached blue-web2: {seen:?}");
 }

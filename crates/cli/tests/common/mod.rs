@@ -310,7 +310,15 @@ impl Sandbox {
 impl Drop for Sandbox {
     fn drop(&mut self) {
         if Lab::read(&self.dir).is_ok_and(|s| s.is_some()) {
-            let _ = self.run(&["down"]);
+            let down = self.run(&["down"]);
+            if !down.status.success() {
+                eprintln!(
+                    "sandbox {} was not removed completely: {}{}",
+                    self.prefix,
+                    text(&down.stdout),
+                    text(&down.stderr)
+                );
+            }
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
