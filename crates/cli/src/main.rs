@@ -12,6 +12,7 @@ mod document;
 mod names;
 mod output;
 mod sandbox;
+mod vrouter;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -145,6 +146,14 @@ cirrusctl control vrouters\n  \
 cirrusctl control routes --instance default-domain:demo:vn1:vn1\n  \
 cirrusctl control --introspect http://10.0.0.2:8083 vrouters -o json")]
     Control(ControlArgs),
+
+    /// Show a compute node's vrouter: ports, VRFs, routes, flows, drops (its introspect)
+    #[command(after_help = "Examples:\n  \
+cirrusctl vrouter ports                       # on the compute node (introspect 127.0.0.1:8085)\n  \
+cirrusctl vrouter --node c1 flows             # a sandbox's compute node c1\n  \
+cirrusctl vrouter --node c2 routes --instance default-domain:demo:web:web\n  \
+cirrusctl vrouter --node c1 drops -o json")]
+    Vrouter(vrouter::VrouterArgs),
 
     /// A whole Cirrus on this machine in network namespaces: controller, vrouters, workloads
     #[command(
@@ -315,6 +324,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             })
         }
+        Command::Vrouter(args) => print(&vrouter::run(&args, format)?),
         Command::Control(args) => {
             let introspect = Client::new(&args.introspect, None);
             print(&match args.command {
