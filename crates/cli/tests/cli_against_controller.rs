@@ -84,9 +84,6 @@ impl Controller {
             .arg(format!("127.0.0.1:{port}"))
             .arg("--data-dir")
             .arg(dir.0.join("data"))
-            // The API alone: the control role's fixed ports (introspect 8083, channel 5269,
-            // BGP) may be taken by a sandbox running on this machine.
-            .args(["--roles", "config", "--channel-listen", "none"])
             .stdin(Stdio::null())
             .stdout(log_file.try_clone().unwrap())
             .stderr(log_file)
