@@ -1,9 +1,9 @@
 //! Three compute nodes, one network, a workload on each node (`cirrusctl sandbox`): each gets
 //! its address by DHCP (busybox udhcpc, the instance-ip); ping and TCP (busybox nc, a bounded
 //! transfer whose content is checked) work between nodes; tshark in the underlay namespace
-//! sees MPLS over UDP (port 6635) carrying the workloads' own addresses; once the
-//! global-vrouter-config puts VXLAN first (`cirrusctl apply`), it sees VXLAN (port 4789)
-//! carrying them instead.
+//! sees MPLS over UDP (port 6635) carrying the workloads' own addresses; VXLAN (port 4789)
+//! for a network that asks for it (forwarding mode l2); and once the global-vrouter-config
+//! puts VXLAN first (`cirrusctl apply`), VXLAN for the first network too.
 
 mod common;
 
@@ -27,6 +27,18 @@ network_ipam_refs:
     attr:
       ipam_subnets:
         - subnet: {ip_prefix: 10.20.0.0, ip_prefix_len: 24}
+";
+
+/// A network that only bridges: the vrouters prefer VXLAN for it.
+const BRIDGED: &str = "\
+kind: virtual-network
+fq_name: [default-domain, tra, bridged]
+virtual_network_properties: {forwarding_mode: l2}
+network_ipam_refs:
+  - to: [default-domain, tra, tra-ipam]
+    attr:
+      ipam_subnets:
+        - subnet: {ip_prefix: 10.21.0.0, ip_prefix_len: 24}
 ";
 
 const VXLAN_FIRST: &str = "\
@@ -131,7 +143,24 @@ fn three_nodes_dhcp_ping_tcp_and_the_overlay_on_the_wire() {
     assert_eq!(received.len(), sent.len(), "w2 received all of w1's stream");
     assert!(received == sent, "the stream arrived changed");
 
-    // VXLAN first, as the global-vrouter-config asks: w2 (c2) pings w3 (c3) over VXLAN.
+    // VXLAN for the network that asks for it (forwarding mode l2): y1 (c1) pings y2 (c3).
+    sb.apply(BRIDGED);
+    let y1 = sb.add_workload("y1", "c1", "default-domain:tra:bridged");
+    let y2 = sb.add_workload("y2", "c3", "default-domain:tra:bridged");
+    sb.wait_ping("y1", &y2, Duration::from_secs(20));
+    let seen = overlay(&sb, 4789, 10, || {
+        assert!(sb.ping("y1", &y2), "{}", sb.logs());
+    });
+    assert_eq!(
+        seen,
+        [
+            vec![c1.clone(), c3.clone(), y1.clone(), y2.clone()],
+            vec![c3.clone(), c1.clone(), y2, y1]
+        ],
+        "VXLAN from c1 to c3 and back, carrying y1 <-> y2"
+    );
+
+    // VXLAN first for every network, as the global-vrouter-config asks: w2 (c2) pings w3 (c3) over VXLAN.
     sb.apply(VXLAN_FIRST);
     let seen = wait_until(
         "the vrouters to take VXLAN",
