@@ -5,143 +5,14 @@
 //! killed in the middle of `up`. Skips (fails under CI=true) without root, the tools, or the
 //! programs (built beside cirrusctl, or CIRRUS_CONTROLLER_BIN / CIRRUS_VROUTER_BIN).
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod common;
+
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use cirrus_lab::testing::{lab_can_run, skip, unique_prefix};
-use cirrus_lab::{Lab, netns};
-
-fn program(name: &str, env: &str) -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os(env) {
-        return Some(PathBuf::from(p));
-    }
-    let beside = Path::new(env!("CARGO_BIN_EXE_cirrusctl")).with_file_name(name);
-    beside.is_file().then_some(beside)
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// One sandbox under test: its prefix, state dir and API; `down` when dropped.
-struct Sandbox {
-    prefix: String,
-    dir: PathBuf,
-    api: String,
-    introspect: String,
-}
-
-impl Sandbox {
-    fn new(tag: &str) -> Sandbox {
-        let prefix = unique_prefix(tag);
-        let dir = std::env::temp_dir().join(format!("cirrusctl-sandbox-{prefix}"));
-        Sandbox {
-            api: format!("127.0.0.1:{}", free_port()),
-            introspect: format!("127.0.0.1:{}", free_port()),
-            prefix,
-            dir,
-        }
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_cirrusctl"));
-        c.env_remove("CIRRUS_API")
-            .env_remove("CIRRUS_SANDBOX_PREFIX")
-            .env_remove("CIRRUS_SANDBOX_DIR")
-            .env("CIRRUS_API", format!("http://{}", self.api))
-            .arg("sandbox")
-            .arg("--prefix")
-            .arg(&self.prefix)
-            .arg("--state-dir")
-            .arg(&self.dir)
-            .args(args)
-            .stdin(Stdio::null());
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.command(args).output().unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(
-            out.status.success(),
-            "cirrusctl sandbox {args:?}: {}\nstdout: {stdout}\nstderr: {}\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr),
-            self.logs()
-        );
-        stdout
-    }
-
-    fn up_args<'a>(&'a self, computes: &'a str) -> Vec<&'a str> {
-        vec![
-            "up",
-            "--computes",
-            computes,
-            "--api-listen",
-            &self.api,
-            "--introspect-listen",
-            &self.introspect,
-            "--timeout",
-            "60",
-        ]
-    }
-
-    fn logs(&self) -> String {
-        let mut text = String::new();
-        if let Ok(dir) = std::fs::read_dir(self.dir.join("logs")) {
-            for e in dir.flatten() {
-                let body = std::fs::read_to_string(e.path()).unwrap_or_default();
-                let tail: Vec<&str> = body.lines().rev().take(30).collect();
-                text.push_str(&format!("--- {}\n", e.path().display()));
-                for l in tail.into_iter().rev() {
-                    text.push_str(l);
-                    text.push('\n');
-                }
-            }
-        }
-        text
-    }
-
-    /// Namespaces and the root link carrying the prefix that exist now.
-    fn leftovers(&self) -> Vec<String> {
-        let mut left: Vec<String> = netns::list()
-            .into_iter()
-            .filter(|n| n.starts_with(&format!("{}-", self.prefix)))
-            .collect();
-        if netns::link_exists(None, &format!("{}-ul", self.prefix)) {
-            left.push(format!("{}-ul", self.prefix));
-        }
-        left
-    }
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        if Lab::read(&self.dir).is_ok_and(|s| s.is_some()) {
-            let _ = self.run(&["down"]);
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn address(status: &str, workload: &str) -> String {
-    let line = status
-        .lines()
-        .find(|l| l.split_whitespace().next() == Some(workload))
-        .unwrap_or_else(|| panic!("no {workload} in:\n{status}"));
-    let cidr = line.split_whitespace().nth(3).unwrap();
-    cidr.split('/').next().unwrap().to_string()
-}
+use cirrus_lab::Lab;
+use cirrus_lab::testing::{lab_can_run, skip};
+use common::{Sandbox, address, program};
 
 #[test]
 fn up_workloads_ping_across_nodes_then_a_crash_and_down_leave_nothing() {
@@ -174,7 +45,7 @@ fn up_workloads_ping_across_nodes_then_a_crash_and_down_leave_nothing() {
 
     let apply = Command::new(env!("CARGO_BIN_EXE_cirrusctl"))
         .args(["--api", &format!("http://{}", sb.api), "apply", "-f"])
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/demo.yaml"))
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/demo.yaml"))
         .output()
         .unwrap();
     assert!(apply.status.success(), "{apply:?}");

@@ -386,6 +386,14 @@ impl Drop for Lab {
                 tracing::warn!(%report, "lab teardown left something behind");
                 eprintln!("cirrus-lab: teardown of {}: {report}", self.plan.prefix());
             }
+        } else {
+            // The processes this handle started run on; whoever ends them later (`down` from
+            // another program), this program must still reap them, or each stays a zombie
+            // for as long as this program runs.
+            for (name, mut child) in self.children.drain() {
+                let reaper = std::thread::Builder::new().name(format!("reap-{name}"));
+                let _ = reaper.spawn(move || child.wait());
+            }
         }
     }
 }
