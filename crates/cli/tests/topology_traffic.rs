@@ -3,7 +3,8 @@
 //! transfer whose content is checked) work between nodes; tshark in the underlay namespace
 //! sees MPLS over UDP (port 6635) carrying the workloads' own addresses; VXLAN (port 4789)
 //! for a network that asks for it (forwarding mode l2); and once the global-vrouter-config
-//! puts VXLAN first (`cirrusctl apply`), VXLAN for the first network too.
+//! puts VXLAN first (`cirrusctl apply`), VXLAN for the first network too; and once it sets a
+//! flow ageing timeout, idle flows leave the vrouters' flow tables after it.
 
 mod common;
 
@@ -46,6 +47,14 @@ kind: global-vrouter-config
 fq_name: [default-global-system-config, default-global-vrouter-config]
 encapsulation_priorities:
   encapsulation: [VXLAN, MPLSoUDP, MPLSoGRE]
+";
+
+const AGEING: &str = "\
+kind: global-vrouter-config
+fq_name: [default-global-system-config, default-global-vrouter-config]
+flow_aging_timeout_list:
+  flow_aging_timeout:
+    - {protocol: all, port: 0, timeout_in_seconds: 2}
 ";
 
 /// The first two packets (at most `seconds`) of the overlay on the underlay's bridge while `traffic` runs: one line
@@ -177,8 +186,33 @@ fn three_nodes_dhcp_ping_tcp_and_the_overlay_on_the_wire() {
         seen,
         [
             vec![c2.clone(), c3.clone(), w2.clone(), w3.clone()],
-            vec![c3, c2, w3, w2]
+            vec![c3, c2, w3.clone(), w2]
         ],
         "VXLAN from c2 to c3 and back, carrying w2 <-> w3"
+    );
+
+    // A 2-second flow ageing timeout (the default keeps an idle flow 180 s): the flows of one
+    // ping from w2 to w3 are in c2's table, then gone once idle.
+    sb.apply(AGEING);
+    let flows_to_w3 = || {
+        let f = sb.vrouter_introspect("c2", "/flows?limit=10000");
+        f["flows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["dst"] == w3.as_str() || r["src"] == w3.as_str())
+            .count()
+    };
+    wait_until(
+        "the flows of a ping from w2 to w3 in c2's table",
+        Duration::from_secs(20),
+        || (sb.ping("w2", &w3) && flows_to_w3() > 0).then_some(()),
+        || sb.logs(),
+    );
+    wait_until(
+        "c2 to age the idle flows to w3 out after 2 s",
+        Duration::from_secs(15),
+        || (flows_to_w3() == 0).then_some(()),
+        || format!("{}\n{}", sb.vrouter_introspect("c2", "/flows"), sb.logs()),
     );
 }

@@ -58,10 +58,14 @@ pub enum DropReason {
     /// Received on the host or agent port: what they inject is sent by the runner to the
     /// interface the agent names, not routed by the pipeline.
     HostOrAgentIngress,
+    /// IPv6 link-scoped multicast (ff02::/16: MLD reports, mDNS, solicitations other than
+    /// neighbour discovery) from a workload: it stays on the workload's link, which the
+    /// vrouter neither floods nor routes. Counted apart from spoofing, which it is not.
+    LinkScopedMulticast,
 }
 
 impl DropReason {
-    pub const COUNT: usize = DropReason::HostOrAgentIngress as usize + 1;
+    pub const COUNT: usize = DropReason::LinkScopedMulticast as usize + 1;
     pub const ALL: [DropReason; Self::COUNT] = [
         Self::Malformed,
         Self::UnknownInterface,
@@ -89,6 +93,7 @@ impl DropReason {
         Self::EcmpEmpty,
         Self::LabelStack,
         Self::HostOrAgentIngress,
+        Self::LinkScopedMulticast,
     ];
 }
 

@@ -534,6 +534,36 @@ fn ipv6_routes_over_mpls_and_decaps_back() {
         run(&mut w, IF_A, &spoof).0,
         Disposition::Drop(DropReason::SourceMismatch)
     );
+    // What a workload's IPv6 stack sends to its own link from its link-local address (an
+    // mDNS query here; MLD reports alike) is not spoofing.
+    let link_local: Ipv6Addr = "fe80::a".parse().unwrap();
+    let mdns = udp_v6(
+        MAC_A,
+        VROUTER_MAC,
+        link_local,
+        "ff02::fb".parse().unwrap(),
+        5353,
+        5353,
+        b"",
+    );
+    assert_eq!(
+        run(&mut w, IF_A, &mdns).0,
+        Disposition::Drop(DropReason::LinkScopedMulticast)
+    );
+    // A site-wide multicast from a foreign source still is.
+    let foreign = udp_v6(
+        MAC_A,
+        VROUTER_MAC,
+        V6_REMOTE,
+        "ff05::2".parse().unwrap(),
+        1,
+        2,
+        b"",
+    );
+    assert_eq!(
+        run(&mut w, IF_A, &foreign).0,
+        Disposition::Drop(DropReason::SourceMismatch)
+    );
 }
 
 #[test]

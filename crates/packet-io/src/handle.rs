@@ -214,6 +214,16 @@ impl RunnerHandle {
         Ok(n.into_iter().sum())
     }
 
+    /// Sets every worker's idle timeout for established flows (seconds); live flows age by
+    /// it from the next scan on.
+    pub fn set_flow_idle_timeout(&self, secs: u32) -> Result<(), HandleError> {
+        self.shared
+            .ask_all("set the flow idle timeout", |_, reply| {
+                Request::FlowIdleTimeout { secs, reply }
+            })?;
+        Ok(())
+    }
+
     /// Deletes every flow.
     pub fn flush_flows(&self) -> Result<usize, HandleError> {
         self.delete_flows(FlowFilter::All)

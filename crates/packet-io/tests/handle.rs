@@ -350,6 +350,27 @@ fn flows_are_dumped_bounded_and_deleted_by_filter() {
 }
 
 #[test]
+fn a_shorter_idle_timeout_ages_live_flows_on_every_worker() {
+    let (port_a, peer_a) = mem_port(IF_A, "a");
+    let (port_b, peer_b) = mem_port(IF_B, "b");
+    let s = start(true, vec![port_a, port_b]);
+    const N: u16 = 20;
+    set_up_flows(&peer_b, &peer_a, N);
+    let live = |h: &RunnerHandle| -> usize {
+        h.flows(FlowFilter::All, 0)
+            .unwrap()
+            .iter()
+            .map(|w| w.matched)
+            .sum()
+    };
+    assert_eq!(live(&s.h), 2 * N as usize);
+    s.h.set_flow_idle_timeout(1).unwrap();
+    // Idle for more than a second now ages them (the default keeps them 180 s).
+    assert!(eventually(|| live(&s.h) == 0), "{} flows left", live(&s.h));
+    s.runner.stop().unwrap();
+}
+
+#[test]
 fn report_counts_per_interface_drops_by_reason_and_workers() {
     let (port_a, peer_a) = mem_port(IF_A, "a");
     let (port_b, peer_b) = mem_port(IF_B, "b");

@@ -108,6 +108,10 @@ pub struct Node {
     oper_published: std::collections::HashSet<uuid::Uuid>,
     /// The slice generation the oper table was last filled from.
     oper_generation: (Option<usize>, u64),
+    /// The flows' idle timeout this vrouter started with (seconds), used while the config
+    /// sets none, and the one the workers have now.
+    flow_idle_default: u32,
+    flow_idle_applied: u32,
 }
 
 impl Node {
@@ -334,6 +338,28 @@ impl Node {
         }
     }
 
+    /// Gives the workers the flow idle timeout of `global-vrouter-config`
+    /// (`flow_aging_timeout_list`, the entry for all protocols) when it changed.
+    fn apply_flow_idle_timeout(&mut self, configured: Option<u32>) {
+        let want = configured.unwrap_or(self.flow_idle_default);
+        if want == self.flow_idle_applied {
+            return;
+        }
+        let handle = &self.handle;
+        match tokio::task::block_in_place(|| handle.set_flow_idle_timeout(want)) {
+            Ok(()) => {
+                tracing::info!(
+                    from = self.flow_idle_applied,
+                    to = want,
+                    "flow idle timeout changed (global-vrouter-config flow_aging_timeout_list)"
+                );
+                self.flow_idle_applied = want;
+            }
+            // Tried again at the next recompute.
+            Err(e) => tracing::warn!(error = %e, "setting the flow idle timeout"),
+        }
+    }
+
     fn recompute(&mut self) {
         self.dirty = false;
         self.generation += 1;
@@ -343,6 +369,7 @@ impl Node {
             None => (&empty, false),
         };
         let regs: Vec<Registration> = self.regs.values().cloned().collect();
+        let idle_timeout = crate::config::global::global_vrouter(store).flow_idle_timeout;
         let derived = derive(store, &regs);
         let sg_ids: HashMap<String, u32> = store
             .of_kind("security-group")
@@ -401,6 +428,7 @@ impl Node {
             self.built_from = built_from;
             self.reeval.schedule();
         }
+        self.apply_flow_idle_timeout(idle_timeout);
         // Sessions after the tables: a route published is a route this vrouter forwards.
         for i in 0..self.slots.len() {
             let a = self.slots[i].session.handle(Event::Sync(&want));

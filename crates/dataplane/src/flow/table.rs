@@ -247,6 +247,12 @@ impl FlowTable {
     pub fn config(&self) -> &FlowConfig {
         &self.cfg
     }
+
+    /// Changes the idle timeout of established flows (Contrail's `flow_aging_timeout_list`
+    /// in `global-vrouter-config`). Live entries age by it from the next scan on.
+    pub fn set_idle_timeout(&mut self, secs: u32) {
+        self.cfg.idle_timeout = secs;
+    }
     /// Live entries.
     pub fn len(&self) -> usize {
         self.live as usize

@@ -91,6 +91,18 @@ fn limits_pairs_and_ageing() {
 }
 
 #[test]
+fn a_changed_idle_timeout_applies_to_live_flows() {
+    let mut t = FlowTable::new(FlowConfig::default());
+    let i = t.insert(key(1), 1, FlowSpec::forward(1), 0, 100).unwrap();
+    // Idle for 60 s: within the default 180 s.
+    assert!(t.age(160, 10).is_empty());
+    t.set_idle_timeout(30);
+    assert_eq!(t.config().idle_timeout, 30);
+    let gone = t.age(160, 10);
+    assert_eq!(gone, vec![(i, key(1))]);
+}
+
+#[test]
 fn reset_ages_at_once_and_hold_resolves() {
     let mut t = FlowTable::new(FlowConfig::default());
     let h = t

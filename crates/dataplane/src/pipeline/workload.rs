@@ -70,6 +70,9 @@ pub(super) fn ingress(
     if let Some(r) = trap_reason(&info, &pkt.data()[ETH..]) {
         return Disposition::Trap(r);
     }
+    if v6 && info.dst >> 112 == 0xff02 {
+        return Drop(DropReason::LinkScopedMulticast);
+    }
     if !iface.owns_ip(ip_of(info.src, v6)) {
         return Drop(DropReason::SourceMismatch);
     }

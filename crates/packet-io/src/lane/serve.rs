@@ -38,6 +38,11 @@ pub(crate) enum Request {
     Report {
         reply: Sender<WorkerReport>,
     },
+    /// Sets the idle timeout of established flows, seconds.
+    FlowIdleTimeout {
+        secs: u32,
+        reply: Sender<()>,
+    },
 }
 
 /// A worker's answer to [`Request::Ports`].
@@ -105,6 +110,10 @@ impl Lane {
             }
             Request::Report { reply } => {
                 let _ = reply.send(self.report());
+            }
+            Request::FlowIdleTimeout { secs, reply } => {
+                self.worker.flows.set_idle_timeout(secs);
+                let _ = reply.send(());
             }
         }
     }
