@@ -115,12 +115,15 @@ def test_set_tag(vnc, project, name):
 def test_vn_ip_alloc_free_count(vnc, project, name):
     vn = make_vn(vnc, project, name, prefix="192.0.2.0", plen=29)
     ips = vnc.virtual_network_ip_alloc(vn, count=2)
-    assert len(set(ips)) == 2
-    # POST answers reach the caller as text.
-    count = lambda: json.loads(vnc.virtual_network_subnet_ip_count(vn, ["192.0.2.0/29"]))
-    assert count()["ip_count_list"] == [2]
+    # From the top, below the gateway (.6) and the service address (.5).
+    assert ips == ["192.0.2.4", "192.0.2.3"]
+    # POST answers reach the caller as text; subnets are named by subnet_uuid, and the count
+    # includes the three addresses the subnet keeps, as in Contrail.
+    sub = vn.get_network_ipam_refs()[0]["attr"].ipam_subnets[0].subnet_uuid
+    count = lambda: json.loads(vnc.virtual_network_subnet_ip_count(vn, [sub]))
+    assert count()["ip_count_list"] == [5]
     vnc.virtual_network_ip_free(vn, ips[:1])
-    assert count()["ip_count_list"] == [1]
+    assert count()["ip_count_list"] == [4]
 
 
 def test_list_bulk_collection(controller, vnc, project, name):

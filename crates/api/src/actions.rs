@@ -601,5 +601,6 @@ pub async fn vn_action(
 ) -> ApiResult<Response> {
     let body = parse_body(&body)?;
     let caller = caller(&state, &headers)?;
-    crate::vn_ip::handle(&state, &caller, &uuid, &action, &body).await
+    let v = crate::vn_ip::handle(&state, &caller, &uuid, &action, &body).await?;
+    Ok(json_response(&v))
 }

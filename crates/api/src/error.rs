@@ -40,6 +40,10 @@ impl ApiError {
     pub fn unavailable(message: impl Into<String>) -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, message)
     }
+    /// 412, Contrail's answer to a quota or an id pool running out (`OverQuota` in vnc_api).
+    pub fn exhausted(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::PRECONDITION_FAILED, message)
+    }
     pub fn no_object(type_name: &str, uuid: &str) -> Self {
         Self::not_found(format!("No {type_name} object found for id {uuid}"))
     }

@@ -5,6 +5,7 @@
 //! by its watch; writes are store transactions planned against that index ([`ops`], [`write`]).
 
 pub mod actions;
+pub mod alloc;
 pub mod auth;
 pub mod defaults;
 pub mod error;
@@ -12,7 +13,6 @@ pub mod fields;
 pub mod hooks;
 pub mod http;
 pub mod index;
-pub mod ipam;
 pub mod keys;
 pub mod list;
 pub mod object;
@@ -20,6 +20,7 @@ pub mod ops;
 pub mod render;
 pub mod state;
 pub mod vn_ip;
+pub mod vn_subnets;
 pub mod write;
 
 use std::sync::Arc;

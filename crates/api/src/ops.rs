@@ -192,13 +192,10 @@ fn check_quota(
             .count()
     };
     if used as i64 >= limit {
-        return Err(ApiError::new(
-            axum::http::StatusCode::PRECONDITION_FAILED,
-            format!(
-                "{what}: quota exceeded: project {} allows {limit} {} objects",
-                project.fq_str, ty.name
-            ),
-        ));
+        return Err(ApiError::exhausted(format!(
+            "{what}: quota exceeded: project {} allows {limit} {} objects",
+            project.fq_str, ty.name
+        )));
     }
     Ok(Some((
         keys::quota(&project.uuid, &ty.name),

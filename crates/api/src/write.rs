@@ -51,6 +51,11 @@ impl Planned {
     pub fn hold(&mut self, key: String) {
         self.reserved.push(key);
     }
+
+    /// Gives back the reservations of a plan that will not be committed.
+    pub fn abandon(&mut self, reserved: &Reservations) {
+        reserved.release(&std::mem::take(&mut self.reserved));
+    }
 }
 
 /// Keys (addresses, ids) picked by requests whose transactions are still in flight, so that
