@@ -8,8 +8,12 @@ use axum::response::{IntoResponse, Response};
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
 pub struct ApiError {
+    /// The status in-process callers (the control node's writers) act on.
     pub status: StatusCode,
     pub message: String,
+    /// Set when the HTTP answer differs from `status`: a ref to a missing object is "not found"
+    /// to the writers inside the process, but Contrail answers the request with 400.
+    http: Option<StatusCode>,
 }
 
 impl ApiError {
@@ -17,7 +21,20 @@ impl ApiError {
         Self {
             status,
             message: message.into(),
+            http: None,
         }
+    }
+    /// A create or update names an object (by ref) that does not exist.
+    pub fn unknown_reference(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::NOT_FOUND,
+            message: format!("Unknown reference: {}", message.into()),
+            http: Some(StatusCode::BAD_REQUEST),
+        }
+    }
+    /// The status the HTTP edge answers with.
+    pub fn http_status(&self) -> StatusCode {
+        self.http.unwrap_or(self.status)
     }
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, message)
@@ -58,12 +75,13 @@ impl From<cirrus_store::StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if self.status.is_server_error() {
-            tracing::warn!(status = %self.status, message = %self.message, "request failed");
+        let status = self.http_status();
+        if status.is_server_error() {
+            tracing::warn!(%status, message = %self.message, "request failed");
         } else {
-            tracing::debug!(status = %self.status, message = %self.message, "request rejected");
+            tracing::debug!(%status, message = %self.message, "request rejected");
         }
-        let mut resp = (self.status, self.message).into_response();
+        let mut resp = (status, self.message).into_response();
         resp.headers_mut().insert(
             axum::http::header::CONTENT_TYPE,
             axum::http::HeaderValue::from_static("text/plain; charset=utf-8"),

@@ -57,7 +57,7 @@ pub fn check_fields(
 }
 
 /// Resolves `[{to|uuid, attr}]` to stored `[{to, uuid, attr}]`, rejecting refs to objects that do
-/// not exist (404) and malformed entries or attributes (400).
+/// not exist and malformed entries or attributes (400, as Contrail).
 pub fn resolve_refs(
     index: &Index,
     ty: &ResourceType,
@@ -80,7 +80,15 @@ pub fn resolve_refs(
             )));
         };
         let mut attr = r.get("attr").cloned().unwrap_or(Value::Null);
-        let target = resolve_one(index, to_type, what, &at, r)?;
+        // Contrail answers a create or update naming a missing object with 400 (ref-update
+        // answers 404, see `resolve_one`).
+        let target = resolve_one(index, to_type, what, &at, r).map_err(|e| {
+            if e.status == axum::http::StatusCode::NOT_FOUND {
+                ApiError::unknown_reference(e.message)
+            } else {
+                e
+            }
+        })?;
         if !attr.is_null() {
             cirrus_model::schema()
                 .normalize_ref_attr(ty, to_type, &mut attr)

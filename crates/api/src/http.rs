@@ -93,9 +93,10 @@ pub fn flag(params: &Params, k: &str) -> bool {
         .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes"))
 }
 
+/// A resource type by name, as Contrail accepts it: `virtual-network` or `virtual_network`.
 pub fn resource(type_name: &str) -> ApiResult<&'static ResourceType> {
     cirrus_model::schema()
-        .resource(type_name)
+        .resource(&type_name.replace('_', "-"))
         .filter(|t| t.name != "config-root")
         .ok_or_else(|| ApiError::not_found(format!("unknown resource type {type_name:?}")))
 }
@@ -142,7 +143,7 @@ async fn create(
 
 /// What `fields`, `exclude_*` ask for on a single-object read.
 fn read_selection(params: &Params) -> Selection {
-    let fields: std::collections::HashSet<String> = params
+    let mut fields: std::collections::HashSet<String> = params
         .get("fields")
         .map(|f| {
             f.split(',')
@@ -151,6 +152,10 @@ fn read_selection(params: &Params) -> Selection {
                 .collect()
         })
         .unwrap_or_default();
+    // Contrail always answers a read with `fields` with the object's id_perms and perms2 too.
+    if !fields.is_empty() {
+        fields.extend(["id_perms".to_string(), "perms2".to_string()]);
+    }
     Selection {
         all: fields.is_empty(),
         children: fields.is_empty() && !flag(params, "exclude_children"),
@@ -198,6 +203,22 @@ async fn read(
     Ok(resp)
 }
 
+fn is_empty_update(type_name: &str, body: &Bytes) -> bool {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return true;
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Null) => true,
+        Ok(Value::Object(m)) => {
+            m.is_empty()
+                || (m.len() == 1
+                    && m.get(type_name)
+                        .is_some_and(|v| v.is_null() || v.as_object().is_some_and(Map::is_empty)))
+        }
+        _ => false,
+    }
+}
+
 async fn update(
     State(state): State<Arc<ApiState>>,
     Path((type_name, uuid)): Path<(String, String)>,
@@ -206,6 +227,11 @@ async fn update(
 ) -> ApiResult<Response> {
     let ty = resource(&type_name)?;
     let caller = caller(&state, &headers)?;
+    // Contrail answers an update with nothing in it (no body, `{}`, `{"<type>": {}}`) with
+    // 200 and changes nothing.
+    if is_empty_update(&ty.name, &body) {
+        return Ok(StatusCode::OK.into_response());
+    }
     let input = unwrap_envelope(&ty.name, parse_body(&body)?)?;
     let obj = ops::update(&state, &caller, &ty.name, &uuid, &input).await?;
     tracing::info!(r#type = %ty.name, fq_name = %obj.fq_str, uuid = %obj.uuid, "updated");

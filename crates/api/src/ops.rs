@@ -105,7 +105,7 @@ fn identity(
     let parent = if let Some(pu) = parent_uuid {
         let p = index
             .get(pu)
-            .ok_or_else(|| ApiError::not_found(format!("{what}: parent {pu} not found")))?;
+            .ok_or_else(|| ApiError::bad_request(format!("{what}: parent {pu} does not exist")))?;
         if p.fq_str != parent_fq || !real_parents.contains(&p.type_name()) {
             return Err(ApiError::bad_request(format!(
                 "{what}: parent_uuid {pu} is {} {}, which does not match the fq_name",
@@ -124,8 +124,9 @@ fn identity(
             .find_map(|pt| index.by_fq_name(pt, &parent_fq))
             .cloned()
             .ok_or_else(|| {
-                ApiError::not_found(format!(
-                    "{what}: parent {parent_fq} ({}) not found",
+                // Contrail: 400 "Parent ... does not exist".
+                ApiError::bad_request(format!(
+                    "{what}: Parent {parent_fq} type {} does not exist",
                     candidates.join("|")
                 ))
             })?
