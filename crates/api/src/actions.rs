@@ -1,5 +1,5 @@
-//! The homepage and the action endpoints that `vnc_api` finds through it: name and id lookups,
-//! ref updates, prop collections, key-value, ownership, tags, permissions.
+//! The action endpoints that `vnc_api` finds through the homepage: name and id lookups, ref
+//! updates, prop collections, key-value, ownership, tags, permissions.
 
 use std::sync::Arc;
 
@@ -12,51 +12,11 @@ use serde_json::{Map, Value, json};
 use crate::auth::{READ, WRITE};
 use crate::error::{ApiError, ApiResult};
 use crate::fields::{fq_name, resolve_one};
-use crate::http::{Params, base_url, caller, json_response, parse_body, resource};
+use crate::http::{Params, caller, json_response, parse_body, resource};
 use crate::keys;
 use crate::ops;
 use crate::state::ApiState;
 use crate::write::{self, Planned};
-
-/// Action links: (name the client looks up, path).
-const ACTIONS: &[(&str, &str)] = &[
-    ("name-to-id", "/fqname-to-id"),
-    ("id-to-name", "/id-to-fqname"),
-    ("ref-update", "/ref-update"),
-    ("ref-relax-for-delete", "/ref-relax-for-delete"),
-    ("prop-collection-get", "/prop-collection-get"),
-    ("prop-collection-update", "/prop-collection-update"),
-    ("list-bulk-collection", "/list-bulk-collection"),
-    ("useragent-keyvalue", "/useragent-kv"),
-    ("chown", "/chown"),
-    ("chmod", "/chmod"),
-    ("set-tag", "/set-tag"),
-    ("obj-perms", "/obj-perms"),
-    ("virtual-network-ip-alloc", "/virtual-network/%s/ip-alloc"),
-    ("virtual-network-ip-free", "/virtual-network/%s/ip-free"),
-    (
-        "virtual-network-subnet-ip-count",
-        "/virtual-network/%s/subnet-ip-count",
-    ),
-];
-
-pub async fn homepage(headers: HeaderMap) -> Response {
-    let base = base_url(&headers);
-    let mut links = Vec::new();
-    for t in cirrus_model::schema()
-        .resources()
-        .filter(|t| t.name != "config-root")
-    {
-        links.push(json!({"link": {"href": format!("{base}/{}", t.collection()), "name": t.name, "rel": "collection"}}));
-        links.push(json!({"link": {"href": format!("{base}/{}", t.name), "name": t.name, "rel": "resource-base"}}));
-    }
-    for (name, path) in ACTIONS {
-        links.push(
-            json!({"link": {"href": format!("{base}{path}"), "name": name, "rel": "action"}}),
-        );
-    }
-    json_response(&json!({"href": base, "links": links}))
-}
 
 fn str_field<'a>(body: &'a Map<String, Value>, k: &str, what: &str) -> ApiResult<&'a str> {
     body.get(k)
@@ -591,16 +551,4 @@ pub async fn obj_perms(
         out["permissions"] = json!(perms);
     }
     Ok(json_response(&out))
-}
-
-pub async fn vn_action(
-    State(state): State<Arc<ApiState>>,
-    axum::extract::Path((uuid, action)): axum::extract::Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult<Response> {
-    let body = parse_body(&body)?;
-    let caller = caller(&state, &headers)?;
-    let v = crate::vn_ip::handle(&state, &caller, &uuid, &action, &body).await?;
-    Ok(json_response(&v))
 }

@@ -83,7 +83,7 @@ pub fn resolve_refs(
         // Contrail answers a create or update naming a missing object with 400 (ref-update
         // answers 404, see `resolve_one`).
         let target = resolve_one(index, to_type, what, &at, r).map_err(|e| {
-            if e.status == axum::http::StatusCode::NOT_FOUND {
+            if e.kind == crate::error::Kind::NotFound {
                 ApiError::unknown_reference(e.message)
             } else {
                 e

@@ -13,7 +13,8 @@ use crate::alloc::subnet;
 use crate::error::{ApiError, ApiResult};
 use crate::index::Index;
 use crate::object::{Obj, Parent};
-use crate::write::{Planned, Reservations};
+use crate::reservations::Reservations;
+use crate::write::Planned;
 
 pub struct Ctx<'a> {
     pub index: &'a Index,
@@ -160,10 +161,7 @@ pub fn on_create(c: &Ctx, obj: &mut Obj, p: &mut Planned) -> ApiResult<Companion
 pub fn on_update(c: &Ctx, old: &Obj, new: &mut Obj, _p: &mut Planned) -> ApiResult<()> {
     for (ty, field) in [("virtual-network", VN_IDS.1), ("security-group", SG_IDS.1)] {
         if old.type_name() == ty && old.body.get(field) != new.body.get(field) {
-            return Err(ApiError::forbidden(format!(
-                "{}: {field} is allocated by the server and cannot be changed",
-                c.what
-            )));
+            return Err(ApiError::server_owned(c.what, field, "changed"));
         }
     }
     for field in [
@@ -262,10 +260,7 @@ pub fn refs_of<'a>(obj: &'a Obj, field: &str) -> impl Iterator<Item = &'a str> {
 
 fn server_owned(c: &Ctx, obj: &Obj, field: &str) -> ApiResult<()> {
     if obj.body.get(field).is_some_and(|v| !v.is_null()) {
-        return Err(ApiError::forbidden(format!(
-            "{}: {field} is allocated by the server and cannot be set",
-            c.what
-        )));
+        return Err(ApiError::server_owned(c.what, field, "set"));
     }
     Ok(())
 }
@@ -381,7 +376,7 @@ fn primary_routing_instance(vn: &Obj) -> Obj {
     if let Some(p) = vn.body.get("perms2") {
         body.insert("perms2".into(), p.clone());
     }
-    body.insert("id_perms".into(), crate::ops::default_id_perms(&uuid));
+    body.insert("id_perms".into(), crate::object::default_id_perms(&uuid));
     body.insert("display_name".into(), json!(name));
     Obj {
         ty,

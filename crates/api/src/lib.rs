@@ -7,6 +7,7 @@
 pub mod actions;
 pub mod alloc;
 pub mod auth;
+pub mod crud;
 pub mod defaults;
 pub mod error;
 pub mod fields;
@@ -18,6 +19,8 @@ pub mod list;
 pub mod object;
 pub mod ops;
 pub mod render;
+pub mod reservations;
+pub mod routes;
 pub mod state;
 pub mod vn_ip;
 pub mod vn_subnets;
@@ -37,5 +40,5 @@ pub async fn start(
 ) -> ApiResult<(Arc<ApiState>, axum::Router)> {
     let state = ApiState::open(store, auth).await?;
     defaults::ensure(&state).await?;
-    Ok((state.clone(), http::router(state)))
+    Ok((state.clone(), routes::router(state)))
 }

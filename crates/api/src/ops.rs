@@ -14,29 +14,10 @@ use crate::fields::{Changes, check_fields, fq_name};
 use crate::hooks::{self, Ctx};
 use crate::index::Index;
 use crate::keys;
-use crate::object::{Obj, Parent};
+use crate::object::{Obj, Parent, default_id_perms};
+use crate::reservations::Reservations;
 use crate::state::ApiState;
-use crate::write::{self, Planned, Reservations};
-
-pub fn default_id_perms(uuid: &str) -> Value {
-    let now = chrono::Utc::now()
-        .format("%Y-%m-%dT%H:%M:%S%.6f")
-        .to_string();
-    let (hi, lo) = uuid::Uuid::parse_str(uuid)
-        .map(|u| u.as_u64_pair())
-        .unwrap_or((0, 0));
-    json!({
-        "enable": true,
-        "uuid": {"uuid_mslong": hi, "uuid_lslong": lo},
-        "created": now,
-        "last_modified": now,
-        "permissions": {"owner": "cloud-admin", "owner_access": 7, "group": "cloud-admin-group",
-                        "group_access": 7, "other_access": 7},
-        "user_visible": true,
-        "description": null,
-        "creator": null,
-    })
-}
+use crate::write::{self, Planned};
 
 /// Overlays the non-null fields of `given` on `base` (one level deep, as id_perms needs).
 fn overlay(mut base: Value, given: &Value) -> Value {
@@ -193,7 +174,7 @@ fn check_quota(
             .count()
     };
     if used as i64 >= limit {
-        return Err(ApiError::exhausted(format!(
+        return Err(ApiError::over_quota(format!(
             "{what}: quota exceeded: project {} allows {limit} {} objects",
             project.fq_str, ty.name
         )));

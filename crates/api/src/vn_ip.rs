@@ -4,18 +4,68 @@
 //! the addresses the subnet keeps (network, gateway, service address).
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use serde_json::{Map, Value, json};
 
 use crate::alloc::addr::{self, Ask};
 use crate::alloc::subnet;
 use crate::auth::{Caller, READ, WRITE};
 use crate::error::{ApiError, ApiResult};
+use crate::http::{caller, json_response, parse_body};
 use crate::state::ApiState;
 use crate::write::{self, Planned};
 
 /// Most addresses one `ip-alloc` hands out.
 const MAX_COUNT: u64 = 4096;
+
+/// `POST /virtual-network/<uuid>/ip-alloc`.
+pub async fn ip_alloc(
+    state: State<Arc<ApiState>>,
+    uuid: Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    post(state, uuid, headers, body, "ip-alloc").await
+}
+
+/// `POST /virtual-network/<uuid>/ip-free`.
+pub async fn ip_free(
+    state: State<Arc<ApiState>>,
+    uuid: Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    post(state, uuid, headers, body, "ip-free").await
+}
+
+/// `POST /virtual-network/<uuid>/subnet-ip-count`.
+pub async fn subnet_ip_count(
+    state: State<Arc<ApiState>>,
+    uuid: Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    post(state, uuid, headers, body, "subnet-ip-count").await
+}
+
+async fn post(
+    State(state): State<Arc<ApiState>>,
+    Path(uuid): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+    action: &str,
+) -> ApiResult<Response> {
+    let body = parse_body(&body)?;
+    let caller = caller(&state, &headers)?;
+    Ok(json_response(
+        &handle(&state, &caller, &uuid, action, &body).await?,
+    ))
+}
 
 pub async fn handle(
     state: &ApiState,

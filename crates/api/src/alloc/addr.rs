@@ -16,7 +16,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::index::Index;
 use crate::keys;
 use crate::object::Obj;
-use crate::write::{Planned, Reservations};
+use crate::reservations::Reservations;
+use crate::write::Planned;
 
 /// What went wrong, before it becomes an HTTP answer: the same failure is 400 on an
 /// instance-ip create and 409 on `ip-alloc`, as in Contrail.

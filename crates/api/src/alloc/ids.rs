@@ -8,7 +8,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::index::Index;
 use crate::keys;
 use crate::object::Obj;
-use crate::write::{Planned, Reservations};
+use crate::reservations::Reservations;
+use crate::write::Planned;
 
 /// An id pool: (pool name, property that holds the id, first value).
 pub type Pool<'a> = (&'a str, &'a str, u64);
@@ -43,7 +44,7 @@ pub fn allocate(
             v = first;
         }
         if tries > SPAN {
-            return Err(ApiError::exhausted(format!("{what}: no free {prop}")));
+            return Err(ApiError::over_quota(format!("{what}: no free {prop}")));
         }
     }
     let key = keys::id(pool, v);
