@@ -20,6 +20,18 @@ pub struct Ctx<'a> {
     pub index: &'a Index,
     pub reserved: &'a Reservations,
     pub what: &'a str,
+    /// The request body as given.
+    pub input: &'a serde_json::Map<String, Value>,
+}
+
+impl Ctx<'_> {
+    fn rules(&self) -> crate::rules::Ctx<'_> {
+        crate::rules::Ctx {
+            index: self.index,
+            what: self.what,
+            input: self.input,
+        }
+    }
 }
 
 /// Extra objects created along with the one requested (a VN's primary routing instance).
@@ -55,6 +67,7 @@ pub fn normalize_input(type_name: &str, input: &mut serde_json::Map<String, Valu
 /// Allocations hold their key in `c.reserved` until the transaction ends, and a plan that fails
 /// is never committed nor released: so every check that can fail comes before the allocation.
 pub fn on_create(c: &Ctx, obj: &mut Obj, p: &mut Planned) -> ApiResult<Companions> {
+    crate::rules::check(&c.rules(), None, obj)?;
     match obj.type_name() {
         "virtual-network" => {
             server_owned(c, obj, VN_IDS.1)?;
@@ -159,6 +172,7 @@ pub fn on_create(c: &Ctx, obj: &mut Obj, p: &mut Planned) -> ApiResult<Companion
 }
 
 pub fn on_update(c: &Ctx, old: &Obj, new: &mut Obj, _p: &mut Planned) -> ApiResult<()> {
+    crate::rules::check(&c.rules(), Some(old), new)?;
     for (ty, field) in [("virtual-network", VN_IDS.1), ("security-group", SG_IDS.1)] {
         if old.type_name() == ty && old.body.get(field) != new.body.get(field) {
             return Err(ApiError::server_owned(c.what, field, "changed"));

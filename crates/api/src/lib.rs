@@ -21,6 +21,7 @@ pub mod ops;
 pub mod render;
 pub mod reservations;
 pub mod routes;
+pub mod rules;
 pub mod state;
 pub mod vn_ip;
 pub mod vn_subnets;
