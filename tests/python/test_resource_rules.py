@@ -15,6 +15,7 @@ from vnc_api.gen.resource_xsd import (ActionAsPathType, ActionListType, ActionUp
                                       TermActionListType, UserCredentials,
                                       UserDefinedLogStat, UserDefinedLogStatList,
                                       VirtualMachineInterfacePropertiesType as VMIPT)
+from vnc_api.vnc_api import (Bgpvpn, LogicalRouter, VirtualNetworkType)
 from vnc_api.vnc_api import (BgpAsAService, BridgeDomain, GlobalSystemConfig, NetworkPolicy,
                              PhysicalRouter, QosConfig, RoutingPolicy, SecurityGroup, SubCluster,
                              VirtualMachineInterface, VirtualNetwork)
@@ -238,3 +239,40 @@ def test_policy_rules(vnc, project, name):
     with pytest.raises(BadRequest, match="Action is required"):
         vnc.network_policy_create(np(name + "-b", [rule(vn, vn)]))
     vnc.network_policy_create(np(name, [rule(vn, vn, action=ActionListType(simple_action="pass"))]))
+
+
+def test_bgpvpn_associations(vnc, project, name):
+    l2 = Bgpvpn(name + "-l2", project, bgpvpn_type="l2")
+    l3 = Bgpvpn(name + "-l3", project, bgpvpn_type="l3")
+    vnc.bgpvpn_create(l2)
+    vnc.bgpvpn_create(l3)
+    vn = make_vn(vnc, project, name)
+    vn.set_virtual_network_properties(VirtualNetworkType(forwarding_mode="l3"))
+    vn.set_bgpvpn_list([l2])
+    with pytest.raises(BadRequest, match="Cannot associate bgpvpn type 'l2' with a virtual network in forwarding mode 'l3'"):
+        vnc.virtual_network_update(vn)
+    vn.set_bgpvpn_list([l2, l3])
+    with pytest.raises(BadRequest, match="Cannot associate different bgpvpn types"):
+        vnc.virtual_network_update(vn)
+    # A router takes only l3 BGPVPNs.
+    port = vmi(vnc, project, vn, name + "-rp")
+    vnc.virtual_machine_interface_create(port)
+    lr = LogicalRouter(name + "-lr", project)
+    lr.add_virtual_machine_interface(port)
+    lr.set_bgpvpn_list([l2])
+    with pytest.raises(BadRequest, match="Only bgpvpn type 'l3' can be associated to a logical router"):
+        vnc.logical_router_create(lr)
+    lr.set_bgpvpn_list([l3])
+    vnc.logical_router_create(lr)
+    # The network of that router cannot take a BGPVPN of its own, nor the router one more when
+    # its network has one.
+    vn = vnc.virtual_network_read(id=vn.uuid)
+    vn.set_bgpvpn_list([l3])
+    with pytest.raises(BadRequest, match="is linked to a logical router which is associated to bgpvpn"):
+        vnc.virtual_network_update(vn)
+    lr.set_bgpvpn_list([])
+    vnc.logical_router_update(lr)
+    vnc.virtual_network_update(vn)
+    lr.set_bgpvpn_list([l3])
+    with pytest.raises(BadRequest, match="is linked to virtual network\\(s\\) which is/are associated to bgpvpn"):
+        vnc.logical_router_update(lr)

@@ -10,6 +10,7 @@ use crate::index::Index;
 use crate::object::Obj;
 
 mod bgpaas;
+mod bgpvpn;
 mod bridge_domain;
 mod global_system_config;
 mod physical_router;
@@ -40,6 +41,8 @@ pub const RULES: &[(&str, Rule)] = &[
     ("global-system-config", global_system_config::check),
     ("security-group", policy_rules::check_security_group),
     ("network-policy", policy_rules::check_network_policy),
+    ("virtual-network", bgpvpn::check_network),
+    ("logical-router", bgpvpn::check_router),
 ];
 
 /// Applies the rules of `new`'s type (`old` is None on create).
