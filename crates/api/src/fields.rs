@@ -43,7 +43,20 @@ pub fn check_fields(
                 schema
                     .normalize_prop(ty, field, &mut value)
                     .map_err(|e| ApiError::bad_request(format!("{what}: {e}")))?;
-                out.set.insert(field.clone(), value);
+                // A collection with no elements is no value at all, as Contrail stores it.
+                let empty_collection = ty
+                    .prop(field)
+                    .and_then(|p| p.collection.as_ref())
+                    .is_some_and(|c| {
+                        value
+                            .get(c.field())
+                            .is_none_or(|l| l.as_array().is_none_or(Vec::is_empty))
+                    });
+                if empty_collection {
+                    out.unset.push(field.clone());
+                } else {
+                    out.set.insert(field.clone(), value);
+                }
             }
             None => {
                 return Err(ApiError::bad_request(format!(

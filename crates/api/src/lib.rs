@@ -18,6 +18,7 @@ pub mod keys;
 pub mod list;
 pub mod object;
 pub mod ops;
+pub mod prop_collection;
 pub mod render;
 pub mod reservations;
 pub mod routes;

@@ -196,7 +196,20 @@ fn guard_refs(index: &Index, obj: &Obj, p: &mut Planned, seen: &mut HashSet<Stri
     }
 }
 
+/// Where the elements of list properties sit: Contrail gives each element of a list collection
+/// a string position (`prop-collection-update`), kept here beside the body, under a key that is
+/// never rendered nor accepted from clients. A list set whole has positions `0`, `1`, ...
+pub const POSITIONS: &str = "__positions__";
+
 fn apply(body: &mut Map<String, Value>, changes: Changes) {
+    if let Some(Value::Object(pos)) = body.get_mut(POSITIONS) {
+        for k in changes.set.keys().chain(&changes.unset) {
+            pos.remove(k);
+        }
+        if pos.is_empty() {
+            body.remove(POSITIONS);
+        }
+    }
     for k in changes.unset {
         body.remove(&k);
     }
@@ -316,6 +329,18 @@ pub fn plan_update(
     old: &Obj,
     input: &Map<String, Value>,
 ) -> ApiResult<Planned> {
+    plan_update_with(index, reserved, caller, old, input, &Map::new())
+}
+
+/// An update that also records element positions of list properties (see [`POSITIONS`]).
+pub fn plan_update_with(
+    index: &Index,
+    reserved: &Reservations,
+    caller: &Caller,
+    old: &Obj,
+    input: &Map<String, Value>,
+    positions: &Map<String, Value>,
+) -> ApiResult<Planned> {
     let what = format!("{} {}", old.type_name(), old.fq_str);
     caller.check(old, WRITE)?;
     if let Some(fq) = input.get("fq_name").filter(|v| !v.is_null())
@@ -337,6 +362,15 @@ pub fn plan_update(
     let given_id_perms = changes.set.get("id_perms").cloned();
     let given_perms2 = changes.set.get("perms2").cloned();
     apply(&mut new.body, changes);
+    if !positions.is_empty() {
+        let slot = new
+            .body
+            .entry(POSITIONS)
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Some(m) = slot.as_object_mut() {
+            m.extend(positions.clone());
+        }
+    }
     // id_perms keep their uuid and creation time; perms2 only change by chown/chmod or admin.
     let mut id_perms = overlay(
         old.body
@@ -532,4 +566,26 @@ pub async fn modify(
         .get(uuid)
         .cloned()
         .ok_or_else(|| ApiError::not_found(format!("No object found for id {uuid}")))
+}
+
+/// [`modify`] for prop collections: `f` also returns the element positions of the list
+/// properties it changes.
+pub async fn modify_with_positions(
+    state: &ApiState,
+    caller: &Caller,
+    uuid: &str,
+    f: impl Fn(&Index, &Obj) -> ApiResult<(Map<String, Value>, Map<String, Value>)>,
+) -> ApiResult<()> {
+    write::run(state, |idx, res| {
+        let old = idx
+            .get(uuid)
+            .ok_or_else(|| ApiError::not_found(format!("No object found for id {uuid}")))?;
+        let (input, positions) = f(idx, old)?;
+        Ok((
+            plan_update_with(idx, res, caller, old, &input, &positions)?,
+            (),
+        ))
+    })
+    .await?;
+    Ok(())
 }

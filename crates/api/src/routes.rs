@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::http::{MAX_BODY, base_url, json_response};
 use crate::state::ApiState;
-use crate::{actions, crud, list, vn_ip};
+use crate::{actions, crud, list, prop_collection, vn_ip};
 
 struct Route {
     /// The homepage link name (`rel: action`), for the paths clients look up.
@@ -42,12 +42,12 @@ fn table() -> Vec<Route> {
         route(
             "prop-collection-get",
             "/prop-collection-get",
-            get(actions::prop_collection_get),
+            get(prop_collection::get),
         ),
         route(
             "prop-collection-update",
             "/prop-collection-update",
-            post(actions::prop_collection_update),
+            post(prop_collection::update),
         ),
         route(
             "list-bulk-collection",
