@@ -282,3 +282,41 @@ def test_overlaps_and_flat_subnet_ipams(vnc, project, name):
     flat.set_ipam_subnets(IpamSubnets([sn("40.0.0.0", 24)]))
     with pytest.raises(RefsExistError, match="Cannot Delete IP Block"):
         vnc.network_ipam_update(flat)
+
+
+def test_subnet_quota(vnc, project, name):
+    from vnc_api.exceptions import OverQuota
+    from vnc_api.gen.resource_xsd import QuotaType
+    ipam = ipam_of(vnc, project, name + "-ipam")
+    project.set_quota(QuotaType(subnet=1))
+    vnc.project_update(project)
+    vn = VirtualNetwork(name, project)
+    vn.add_network_ipam(ipam, VnSubnetsType([sn("11.1.1.0", 28), sn("12.1.1.0", 28)]))
+    with pytest.raises(OverQuota):
+        vnc.virtual_network_create(vn)
+    project.set_quota(QuotaType(subnet=2))
+    vnc.project_update(project)
+    vnc.virtual_network_create(vn)
+    vn.set_network_ipam(ipam, VnSubnetsType([sn("11.1.1.0", 28), sn("12.1.1.0", 28), sn("13.1.1.0", 28)]))
+    with pytest.raises(OverQuota):
+        vnc.virtual_network_update(vn)
+    # Other networks of the project count too.
+    with pytest.raises(OverQuota):
+        network(vnc, project, name + "-2", [sn("14.1.1.0", 28)], ipam=ipam)
+
+
+def test_allocation_pools_can_grow_not_shrink(vnc, project, name):
+    pools = [AllocationPoolType(start="11.1.1.20", end="11.1.1.25")]
+    s = sn("11.1.1.0", 24, allocation_pools=pools, addr_from_start=True)
+    ipam = ipam_of(vnc, project, name + "-ipam")
+    vn = VirtualNetwork(name, project)
+    vn.add_network_ipam(ipam, VnSubnetsType([s]))
+    vnc.virtual_network_create(vn)
+    assert iip(vnc, vn).instance_ip_address == "11.1.1.20"
+    s.set_allocation_pools(pools + [AllocationPoolType(start="11.1.1.100", end="11.1.1.110")])
+    vn._pending_field_updates.add("network_ipam_refs")
+    vnc.virtual_network_update(vn)
+    s.set_allocation_pools([AllocationPoolType(start="11.1.1.100", end="11.1.1.110")])
+    vn._pending_field_updates.add("network_ipam_refs")
+    with pytest.raises(BadRequest, match="Allocation pool delete is not allowed"):
+        vnc.virtual_network_update(vn)

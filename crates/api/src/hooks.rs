@@ -72,6 +72,7 @@ pub fn on_create(c: &Ctx, obj: &mut Obj, p: &mut Planned) -> ApiResult<Companion
         "virtual-network" => {
             server_owned(c, obj, VN_IDS.1)?;
             crate::vn_subnets::normalize(c.index, c.what, obj, None)?;
+            crate::vn_subnets::check_subnet_quota(c.index, c.what, obj, None, p)?;
             allocate_id(c, obj, p, VN_IDS)?;
             Ok(vec![primary_routing_instance(obj)])
         }
@@ -171,7 +172,7 @@ pub fn on_create(c: &Ctx, obj: &mut Obj, p: &mut Planned) -> ApiResult<Companion
     }
 }
 
-pub fn on_update(c: &Ctx, old: &Obj, new: &mut Obj, _p: &mut Planned) -> ApiResult<()> {
+pub fn on_update(c: &Ctx, old: &Obj, new: &mut Obj, p: &mut Planned) -> ApiResult<()> {
     crate::rules::check(&c.rules(), Some(old), new)?;
     for (ty, field) in [("virtual-network", VN_IDS.1), ("security-group", SG_IDS.1)] {
         if old.type_name() == ty && old.body.get(field) != new.body.get(field) {
@@ -194,6 +195,7 @@ pub fn on_update(c: &Ctx, old: &Obj, new: &mut Obj, _p: &mut Planned) -> ApiResu
     match new.type_name() {
         "virtual-network" => {
             crate::vn_subnets::normalize(c.index, c.what, new, Some(old))?;
+            crate::vn_subnets::check_subnet_quota(c.index, c.what, new, Some(old), p)?;
             // A subnet that still holds allocated addresses cannot go away.
             let subnets = addr::vn_subnets(c.index, new);
             addr::check_still_covered(c.index, &new.uuid, &subnets)

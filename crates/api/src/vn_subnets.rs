@@ -11,7 +11,9 @@ use crate::alloc::addr;
 use crate::alloc::subnet::{self, check_overlap};
 use crate::error::{ApiError, ApiResult};
 use crate::index::Index;
+use crate::keys;
 use crate::object::Obj;
+use crate::write::Planned;
 
 fn method(ipam: &Obj) -> &str {
     ipam.body
@@ -168,5 +170,62 @@ pub fn normalize_ipam(
         addr::check_still_covered(index, &scope, &now)
             .map_err(|e| ApiError::conflict(format!("{what}: {}", e.message)))?;
     }
+    Ok(())
+}
+
+/// The user-defined subnets of a network (flat IPAM links carry none).
+fn subnet_count(vn: &Obj) -> usize {
+    vn.body
+        .get("network_ipam_refs")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r.pointer("/attr/ipam_subnets").and_then(Value::as_array))
+        .flatten()
+        .filter(|s| s.pointer("/subnet/ip_prefix").is_some_and(|p| !p.is_null()))
+        .count()
+}
+
+/// The project's `subnet` quota (Contrail counts the subnets of all its networks): 412 when a
+/// create or update would pass it. The quota key is compared and rewritten with the write, so
+/// concurrent writers cannot all pass one count.
+pub fn check_subnet_quota(
+    index: &Index,
+    what: &str,
+    vn: &Obj,
+    old: Option<&Obj>,
+    p: &mut Planned,
+) -> ApiResult<()> {
+    let Some(project) = vn.parent.as_ref().and_then(|par| index.get(&par.uuid)) else {
+        return Ok(());
+    };
+    let Some(quota) = project.body.get("quota") else {
+        return Ok(());
+    };
+    let limit = quota
+        .get("subnet")
+        .and_then(Value::as_i64)
+        .or_else(|| quota.get("defaults").and_then(Value::as_i64));
+    let Some(limit) = limit.filter(|l| *l >= 0) else {
+        return Ok(());
+    };
+    let now = subnet_count(vn);
+    if now <= old.map_or(0, subnet_count) {
+        return Ok(());
+    }
+    let others: usize = index
+        .children(&project.uuid)
+        .filter(|o| o.type_name() == "virtual-network" && o.uuid != vn.uuid)
+        .map(|o| subnet_count(o))
+        .sum();
+    if (others + now) as i64 > limit {
+        return Err(ApiError::over_quota(format!(
+            "{what}: quota exceeded: project {} allows {limit} subnets",
+            project.fq_str
+        )));
+    }
+    let key = keys::quota(&project.uuid, "subnet");
+    p.at_revision(key.clone(), index.quota_revision(&project.uuid, "subnet"));
+    p.put(key, Vec::new());
     Ok(())
 }

@@ -303,6 +303,26 @@ fn normalize_entry(
         }
         pools.push((a, b));
     }
+    // Pools may be added, not taken away (Contrail's allocator cannot shrink).
+    if let Some(o) = old {
+        let was = o
+            .get("allocation_pools")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|p| {
+                let a: IpAddr = p.get("start")?.as_str()?.parse().ok()?;
+                let b: IpAddr = p.get("end")?.as_str()?.parse().ok()?;
+                Some((to_u128(a), to_u128(b)))
+            });
+        for (a, b) in was {
+            if !pools.contains(&(a, b)) {
+                return Err(ApiError::bad_request(format!(
+                    "{what}: has invalid subnet({name}:Allocation pool delete is not allowed)"
+                )));
+            }
+        }
+    }
     let from_start = obj
         .get("addr_from_start")
         .and_then(Value::as_bool)
