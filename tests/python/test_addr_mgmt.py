@@ -188,6 +188,17 @@ def test_ip_alloc_clash(vnc, project, name):
         gw3.add_virtual_network(vn)
         gw3.add_virtual_machine_interface(vmi)
         vnc.instance_ip_create(gw3)
+    # Nor can a router port holding the gateway become a VM's port.
+    rtr = VirtualMachineInterface(name + "-rtr", project)
+    rtr.add_virtual_network(vn)
+    vnc.virtual_machine_interface_create(rtr)
+    gw4 = InstanceIp(name + "-gw4", instance_ip_address="11.1.1.254")
+    gw4.add_virtual_network(vn)
+    gw4.add_virtual_machine_interface(rtr)
+    vnc.instance_ip_create(gw4)
+    rtr.add_virtual_machine(vm)
+    with pytest.raises(BadRequest, match="Gateway IP cannot be used by VM port"):
+        vnc.virtual_machine_interface_update(rtr)
     # An address outside every subnet, or a changed address, is a bad request.
     with pytest.raises(BadRequest, match="in none of its subnets"):
         iip(vnc, vn, instance_ip_address="10.9.9.9")

@@ -34,7 +34,50 @@ fn primary_uuid(obj: &Obj) -> Option<&str> {
 pub fn check(c: &Ctx, old: Option<&Obj>, new: &mut Obj) -> ApiResult<()> {
     sub_interface(c, old, new)?;
     address_pairs(c, new)?;
-    bridge_domains(c, new)
+    bridge_domains(c, new)?;
+    gateway_address(c, new)
+}
+
+/// A port that belongs to a virtual machine cannot hold a subnet's gateway address (those are
+/// for router ports), whichever of the two links comes last.
+fn gateway_address(c: &Ctx, new: &Obj) -> ApiResult<()> {
+    let vm_port = new
+        .body
+        .get("virtual_machine_refs")
+        .and_then(Value::as_array)
+        .is_some_and(|r| !r.is_empty());
+    if !vm_port {
+        return Ok(());
+    }
+    for iip in c
+        .index
+        .back_refs(&new.uuid)
+        .filter(|o| o.type_name() == "instance-ip")
+    {
+        let addr = iip
+            .body
+            .get("instance_ip_address")
+            .and_then(Value::as_str)
+            .and_then(|a| a.parse::<IpAddr>().ok());
+        let vn = iip
+            .body
+            .get("virtual_network_refs")
+            .and_then(Value::as_array)
+            .and_then(|r| r.first())
+            .and_then(|r| r.get("uuid"))
+            .and_then(Value::as_str)
+            .and_then(|u| c.index.get(u));
+        if let (Some(a), Some(vn)) = (addr, vn) {
+            let subnets = crate::alloc::addr::vn_subnets(c.index, vn);
+            if crate::alloc::addr::subnet_of(&subnets, a).is_some_and(|s| s.gateway == Some(a)) {
+                return Err(ApiError::bad_request(format!(
+                    "{}: Gateway IP cannot be used by VM port",
+                    c.what
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn sub_interface(c: &Ctx, old: Option<&Obj>, new: &Obj) -> ApiResult<()> {
