@@ -276,3 +276,20 @@ def test_bgpvpn_associations(vnc, project, name):
     lr.set_bgpvpn_list([l3])
     with pytest.raises(BadRequest, match="is linked to virtual network\\(s\\) which is/are associated to bgpvpn"):
         vnc.logical_router_update(lr)
+
+
+def test_mac_addresses_normalised_or_allocated(vnc, project, name):
+    from vnc_api.gen.resource_xsd import MacAddressesType
+    vn = make_vn(vnc, project, name)
+    for i, macs in enumerate([["02:ce:1b:d7:a6:e7"], ["02-ce-1b-d7-a6-e8"],
+                              ["02:ce:1b:d7:a6:e9", "02-ce-1b-d7-a6-f1"], [], None]):
+        port = vmi(vnc, project, vn, f"{name}-{i}")
+        port.set_virtual_machine_interface_mac_addresses(MacAddressesType(macs))
+        vnc.virtual_machine_interface_create(port)
+        got = vnc.virtual_machine_interface_read(id=port.uuid) \
+            .get_virtual_machine_interface_mac_addresses().get_mac_address()
+        if macs:
+            assert sorted(got) == sorted(m.replace("-", ":") for m in macs)
+        else:
+            assert len(got) == 1
+        assert "00:00:00:00:00:00" not in got
