@@ -1,37 +1,64 @@
 #!/usr/bin/env bash
-# Brings Cirrus up on its embedded store and shows it working: builds the binaries, starts
-# cirrus-controller on 127.0.0.1:8082 with its data in ./cirrus-data, applies a small tenant
-# with cirrusctl and prints what the API made of it. The controller keeps running; stop it
-# with `kill $(cat cirrus-data/controller.pid)`.
+# Shows Cirrus working on one machine: installs what it needs on a fresh Debian machine (Rust,
+# protoc for etcd-client's build, iproute2, nftables, busybox, ethtool, ping; idempotent), builds
+# the release binaries, and runs `cirrusctl sandbox up --demo`: a controller, two compute nodes
+# with a vrouter each, two tenants with the same subnet, a policy, a floating IP and six
+# workloads that take their addresses from our DHCP. Then it pings from one workload to another
+# across the overlay. The sandbox keeps running; `cirrusctl sandbox down` removes all of it.
+# Runs as root (network namespaces); re-runs itself with sudo otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-LISTEN=${CIRRUS_API_LISTEN:-127.0.0.1:8082}
-DATA=${CIRRUS_DATA_DIR:-$PWD/cirrus-data}
-cargo build --release -p cirrus-controller -p cirrus-cli
-BIN=${CARGO_TARGET_DIR:-$PWD/target}/release
-mkdir -p "$DATA"
-
-if [ -f "$DATA/controller.pid" ] && kill -0 "$(cat "$DATA/controller.pid")" 2>/dev/null; then
-  echo "cirrus-controller already running (pid $(cat "$DATA/controller.pid"))"
-else
-  "$BIN/cirrus-controller" --api-listen "$LISTEN" --data-dir "$DATA" >>"$DATA/controller.log" 2>&1 &
-  echo $! >"$DATA/controller.pid"
-  for _ in $(seq 1 100); do
-    "$BIN/cirrusctl" --api "http://$LISTEN" list domain >/dev/null 2>&1 && break
-    kill -0 "$(cat "$DATA/controller.pid")" 2>/dev/null || { cat "$DATA/controller.log"; exit 1; }
-    sleep 0.1
-  done
-  echo "cirrus-controller running (pid $(cat "$DATA/controller.pid")), VNC API on http://$LISTEN, data in $DATA"
+if [ "$(id -u)" -ne 0 ]; then
+  exec sudo --preserve-env=CARGO_TARGET_DIR,CIRRUS_SANDBOX_PREFIX,CIRRUS_SANDBOX_DIR \
+    env "PATH=$PATH" "$0" "$@"
 fi
 
-export CIRRUS_API="http://$LISTEN"
-echo; echo "\$ cirrusctl apply -f examples/demo.yaml"
-"$BIN/cirrusctl" apply -f examples/demo.yaml
-echo; echo "\$ cirrusctl list virtual-network"
-"$BIN/cirrusctl" list virtual-network
-echo; echo "\$ cirrusctl get instance-ip web-1-eth0-v4 -o yaml"
-"$BIN/cirrusctl" get instance-ip web-1-eth0-v4 -o yaml
+# ---- what the build and the sandbox need ----
+APT_PACKAGES=(
+  ca-certificates curl build-essential pkg-config  # rustup and the linker
+  protobuf-compiler libprotobuf-dev                # etcd-client's build script
+  iproute2 nftables ethtool busybox iputils-ping   # the sandbox: namespaces, overlay rule, DHCP client
+)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "run.sh: apt-get install ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# Debian's rustc is too old for this workspace (edition 2024): use rustup's stable.
+if ! command -v cargo >/dev/null && [ -x "$HOME/.cargo/bin/cargo" ]; then
+  export PATH="$HOME/.cargo/bin:$PATH"
+fi
+if ! command -v cargo >/dev/null; then
+  echo "run.sh: installing Rust (rustup, stable, minimal profile)"
+  curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs |
+    sh -s -- -y --profile minimal --default-toolchain stable >/dev/null
+  export PATH="$HOME/.cargo/bin:$PATH"
+fi
+
+# ---- build ----
+cargo build --release -p cirrus-controller -p cirrus-cli -p cirrus-vrouter
+BIN=${CARGO_TARGET_DIR:-$PWD/target}/release
+CTL="$BIN/cirrusctl"
+
+# ---- the sandbox ----
+if "$CTL" sandbox status 2>/dev/null | grep -q '^sandbox '; then
+  echo "run.sh: taking down the sandbox that is up, to start a fresh one"
+  "$CTL" sandbox down >/dev/null
+fi
 echo
-echo "Cirrus is up. Try: $BIN/cirrusctl list virtual-network -o yaml  (or any HTTP client on http://$LISTEN/)"
-echo "Stop it with: kill \$(cat $DATA/controller.pid)"
+echo "\$ cirrusctl sandbox up --demo"
+"$CTL" sandbox up --demo
+
+to=$("$CTL" sandbox status | awk '$1 == "red-web2" { split($4, a, "/"); print a[1] }')
+echo
+echo "\$ cirrusctl sandbox exec red-web1 -- ping -c 3 $to      # red-web1 on c1 -> red-web2 on c2, over the overlay"
+"$CTL" sandbox exec red-web1 -- ping -c 3 "$to"
+echo
+echo "The sandbox keeps running. Its VNC API is http://127.0.0.1:8082 (any Contrail client);"
+echo "see it with: $CTL sandbox status   and remove it with: $CTL sandbox down"

@@ -11,6 +11,8 @@ mod diff;
 mod document;
 mod names;
 mod output;
+mod sandbox;
+mod vrouter;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -43,6 +45,7 @@ cirrusctl get virtual-network default-domain:default-project:vn1 -o yaml\n  \
 cirrusctl create project default-domain:demo\n  \
 cirrusctl apply -f network.yaml\n  \
 cirrusctl bgp neighbors\n  \
+sudo cirrusctl sandbox up --demo\n  \
 cirrusctl --api http://controller.example:8082 --token $TOKEN delete virtual-network default-domain:demo:vn1"
 )]
 struct Cli {
@@ -143,6 +146,31 @@ cirrusctl control vrouters\n  \
 cirrusctl control routes --instance default-domain:demo:vn1:vn1\n  \
 cirrusctl control --introspect http://10.0.0.2:8083 vrouters -o json")]
     Control(ControlArgs),
+
+    /// Show a compute node's vrouter: ports, VRFs, routes, flows, drops (its introspect)
+    #[command(after_help = "Examples:\n  \
+cirrusctl vrouter ports                       # on the compute node (introspect 127.0.0.1:8085)\n  \
+cirrusctl vrouter --node c1 flows             # a sandbox's compute node c1\n  \
+cirrusctl vrouter --node c2 routes --instance default-domain:demo:web:web\n  \
+cirrusctl vrouter --node c1 drops -o json")]
+    Vrouter(vrouter::VrouterArgs),
+
+    /// A whole Cirrus on this machine in network namespaces: controller, vrouters, workloads
+    #[command(
+        long_about = "A whole Cirrus on this machine (root), in network namespaces: `up` builds \
+an underlay (198.18.0.0/15), starts a controller whose VNC API any client can use and a vrouter \
+per compute node; `workload add` makes a port in a network and a workload namespace that takes \
+its address by DHCP; `exec` runs a command in a workload; `status` shows it all; `down` removes \
+every namespace, link and process it made, also after a crash.",
+        after_help = "Examples:\n  \
+sudo cirrusctl sandbox up --demo\n  \
+sudo cirrusctl sandbox up --computes 3\n  \
+sudo cirrusctl sandbox workload add web1 --compute c1 --network default-domain:demo:web\n  \
+sudo cirrusctl sandbox exec web1 -- ping -c 3 10.10.0.4\n  \
+sudo cirrusctl sandbox status\n  \
+sudo cirrusctl sandbox down"
+    )]
+    Sandbox(sandbox::SandboxArgs),
 }
 
 #[derive(Debug, Args)]
@@ -286,6 +314,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Create(args) => create(&api, format, args),
         Command::Delete(args) => delete(&api, args),
         Command::Apply(args) => apply(&api, format, args),
+        Command::Sandbox(args) => sandbox::run(args, cli.token.clone(), format),
         Command::Bgp(args) => {
             let introspect = Client::new(&args.introspect, None);
             print(&match args.command {
@@ -295,6 +324,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             })
         }
+        Command::Vrouter(args) => print(&vrouter::run(&args, format)?),
         Command::Control(args) => {
             let introspect = Client::new(&args.introspect, None);
             print(&match args.command {

@@ -76,7 +76,10 @@ impl Controller {
         let log = dir.0.join("controller.log");
         let log_file = std::fs::File::create(&log).unwrap();
         std::fs::create_dir_all(dir.0.join("data")).unwrap();
+        // The config node alone: the control node's fixed ports (introspect, channel, BGP)
+        // may be taken by a sandbox or another controller on this machine.
         let child = Command::new(bin)
+            .args(["--roles", "config"])
             .arg("--api-listen")
             .arg(format!("127.0.0.1:{port}"))
             .arg("--data-dir")
