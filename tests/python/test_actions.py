@@ -1,6 +1,7 @@
 """The action endpoints the client finds through the homepage."""
 
 import json
+import uuid
 
 import pytest
 import requests
@@ -51,7 +52,7 @@ def test_ref_update(vnc, project, name):
     assert not got.get_security_group_refs()
 
 
-def test_prop_collections(vnc, project, name):
+def test_prop_collections(controller, vnc, project, name):
     vn = make_vn(vnc, project, name)
     vmi = VirtualMachineInterface(name, parent_obj=project)
     vmi.add_virtual_network(vn)
@@ -64,19 +65,61 @@ def test_prop_collections(vnc, project, name):
     assert got == {"color": "red", "size": "xl"}
     vnc.prop_map_delete_element(vmi.uuid, "annotations", "size")
     assert [k for _, k in vnc.prop_map_get(vmi.uuid, "annotations")] == ["color"]
-    # A list collection: fat-flow protocols by position.
+    # A list collection: fat-flow protocols ordered by their string positions, as Contrail keeps
+    # them; an element added without a position gets a uuid.
     field = "virtual_machine_interface_fat_flow_protocols"
-    vnc.prop_list_add_element(vmi.uuid, field, ProtocolType(protocol="tcp", port=80))
-    vnc.prop_list_add_element(vmi.uuid, field, ProtocolType(protocol="udp", port=53))
+    vnc.prop_list_add_element(vmi.uuid, field, ProtocolType(protocol="proto1", port=1))
+    vnc.prop_list_add_element(vmi.uuid, field, {"protocol": "proto2", "port": 2})
+    assert len(vnc.prop_list_get(vmi.uuid, field)) == 2
+    vnc.prop_list_add_element(vmi.uuid, field, {"protocol": "proto3", "port": 3}, "0.1")
+    vnc.prop_list_add_element(vmi.uuid, field, {"protocol": "proto4", "port": 4}, "0.0")
+    vnc.prop_list_add_element(vmi.uuid, field, {"protocol": "proto5", "port": 5}, ".00")
+    got = vnc.prop_list_get(vmi.uuid, field, "0.0")
+    assert [(i["protocol"], i["port"], p) for i, p in got] == [("proto4", 4, "0.0")]
     items = vnc.prop_list_get(vmi.uuid, field)
-    assert [(i["protocol"], p) for i, p in items] == [("tcp", "0"), ("udp", "1")]
-    vnc.prop_list_modify_element(vmi.uuid, field, ProtocolType(protocol="tcp", port=443), "0")
-    vnc.prop_list_delete_element(vmi.uuid, field, "1")
+    assert [(i["protocol"], p) for i, p in items[:3]] == [("proto5", ".00"), ("proto4", "0.0"), ("proto3", "0.1")]
+    assert all(str(uuid.UUID(p)) == p for _, p in items[3:])
+    vnc.prop_list_delete_element(vmi.uuid, field, "0.1")
+    vnc.prop_list_delete_element(vmi.uuid, field, ".00")
+    vnc.prop_list_delete_element(vmi.uuid, field, items[-1][1])
     items = vnc.prop_list_get(vmi.uuid, field)
-    assert [(i["port"], p) for i, p in items] == [(443, "0")]
-    # The whole object shows the same values.
+    assert len(items) == 2 and (items[0][0]["protocol"], items[0][1]) == ("proto4", "0.0")
+    vnc.prop_list_modify_element(vmi.uuid, field, ProtocolType(protocol="tcp", port=443), "0.0")
+    # The whole object shows the same values in the same order.
     obj = vnc.virtual_machine_interface_read(id=vmi.uuid)
-    assert [p.port for p in obj.get_virtual_machine_interface_fat_flow_protocols().fat_flow_protocol] == [443]
+    assert [p.port for p in obj.get_virtual_machine_interface_fat_flow_protocols().fat_flow_protocol] == \
+        [443, items[1][0]["port"]]
+    assert "__positions__" not in requests.get(
+        f"{controller.url}/virtual-machine-interface/{vmi.uuid}").text
+
+
+def test_list_positions_given_at_create(vnc, project, name):
+    """Positions given with the object's own add_ calls order the list; a list set whole is
+    positioned 0, 1, ... and replaces what was there."""
+    from vnc_api.gen.resource_xsd import FatFlowProtocols
+    vn = make_vn(vnc, project, name)
+    vmi = VirtualMachineInterface(name, parent_obj=project)
+    vmi.add_virtual_network(vn)
+    for proto, port, pos in [("proto2", 2, "pos1"), ("proto1", 1, "pos2"), ("proto3", 3, "pos3"),
+                             ("proto4", 4, None)]:
+        vmi.add_virtual_machine_interface_fat_flow_protocols(ProtocolType(protocol=proto, port=port), pos)
+    vnc.virtual_machine_interface_create(vmi)
+    got = vnc.virtual_machine_interface_read(id=vmi.uuid).virtual_machine_interface_fat_flow_protocols
+    assert [p.protocol for p in got.fat_flow_protocol] == ["proto4", "proto2", "proto1", "proto3"]
+    for pos in ["pos1", "pos3"]:
+        vmi.del_virtual_machine_interface_fat_flow_protocols(elem_position=pos)
+    vnc.virtual_machine_interface_update(vmi)
+    got = vnc.virtual_machine_interface_read(id=vmi.uuid).virtual_machine_interface_fat_flow_protocols
+    assert [(p.protocol, p.port) for p in got.fat_flow_protocol] == [("proto4", 4), ("proto1", 1)]
+    vmi = vnc.virtual_machine_interface_read(id=vmi.uuid)
+    vmi.set_virtual_machine_interface_fat_flow_protocols(FatFlowProtocols(
+        [ProtocolType(protocol="p1", port=1), ProtocolType(protocol="p2", port=2)]))
+    vnc.virtual_machine_interface_update(vmi)
+    field = "virtual_machine_interface_fat_flow_protocols"
+    assert [(i["protocol"], p) for i, p in vnc.prop_list_get(vmi.uuid, field)] == [("p1", "0"), ("p2", "1")]
+    vmi.set_virtual_machine_interface_fat_flow_protocols(FatFlowProtocols())
+    vnc.virtual_machine_interface_update(vmi)
+    assert vnc.virtual_machine_interface_read(id=vmi.uuid).virtual_machine_interface_fat_flow_protocols is None
 
 
 def test_useragent_kv(vnc, name):
@@ -115,12 +158,15 @@ def test_set_tag(vnc, project, name):
 def test_vn_ip_alloc_free_count(vnc, project, name):
     vn = make_vn(vnc, project, name, prefix="192.0.2.0", plen=29)
     ips = vnc.virtual_network_ip_alloc(vn, count=2)
-    assert len(set(ips)) == 2
-    # POST answers reach the caller as text.
-    count = lambda: json.loads(vnc.virtual_network_subnet_ip_count(vn, ["192.0.2.0/29"]))
-    assert count()["ip_count_list"] == [2]
+    # From the top, below the gateway (.6) and the service address (.5).
+    assert ips == ["192.0.2.4", "192.0.2.3"]
+    # POST answers reach the caller as text; subnets are named by subnet_uuid, and the count
+    # includes the three addresses the subnet keeps, as in Contrail.
+    sub = vn.get_network_ipam_refs()[0]["attr"].ipam_subnets[0].subnet_uuid
+    count = lambda: json.loads(vnc.virtual_network_subnet_ip_count(vn, [sub]))
+    assert count()["ip_count_list"] == [5]
     vnc.virtual_network_ip_free(vn, ips[:1])
-    assert count()["ip_count_list"] == [1]
+    assert count()["ip_count_list"] == [4]
 
 
 def test_list_bulk_collection(controller, vnc, project, name):

@@ -74,9 +74,10 @@ def test_overlapping_subnets_and_gateway_outside(controller, project, name):
     body = lambda subnets: {"virtual-network": {
         "fq_name": project.get_fq_name() + [name], "parent_type": "project",
         "network_ipam_refs": [{"to": ipam, "attr": {"ipam_subnets": subnets}}]}}
-    check_rejected(controller, project, "POST", "/virtual-networks", 400, "overlaps",
+    check_rejected(controller, project, "POST", "/virtual-networks", 400, "Overlapping addresses",
                    json=body([{"subnet": {"ip_prefix": "10.0.0.0", "ip_prefix_len": 16}},
                               {"subnet": {"ip_prefix": "10.0.1.0", "ip_prefix_len": 24}}]))
-    check_rejected(controller, project, "POST", "/virtual-networks", 400, "default_gateway",
+    # Contrail answers a gateway outside its subnet with 409.
+    check_rejected(controller, project, "POST", "/virtual-networks", 409, "gateway Ip 10.9.9.9 out of cidr",
                    json=body([{"subnet": {"ip_prefix": "10.0.0.0", "ip_prefix_len": 24},
                                "default_gateway": "10.9.9.9"}]))

@@ -1,5 +1,5 @@
-//! The homepage and the action endpoints that `vnc_api` finds through it: name and id lookups,
-//! ref updates, prop collections, key-value, ownership, tags, permissions.
+//! The action endpoints that `vnc_api` finds through the homepage: name and id lookups, ref
+//! updates, key-value, ownership, tags, permissions (prop collections: [`crate::prop_collection`]).
 
 use std::sync::Arc;
 
@@ -9,54 +9,14 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
-use crate::auth::{READ, WRITE};
+use crate::auth::WRITE;
 use crate::error::{ApiError, ApiResult};
 use crate::fields::{fq_name, resolve_one};
-use crate::http::{Params, base_url, caller, json_response, parse_body, resource};
+use crate::http::{Params, caller, json_response, parse_body, resource};
 use crate::keys;
 use crate::ops;
 use crate::state::ApiState;
 use crate::write::{self, Planned};
-
-/// Action links: (name the client looks up, path).
-const ACTIONS: &[(&str, &str)] = &[
-    ("name-to-id", "/fqname-to-id"),
-    ("id-to-name", "/id-to-fqname"),
-    ("ref-update", "/ref-update"),
-    ("ref-relax-for-delete", "/ref-relax-for-delete"),
-    ("prop-collection-get", "/prop-collection-get"),
-    ("prop-collection-update", "/prop-collection-update"),
-    ("list-bulk-collection", "/list-bulk-collection"),
-    ("useragent-keyvalue", "/useragent-kv"),
-    ("chown", "/chown"),
-    ("chmod", "/chmod"),
-    ("set-tag", "/set-tag"),
-    ("obj-perms", "/obj-perms"),
-    ("virtual-network-ip-alloc", "/virtual-network/%s/ip-alloc"),
-    ("virtual-network-ip-free", "/virtual-network/%s/ip-free"),
-    (
-        "virtual-network-subnet-ip-count",
-        "/virtual-network/%s/subnet-ip-count",
-    ),
-];
-
-pub async fn homepage(headers: HeaderMap) -> Response {
-    let base = base_url(&headers);
-    let mut links = Vec::new();
-    for t in cirrus_model::schema()
-        .resources()
-        .filter(|t| t.name != "config-root")
-    {
-        links.push(json!({"link": {"href": format!("{base}/{}", t.collection()), "name": t.name, "rel": "collection"}}));
-        links.push(json!({"link": {"href": format!("{base}/{}", t.name), "name": t.name, "rel": "resource-base"}}));
-    }
-    for (name, path) in ACTIONS {
-        links.push(
-            json!({"link": {"href": format!("{base}{path}"), "name": name, "rel": "action"}}),
-        );
-    }
-    json_response(&json!({"href": base, "links": links}))
-}
 
 fn str_field<'a>(body: &'a Map<String, Value>, k: &str, what: &str) -> ApiResult<&'a str> {
     body.get(k)
@@ -192,176 +152,6 @@ pub async fn ref_relax_for_delete(
     })
     .await?;
     Ok(json_response(&json!({"uuid": uuid})))
-}
-
-/// The wrapper value of a collection property and its list.
-fn collection_items(value: Option<&Value>, field: &str) -> Vec<Value> {
-    value
-        .and_then(|v| v.get(field))
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default()
-}
-
-pub async fn prop_collection_get(
-    State(state): State<Arc<ApiState>>,
-    Query(params): Query<Params>,
-    headers: HeaderMap,
-) -> ApiResult<Response> {
-    let what = "prop-collection-get";
-    let uuid = params
-        .get("uuid")
-        .ok_or_else(|| ApiError::bad_request(format!("{what}: uuid is required")))?;
-    let fields = params
-        .get("fields")
-        .ok_or_else(|| ApiError::bad_request(format!("{what}: fields is required")))?;
-    let position = params.get("position");
-    let caller = caller(&state, &headers)?;
-    let index = state.index();
-    let obj = index
-        .get(uuid)
-        .ok_or_else(|| ApiError::not_found(format!("{what}: no object {uuid}")))?;
-    caller.check(obj, READ)?;
-    let mut out = Map::new();
-    for f in fields.split(',').filter(|f| !f.is_empty()) {
-        let coll = obj
-            .ty
-            .prop(f)
-            .and_then(|p| p.collection.as_ref())
-            .ok_or_else(|| {
-                ApiError::bad_request(format!(
-                    "{what}: {} has no collection property {f:?}",
-                    obj.type_name()
-                ))
-            })?;
-        let items = collection_items(obj.body.get(f), coll.field());
-        let pairs: Vec<Value> = items
-            .into_iter()
-            .enumerate()
-            .map(|(i, item)| {
-                let pos = match coll.key() {
-                    Some(k) if matches!(coll, cirrus_model::Collection::Map { .. }) => {
-                        item.get(k).cloned().unwrap_or(Value::Null)
-                    }
-                    _ => json!(i.to_string()),
-                };
-                json!([item, pos])
-            })
-            .filter(|pair| position.is_none_or(|p| pair[1].as_str() == Some(p.as_str())))
-            .collect();
-        out.insert(f.to_string(), Value::Array(pairs));
-    }
-    Ok(json_response(&Value::Object(out)))
-}
-
-pub async fn prop_collection_update(
-    State(state): State<Arc<ApiState>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult<Response> {
-    let body = parse_body(&body)?;
-    let what = "prop-collection-update";
-    let uuid = str_field(&body, "uuid", what)?.to_string();
-    let updates = body
-        .get("updates")
-        .and_then(Value::as_array)
-        .cloned()
-        .ok_or_else(|| ApiError::bad_request(format!("{what}: updates (a list) is required")))?;
-    let caller = caller(&state, &headers)?;
-    ops::modify(&state, &caller, &uuid, |_, obj| {
-        let mut changed: Map<String, Value> = Map::new();
-        for (i, u) in updates.iter().enumerate() {
-            let at = format!("{what}: updates[{i}]");
-            let field = u
-                .get("field")
-                .and_then(Value::as_str)
-                .ok_or_else(|| ApiError::bad_request(format!("{at}: field is required")))?;
-            let coll = obj
-                .ty
-                .prop(field)
-                .and_then(|p| p.collection.clone())
-                .ok_or_else(|| {
-                    ApiError::bad_request(format!(
-                        "{at}: {} has no collection property {field:?}",
-                        obj.type_name()
-                    ))
-                })?;
-            let current = changed.get(field).or(obj.body.get(field)).cloned();
-            let mut items = collection_items(current.as_ref(), coll.field());
-            let op = u.get("operation").and_then(Value::as_str).unwrap_or("");
-            let value = u.get("value").cloned().unwrap_or(Value::Null);
-            let position = u.get("position").filter(|v| !v.is_null()).map(|v| {
-                v.as_str()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| v.to_string())
-            });
-            let is_map = matches!(coll, cirrus_model::Collection::Map { .. });
-            let index_of = |pos: &Option<String>| -> ApiResult<usize> {
-                let p = pos.as_deref().ok_or_else(|| {
-                    ApiError::bad_request(format!("{at}: position is required for {op}"))
-                })?;
-                if is_map {
-                    let k = coll.key().unwrap_or("key");
-                    items
-                        .iter()
-                        .position(|it| it.get(k).and_then(Value::as_str) == Some(p))
-                        .ok_or_else(|| {
-                            ApiError::not_found(format!(
-                                "{at}: {field} has no element with key {p:?}"
-                            ))
-                        })
-                } else {
-                    p.parse::<usize>()
-                        .ok()
-                        .filter(|i| *i < items.len())
-                        .ok_or_else(|| {
-                            ApiError::bad_request(format!(
-                                "{at}: position {p:?} is out of range for {field}"
-                            ))
-                        })
-                }
-            };
-            match (is_map, op) {
-                (false, "add") => match position.as_deref().and_then(|p| p.parse::<usize>().ok()) {
-                    Some(p) if p <= items.len() => items.insert(p, value),
-                    _ => items.push(value),
-                },
-                (false, "modify") => {
-                    let i = index_of(&position)?;
-                    items[i] = value;
-                }
-                (true, "set") => {
-                    let k = coll.key().unwrap_or("key");
-                    let key = value.get(k).cloned();
-                    if key.is_none() {
-                        return Err(ApiError::bad_request(format!(
-                            "{at}: value has no key field {k:?}"
-                        )));
-                    }
-                    items.retain(|it| it.get(k) != key.as_ref());
-                    items.push(value);
-                }
-                (_, "delete") => {
-                    let i = index_of(&position)?;
-                    items.remove(i);
-                }
-                _ => {
-                    return Err(ApiError::bad_request(format!(
-                        "{at}: operation {op:?} is not valid for a {} property",
-                        if is_map {
-                            "map (set|delete)"
-                        } else {
-                            "list (add|modify|delete)"
-                        }
-                    )));
-                }
-            }
-            changed.insert(field.to_string(), json!({ coll.field(): items }));
-        }
-        Ok(changed)
-    })
-    .await?;
-    Ok(json_response(&json!({})))
 }
 
 pub async fn useragent_kv(
@@ -591,15 +381,4 @@ pub async fn obj_perms(
         out["permissions"] = json!(perms);
     }
     Ok(json_response(&out))
-}
-
-pub async fn vn_action(
-    State(state): State<Arc<ApiState>>,
-    axum::extract::Path((uuid, action)): axum::extract::Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult<Response> {
-    let body = parse_body(&body)?;
-    let caller = caller(&state, &headers)?;
-    crate::vn_ip::handle(&state, &caller, &uuid, &action, &body).await
 }

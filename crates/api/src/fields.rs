@@ -43,7 +43,20 @@ pub fn check_fields(
                 schema
                     .normalize_prop(ty, field, &mut value)
                     .map_err(|e| ApiError::bad_request(format!("{what}: {e}")))?;
-                out.set.insert(field.clone(), value);
+                // A collection with no elements is no value at all, as Contrail stores it.
+                let empty_collection = ty
+                    .prop(field)
+                    .and_then(|p| p.collection.as_ref())
+                    .is_some_and(|c| {
+                        value
+                            .get(c.field())
+                            .is_none_or(|l| l.as_array().is_none_or(Vec::is_empty))
+                    });
+                if empty_collection {
+                    out.unset.push(field.clone());
+                } else {
+                    out.set.insert(field.clone(), value);
+                }
             }
             None => {
                 return Err(ApiError::bad_request(format!(
@@ -57,7 +70,7 @@ pub fn check_fields(
 }
 
 /// Resolves `[{to|uuid, attr}]` to stored `[{to, uuid, attr}]`, rejecting refs to objects that do
-/// not exist (404) and malformed entries or attributes (400).
+/// not exist and malformed entries or attributes (400, as Contrail).
 pub fn resolve_refs(
     index: &Index,
     ty: &ResourceType,
@@ -80,7 +93,15 @@ pub fn resolve_refs(
             )));
         };
         let mut attr = r.get("attr").cloned().unwrap_or(Value::Null);
-        let target = resolve_one(index, to_type, what, &at, r)?;
+        // Contrail answers a create or update naming a missing object with 400 (ref-update
+        // answers 404, see `resolve_one`).
+        let target = resolve_one(index, to_type, what, &at, r).map_err(|e| {
+            if e.kind == crate::error::Kind::NotFound {
+                ApiError::unknown_reference(e.message)
+            } else {
+                e
+            }
+        })?;
         if !attr.is_null() {
             cirrus_model::schema()
                 .normalize_ref_attr(ty, to_type, &mut attr)

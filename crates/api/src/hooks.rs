@@ -7,21 +7,31 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
+use crate::alloc::addr::{self, Ask};
+use crate::alloc::ids::{self, SG_IDS, VN_IDS};
+use crate::alloc::subnet;
 use crate::error::{ApiError, ApiResult};
 use crate::index::Index;
-use crate::ipam;
-use crate::keys;
 use crate::object::{Obj, Parent};
-use crate::write::{Planned, Reservations};
-
-/// Integer id pools: (pool name, property, first value).
-const VN_IDS: (&str, &str, u64) = ("vn", "virtual_network_network_id", 1);
-const SG_IDS: (&str, &str, u64) = ("sg", "security_group_id", 8_000_000);
+use crate::reservations::Reservations;
+use crate::write::Planned;
 
 pub struct Ctx<'a> {
     pub index: &'a Index,
     pub reserved: &'a Reservations,
     pub what: &'a str,
+    /// The request body as given.
+    pub input: &'a serde_json::Map<String, Value>,
+}
+
+impl Ctx<'_> {
+    fn rules(&self) -> crate::rules::Ctx<'_> {
+        crate::rules::Ctx {
+            index: self.index,
+            what: self.what,
+            input: self.input,
+        }
+    }
 }
 
 /// Extra objects created along with the one requested (a VN's primary routing instance).
@@ -57,12 +67,12 @@ pub fn normalize_input(type_name: &str, input: &mut serde_json::Map<String, Valu
 /// Allocations hold their key in `c.reserved` until the transaction ends, and a plan that fails
 /// is never committed nor released: so every check that can fail comes before the allocation.
 pub fn on_create(c: &Ctx, obj: &mut Obj, p: &mut Planned) -> ApiResult<Companions> {
+    crate::rules::check(&c.rules(), None, obj)?;
     match obj.type_name() {
         "virtual-network" => {
             server_owned(c, obj, VN_IDS.1)?;
-            if let Some(refs) = obj.body.get_mut("network_ipam_refs") {
-                ipam::normalize_vn_subnets(c.what, refs)?;
-            }
+            crate::vn_subnets::normalize(c.index, c.what, obj, None)?;
+            crate::vn_subnets::check_subnet_quota(c.index, c.what, obj, None, p)?;
             allocate_id(c, obj, p, VN_IDS)?;
             Ok(vec![primary_routing_instance(obj)])
         }
@@ -98,6 +108,10 @@ pub fn on_create(c: &Ctx, obj: &mut Obj, p: &mut Planned) -> ApiResult<Companion
                 "tag_type_refs".into(),
                 json!([{"to": tag_type.fq_name, "uuid": tag_type.uuid, "attr": null}]),
             );
+            Ok(vec![])
+        }
+        "network-ipam" => {
+            crate::vn_subnets::normalize_ipam(c.index, c.what, obj, None)?;
             Ok(vec![])
         }
         "security-group" => {
@@ -138,68 +152,58 @@ pub fn on_create(c: &Ctx, obj: &mut Obj, p: &mut Planned) -> ApiResult<Companion
             assign_address(c, obj, p, &vn, "instance_ip_address", "instance_ip_family")?;
             Ok(vec![])
         }
-        "floating-ip" => {
-            let vn = obj
-                .parent
-                .as_ref()
-                .and_then(|pool| c.index.get(&pool.uuid))
-                .and_then(|pool| pool.parent.as_ref())
-                .map(|vn| vn.uuid.clone())
-                .ok_or_else(|| {
-                    ApiError::bad_request(format!(
-                        "{}: a floating-ip lives in a floating-ip-pool of a virtual network",
-                        c.what
-                    ))
-                })?;
-            assign_address(
-                c,
-                obj,
-                p,
-                &vn,
-                "floating_ip_address",
-                "floating_ip_address_family",
-            )?;
+        "floating-ip" | "alias-ip" => {
+            let (field, family) = if obj.type_name() == "floating-ip" {
+                ("floating_ip_address", "floating_ip_address_family")
+            } else {
+                ("alias_ip_address", "alias_ip_address_family")
+            };
+            let vn = pool_vn(c.index, obj).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "{}: a {} lives in a pool of a virtual network",
+                    c.what,
+                    obj.type_name()
+                ))
+            })?;
+            assign_address(c, obj, p, &vn, field, family)?;
             Ok(vec![])
         }
         _ => Ok(vec![]),
     }
 }
 
-pub fn on_update(c: &Ctx, old: &Obj, new: &mut Obj, _p: &mut Planned) -> ApiResult<()> {
+pub fn on_update(c: &Ctx, old: &Obj, new: &mut Obj, p: &mut Planned) -> ApiResult<()> {
+    crate::rules::check(&c.rules(), Some(old), new)?;
     for (ty, field) in [("virtual-network", VN_IDS.1), ("security-group", SG_IDS.1)] {
         if old.type_name() == ty && old.body.get(field) != new.body.get(field) {
-            return Err(ApiError::forbidden(format!(
-                "{}: {field} is allocated by the server and cannot be changed",
-                c.what
-            )));
+            return Err(ApiError::server_owned(c.what, field, "changed"));
         }
     }
-    for field in ["instance_ip_address", "floating_ip_address"] {
+    for field in [
+        "instance_ip_address",
+        "floating_ip_address",
+        "alias_ip_address",
+    ] {
         if old.body.get(field) != new.body.get(field) {
+            let ty = old.type_name().replace('-', " ");
             return Err(ApiError::bad_request(format!(
-                "{}: {field} cannot be changed; delete and create the object instead",
+                "{}: {field}: {ty} address can not be changed",
                 c.what
             )));
         }
     }
-    if new.type_name() == "virtual-network" {
-        if let Some(refs) = new.body.get_mut("network_ipam_refs") {
-            ipam::normalize_vn_subnets(c.what, refs)?;
+    match new.type_name() {
+        "virtual-network" => {
+            crate::vn_subnets::normalize(c.index, c.what, new, Some(old))?;
+            crate::vn_subnets::check_subnet_quota(c.index, c.what, new, Some(old), p)?;
+            // A subnet that still holds allocated addresses cannot go away.
+            let subnets = addr::vn_subnets(c.index, new);
+            addr::check_still_covered(c.index, &new.uuid, &subnets)
+                .map_err(|e| ApiError::conflict(format!("{}: {}", c.what, e.message)))?;
         }
-        // A subnet that still holds allocated addresses cannot go away.
-        let subnets = ipam::vn_subnets(c.index, new);
-        for (addr, owner) in c.index.ips_of(&new.uuid) {
-            let in_use = addr
-                .parse::<IpAddr>()
-                .ok()
-                .and_then(|a| ipam::subnet_of(&subnets, a));
-            if in_use.is_none() {
-                return Err(ApiError::conflict(format!(
-                    "{}: cannot remove the subnet of {addr}: it is in use by {owner}",
-                    c.what
-                )));
-            }
-        }
+        "network-ipam" => crate::vn_subnets::normalize_ipam(c.index, c.what, new, Some(old))?,
+        "instance-ip" => check_gateway_user(c, new)?,
+        _ => {}
     }
     Ok(())
 }
@@ -227,50 +231,36 @@ pub fn derived_ref(from: &Obj, to: &Obj) -> bool {
 
 /// Frees what `obj` held: addresses and ids.
 pub fn on_delete(index: &Index, obj: &Obj, p: &mut Planned) {
-    for (_, prop, _) in [VN_IDS, SG_IDS] {
-        if let Some(id) = obj.body.get(prop).and_then(Value::as_u64) {
-            let pool = if prop == VN_IDS.1 { VN_IDS.0 } else { SG_IDS.0 };
-            p.delete(keys::id(pool, id));
-        }
-    }
-    if obj.type_name() == "tag"
-        && let (Some(t), Some(id)) = (
-            obj.body.get("tag_type_name").and_then(Value::as_str),
-            obj.body.get("tag_id").and_then(Value::as_str),
-        )
-        && let Ok(id) = u64::from_str_radix(id.trim_start_matches("0x"), 16)
-    {
-        p.delete(keys::id(&format!("tag-{t}"), id & 0xffff));
-    }
+    ids::free(obj, p);
     if obj.type_name() == "virtual-network" {
         // Addresses reserved with ip-alloc belong to the network itself.
-        for (addr, owner) in index.ips_of(&obj.uuid) {
+        for (a, owner) in index.ips_of(&obj.uuid) {
             if owner == &obj.uuid {
-                p.delete(keys::ip(&obj.uuid, addr));
+                p.delete(crate::keys::ip(&obj.uuid, a));
             }
         }
     }
-    for (field, vn) in [
-        (
-            "instance_ip_address",
-            refs_of(obj, "virtual_network_refs")
-                .next()
-                .map(str::to_string),
-        ),
-        ("floating_ip_address", floating_vn(index, obj)),
-    ] {
-        if let (Some(addr), Some(vn)) = (obj.body.get(field).and_then(Value::as_str), vn)
-            && index.ip_owner(&vn, addr) == Some(obj.uuid.as_str())
-        {
-            p.delete(keys::ip(&vn, addr));
+    let vn = match obj.type_name() {
+        "instance-ip" => refs_of(obj, "virtual_network_refs")
+            .next()
+            .and_then(|u| index.get(u)),
+        "floating-ip" | "alias-ip" => pool_vn(index, obj).and_then(|u| index.get(&u)),
+        _ => None,
+    };
+    let field = match obj.type_name() {
+        "instance-ip" => "instance_ip_address",
+        "floating-ip" => "floating_ip_address",
+        _ => "alias_ip_address",
+    };
+    if let (Some(vn), Some(a)) = (vn, obj.body.get(field).and_then(Value::as_str)) {
+        for key in addr::held_keys(index, vn, a, &obj.uuid) {
+            p.delete(key);
         }
     }
 }
 
-fn floating_vn(index: &Index, obj: &Obj) -> Option<String> {
-    if obj.type_name() != "floating-ip" {
-        return None;
-    }
+/// The virtual network whose pool holds a floating-ip or alias-ip.
+fn pool_vn(index: &Index, obj: &Obj) -> Option<String> {
     let pool = index.get(&obj.parent.as_ref()?.uuid)?;
     Some(pool.parent.as_ref()?.uuid.clone())
 }
@@ -286,46 +276,51 @@ pub fn refs_of<'a>(obj: &'a Obj, field: &str) -> impl Iterator<Item = &'a str> {
 
 fn server_owned(c: &Ctx, obj: &Obj, field: &str) -> ApiResult<()> {
     if obj.body.get(field).is_some_and(|v| !v.is_null()) {
-        return Err(ApiError::forbidden(format!(
-            "{}: {field} is allocated by the server and cannot be set",
-            c.what
-        )));
+        return Err(ApiError::server_owned(c.what, field, "set"));
     }
     Ok(())
 }
 
-fn allocate_id(
-    c: &Ctx,
-    obj: &mut Obj,
-    p: &mut Planned,
-    (pool, prop, first): (&str, &str, u64),
-) -> ApiResult<()> {
-    let used = c.index.ids(pool);
-    // Next after the highest in use keeps allocation O(log n); fill gaps only near the limit.
-    let mut v = used
-        .and_then(|s| s.last())
-        .map_or(first, |m| m + 1)
-        .max(first);
-    let limit = first + (1 << 24);
-    let mut tries = 0;
-    while used.is_some_and(|s| s.contains(&v)) || !c.reserved.try_hold(&keys::id(pool, v)) {
-        v += 1;
-        tries += 1;
-        if v >= limit {
-            v = first;
-        }
-        if tries > 1 << 20 {
-            return Err(ApiError::new(
-                axum::http::StatusCode::PRECONDITION_FAILED,
-                format!("{}: no free {prop}", c.what),
-            ));
-        }
+fn allocate_id(c: &Ctx, obj: &mut Obj, p: &mut Planned, pool: ids::Pool) -> ApiResult<()> {
+    ids::allocate(c.index, c.reserved, c.what, obj, p, pool)
+}
+
+/// Contrail lets several instance IPs share a subnet's gateway address, but only for ports
+/// that are not a virtual machine's (router ports): 400 otherwise.
+fn check_gateway_user(c: &Ctx, iip: &Obj) -> ApiResult<()> {
+    let Some(a) = iip
+        .body
+        .get("instance_ip_address")
+        .and_then(Value::as_str)
+        .and_then(|a| a.parse::<IpAddr>().ok())
+    else {
+        return Ok(());
+    };
+    let Some(vn) = refs_of(iip, "virtual_network_refs")
+        .next()
+        .and_then(|u| c.index.get(u))
+    else {
+        return Ok(());
+    };
+    let is_gw =
+        addr::subnet_of(&addr::vn_subnets(c.index, vn), a).is_some_and(|s| s.gateway == Some(a));
+    if !is_gw {
+        return Ok(());
     }
-    let key = keys::id(pool, v);
-    p.hold(key.clone());
-    p.absent(key.clone(), None);
-    p.put(key, obj.uuid.clone());
-    obj.body.insert(prop.into(), json!(v));
+    let vm_port = refs_of(iip, "virtual_machine_interface_refs").any(|u| {
+        c.index.get(u).is_some_and(|vmi| {
+            vmi.body
+                .get("virtual_machine_refs")
+                .and_then(Value::as_array)
+                .is_some_and(|r| !r.is_empty())
+        })
+    });
+    if vm_port {
+        return Err(ApiError::bad_request(format!(
+            "{}: Gateway IP cannot be used by VM port",
+            c.what
+        )));
+    }
     Ok(())
 }
 
@@ -341,91 +336,42 @@ fn assign_address(
         .index
         .get(vn_uuid)
         .ok_or_else(|| ApiError::not_found(format!("{}: no virtual-network {vn_uuid}", c.what)))?;
-    let subnets = ipam::vn_subnets(c.index, vn);
-    if subnets.is_empty() {
-        return Err(ApiError::bad_request(format!(
-            "{}: virtual network {} has no subnets to allocate from",
-            c.what, vn.fq_str
-        )));
-    }
-    let requested = obj
-        .body
-        .get(field)
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    let addr = if let Some(req) = requested {
-        let addr: IpAddr = req.parse().map_err(|_| {
-            ApiError::bad_request(format!("{}: {field}: {req:?} is not an IP address", c.what))
-        })?;
-        let sn = ipam::subnet_of(&subnets, addr).ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "{}: {field}: {addr} is not in any subnet of {}",
-                c.what, vn.fq_str
-            ))
-        })?;
-        if let Some(owner) = c.index.ip_owner(vn_uuid, &addr.to_string()) {
-            return Err(ApiError::conflict(format!(
-                "{}: {field}: {addr} is already in use by {owner}",
-                c.what
-            )));
-        }
-        obj.body.insert("subnet_uuid".into(), json!(sn.uuid));
-        let key = keys::ip(vn_uuid, &addr.to_string());
-        p.absent(
-            key.clone(),
-            Some(format!("{}: {field}: {addr} is already in use", c.what)),
-        );
-        p.put(key, obj.uuid.clone());
-        addr
-    } else {
-        let want_v6 = ipam::is_v6(obj.body.get(family_field).and_then(Value::as_str));
-        let want_subnet = obj
+    let requested = match obj.body.get(field).and_then(Value::as_str) {
+        Some(r) => Some(r.parse::<IpAddr>().map_err(|_| {
+            ApiError::bad_request(format!("{}: {field}: {r:?} is not an IP address", c.what))
+        })?),
+        None => None,
+    };
+    let ask = Ask {
+        addr: requested,
+        v6: subnet::is_v6(obj.body.get(family_field).and_then(Value::as_str)),
+        subnet_uuid: obj
             .body
             .get("subnet_uuid")
             .and_then(Value::as_str)
-            .map(str::to_string);
-        let candidates = subnets.iter().filter(|s| {
-            want_v6.is_none_or(|v6| matches!(s.net, ipnet::IpNet::V6(_)) == v6)
-                && want_subnet.as_deref().is_none_or(|u| u == s.uuid)
-        });
-        let mut picked = None;
-        'subnets: for sn in candidates {
-            for _ in 0..64 {
-                let Some(a) = ipam::find_free(sn, &|a| {
-                    let s = a.to_string();
-                    c.index.ip_owner(vn_uuid, &s).is_some()
-                        || c.reserved.is_held(&keys::ip(vn_uuid, &s))
-                }) else {
-                    continue 'subnets;
-                };
-                if c.reserved.try_hold(&keys::ip(vn_uuid, &a.to_string())) {
-                    picked = Some((a, sn.uuid.clone()));
-                    break 'subnets;
-                }
-            }
-        }
-        let (addr, sn_uuid) = picked.ok_or_else(|| {
-            ApiError::new(
-                axum::http::StatusCode::CONFLICT,
-                format!(
-                    "{}: virtual network {} has no free address left",
-                    c.what, vn.fq_str
-                ),
-            )
-        })?;
-        obj.body.insert("subnet_uuid".into(), json!(sn_uuid));
-        let key = keys::ip(vn_uuid, &addr.to_string());
-        p.hold(key.clone());
-        p.absent(key.clone(), None);
-        p.put(key, obj.uuid.clone());
-        addr
+            .filter(|u| !u.is_empty())
+            .map(str::to_string),
     };
-    obj.body.insert(field.into(), json!(addr.to_string()));
-    if !obj.body.contains_key(family_field) || obj.body[family_field].is_null() {
+    let picked = addr::allocate(c.index, c.reserved, vn, &ask, &obj.uuid, p)
+        .map_err(|e| e.on_create(c.what))?;
+    obj.body
+        .insert("subnet_uuid".into(), json!(picked.subnet_uuid));
+    obj.body
+        .insert(field.into(), json!(picked.addr.to_string()));
+    if obj.body.get(family_field).is_none_or(Value::is_null) {
         obj.body.insert(
             family_field.into(),
-            json!(if addr.is_ipv6() { "v6" } else { "v4" }),
+            json!(if picked.addr.is_ipv6() { "v6" } else { "v4" }),
         );
+    }
+    if picked.is_gateway && obj.type_name() == "instance-ip" {
+        check_gateway_user(c, obj)?;
+    } else if picked.is_gateway {
+        // Only instance IPs may share the gateway address.
+        return Err(ApiError::conflict(format!(
+            "{}: {field}: IP address already in use",
+            c.what
+        )));
     }
     Ok(())
 }
@@ -446,7 +392,7 @@ fn primary_routing_instance(vn: &Obj) -> Obj {
     if let Some(p) = vn.body.get("perms2") {
         body.insert("perms2".into(), p.clone());
     }
-    body.insert("id_perms".into(), crate::ops::default_id_perms(&uuid));
+    body.insert("id_perms".into(), crate::object::default_id_perms(&uuid));
     body.insert("display_name".into(), json!(name));
     Obj {
         ty,

@@ -1,54 +1,23 @@
-//! The HTTP surface: the router, request context (base URL, caller), body parsing with clear
-//! errors, and the CRUD handlers for `/<type>s` and `/<type>/<uuid>`.
+//! HTTP request helpers shared by every handler: the base URL the client used, the caller,
+//! body parsing with clear errors, JSON answers, query flags and resource type names. Nothing
+//! here knows a handler; the routes live in [`crate::routes`].
 
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
-use std::sync::Arc;
 
-use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use cirrus_model::ResourceType;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
-use crate::auth::{Caller, READ};
+use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::render::{Selection, render};
 use crate::state::ApiState;
-use crate::{actions, list, ops};
 
 /// Bodies above this size are refused with 413 before they are parsed.
 pub const MAX_BODY: usize = 8 * 1024 * 1024;
 
 pub type Params = HashMap<String, String>;
-
-pub fn router(state: Arc<ApiState>) -> Router {
-    Router::new()
-        .route("/", get(actions::homepage))
-        .route("/fqname-to-id", post(actions::fqname_to_id))
-        .route("/id-to-fqname", post(actions::id_to_fqname))
-        .route("/ref-update", post(actions::ref_update))
-        .route("/ref-relax-for-delete", post(actions::ref_relax_for_delete))
-        .route("/prop-collection-get", get(actions::prop_collection_get))
-        .route(
-            "/prop-collection-update",
-            post(actions::prop_collection_update),
-        )
-        .route("/list-bulk-collection", post(list::list_bulk))
-        .route("/useragent-kv", post(actions::useragent_kv))
-        .route("/chown", post(actions::chown))
-        .route("/chmod", post(actions::chmod))
-        .route("/set-tag", post(actions::set_tag))
-        .route("/obj-perms", get(actions::obj_perms))
-        .route("/{collection}", get(list::list_collection).post(create))
-        .route("/{type}/{uuid}", get(read).put(update).delete(delete))
-        .route("/virtual-network/{uuid}/{action}", post(actions::vn_action))
-        .layer(DefaultBodyLimit::max(MAX_BODY))
-        .with_state(state)
-}
 
 /// `http://host:port` as the client addressed us; every href is built from it so that the
 /// client's stripping of the homepage's href from links works.
@@ -93,136 +62,10 @@ pub fn flag(params: &Params, k: &str) -> bool {
         .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes"))
 }
 
+/// A resource type by name, as Contrail accepts it: `virtual-network` or `virtual_network`.
 pub fn resource(type_name: &str) -> ApiResult<&'static ResourceType> {
     cirrus_model::schema()
-        .resource(type_name)
+        .resource(&type_name.replace('_', "-"))
         .filter(|t| t.name != "config-root")
         .ok_or_else(|| ApiError::not_found(format!("unknown resource type {type_name:?}")))
-}
-
-/// The `{"<type>": {...}}` envelope of create and update bodies.
-fn unwrap_envelope(type_name: &str, mut body: Map<String, Value>) -> ApiResult<Map<String, Value>> {
-    match body.remove(type_name) {
-        Some(Value::Object(m)) if body.is_empty() => Ok(m),
-        Some(Value::Object(_)) => Err(ApiError::bad_request(format!(
-            "request body has keys other than {type_name:?}: {:?}",
-            body.keys().collect::<Vec<_>>()
-        ))),
-        Some(_) => Err(ApiError::bad_request(format!(
-            "{type_name}: body must be a JSON object"
-        ))),
-        None => Err(ApiError::bad_request(format!(
-            "request body must be {{\"{type_name}\": {{...}}}}, got keys {:?}",
-            body.keys().collect::<Vec<_>>()
-        ))),
-    }
-}
-
-async fn create(
-    State(state): State<Arc<ApiState>>,
-    Path(collection): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult<Response> {
-    let ty = cirrus_model::schema()
-        .resource_by_collection(&collection)
-        .ok_or_else(|| ApiError::not_found(format!("unknown collection /{collection}")))?;
-    let caller = caller(&state, &headers)?;
-    let input = unwrap_envelope(&ty.name, parse_body(&body)?)?;
-    let obj = ops::create(&state, &caller, ty, &input).await?;
-    tracing::info!(r#type = %ty.name, fq_name = %obj.fq_str, uuid = %obj.uuid, "created");
-    let sel = Selection {
-        children: false,
-        back_refs: false,
-        ..Selection::default()
-    };
-    let v = render(&obj, &state.index(), &base_url(&headers), &sel);
-    Ok(json_response(&json!({ ty.name.as_str(): v })))
-}
-
-/// What `fields`, `exclude_*` ask for on a single-object read.
-fn read_selection(params: &Params) -> Selection {
-    let fields: std::collections::HashSet<String> = params
-        .get("fields")
-        .map(|f| {
-            f.split(',')
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default();
-    Selection {
-        all: fields.is_empty(),
-        children: fields.is_empty() && !flag(params, "exclude_children"),
-        back_refs: fields.is_empty() && !flag(params, "exclude_back_refs"),
-        hrefs: !flag(params, "exclude_hrefs"),
-        fields,
-    }
-}
-
-async fn read(
-    State(state): State<Arc<ApiState>>,
-    Path((type_name, uuid)): Path<(String, String)>,
-    Query(params): Query<Params>,
-    headers: HeaderMap,
-) -> ApiResult<Response> {
-    let ty = resource(&type_name)?;
-    let caller = caller(&state, &headers)?;
-    let index = state.index();
-    let obj = index
-        .get_typed(&ty.name, &uuid)
-        .ok_or_else(|| ApiError::no_object(&ty.name, &uuid))?;
-    caller.check(obj, READ)?;
-    // The ETag covers the object's revision, the index revision (children and back refs) and
-    // the query, so an unchanged answer can be confirmed without rendering it.
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    (
-        obj.revision,
-        index.revision,
-        params.iter().collect::<std::collections::BTreeMap<_, _>>(),
-    )
-        .hash(&mut h);
-    let etag = format!("\"{:016x}\"", h.finish());
-    if headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        == Some(etag.as_str())
-    {
-        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
-    }
-    let v = render(obj, &index, &base_url(&headers), &read_selection(&params));
-    let mut resp = json_response(&json!({ ty.name.as_str(): v }));
-    if let Ok(v) = header::HeaderValue::from_str(&etag) {
-        resp.headers_mut().insert(header::ETAG, v);
-    }
-    Ok(resp)
-}
-
-async fn update(
-    State(state): State<Arc<ApiState>>,
-    Path((type_name, uuid)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult<Response> {
-    let ty = resource(&type_name)?;
-    let caller = caller(&state, &headers)?;
-    let input = unwrap_envelope(&ty.name, parse_body(&body)?)?;
-    let obj = ops::update(&state, &caller, &ty.name, &uuid, &input).await?;
-    tracing::info!(r#type = %ty.name, fq_name = %obj.fq_str, uuid = %obj.uuid, "updated");
-    let href = crate::render::href(&base_url(&headers), &ty.name, &uuid);
-    Ok(json_response(
-        &json!({ ty.name.as_str(): {"uuid": uuid, "href": href} }),
-    ))
-}
-
-async fn delete(
-    State(state): State<Arc<ApiState>>,
-    Path((type_name, uuid)): Path<(String, String)>,
-    headers: HeaderMap,
-) -> ApiResult<Response> {
-    let ty = resource(&type_name)?;
-    let caller = caller(&state, &headers)?;
-    ops::delete(&state, &caller, &ty.name, &uuid).await?;
-    tracing::info!(r#type = %ty.name, uuid = %uuid, "deleted");
-    Ok(StatusCode::OK.into_response())
 }

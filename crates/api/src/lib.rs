@@ -5,21 +5,27 @@
 //! by its watch; writes are store transactions planned against that index ([`ops`], [`write`]).
 
 pub mod actions;
+pub mod alloc;
 pub mod auth;
+pub mod crud;
 pub mod defaults;
 pub mod error;
 pub mod fields;
 pub mod hooks;
 pub mod http;
 pub mod index;
-pub mod ipam;
 pub mod keys;
 pub mod list;
 pub mod object;
 pub mod ops;
+pub mod prop_collection;
 pub mod render;
+pub mod reservations;
+pub mod routes;
+pub mod rules;
 pub mod state;
 pub mod vn_ip;
+pub mod vn_subnets;
 pub mod write;
 
 use std::sync::Arc;
@@ -36,5 +42,5 @@ pub async fn start(
 ) -> ApiResult<(Arc<ApiState>, axum::Router)> {
     let state = ApiState::open(store, auth).await?;
     defaults::ensure(&state).await?;
-    Ok((state.clone(), http::router(state)))
+    Ok((state.clone(), routes::router(state)))
 }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use cirrus_model::ResourceType;
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 use crate::error::{ApiError, ApiResult};
 
@@ -122,4 +122,25 @@ fn take_str(m: &mut Map<String, Value>, k: &str) -> Option<String> {
         Some(Value::String(s)) => Some(s),
         _ => None,
     }
+}
+
+/// The id_perms of a new object, as Contrail fills them.
+pub fn default_id_perms(uuid: &str) -> Value {
+    let now = chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S%.6f")
+        .to_string();
+    let (hi, lo) = uuid::Uuid::parse_str(uuid)
+        .map(|u| u.as_u64_pair())
+        .unwrap_or((0, 0));
+    json!({
+        "enable": true,
+        "uuid": {"uuid_mslong": hi, "uuid_lslong": lo},
+        "created": now,
+        "last_modified": now,
+        "permissions": {"owner": "cloud-admin", "owner_access": 7, "group": "cloud-admin-group",
+                        "group_access": 7, "other_access": 7},
+        "user_visible": true,
+        "description": null,
+        "creator": null,
+    })
 }

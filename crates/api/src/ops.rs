@@ -14,29 +14,10 @@ use crate::fields::{Changes, check_fields, fq_name};
 use crate::hooks::{self, Ctx};
 use crate::index::Index;
 use crate::keys;
-use crate::object::{Obj, Parent};
+use crate::object::{Obj, Parent, default_id_perms};
+use crate::reservations::Reservations;
 use crate::state::ApiState;
-use crate::write::{self, Planned, Reservations};
-
-pub fn default_id_perms(uuid: &str) -> Value {
-    let now = chrono::Utc::now()
-        .format("%Y-%m-%dT%H:%M:%S%.6f")
-        .to_string();
-    let (hi, lo) = uuid::Uuid::parse_str(uuid)
-        .map(|u| u.as_u64_pair())
-        .unwrap_or((0, 0));
-    json!({
-        "enable": true,
-        "uuid": {"uuid_mslong": hi, "uuid_lslong": lo},
-        "created": now,
-        "last_modified": now,
-        "permissions": {"owner": "cloud-admin", "owner_access": 7, "group": "cloud-admin-group",
-                        "group_access": 7, "other_access": 7},
-        "user_visible": true,
-        "description": null,
-        "creator": null,
-    })
-}
+use crate::write::{self, Planned};
 
 /// Overlays the non-null fields of `given` on `base` (one level deep, as id_perms needs).
 fn overlay(mut base: Value, given: &Value) -> Value {
@@ -105,7 +86,7 @@ fn identity(
     let parent = if let Some(pu) = parent_uuid {
         let p = index
             .get(pu)
-            .ok_or_else(|| ApiError::not_found(format!("{what}: parent {pu} not found")))?;
+            .ok_or_else(|| ApiError::bad_request(format!("{what}: parent {pu} does not exist")))?;
         if p.fq_str != parent_fq || !real_parents.contains(&p.type_name()) {
             return Err(ApiError::bad_request(format!(
                 "{what}: parent_uuid {pu} is {} {}, which does not match the fq_name",
@@ -124,8 +105,9 @@ fn identity(
             .find_map(|pt| index.by_fq_name(pt, &parent_fq))
             .cloned()
             .ok_or_else(|| {
-                ApiError::not_found(format!(
-                    "{what}: parent {parent_fq} ({}) not found",
+                // Contrail: 400 "Parent ... does not exist".
+                ApiError::bad_request(format!(
+                    "{what}: Parent {parent_fq} type {} does not exist",
                     candidates.join("|")
                 ))
             })?
@@ -192,13 +174,10 @@ fn check_quota(
             .count()
     };
     if used as i64 >= limit {
-        return Err(ApiError::new(
-            axum::http::StatusCode::PRECONDITION_FAILED,
-            format!(
-                "{what}: quota exceeded: project {} allows {limit} {} objects",
-                project.fq_str, ty.name
-            ),
-        ));
+        return Err(ApiError::over_quota(format!(
+            "{what}: quota exceeded: project {} allows {limit} {} objects",
+            project.fq_str, ty.name
+        )));
     }
     Ok(Some((
         keys::quota(&project.uuid, &ty.name),
@@ -217,7 +196,20 @@ fn guard_refs(index: &Index, obj: &Obj, p: &mut Planned, seen: &mut HashSet<Stri
     }
 }
 
+/// Where the elements of list properties sit: Contrail gives each element of a list collection
+/// a string position (`prop-collection-update`), kept here beside the body, under a key that is
+/// never rendered nor accepted from clients. A list set whole has positions `0`, `1`, ...
+pub const POSITIONS: &str = "__positions__";
+
 fn apply(body: &mut Map<String, Value>, changes: Changes) {
+    if let Some(Value::Object(pos)) = body.get_mut(POSITIONS) {
+        for k in changes.set.keys().chain(&changes.unset) {
+            pos.remove(k);
+        }
+        if pos.is_empty() {
+            body.remove(POSITIONS);
+        }
+    }
     for k in changes.unset {
         body.remove(&k);
     }
@@ -312,6 +304,7 @@ pub fn plan_create(
             index,
             reserved,
             what: &what,
+            input,
         },
         &mut obj,
         &mut p,
@@ -336,6 +329,18 @@ pub fn plan_update(
     old: &Obj,
     input: &Map<String, Value>,
 ) -> ApiResult<Planned> {
+    plan_update_with(index, reserved, caller, old, input, &Map::new())
+}
+
+/// An update that also records element positions of list properties (see [`POSITIONS`]).
+pub fn plan_update_with(
+    index: &Index,
+    reserved: &Reservations,
+    caller: &Caller,
+    old: &Obj,
+    input: &Map<String, Value>,
+    positions: &Map<String, Value>,
+) -> ApiResult<Planned> {
     let what = format!("{} {}", old.type_name(), old.fq_str);
     caller.check(old, WRITE)?;
     if let Some(fq) = input.get("fq_name").filter(|v| !v.is_null())
@@ -357,6 +362,15 @@ pub fn plan_update(
     let given_id_perms = changes.set.get("id_perms").cloned();
     let given_perms2 = changes.set.get("perms2").cloned();
     apply(&mut new.body, changes);
+    if !positions.is_empty() {
+        let slot = new
+            .body
+            .entry(POSITIONS)
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Some(m) = slot.as_object_mut() {
+            m.extend(positions.clone());
+        }
+    }
     // id_perms keep their uuid and creation time; perms2 only change by chown/chmod or admin.
     let mut id_perms = overlay(
         old.body
@@ -399,6 +413,7 @@ pub fn plan_update(
             index,
             reserved,
             what: &what,
+            input,
         },
         old,
         &mut new,
@@ -551,4 +566,26 @@ pub async fn modify(
         .get(uuid)
         .cloned()
         .ok_or_else(|| ApiError::not_found(format!("No object found for id {uuid}")))
+}
+
+/// [`modify`] for prop collections: `f` also returns the element positions of the list
+/// properties it changes.
+pub async fn modify_with_positions(
+    state: &ApiState,
+    caller: &Caller,
+    uuid: &str,
+    f: impl Fn(&Index, &Obj) -> ApiResult<(Map<String, Value>, Map<String, Value>)>,
+) -> ApiResult<()> {
+    write::run(state, |idx, res| {
+        let old = idx
+            .get(uuid)
+            .ok_or_else(|| ApiError::not_found(format!("No object found for id {uuid}")))?;
+        let (input, positions) = f(idx, old)?;
+        Ok((
+            plan_update_with(idx, res, caller, old, &input, &positions)?,
+            (),
+        ))
+    })
+    .await?;
+    Ok(())
 }

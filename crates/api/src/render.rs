@@ -78,7 +78,7 @@ impl Serialize for View<'_> {
             m.serialize_entry("href", &href(base, obj.type_name(), &obj.uuid))?;
         }
         for (k, v) in &obj.body {
-            if !(sel.all || sel.fields.contains(k)) {
+            if !(sel.all || sel.fields.contains(k)) || k == crate::ops::POSITIONS {
                 continue;
             }
             match (sel.hrefs, obj.ty.ref_by_field(k)) {

@@ -11,7 +11,7 @@ use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::index::Index;
 use crate::keys;
-use crate::write::Reservations;
+use crate::reservations::Reservations;
 
 pub struct ApiState {
     pub store: Arc<dyn Store>,

@@ -1,18 +1,71 @@
-//! `/virtual-network/<uuid>/ip-alloc|ip-free|subnet-ip-count`: addresses reserved for a network
-//! itself (owned by the network's uuid), outside any instance-ip.
+//! `/virtual-network/<uuid>/ip-alloc|ip-free|subnet-ip-count`: addresses a network reserves for
+//! itself (owned by the network's uuid) through the same allocator as instance IPs. As in
+//! Contrail, `subnet` and `subnet_list` name subnets by their `subnet_uuid`, and counts include
+//! the addresses the subnet keeps (network, gateway, service address).
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
+use crate::alloc::addr::{self, Ask};
+use crate::alloc::subnet;
 use crate::auth::{Caller, READ, WRITE};
 use crate::error::{ApiError, ApiResult};
-use crate::http::json_response;
-use crate::ipam;
-use crate::keys;
+use crate::http::{caller, json_response, parse_body};
 use crate::state::ApiState;
 use crate::write::{self, Planned};
+
+/// Most addresses one `ip-alloc` hands out.
+const MAX_COUNT: u64 = 4096;
+
+/// `POST /virtual-network/<uuid>/ip-alloc`.
+pub async fn ip_alloc(
+    state: State<Arc<ApiState>>,
+    uuid: Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    post(state, uuid, headers, body, "ip-alloc").await
+}
+
+/// `POST /virtual-network/<uuid>/ip-free`.
+pub async fn ip_free(
+    state: State<Arc<ApiState>>,
+    uuid: Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    post(state, uuid, headers, body, "ip-free").await
+}
+
+/// `POST /virtual-network/<uuid>/subnet-ip-count`.
+pub async fn subnet_ip_count(
+    state: State<Arc<ApiState>>,
+    uuid: Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    post(state, uuid, headers, body, "subnet-ip-count").await
+}
+
+async fn post(
+    State(state): State<Arc<ApiState>>,
+    Path(uuid): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+    action: &str,
+) -> ApiResult<Response> {
+    let body = parse_body(&body)?;
+    let caller = caller(&state, &headers)?;
+    Ok(json_response(
+        &handle(&state, &caller, &uuid, action, &body).await?,
+    ))
+}
 
 pub async fn handle(
     state: &ApiState,
@@ -20,129 +73,97 @@ pub async fn handle(
     uuid: &str,
     action: &str,
     body: &Map<String, Value>,
-) -> ApiResult<Response> {
+) -> ApiResult<Value> {
     let what = format!("virtual-network {uuid} {action}");
+    let not_found = || ApiError::not_found(format!("Virtual Network {uuid} not found!"));
     match action {
         "ip-alloc" => {
             let count = body.get("count").and_then(Value::as_u64).unwrap_or(1);
-            if count == 0 || count > 4096 {
+            if count == 0 || count > MAX_COUNT {
                 return Err(ApiError::bad_request(format!(
-                    "{what}: count must be 1..4096"
+                    "{what}: count must be 1..{MAX_COUNT}"
                 )));
             }
-            let subnet = body
-                .get("subnet")
-                .and_then(Value::as_str)
-                .map(str::to_string);
-            let family = ipam::is_v6(body.get("family").and_then(Value::as_str));
+            let ask = Ask {
+                addr: None,
+                v6: subnet::is_v6(body.get("family").and_then(Value::as_str)),
+                subnet_uuid: body
+                    .get("subnet")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+            };
             let (addrs, _) = write::run(state, |idx, res| {
                 let vn = idx
                     .get_typed("virtual-network", uuid)
-                    .ok_or_else(|| ApiError::no_object("virtual-network", uuid))?;
+                    .ok_or_else(not_found)?;
                 caller.check(vn, WRITE)?;
-                let subnets: Vec<_> = ipam::vn_subnets(idx, vn)
-                    .into_iter()
-                    .filter(|s| {
-                        subnet
-                            .as_deref()
-                            .is_none_or(|want| s.net.to_string() == want)
-                    })
-                    .filter(|s| family.is_none_or(|v6| matches!(s.net, ipnet::IpNet::V6(_)) == v6))
-                    .collect();
                 let mut p = Planned::default();
-                let mut picked: Vec<IpAddr> = Vec::new();
+                let mut picked = Vec::new();
                 for _ in 0..count {
-                    let a = subnets
-                        .iter()
-                        .find_map(|s| {
-                            ipam::find_free(s, &|a| {
-                                picked.contains(&a)
-                                    || idx.ip_owner(uuid, &a.to_string()).is_some()
-                                    || res.is_held(&keys::ip(uuid, &a.to_string()))
-                            })
-                        })
-                        .ok_or_else(|| {
-                            ApiError::conflict(format!("{what}: no free address left"))
-                        })?;
-                    picked.push(a);
-                    let key = keys::ip(uuid, &a.to_string());
-                    p.absent(key.clone(), None);
-                    p.put(key, uuid.to_string());
+                    match addr::allocate(idx, res, vn, &ask, uuid, &mut p) {
+                        Ok(a) => picked.push(a.addr.to_string()),
+                        Err(e) => {
+                            p.abandon(res);
+                            return Err(e.on_ip_alloc(&what));
+                        }
+                    }
                 }
-                Ok((
-                    p,
-                    picked.iter().map(ToString::to_string).collect::<Vec<_>>(),
-                ))
+                Ok((p, picked))
             })
             .await?;
-            Ok(json_response(&json!({"ip_addr": addrs})))
+            Ok(json!({ "ip_addr": addrs }))
         }
         "ip-free" => {
-            let list: Vec<String> = body
+            let list: Vec<IpAddr> = body
                 .get("ip_addr")
                 .and_then(Value::as_array)
-                .ok_or_else(|| {
-                    ApiError::bad_request(format!("{what}: ip_addr (a list) is required"))
-                })?
-                .iter()
+                .into_iter()
+                .flatten()
                 .map(|v| {
-                    v.as_str().map(str::to_string).ok_or_else(|| {
-                        ApiError::bad_request(format!("{what}: ip_addr entries must be strings"))
+                    v.as_str().and_then(|s| s.parse().ok()).ok_or_else(|| {
+                        ApiError::bad_request(format!("{what}: {v} is not an IP address"))
                     })
                 })
                 .collect::<ApiResult<_>>()?;
             write::run(state, |idx, _| {
                 let vn = idx
                     .get_typed("virtual-network", uuid)
-                    .ok_or_else(|| ApiError::no_object("virtual-network", uuid))?;
+                    .ok_or_else(not_found)?;
                 caller.check(vn, WRITE)?;
                 let mut p = Planned::default();
+                // Only what the network itself holds is freed; an address an instance IP owns
+                // stays with it.
                 for a in &list {
-                    let canon = a.parse::<IpAddr>().map(|a| a.to_string()).map_err(|_| {
-                        ApiError::bad_request(format!("{what}: {a:?} is not an IP address"))
-                    })?;
-                    match idx.ip_owner(uuid, &canon) {
-                        Some(o) if o == uuid => p.delete(keys::ip(uuid, &canon)),
-                        Some(o) => {
-                            return Err(ApiError::conflict(format!(
-                                "{what}: {canon} belongs to {o}, not to the network"
-                            )));
-                        }
-                        None => {}
+                    for key in addr::held_keys(idx, vn, &a.to_string(), uuid) {
+                        p.delete(key);
                     }
                 }
                 Ok((p, ()))
             })
             .await?;
-            Ok(json_response(&json!({})))
+            Ok(json!({}))
         }
         "subnet-ip-count" => {
-            let list: Vec<String> = body
-                .get("subnet_list")
-                .and_then(Value::as_array)
-                .ok_or_else(|| {
-                    ApiError::bad_request(format!("{what}: subnet_list (a list) is required"))
-                })?
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect();
             let index = state.index();
             let vn = index
                 .get_typed("virtual-network", uuid)
-                .ok_or_else(|| ApiError::no_object("virtual-network", uuid))?;
+                .ok_or_else(not_found)?;
             caller.check(vn, READ)?;
-            let mut counts = Vec::new();
-            for s in &list {
-                let net: ipnet::IpNet = s
-                    .parse()
-                    .map_err(|_| ApiError::bad_request(format!("{what}: {s:?} is not a prefix")))?;
-                let n = index
-                    .ips_of(uuid)
-                    .filter(|(a, _)| a.parse::<IpAddr>().is_ok_and(|a| net.contains(&a)))
-                    .count();
-                counts.push(n);
-            }
-            Ok(json_response(&json!({"ip_count_list": counts})))
+            let subnets = addr::vn_subnets(&index, vn);
+            let counts: Vec<usize> = body
+                .get("subnet_list")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(|v| {
+                    let want = v.as_str().unwrap_or("");
+                    subnets
+                        .iter()
+                        .find(|s| s.uuid == want)
+                        .map_or(0, |s| addr::count(&index, s))
+                })
+                .collect();
+            Ok(json!({ "ip_count_list": counts }))
         }
         other => Err(ApiError::not_found(format!(
             "virtual-network action {other:?} does not exist"

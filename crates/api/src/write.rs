@@ -2,13 +2,11 @@
 //! compare-and-swap re-plan against the newer state. Conflicts that mean "taken" (the fq_name,
 //! a requested IP address) end the request with 409 instead of a retry.
 
-use std::collections::HashSet;
-use std::sync::Mutex;
-
 use cirrus_store::{Compare, Op, Txn, TxnOutcome};
 
 use crate::error::{ApiError, ApiResult};
 use crate::index::Index;
+use crate::reservations::Reservations;
 use crate::state::ApiState;
 
 /// A transaction under construction, with what each compare failing would mean.
@@ -51,39 +49,15 @@ impl Planned {
     pub fn hold(&mut self, key: String) {
         self.reserved.push(key);
     }
+
+    /// Gives back the reservations of a plan that will not be committed.
+    pub fn abandon(&mut self, reserved: &Reservations) {
+        reserved.release(&std::mem::take(&mut self.reserved));
+    }
 }
 
 /// Keys (addresses, ids) picked by requests whose transactions are still in flight, so that
 /// concurrent requests on one replica pick different ones instead of colliding in the store.
-#[derive(Default)]
-pub struct Reservations(Mutex<HashSet<String>>);
-
-impl Reservations {
-    pub fn is_held(&self, key: &str) -> bool {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .contains(key)
-    }
-    /// How many keys are held: zero whenever no request is in flight (a refused request must
-    /// not leave one behind, or its address or id would never be handed out again).
-    pub fn held(&self) -> usize {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).len()
-    }
-    pub fn try_hold(&self, key: &str) -> bool {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(key.to_string())
-    }
-    fn release(&self, keys: &[String]) {
-        let mut set = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        for k in keys {
-            set.remove(k);
-        }
-    }
-}
-
 const MAX_ATTEMPTS: usize = 32;
 
 /// Plans with `plan` and commits until the transaction lands; returns the plan's value and the

@@ -1,6 +1,8 @@
-//! Names as the VNC API spells them: Contrail type names (and their collection paths), fq_names
-//! written as colon-joined strings, uuids recognised by their shape, and the small table that
-//! infers an object's parent type from its type and the length of its fq_name.
+//! Names as the VNC API spells them, for the command line: type names typed loosely (plural,
+//! underscores, any case, a few short aliases) resolved against `cirrus-model`'s schema, fq_names
+//! written as colon-joined strings, uuids recognised by their shape, and an object's parent type
+//! inferred from the schema's parent tables and the length of its fq_name. The naming rules
+//! themselves (collections, fq_name joining, uuid shape) are the model's.
 
 use std::fmt;
 
@@ -20,12 +22,6 @@ pub enum NameError {
 }
 
 // ---- type names ----
-
-/// Types whose singular name already ends in `s` (their collection is `<type>s` all the same).
-const SINGULAR_ENDING_IN_S: &[&str] = &["config-properties", "device-chassis"];
-
-/// Types whose canonical spelling is not all lower case.
-const MIXED_CASE: &[&str] = &["virtual-DNS", "virtual-DNS-record"];
 
 /// Short names operators use for the common types.
 const ALIASES: &[(&str, &str)] = &[
@@ -48,12 +44,13 @@ const ALIASES: &[(&str, &str)] = &[
     ("gvc", "global-vrouter-config"),
 ];
 
-/// Normalises what a user typed into the canonical Contrail type name: underscores become dashes,
-/// a plural `s` is dropped, and the case of the few mixed-case types is restored
+/// Normalises what a user typed into the canonical Contrail type name, as the schema spells it:
+/// underscores become dashes, a plural `s` is dropped, case is ignored
 /// (`virtual_networks` -> `virtual-network`, `virtual-dnss` -> `virtual-DNS`); a few short
-/// aliases are understood too (`vn`, `vmi`, `iip`, `ipam`, `sg`, ...).
+/// aliases are understood too (`vn`, `vmi`, `iip`, `ipam`, `sg`, ...). A name the schema does not
+/// know is returned normalised, for the server to judge.
 pub fn parse_type(input: &str) -> Result<String, NameError> {
-    let mut name = input.trim().replace('_', "-").to_ascii_lowercase();
+    let name = input.trim().replace('_', "-").to_ascii_lowercase();
     let valid = !name.is_empty()
         && !name.starts_with('-')
         && !name.ends_with('-')
@@ -63,31 +60,34 @@ pub fn parse_type(input: &str) -> Result<String, NameError> {
     if !valid {
         return Err(NameError::BadType(input.to_string()));
     }
+    let schema = cirrus_model::schema();
     let known = |n: &str| {
-        SINGULAR_ENDING_IN_S
-            .iter()
-            .chain(MIXED_CASE)
-            .find(|t| t.eq_ignore_ascii_case(n))
-            .map(|t| t.to_string())
+        schema
+            .resources()
+            .find(|t| t.name.eq_ignore_ascii_case(n))
+            .map(|t| t.name.clone())
     };
     if let Some(t) = known(&name) {
         return Ok(t);
     }
-    if name.ends_with('s') && name.len() > 1 {
-        name.pop();
-    }
-    if let Some(t) = known(&name) {
+    if let Some(singular) = name.strip_suffix('s')
+        && let Some(t) = known(singular)
+    {
         return Ok(t);
     }
-    if let Some((_, t)) = ALIASES.iter().find(|(alias, _)| *alias == name) {
+    let singular = name.strip_suffix('s').unwrap_or(&name);
+    if let Some((_, t)) = ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == name || *alias == singular)
+    {
         return Ok(t.to_string());
     }
-    Ok(name)
+    Ok(singular.to_string())
 }
 
 /// The collection path of a type: `/virtual-networks`, `/virtual-DNSs`.
 pub fn collection_path(kind: &str) -> String {
-    format!("/{kind}s")
+    format!("/{}", cirrus_model::names::collection_name(kind))
 }
 
 /// The path of one object: `/virtual-network/<uuid>`.
@@ -118,17 +118,12 @@ impl FqName {
 
 /// Joins an fq_name the way the API's `*_fq_name_str` parameters and our output write it.
 pub fn join_fq_name(fq_name: &[String]) -> String {
-    fq_name.join(":")
+    cirrus_model::fq_name_to_string(fq_name)
 }
 
 /// True when `s` has the shape of a uuid: 8-4-4-4-12 hex digits.
 pub fn is_uuid(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 36
-        && b.iter().enumerate().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => *c == b'-',
-            _ => c.is_ascii_hexdigit(),
-        })
+    cirrus_model::is_valid_uuid(s)
 }
 
 /// An object named on the command line: by uuid or by fq_name.
@@ -160,72 +155,67 @@ impl fmt::Display for Target {
 
 // ---- parent inference ----
 
-/// Children of `default-global-system-config` (fq_name of two names).
-const UNDER_GLOBAL_SYSTEM_CONFIG: &[&str] = &[
-    "global-vrouter-config",
-    "global-qos-config",
-    "global-analytics-config",
-    "virtual-router",
-    "physical-router",
-    "bgp-router",
-    "config-node",
-    "analytics-node",
-    "analytics-alarm-node",
-    "analytics-snmp-node",
-    "database-node",
-    "config-database-node",
-    "webui-node",
-    "control-node-zone",
-    "service-appliance-set",
-    "alarm",
-    "fabric",
-    "node",
-    "node-profile",
-    "feature-flag",
-    "devicemgr-node",
-    "flow-node",
-];
-
-/// Global children of `default-policy-management` (fq_name of two names).
-const UNDER_POLICY_MANAGEMENT: &[&str] = &[
-    "application-policy-set",
-    "firewall-policy",
-    "firewall-rule",
-    "address-group",
-    "service-group",
-];
-
-/// Infers the parent type of a `kind` object from the length of its fq_name. `None` means the
-/// parent is config-root, which the API takes when no parent_type is sent. Types not listed go
-/// under a domain at two names and under a project at three, as most tenant objects do.
-pub fn infer_parent_type(kind: &str, fq_len: usize) -> Result<Option<&'static str>, NameError> {
-    let parent = match (fq_len, kind) {
-        (0, _) => return Err(NameError::BadFqName(String::new())),
-        (1, _) => None,
-        (2, k) if UNDER_GLOBAL_SYSTEM_CONFIG.contains(&k) => Some("global-system-config"),
-        (2, k) if UNDER_POLICY_MANAGEMENT.contains(&k) => Some("policy-management"),
-        (2, _) => Some("domain"),
-        (3, "virtual-DNS-record") => Some("virtual-DNS"),
-        (3, "qos-queue" | "forwarding-class") => Some("global-qos-config"),
-        (3, "physical-interface" | "logical-interface") => Some("physical-router"),
-        (3, "service-appliance") => Some("service-appliance-set"),
-        (3, _) => Some("project"),
-        (4, "routing-instance" | "floating-ip-pool" | "alias-ip-pool" | "access-control-list") => {
-            Some("virtual-network")
-        }
-        (4, "port-tuple") => Some("service-instance"),
-        (4, "logical-interface") => Some("physical-interface"),
-        (5, "floating-ip") => Some("floating-ip-pool"),
-        (5, "alias-ip") => Some("alias-ip-pool"),
-        (5, "bgp-router") => Some("routing-instance"),
-        (len, kind) => {
-            return Err(NameError::UnknownParent {
-                kind: kind.to_string(),
-                len,
-            });
-        }
+/// The fq_name lengths a `kind` object can have, from the schema's parent tables (1 under
+/// config-root, one more than any of its parents').
+fn fq_lengths(kind: &str, depth: usize) -> Vec<usize> {
+    let Some(t) = cirrus_model::schema().resource(kind) else {
+        return vec![];
     };
-    Ok(parent)
+    if depth > 8 {
+        return vec![];
+    }
+    let mut out = Vec::new();
+    for p in &t.parents {
+        if p == cirrus_model::CONFIG_ROOT {
+            out.push(1);
+        } else {
+            out.extend(fq_lengths(p, depth + 1).into_iter().map(|l| l + 1));
+        }
+    }
+    if t.parents.is_empty() {
+        out.push(1);
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// When several parent types fit an fq_name's length, the tenant one is meant (a VMI of three
+/// names is a project's, not a vrouter's; an ACL of four is a network's).
+const PREFERRED_PARENTS: &[&str] = &["project", "virtual-network", "domain"];
+
+/// Infers the parent type of a `kind` object from the length of its fq_name, by the schema:
+/// the parent type whose objects have fq_names one shorter (the tenant one when several do).
+/// `None` means the parent is config-root, which the API takes when no parent_type is sent.
+/// When none fits, the user says which with `--parent-type`.
+pub fn infer_parent_type(kind: &str, fq_len: usize) -> Result<Option<&'static str>, NameError> {
+    if fq_len == 0 {
+        return Err(NameError::BadFqName(String::new()));
+    }
+    if fq_len == 1 {
+        return Ok(None);
+    }
+    let unknown = || NameError::UnknownParent {
+        kind: kind.to_string(),
+        len: fq_len,
+    };
+    let t = cirrus_model::schema().resource(kind).ok_or_else(unknown)?;
+    let fits: Vec<&'static str> = t
+        .parents
+        .iter()
+        .filter(|p| p.as_str() != cirrus_model::CONFIG_ROOT)
+        .filter(|p| fq_lengths(p, 0).contains(&(fq_len - 1)))
+        .map(String::as_str)
+        .collect();
+    match fits.as_slice() {
+        [one] => Ok(Some(one)),
+        [] => Err(unknown()),
+        several => PREFERRED_PARENTS
+            .iter()
+            .find(|p| several.contains(p))
+            .map(|p| Some(*p))
+            .ok_or_else(unknown),
+    }
 }
 
 #[cfg(test)]
@@ -332,5 +322,36 @@ mod tests {
             infer_parent_type("virtual-network", 4),
             Err(NameError::UnknownParent { len: 4, .. })
         ));
+        // From the schema, not a hand-kept table: types the old table did not list.
+        assert_eq!(
+            infer_parent_type("bridge-domain", 4).unwrap(),
+            Some("virtual-network")
+        );
+        assert_eq!(
+            infer_parent_type("virtual-machine-interface", 3).unwrap(),
+            Some("project")
+        );
+        assert_eq!(
+            infer_parent_type("access-control-list", 4).unwrap(),
+            Some("virtual-network")
+        );
+        assert_eq!(infer_parent_type("qos-config", 3).unwrap(), Some("project"));
+    }
+
+    #[test]
+    fn every_schema_type_is_recognised_in_every_spelling() {
+        for t in cirrus_model::schema()
+            .resources()
+            .filter(|t| t.name != cirrus_model::CONFIG_ROOT)
+        {
+            for spelling in [
+                t.name.clone(),
+                t.collection().to_string(),
+                t.underscored().to_string(),
+                t.name.to_uppercase(),
+            ] {
+                assert_eq!(parse_type(&spelling).unwrap(), t.name, "{spelling}");
+            }
+        }
     }
 }

@@ -1,0 +1,72 @@
+//! Per-resource rules Contrail's api-server applies on create and update (its `resources/*.py`
+//! `pre_dbe_create`/`pre_dbe_update`), one small module per resource type, looked up in
+//! [`RULES`] by type name. A rule sees the object as it will be stored (`new`), the stored one on
+//! update (`old`), and the request body (`c.input`) for rules about what a request names.
+
+use serde_json::{Map, Value};
+
+use crate::error::ApiResult;
+use crate::index::Index;
+use crate::object::Obj;
+
+mod bgpaas;
+mod bgpvpn;
+mod bridge_domain;
+mod global_system_config;
+mod physical_router;
+mod policy_rules;
+mod qos_config;
+mod routing_policy;
+mod sub_cluster;
+mod vmi;
+
+pub struct Ctx<'a> {
+    pub index: &'a Index,
+    /// `<type> <fq_name>`, the prefix of every message.
+    pub what: &'a str,
+    pub input: &'a Map<String, Value>,
+}
+
+pub type Rule = fn(&Ctx, Option<&Obj>, &mut Obj) -> ApiResult<()>;
+
+/// The rules, by resource type.
+pub const RULES: &[(&str, Rule)] = &[
+    ("virtual-machine-interface", vmi::check),
+    ("physical-router", physical_router::check),
+    ("sub-cluster", sub_cluster::check),
+    ("routing-policy", routing_policy::check),
+    ("qos-config", qos_config::check),
+    ("bridge-domain", bridge_domain::check),
+    ("bgp-as-a-service", bgpaas::check),
+    ("global-system-config", global_system_config::check),
+    ("security-group", policy_rules::check_security_group),
+    ("network-policy", policy_rules::check_network_policy),
+    ("virtual-network", bgpvpn::check_network),
+    ("logical-router", bgpvpn::check_router),
+];
+
+/// Applies the rules of `new`'s type (`old` is None on create).
+pub fn check(c: &Ctx, old: Option<&Obj>, new: &mut Obj) -> ApiResult<()> {
+    for (ty, rule) in RULES {
+        if *ty == new.type_name() {
+            rule(c, old, new)?;
+        }
+    }
+    Ok(())
+}
+
+/// `obj.body[a][b]...`
+pub(crate) fn at<'a>(obj: &'a Obj, path: &[&str]) -> Option<&'a Value> {
+    let (first, rest) = path.split_first()?;
+    rest.iter()
+        .try_fold(obj.body.get(*first)?, |v, k| v.get(*k))
+}
+
+/// The global system config's ASN (Contrail's default 64512 when unset).
+pub(crate) fn global_asn(index: &Index) -> u64 {
+    index
+        .by_fq_name("global-system-config", "default-global-system-config")
+        .and_then(|g| g.body.get("autonomous_system"))
+        .and_then(Value::as_u64)
+        .unwrap_or(64512)
+}
