@@ -19,6 +19,10 @@ use cirrus_proto::convert::Prefix;
 use cirrus_store::testing::{TempDir, free_port};
 use serde_json::{Map, Value, json};
 
+// The allocator cirrus-controller runs on.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const NETWORK: &str = "default-domain:default-project:bench:bench";
 const TARGET_SECS: f64 = 5.0;
 

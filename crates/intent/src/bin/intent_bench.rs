@@ -13,6 +13,10 @@
 
 use std::time::{Duration, Instant};
 
+// The allocator cirrus-controller runs the compiler on.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use cirrus_intent::testing::{Graph, PROJECT};
 use cirrus_intent::{Compiler, Options};
 use serde_json::{Value, json};
