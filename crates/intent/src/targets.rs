@@ -3,7 +3,7 @@
 //! (from 8000 when the ASN needs four bytes), kept in the store as one id key per number
 //! whose value is the owner's uuid, so a restart or a takeover finds every number again.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use cirrus_api::index::Index;
 use serde_json::Value;
@@ -31,6 +31,15 @@ pub struct TargetPool {
     max: u64,
     by_owner: HashMap<String, u64>,
     by_number: BTreeMap<u64, String>,
+    /// The next number never handed out since the pool was loaded. Numbers count up from
+    /// it rather than from the highest one in use, so a number released in a batch is not
+    /// reserved again in the same batch: the batch reserves before it releases (a reserve
+    /// of a number still in the store fails the batch), and a peer still holding routes
+    /// with the old target does not see them under a new owner.
+    next: u64,
+    /// Numbers released since the pool was loaded: reused only after a reload (when the
+    /// store no longer holds them), if the range runs out.
+    released: BTreeSet<u64>,
 }
 
 impl TargetPool {
@@ -50,6 +59,11 @@ impl TargetPool {
             p.by_number.insert(n, owner.to_string());
             p.by_owner.insert(owner.to_string(), n);
         }
+        p.next = p
+            .by_number
+            .range(p.min..)
+            .next_back()
+            .map_or(p.min, |(n, _)| n + 1);
         p
     }
 
@@ -67,16 +81,13 @@ impl TargetPool {
         if let Some(n) = self.by_owner.get(owner) {
             return Some(*n);
         }
-        let next = self
-            .by_number
-            .range(self.min..)
-            .next_back()
-            .map_or(self.min, |(n, _)| n + 1);
-        let n = if next < self.max {
-            next
+        let n = if self.next < self.max {
+            self.next
         } else {
-            (self.min..self.max).find(|n| !self.by_number.contains_key(n))?
+            (self.min..self.max)
+                .find(|n| !self.by_number.contains_key(n) && !self.released.contains(n))?
         };
+        self.next = self.next.max(n + 1);
         self.by_number.insert(n, owner.to_string());
         self.by_owner.insert(owner.to_string(), n);
         emit.reserve(n, owner);
@@ -87,6 +98,7 @@ impl TargetPool {
     pub fn release(&mut self, owner: &str, emit: &mut Emit) {
         if let Some(n) = self.by_owner.remove(owner) {
             self.by_number.remove(&n);
+            self.released.insert(n);
             emit.release(n);
         }
     }
@@ -94,4 +106,31 @@ impl TargetPool {
 
 pub fn target_name(asn: u32, n: u64) -> String {
     format!("target:{asn}:{n}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_number_released_is_not_handed_out_again_before_a_reload() {
+        let mut pool = TargetPool {
+            min: 8_000_000,
+            max: 8_000_004,
+            next: 8_000_000,
+            ..Default::default()
+        };
+        let mut emit = Emit::default();
+        assert_eq!(pool.number("a", &mut emit), Some(8_000_000));
+        assert_eq!(pool.number("b", &mut emit), Some(8_000_001));
+        assert_eq!(pool.number("a", &mut emit), Some(8_000_000));
+        // b's network is deleted and another created in the same batch: the batch reserves
+        // before it releases, so b's number must not come back at once.
+        pool.release("b", &mut emit);
+        assert_eq!(pool.number("c", &mut emit), Some(8_000_002));
+        pool.release("a", &mut emit);
+        assert_eq!(pool.number("d", &mut emit), Some(8_000_003));
+        // The range is used up; the released numbers wait for a reload.
+        assert_eq!(pool.number("e", &mut emit), None);
+    }
 }
