@@ -54,7 +54,7 @@ kind: global-vrouter-config
 fq_name: [default-global-system-config, default-global-vrouter-config]
 flow_aging_timeout_list:
   flow_aging_timeout:
-    - {protocol: all, port: 0, timeout_in_seconds: 2}
+    - {protocol: icmp, port: 0, timeout_in_seconds: 2}
 ";
 
 /// The first two packets (at most `seconds`) of the overlay on the underlay's bridge while `traffic` runs: one line
@@ -191,7 +191,7 @@ fn three_nodes_dhcp_ping_tcp_and_the_overlay_on_the_wire() {
         "VXLAN from c2 to c3 and back, carrying w2 <-> w3"
     );
 
-    // A 2-second flow ageing timeout (the default keeps an idle flow 180 s): the flows of one
+    // A 2-second flow ageing timeout for ICMP (the default keeps an idle flow 180 s): the flows of one
     // ping from w2 to w3 are in c2's table, then gone once idle.
     sb.apply(AGEING);
     let flows_to_w3 = || {

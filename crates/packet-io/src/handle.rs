@@ -13,6 +13,7 @@ use crate::lane::{Handoff, PortsDone, Request};
 use crate::ports::Owners;
 use crate::report::{FlowFilter, RunnerReport, WorkerFlows, WorkerReport};
 use crate::runner::Port;
+use cirrus_dataplane::flow::ProtoTimeout;
 use cirrus_dataplane::packet::PacketBuf;
 use cirrus_dataplane::tables::IfIndex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -214,12 +215,21 @@ impl RunnerHandle {
         Ok(n.into_iter().sum())
     }
 
-    /// Sets every worker's idle timeout for established flows (seconds); live flows age by
-    /// it from the next scan on.
-    pub fn set_flow_idle_timeout(&self, secs: u32) -> Result<(), HandleError> {
+    /// Sets every worker's idle timeouts for established flows (seconds): `secs` for all
+    /// and those of `by_proto` (at most `MAX_PROTO_TIMEOUTS` are kept); live flows age by
+    /// them from the next scan on.
+    pub fn set_flow_idle_timeouts(
+        &self,
+        secs: u32,
+        by_proto: &[ProtoTimeout],
+    ) -> Result<(), HandleError> {
         self.shared
-            .ask_all("set the flow idle timeout", |_, reply| {
-                Request::FlowIdleTimeout { secs, reply }
+            .ask_all("set the flow idle timeouts", |_, reply| {
+                Request::FlowIdleTimeouts {
+                    secs,
+                    by_proto: by_proto.to_vec(),
+                    reply,
+                }
             })?;
         Ok(())
     }

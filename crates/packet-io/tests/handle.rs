@@ -7,6 +7,7 @@ mod common;
 
 use cirrus_dataplane::control::Controller;
 use cirrus_dataplane::drop::DropReason;
+use cirrus_dataplane::flow::ProtoTimeout;
 use cirrus_dataplane::packet::PacketBuf;
 use cirrus_dataplane::pipeline::{Worker, WorkerConfig};
 use cirrus_dataplane::tables::IfIndex;
@@ -364,8 +365,16 @@ fn a_shorter_idle_timeout_ages_live_flows_on_every_worker() {
             .sum()
     };
     assert_eq!(live(&s.h), 2 * N as usize);
-    s.h.set_flow_idle_timeout(1).unwrap();
-    // Idle for more than a second now ages them (the default keeps them 180 s).
+    s.h.set_flow_idle_timeouts(
+        180,
+        &[ProtoTimeout {
+            proto: 17,
+            port: 7000,
+            secs: 1,
+        }],
+    )
+    .unwrap();
+    // Idle for more than a second now ages them: UDP to port 7000 has 1 s (the rest 180 s).
     assert!(eventually(|| live(&s.h) == 0), "{} flows left", live(&s.h));
     s.runner.stop().unwrap();
 }

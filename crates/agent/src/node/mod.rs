@@ -23,6 +23,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
+use cirrus_dataplane::flow::ProtoTimeout;
 use cirrus_packet_io::handle::RunnerHandle;
 use cirrus_proto::convert::Prefix;
 use cirrus_proto::v1::{AgentMessage, Notice};
@@ -111,7 +112,8 @@ pub struct Node {
     /// The flows' idle timeout this vrouter started with (seconds), used while the config
     /// sets none, and the one the workers have now.
     flow_idle_default: u32,
-    flow_idle_applied: u32,
+    /// For all protocols, and by (protocol, port, seconds).
+    flow_idle_applied: (u32, Vec<(u8, u16, u32)>),
 }
 
 impl Node {
@@ -338,20 +340,26 @@ impl Node {
         }
     }
 
-    /// Gives the workers the flow idle timeout of `global-vrouter-config`
-    /// (`flow_aging_timeout_list`, the entry for all protocols) when it changed.
-    fn apply_flow_idle_timeout(&mut self, configured: Option<u32>) {
-        let want = configured.unwrap_or(self.flow_idle_default);
+    /// Gives the workers the flow idle timeouts of `global-vrouter-config`
+    /// (`flow_aging_timeout_list`: for all protocols, and by protocol and port) when they
+    /// changed.
+    fn apply_flow_idle_timeout(&mut self, configured: (Option<u32>, Vec<(u8, u16, u32)>)) {
+        let want = (configured.0.unwrap_or(self.flow_idle_default), configured.1);
         if want == self.flow_idle_applied {
             return;
         }
+        let by_proto: Vec<ProtoTimeout> = want
+            .1
+            .iter()
+            .map(|&(proto, port, secs)| ProtoTimeout { proto, port, secs })
+            .collect();
         let handle = &self.handle;
-        match tokio::task::block_in_place(|| handle.set_flow_idle_timeout(want)) {
+        match tokio::task::block_in_place(|| handle.set_flow_idle_timeouts(want.0, &by_proto)) {
             Ok(()) => {
                 tracing::info!(
-                    from = self.flow_idle_applied,
-                    to = want,
-                    "flow idle timeout changed (global-vrouter-config flow_aging_timeout_list)"
+                    from = ?self.flow_idle_applied,
+                    to = ?want,
+                    "flow idle timeouts changed (global-vrouter-config flow_aging_timeout_list)"
                 );
                 self.flow_idle_applied = want;
             }
@@ -369,7 +377,10 @@ impl Node {
             None => (&empty, false),
         };
         let regs: Vec<Registration> = self.regs.values().cloned().collect();
-        let idle_timeout = crate::config::global::global_vrouter(store).flow_idle_timeout;
+        let idle_timeout = {
+            let g = crate::config::global::global_vrouter(store);
+            (g.flow_idle_timeout, g.flow_idle_timeouts)
+        };
         let derived = derive(store, &regs);
         let sg_ids: HashMap<String, u32> = store
             .of_kind("security-group")

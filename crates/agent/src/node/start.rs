@@ -287,7 +287,7 @@ pub fn start(opts: AgentOptions, mut devices: Box<dyn Devices>) -> Result<Runnin
         oper_published: Default::default(),
         oper_generation: (None, 0),
         flow_idle_default: opts.flows.idle_timeout,
-        flow_idle_applied: opts.flows.idle_timeout,
+        flow_idle_applied: (opts.flows.idle_timeout, Vec::new()),
     };
     let (events, rx) = mpsc::unbounded_channel();
     let node = tokio::spawn(node.run(rx, fabric_rx));

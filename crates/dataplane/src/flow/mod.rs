@@ -11,6 +11,7 @@ pub use key::FlowKey;
 pub use record::FlowRecord;
 pub use table::{
     FlowCold, FlowConfig, FlowEntry, FlowError, FlowHit, FlowSpec, FlowTable, FlowVerdict,
+    MAX_PROTO_TIMEOUTS, ProtoTimeout,
 };
 
 use crate::tables::IfIndex;

@@ -11,6 +11,19 @@ use crate::wire::TcpFlags;
 /// Index value meaning "no entry".
 pub const NO_FLOW: u32 = u32::MAX;
 
+/// At most this many per-protocol idle timeouts.
+pub const MAX_PROTO_TIMEOUTS: usize = 8;
+
+/// The idle timeout of established flows of one IP protocol, and of one port of it (the
+/// service's: either end of the flow) unless `port` is 0, as an entry of Contrail's
+/// `flow_aging_timeout_list` gives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProtoTimeout {
+    pub proto: u8,
+    pub port: u16,
+    pub secs: u32,
+}
+
 /// Sizing and ageing settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FlowConfig {
@@ -24,6 +37,9 @@ pub struct FlowConfig {
     pub closing_timeout: u32,
     /// How long a hold entry waits for the agent, seconds.
     pub hold_timeout: u32,
+    /// Idle timeouts of established flows by protocol (and port), before `idle_timeout`:
+    /// a protocol-and-port entry first, then a protocol-wide one.
+    pub proto_timeouts: [Option<ProtoTimeout>; MAX_PROTO_TIMEOUTS],
 }
 
 impl Default for FlowConfig {
@@ -34,6 +50,7 @@ impl Default for FlowConfig {
             drop_timeout: 30,
             closing_timeout: 2,
             hold_timeout: 5,
+            proto_timeouts: [None; MAX_PROTO_TIMEOUTS],
         }
     }
 }
@@ -248,10 +265,32 @@ impl FlowTable {
         &self.cfg
     }
 
-    /// Changes the idle timeout of established flows (Contrail's `flow_aging_timeout_list`
-    /// in `global-vrouter-config`). Live entries age by it from the next scan on.
-    pub fn set_idle_timeout(&mut self, secs: u32) {
+    /// Changes the idle timeouts of established flows: `secs` for all, and those of
+    /// `by_proto` (at most [`MAX_PROTO_TIMEOUTS`]; Contrail's `flow_aging_timeout_list` in
+    /// `global-vrouter-config`). Live entries age by them from the next scan on.
+    pub fn set_idle_timeouts(&mut self, secs: u32, by_proto: &[ProtoTimeout]) {
         self.cfg.idle_timeout = secs;
+        self.cfg.proto_timeouts = [None; MAX_PROTO_TIMEOUTS];
+        for (slot, t) in self.cfg.proto_timeouts.iter_mut().zip(by_proto) {
+            *slot = Some(*t);
+        }
+    }
+
+    /// The idle timeout of an established flow with this key.
+    fn idle_timeout_of(&self, k: &FlowKey) -> u32 {
+        let proto = k.proto().0;
+        let mut wide = None;
+        for t in self.cfg.proto_timeouts.iter().flatten() {
+            if t.proto != proto {
+                continue;
+            }
+            if t.port == 0 {
+                wide.get_or_insert(t.secs);
+            } else if t.port == k.dport() || t.port == k.sport() {
+                return t.secs;
+            }
+        }
+        wide.unwrap_or(self.cfg.idle_timeout)
     }
     /// Live entries.
     pub fn len(&self) -> usize {
@@ -679,7 +718,7 @@ impl FlowTable {
         {
             self.cfg.drop_timeout
         } else {
-            self.cfg.idle_timeout
+            self.idle_timeout_of(&e.key)
         }
     }
 

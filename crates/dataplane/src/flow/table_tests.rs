@@ -96,10 +96,50 @@ fn a_changed_idle_timeout_applies_to_live_flows() {
     let i = t.insert(key(1), 1, FlowSpec::forward(1), 0, 100).unwrap();
     // Idle for 60 s: within the default 180 s.
     assert!(t.age(160, 10).is_empty());
-    t.set_idle_timeout(30);
+    t.set_idle_timeouts(30, &[]);
     assert_eq!(t.config().idle_timeout, 30);
     let gone = t.age(160, 10);
     assert_eq!(gone, vec![(i, key(1))]);
+}
+
+#[test]
+fn idle_timeouts_by_protocol_and_port() {
+    let mut t = FlowTable::new(FlowConfig::default());
+    // key(i): UDP 10.0.0.1:1000 -> i:53.
+    let dns = t.insert(key(1), 1, FlowSpec::forward(1), 0, 100).unwrap();
+    let tcp_key = FlowKey::new(
+        1,
+        IpProtocol::TCP,
+        [10, 0, 0, 1].into(),
+        [10, 0, 0, 2].into(),
+        40000,
+        80,
+    );
+    let web = t.insert(tcp_key, 1, FlowSpec::forward(1), 0, 100).unwrap();
+    t.set_idle_timeouts(
+        300,
+        &[
+            ProtoTimeout {
+                proto: 17,
+                port: 0,
+                secs: 200,
+            },
+            ProtoTimeout {
+                proto: 17,
+                port: 53,
+                secs: 10,
+            },
+            ProtoTimeout {
+                proto: 6,
+                port: 443,
+                secs: 5,
+            },
+        ],
+    );
+    // UDP port 53 has its own 10 s over UDP's 200 s; TCP 80 falls back to the 300 s for all.
+    assert_eq!(t.age(115, 10), vec![(dns, key(1))]);
+    assert!(t.age(395, 10).is_empty());
+    assert_eq!(t.age(401, 10), vec![(web, tcp_key)]);
 }
 
 #[test]

@@ -7,6 +7,7 @@ use crate::device::Device;
 use crate::ports::Owners;
 use crate::report::{FlowFilter, PortReport, WorkerFlows, WorkerReport};
 use crate::runner::Port;
+use cirrus_dataplane::flow::ProtoTimeout;
 use cirrus_dataplane::tables::IfIndex;
 use std::sync::Arc;
 use std::sync::mpsc::Sender;
@@ -38,9 +39,10 @@ pub(crate) enum Request {
     Report {
         reply: Sender<WorkerReport>,
     },
-    /// Sets the idle timeout of established flows, seconds.
-    FlowIdleTimeout {
+    /// Sets the idle timeouts of established flows: for all, and by protocol.
+    FlowIdleTimeouts {
         secs: u32,
+        by_proto: Vec<ProtoTimeout>,
         reply: Sender<()>,
     },
 }
@@ -111,8 +113,12 @@ impl Lane {
             Request::Report { reply } => {
                 let _ = reply.send(self.report());
             }
-            Request::FlowIdleTimeout { secs, reply } => {
-                self.worker.flows.set_idle_timeout(secs);
+            Request::FlowIdleTimeouts {
+                secs,
+                by_proto,
+                reply,
+            } => {
+                self.worker.flows.set_idle_timeouts(secs, &by_proto);
                 let _ = reply.send(());
             }
         }
