@@ -24,16 +24,9 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 APT_PACKAGES=(openvswitch-switch iperf3 iproute2 nftables ethtool busybox iputils-ping
   protobuf-compiler python3)
-missing=()
-for p in "${APT_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "bench-overlay: apt-get install ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+# shellcheck source=lib/apt.sh
+. scripts/lib/apt.sh
+ensure_packages bench-overlay "${APT_PACKAGES[@]}"
 
 cargo build --release -q -p cirrus-controller -p cirrus-cli -p cirrus-vrouter
 BIN=${CARGO_TARGET_DIR:-$PWD/target}/release

@@ -15,18 +15,9 @@ APT_PACKAGES=(
   procps psmisc
 )
 
-missing=()
-for p in "${APT_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "install-test-deps: apt-get install ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  # tshark asks whether non-root users may capture; answer once, non-interactively.
-  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+# shellcheck source=lib/apt.sh
+. scripts/lib/apt.sh
+ensure_packages install-test-deps "${APT_PACKAGES[@]}"
 
 VENV=${CIRRUS_TEST_VENV:-$PWD/target/test-venv}
 if [ ! -x "$VENV/bin/python" ]; then

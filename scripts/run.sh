@@ -20,16 +20,9 @@ APT_PACKAGES=(
   protobuf-compiler libprotobuf-dev                # etcd-client's build script
   iproute2 nftables ethtool busybox iputils-ping   # the sandbox: namespaces, overlay rule, DHCP client
 )
-missing=()
-for p in "${APT_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "run.sh: apt-get install ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+# shellcheck source=lib/apt.sh
+. scripts/lib/apt.sh
+ensure_packages run.sh "${APT_PACKAGES[@]}"
 # Debian's rustc is too old for this workspace (edition 2024): use rustup's stable.
 if ! command -v cargo >/dev/null && [ -x "$HOME/.cargo/bin/cargo" ]; then
   export PATH="$HOME/.cargo/bin:$PATH"
