@@ -116,6 +116,7 @@ pub fn on_create(c: &Ctx, obj: &mut Obj, p: &mut Planned) -> ApiResult<Companion
         }
         "security-group" => {
             server_owned(c, obj, SG_IDS.1)?;
+            crate::quota::check_security_group_rules(c.index, c.what, obj, None, p)?;
             allocate_id(c, obj, p, SG_IDS)?;
             Ok(vec![])
         }
@@ -202,6 +203,9 @@ pub fn on_update(c: &Ctx, old: &Obj, new: &mut Obj, p: &mut Planned) -> ApiResul
                 .map_err(|e| ApiError::conflict(format!("{}: {}", c.what, e.message)))?;
         }
         "network-ipam" => crate::vn_subnets::normalize_ipam(c.index, c.what, new, Some(old))?,
+        "security-group" => {
+            crate::quota::check_security_group_rules(c.index, c.what, new, Some(old), p)?
+        }
         "instance-ip" => check_gateway_user(c, new)?,
         _ => {}
     }
