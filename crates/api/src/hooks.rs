@@ -138,6 +138,7 @@ pub fn on_create(c: &Ctx, obj: &mut Obj, p: &mut Planned) -> ApiResult<Companion
                     c.what
                 )));
             }
+            native_instance_ref(c.index, obj);
             Ok(vec![])
         }
         "instance-ip" => {
@@ -210,6 +211,57 @@ pub fn on_update(c: &Ctx, old: &Obj, new: &mut Obj, p: &mut Planned) -> ApiResul
         _ => {}
     }
     Ok(())
+}
+
+/// A port refers to its network's primary routing instance with `direction: both` from its
+/// create on, as Contrail's api-server links it (the intent compiler keeps the link after).
+fn native_instance_ref(index: &Index, vmi: &mut Obj) {
+    let Some(ri) = refs_of(vmi, "virtual_network_refs")
+        .next()
+        .and_then(|vn| index.get_typed("virtual-network", vn))
+        .and_then(|vn| {
+            let name = if vn.fq_str == "default-domain:default-project:ip-fabric" {
+                "__default__"
+            } else {
+                vn.name()
+            };
+            index.by_fq_name("routing-instance", &format!("{}:{name}", vn.fq_str))
+        })
+    else {
+        return;
+    };
+    if refs_of(vmi, "routing_instance_refs").any(|u| u == ri.uuid) {
+        return;
+    }
+    let link = json!({"to": ri.fq_name, "uuid": ri.uuid, "attr": {"direction": "both"}});
+    match vmi.body.get_mut("routing_instance_refs") {
+        Some(Value::Array(refs)) => refs.push(link),
+        _ => {
+            vmi.body
+                .insert("routing_instance_refs".into(), Value::Array(vec![link]));
+        }
+    }
+}
+
+/// Refs that a cascaded delete takes away with their target instead of refusing: a port's
+/// link to the primary routing instance of a network being deleted (Contrail drops it).
+pub fn dropped_with_target(from: &Obj, to: &Obj) -> bool {
+    from.type_name() == "virtual-machine-interface" && to.type_name() == "routing-instance"
+}
+
+/// Removes every ref of `obj` to `target`.
+pub fn drop_refs_to(obj: &mut Obj, target: &str) {
+    let ty = obj.ty;
+    obj.body.retain(|field, list| {
+        if ty.ref_by_field(field).is_none() {
+            return true;
+        }
+        if let Value::Array(refs) = list {
+            refs.retain(|r| r.get("uuid").and_then(Value::as_str) != Some(target));
+            return !refs.is_empty();
+        }
+        true
+    });
 }
 
 /// Objects that go away together with `obj`: a VN's routing instances, and the access

@@ -358,6 +358,18 @@ pub fn plan_delete(index: &Index, caller: &Caller, obj: &Obj) -> ApiResult<Plann
         .collect();
     let mut children = Vec::new();
     let mut referrers = Vec::new();
+    // Refs a cascade takes away with their target: the referrers are rewritten without them.
+    let mut stripped: std::collections::BTreeMap<&str, Obj> = Default::default();
+    for o in cascade.iter() {
+        for r in index.back_refs(&o.uuid) {
+            if !going.contains(r.uuid.as_str()) && hooks::dropped_with_target(r, o) {
+                let r2 = stripped
+                    .entry(r.uuid.as_str())
+                    .or_insert_with(|| (**r).clone());
+                hooks::drop_refs_to(r2, &o.uuid);
+            }
+        }
+    }
     for o in std::iter::once(obj).chain(cascade.iter().map(|o| o.as_ref())) {
         children.extend(
             index
@@ -372,6 +384,7 @@ pub fn plan_delete(index: &Index, caller: &Caller, obj: &Obj) -> ApiResult<Plann
                     !going.contains(r.uuid.as_str())
                         && !index.is_relaxed(&o.uuid, &r.uuid)
                         && !hooks::derived_ref(r, o)
+                        && (o.uuid == obj.uuid || !hooks::dropped_with_target(r, o))
                 })
                 .map(|r| format!("{} {}", r.type_name(), r.fq_str)),
         );
@@ -405,6 +418,10 @@ pub fn plan_delete(index: &Index, caller: &Caller, obj: &Obj) -> ApiResult<Plann
     }
     for k in relax {
         p.delete(k);
+    }
+    for r in stripped.values() {
+        p.at_revision(keys::obj(&r.uuid), r.revision);
+        p.put(keys::obj(&r.uuid), r.to_stored());
     }
     if obj.type_name() == "project" {
         for k in index.quota_keys_of(&obj.uuid) {

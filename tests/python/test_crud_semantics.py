@@ -1,0 +1,65 @@
+"""What Contrail's api-server does around plain create/update/delete (its test_crud_basic
+behaviours that Cirrus once missed), through the real `vnc_api` client."""
+
+import pytest
+from vnc_api.exceptions import BadRequest, NoIdError
+from vnc_api.gen.resource_xsd import PolicyBasedForwardingRuleType, ServiceHealthCheckType
+from vnc_api.vnc_api import (ServiceHealthCheck, VirtualMachineInterface, VirtualNetwork)
+
+
+def network(vnc, project, name):
+    vn = VirtualNetwork(name, parent_obj=project)
+    vnc.virtual_network_create(vn)
+    return vn
+
+
+def port_on(vnc, project, vn, name, **kw):
+    p = VirtualMachineInterface(name, parent_obj=project, **kw)
+    p.add_virtual_network(vn)
+    vnc.virtual_machine_interface_create(p)
+    return p
+
+
+def test_port_is_linked_to_its_networks_primary_instance_on_create(vnc, project, name):
+    vn = network(vnc, project, name)
+    p = port_on(vnc, project, vn, name)
+    refs = vnc.virtual_machine_interface_read(id=p.uuid).get_routing_instance_refs()
+    assert [r["to"] for r in refs] == [vn.get_fq_name() + [name]]
+    assert refs[0]["attr"].direction == "both"
+
+
+def test_network_delete_takes_ports_links_to_its_instance(vnc, project, name):
+    """A port that left the network but still names its primary instance does not block the
+    network's delete; the link goes with the instance."""
+    vn = network(vnc, project, name)
+    ri = vnc.routing_instance_read(fq_name=vn.get_fq_name() + [name])
+    p = VirtualMachineInterface(name, parent_obj=project)
+    p.add_virtual_network(vn)
+    p.add_routing_instance(ri, PolicyBasedForwardingRuleType())
+    vnc.virtual_machine_interface_create(p)
+    other = network(vnc, project, name + "-other")
+    p.set_virtual_network(other)
+    vnc.virtual_machine_interface_update(p)
+    vnc.virtual_network_delete(id=vn.uuid)
+    with pytest.raises(NoIdError):
+        vnc.routing_instance_read(id=ri.uuid)
+    refs = vnc.virtual_machine_interface_read(id=p.uuid).get_routing_instance_refs() or []
+    assert ri.uuid not in [r["uuid"] for r in refs]
+
+
+def test_port_outside_service_instance_takes_only_link_local_health_checks(vnc, project, name):
+    vn = network(vnc, project, name)
+    p = port_on(vnc, project, vn, name)
+    checks = {}
+    for kind in ("end-to-end", "link-local"):
+        shc = ServiceHealthCheck(f"{name}-{kind}", parent_obj=project,
+                                 service_health_check_properties=ServiceHealthCheckType(
+                                     enabled=True, health_check_type=kind))
+        checks[kind] = vnc.service_health_check_create(shc)
+    with pytest.raises(BadRequest):
+        vnc.ref_update("virtual-machine-interface", p.uuid, "service-health-check",
+                       checks["end-to-end"], None, "ADD")
+    vnc.ref_update("virtual-machine-interface", p.uuid, "service-health-check",
+                   checks["link-local"], None, "ADD")
+    refs = vnc.virtual_machine_interface_read(id=p.uuid).get_service_health_check_refs()
+    assert [r["uuid"] for r in refs] == [checks["link-local"]]
