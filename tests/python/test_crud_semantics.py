@@ -63,3 +63,50 @@ def test_port_outside_service_instance_takes_only_link_local_health_checks(vnc, 
                    checks["link-local"], None, "ADD")
     refs = vnc.virtual_machine_interface_read(id=p.uuid).get_service_health_check_refs()
     assert [r["uuid"] for r in refs] == [checks["link-local"]]
+
+
+def test_list_anchors_combine(vnc, name):
+    """parent_id, back_ref_id, obj_uuids and filters narrow one another (each alone is not the
+    answer once another is given)."""
+    from vnc_api.gen.resource_xsd import FirewallServiceType
+    from vnc_api.vnc_api import FirewallPolicy, FirewallRule, Project
+    a, b = Project(name + "-a"), Project(name + "-b")
+    vnc.project_create(a)
+    vnc.project_create(b)
+    fr = FirewallRule(name, parent_obj=a, service=FirewallServiceType())
+    vnc.firewall_rule_create(fr)
+    label = name + "-label"
+    plain = FirewallPolicy(name + "-plain", parent_obj=a, display_name=label)
+    ruled = FirewallPolicy(name + "-ruled", parent_obj=a, display_name=label)
+    other = FirewallPolicy(name + "-other", parent_obj=a)
+    elsewhere = FirewallPolicy(name + "-elsewhere", parent_obj=b)
+    for fp in (ruled, other, elsewhere):
+        fp.add_firewall_rule(fr)
+    for fp in (plain, ruled, other, elsewhere):
+        vnc.firewall_policy_create(fp)
+
+    def uuids(**kw):
+        return {r["uuid"] for r in vnc.firewall_policys_list(**kw)["firewall-policys"]}
+
+    assert uuids(parent_id=[a.uuid, b.uuid]) == {plain.uuid, ruled.uuid, other.uuid,
+                                                 elsewhere.uuid}
+    assert uuids(parent_id=a.uuid, back_ref_id=fr.uuid) == {ruled.uuid, other.uuid}
+    assert uuids(parent_id=a.uuid, back_ref_id=fr.uuid,
+                 filters={"display_name": label}) == {ruled.uuid}
+    assert uuids(obj_uuids=[plain.uuid, ruled.uuid], back_ref_id=fr.uuid) == {ruled.uuid}
+    assert uuids(obj_uuids=[elsewhere.uuid], parent_id=a.uuid) == set()
+
+
+def test_useragent_kv_keys_and_operations(controller, name):
+    import requests
+    url = controller.url + "/useragent-kv"
+    for k in ("one", "two"):
+        r = requests.post(url, json={"operation": "STORE", "key": f"{name}-{k}", "value": k})
+        assert r.status_code == 200, r.text
+    r = requests.post(url, json={"operation": "RETRIEVE",
+                                 "key": [f"{name}-one", f"{name}-two", f"{name}-none"]})
+    assert r.status_code == 200 and sorted(r.json()["value"]) == ["one", "two"], r.text
+    r = requests.post(url, json={"operation": "RETRIEVE"})
+    assert {"key": f"{name}-one", "value": "one"} in r.json()["value"]
+    r = requests.post(url, json={"operation": "frobnicate", "key": f"{name}-one"})
+    assert r.status_code == 404, r.text

@@ -165,6 +165,11 @@ pub fn list(
         }
         None => Box::new(index.of_type_from(t, marker.map(String::as_str))),
     };
+    // The anchors not used to narrow still filter: parent_id, back_ref_id and obj_uuids combine.
+    let parent_ids: Option<HashSet<String>> =
+        csv(params, "parent_id").map(|v| v.into_iter().collect());
+    let back_ref_ids: Option<HashSet<String>> =
+        csv(params, "back_ref_id").map(|v| v.into_iter().collect());
     let parent_fq = params.get("parent_fq_name_str").filter(|s| !s.is_empty());
     let fq_names: Option<HashSet<String>> =
         params.get("fq_names").filter(|s| !s.is_empty()).map(|s| {
@@ -181,6 +186,12 @@ pub fn list(
                     && !o.fq_str[p.len() + 1..].contains(':')
             })
             && fq_names.as_ref().is_none_or(|s| s.contains(&o.fq_str))
+            && parent_ids
+                .as_ref()
+                .is_none_or(|s| o.parent.as_ref().is_some_and(|p| s.contains(&p.uuid)))
+            && back_ref_ids
+                .as_ref()
+                .is_none_or(|s| o.refs().any(|r| s.contains(r.uuid)))
             && filters.iter().all(|(k, vs)| {
                 o.body.get(k).is_some_and(|v| {
                     vs.contains(v) || vs.iter().any(|x| x.as_str() == Some(&v.to_string()))
