@@ -392,3 +392,38 @@ def test_bgpaas_hold_time_and_asn_ranges(vnc, project, name):
     b.set_autonomous_system(70000)
     with pytest.raises(BadRequest, match="ASN out of range"):
         vnc.bgp_as_a_service_update(b)
+
+
+def test_sub_cluster_ids(vnc, name):
+    import random
+    auto = SubCluster(name + "-auto", sub_cluster_asn=64700)
+    vnc.sub_cluster_create(auto)
+    taken = vnc.sub_cluster_read(id=auto.uuid).get_sub_cluster_id()
+    assert taken >= 1
+    with pytest.raises(BadRequest, match="already used"):
+        vnc.sub_cluster_create(SubCluster(name + "-dup", sub_cluster_asn=64701, sub_cluster_id=taken))
+    with pytest.raises(BadRequest):
+        vnc.sub_cluster_create(SubCluster(name + "-zero", sub_cluster_asn=64701, sub_cluster_id=0))
+    first, second = random.sample(range(100_000, 1_000_000_000), 2)
+    chosen = SubCluster(name + "-chosen", sub_cluster_asn=64702, sub_cluster_id=first)
+    vnc.sub_cluster_create(chosen)
+    assert vnc.sub_cluster_read(id=chosen.uuid).get_sub_cluster_id() == first
+    # An update that names no id keeps it; one that names a free id moves it and frees the old.
+    chosen = vnc.sub_cluster_read(id=chosen.uuid)
+    chosen.set_display_name("renamed")
+    vnc.sub_cluster_update(chosen)
+    assert vnc.sub_cluster_read(id=chosen.uuid).get_sub_cluster_id() == first
+    chosen.set_sub_cluster_id(taken)
+    with pytest.raises(BadRequest, match="already used"):
+        vnc.sub_cluster_update(chosen)
+    chosen.set_sub_cluster_id(second)
+    vnc.sub_cluster_update(chosen)
+    assert vnc.sub_cluster_read(id=chosen.uuid).get_sub_cluster_id() == second
+    reuse = SubCluster(name + "-reuse", sub_cluster_asn=64703, sub_cluster_id=first)
+    vnc.sub_cluster_create(reuse)
+    # A delete frees the id.
+    vnc.sub_cluster_delete(id=chosen.uuid)
+    again = SubCluster(name + "-again", sub_cluster_asn=64704, sub_cluster_id=second)
+    vnc.sub_cluster_create(again)
+    for sc in (auto, reuse, again):
+        vnc.sub_cluster_delete(id=sc.uuid)

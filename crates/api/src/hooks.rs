@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use crate::alloc::addr::{self, Ask};
-use crate::alloc::ids::{self, SG_IDS, VN_IDS};
+use crate::alloc::ids::{self, SG_IDS, SUB_CLUSTER_IDS, VN_IDS};
 use crate::alloc::subnet;
 use crate::error::{ApiError, ApiResult};
 use crate::index::Index;
@@ -141,6 +141,10 @@ pub fn on_create(c: &Ctx, obj: &mut Obj, p: &mut Planned) -> ApiResult<Companion
             native_instance_ref(c.index, obj);
             Ok(vec![])
         }
+        "sub-cluster" => {
+            sub_cluster_id(c, None, obj, p)?;
+            Ok(vec![])
+        }
         "instance-ip" => {
             let vn = refs_of(obj, "virtual_network_refs")
                 .next()
@@ -208,6 +212,7 @@ pub fn on_update(c: &Ctx, old: &Obj, new: &mut Obj, p: &mut Planned) -> ApiResul
             crate::quota::check_security_group_rules(c.index, c.what, new, Some(old), p)?
         }
         "instance-ip" => check_gateway_user(c, new)?,
+        "sub-cluster" => sub_cluster_id(c, Some(old), new, p)?,
         _ => {}
     }
     Ok(())
@@ -333,6 +338,46 @@ pub fn refs_of<'a>(obj: &'a Obj, field: &str) -> impl Iterator<Item = &'a str> {
 fn server_owned(c: &Ctx, obj: &Obj, field: &str) -> ApiResult<()> {
     if obj.body.get(field).is_some_and(|v| !v.is_null()) {
         return Err(ApiError::server_owned(c.what, field, "set"));
+    }
+    Ok(())
+}
+
+/// A sub-cluster's id: allocated from 1 unless the client names a free one, within two bytes
+/// when the global ASN takes four and four bytes otherwise (Contrail's `sub_cluster.py`). An
+/// update may move it to another free id; one that names none keeps it.
+fn sub_cluster_id(c: &Ctx, old: Option<&Obj>, new: &mut Obj, p: &mut Planned) -> ApiResult<()> {
+    let prop = SUB_CLUSTER_IDS.1;
+    let held = old.and_then(|o| o.body.get(prop)).and_then(Value::as_u64);
+    let Some(asked) = new.body.get(prop).filter(|v| !v.is_null()).cloned() else {
+        return match held {
+            Some(h) => {
+                new.body.insert(prop.into(), json!(h));
+                Ok(())
+            }
+            None => allocate_id(c, new, p, SUB_CLUSTER_IDS),
+        };
+    };
+    let max: u64 = if crate::rules::global_asn(c.index) > 0xFFFF {
+        0xFFFF
+    } else {
+        0xFFFF_FFFF
+    };
+    let v = asked
+        .as_u64()
+        .filter(|v| (1..=max).contains(v))
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "{}: {prop}: requested id {asked} is out of the range 1-{max} (two bytes if the \
+             global ASN uses four bytes, four bytes if it uses two)",
+                c.what
+            ))
+        })?;
+    if held == Some(v) {
+        return Ok(());
+    }
+    ids::reserve(c.index, c.reserved, c.what, new, p, SUB_CLUSTER_IDS, v)?;
+    if let Some(h) = held {
+        p.delete(crate::keys::id(SUB_CLUSTER_IDS.0, h));
     }
     Ok(())
 }
