@@ -331,3 +331,34 @@ def test_allocation_pools_can_grow_not_shrink(vnc, project, name):
     vn._pending_field_updates.add("network_ipam_refs")
     with pytest.raises(BadRequest, match="Allocation pool delete is not allowed"):
         vnc.virtual_network_update(vn)
+
+
+def test_instance_ip_from_an_ipam_directly(vnc, project, name):
+    """An instance IP with no network but a flat-subnet IPAM takes an address from the IPAM's
+    own space, shared with the networks on that IPAM; it cannot ask for one."""
+    flat = ipam_of(vnc, project, name, ipam_subnet_method="flat-subnet")
+    flat.set_ipam_subnets(IpamSubnets([sn("13.1.2.0", 24)]))
+    vnc.network_ipam_update(flat)
+
+    def from_ipam(n, **kw):
+        obj = InstanceIp(n, **kw)
+        obj.add_network_ipam(flat)
+        vnc.instance_ip_create(obj)
+        return vnc.instance_ip_read(id=obj.uuid)
+
+    first = from_ipam(name + "-1")
+    assert first.instance_ip_address == "13.1.2.252"
+    stored = vnc.network_ipam_read(id=flat.uuid).ipam_subnets.subnets[0]
+    assert first.get_subnet_uuid() == stored.subnet_uuid
+    vn = VirtualNetwork(name, project,
+                        virtual_network_properties=VirtualNetworkType(forwarding_mode="l3"))
+    vn.add_network_ipam(flat, VnSubnetsType([]))
+    vnc.virtual_network_create(vn)
+    assert iip(vnc, vn).instance_ip_address == "13.1.2.251"
+    with pytest.raises(BadRequest, match="requested IP from a network_ipam is not supported"):
+        from_ipam(name + "-asked", instance_ip_address="13.1.2.100")
+    with pytest.raises(BadRequest, match="needs a virtual network"):
+        vnc.instance_ip_create(InstanceIp(name + "-nowhere"))
+    # Its delete gives the address back to the IPAM.
+    vnc.instance_ip_delete(id=first.uuid)
+    assert from_ipam(name + "-2").instance_ip_address == "13.1.2.252"

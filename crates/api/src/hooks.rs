@@ -146,15 +146,13 @@ pub fn on_create(c: &Ctx, obj: &mut Obj, p: &mut Planned) -> ApiResult<Companion
             Ok(vec![])
         }
         "instance-ip" => {
-            let vn = refs_of(obj, "virtual_network_refs")
+            let Some(vn) = refs_of(obj, "virtual_network_refs")
                 .next()
                 .map(str::to_string)
-                .ok_or_else(|| {
-                    ApiError::bad_request(format!(
-                        "{}: virtual_network_refs: an instance-ip needs a virtual network",
-                        c.what
-                    ))
-                })?;
+            else {
+                assign_from_ipams(c, obj, p)?;
+                return Ok(vec![]);
+            };
             assign_address(c, obj, p, &vn, "instance_ip_address", "instance_ip_family")?;
             Ok(vec![])
         }
@@ -317,6 +315,13 @@ pub fn on_delete(index: &Index, obj: &Obj, p: &mut Planned) {
         for key in addr::held_keys(index, vn, a, &obj.uuid) {
             p.delete(key);
         }
+    } else if let Some(a) = obj.body.get(field).and_then(Value::as_str) {
+        // Taken from IPAMs directly: the address lives in one of their spaces.
+        for ipam in refs_of(obj, "network_ipam_refs") {
+            if index.ip_owner(ipam, a) == Some(obj.uuid.as_str()) {
+                p.delete(crate::keys::ip(ipam, a));
+            }
+        }
     }
 }
 
@@ -455,6 +460,56 @@ fn assign_address(
     };
     let picked = addr::allocate(c.index, c.reserved, vn, &ask, &obj.uuid, p)
         .map_err(|e| e.on_create(c.what))?;
+    record_address(c, obj, picked, field, family_field)
+}
+
+/// An instance IP with no network but IPAM refs takes the next free address of those IPAMs'
+/// flat subnets (Contrail allocates so for pods and vrouters); asking for an address is 400.
+fn assign_from_ipams(c: &Ctx, obj: &mut Obj, p: &mut Planned) -> ApiResult<()> {
+    let ipams: Vec<&Arc<Obj>> = refs_of(obj, "network_ipam_refs")
+        .filter_map(|u| c.index.get(u))
+        .collect();
+    let Some(first) = ipams.first() else {
+        return Err(ApiError::bad_request(format!(
+            "{}: virtual_network_refs: an instance-ip needs a virtual network (or \
+             network_ipam_refs to IPAMs with flat subnets)",
+            c.what
+        )));
+    };
+    if obj
+        .body
+        .get("instance_ip_address")
+        .is_some_and(|v| !v.is_null())
+    {
+        return Err(ApiError::bad_request(format!(
+            "{}: instance_ip_address: allocation for requested IP from a network_ipam is not \
+             supported",
+            c.what
+        )));
+    }
+    let subnets: Vec<subnet::Subnet> = ipams.iter().flat_map(|i| addr::ipam_subnets(i)).collect();
+    let ask = Ask {
+        addr: None,
+        v6: subnet::is_v6(obj.body.get("instance_ip_family").and_then(Value::as_str)),
+        subnet_uuid: obj
+            .body
+            .get("subnet_uuid")
+            .and_then(Value::as_str)
+            .filter(|u| !u.is_empty())
+            .map(str::to_string),
+    };
+    let picked = addr::allocate_from(c.index, c.reserved, first, &subnets, &ask, &obj.uuid, p)
+        .map_err(|e| e.on_create(c.what))?;
+    record_address(c, obj, picked, "instance_ip_address", "instance_ip_family")
+}
+
+fn record_address(
+    c: &Ctx,
+    obj: &mut Obj,
+    picked: addr::Picked,
+    field: &str,
+    family_field: &str,
+) -> ApiResult<()> {
     obj.body
         .insert("subnet_uuid".into(), json!(picked.subnet_uuid));
     obj.body
