@@ -110,3 +110,24 @@ def test_useragent_kv_keys_and_operations(controller, name):
     assert {"key": f"{name}-one", "value": "one"} in r.json()["value"]
     r = requests.post(url, json={"operation": "frobnicate", "key": f"{name}-one"})
     assert r.status_code == 404, r.text
+
+
+def test_list_summary_fields_and_unknown_filters(vnc, project, name):
+    """A summary list with fields gives fq_name, uuid, href and those fields only; a filter on
+    a field the type does not have is ignored."""
+    for i in range(3):
+        vnc.virtual_network_create(VirtualNetwork(f"{name}-{i}", parent_obj=project,
+                                                  display_name=f"{name}-{i}", is_shared=True,
+                                                  router_external=False))
+    listed = vnc.virtual_networks_list(parent_id=project.uuid,
+                                       fields=["router_external"])["virtual-networks"]
+    assert len(listed) == 3
+    for d in listed:
+        assert set(d) == {"fq_name", "uuid", "href", "router_external"}, d
+        assert d["router_external"] is False
+    one = vnc.virtual_networks_list(filters={"display_name": f"{name}-2"},
+                                    fields=["is_shared", "router_external"])["virtual-networks"]
+    assert [(d["is_shared"], d["router_external"]) for d in one] == [(True, False)]
+    assert set(one[0]) == {"fq_name", "uuid", "href", "is_shared", "router_external"}
+    ignored = vnc.virtual_networks_list(parent_id=project.uuid, filters={"no_such_field": "x"})
+    assert len(ignored["virtual-networks"]) == 3

@@ -119,11 +119,13 @@ pub fn list(
             )));
         }
     }
-    let filters = params
+    // A filter on a field the type does not have is ignored, as Contrail ignores it.
+    let mut filters = params
         .get("filters")
         .map(|f| parse_filters(f))
         .transpose()?
         .unwrap_or_default();
+    filters.retain(|(k, _)| ty.field_kind(k).is_some());
     let page_limit: Option<usize> = match params.get("page_limit") {
         Some(v) => Some(
             v.parse()
@@ -251,7 +253,14 @@ pub fn list(
             }
             write(&mut out, &e);
         } else {
-            write(&mut out, &view);
+            // Contrail's summary with fields: fq_name, uuid, href and the fields asked, no more.
+            let mut e = serde_json::to_value(&view).unwrap_or_default();
+            if let Some(m) = e.as_object_mut() {
+                m.retain(|k, _| {
+                    matches!(k.as_str(), "fq_name" | "uuid" | "href") || fields.contains(k)
+                });
+            }
+            write(&mut out, &e);
         }
     }
     out.push(b']');
