@@ -131,3 +131,27 @@ def test_list_summary_fields_and_unknown_filters(vnc, project, name):
     assert set(one[0]) == {"fq_name", "uuid", "href", "is_shared", "router_external"}
     ignored = vnc.virtual_networks_list(parent_id=project.uuid, filters={"no_such_field": "x"})
     assert len(ignored["virtual-networks"]) == 3
+
+
+def test_paging_limits_and_markers(controller, vnc, project, name):
+    """A page limit must be positive (400 otherwise); a walk started with page_marker=None
+    always gets a marker back, null once everything is listed."""
+    import requests
+    for i in range(3):
+        vnc.virtual_network_create(VirtualNetwork(f"{name}-{i}", parent_obj=project))
+    url = controller.url + "/virtual-networks"
+    for limit in (-1, 0):
+        r = requests.get(url, params={"page_marker": "None", "page_limit": limit})
+        assert r.status_code == 400 and "page_limit" in r.text, (limit, r.text)
+    r = requests.get(url, params={"page_marker": "None", "parent_id": project.uuid})
+    assert r.status_code == 200 and r.json()["marker"] is None
+    assert len(r.json()["virtual-networks"]) == 3
+    seen, marker = [], "None"
+    for _ in range(5):
+        page = requests.get(url, params={"page_marker": marker, "page_limit": 2,
+                                         "parent_id": project.uuid}).json()
+        seen += [v["uuid"] for v in page["virtual-networks"]]
+        marker = page["marker"]
+        if marker is None:
+            break
+    assert len(seen) == 3 and len(set(seen)) == 3

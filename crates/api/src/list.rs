@@ -127,10 +127,9 @@ pub fn list(
         .unwrap_or_default();
     filters.retain(|(k, _)| ty.field_kind(k).is_some());
     let page_limit: Option<usize> = match params.get("page_limit") {
-        Some(v) => Some(
-            v.parse()
-                .map_err(|_| ApiError::bad_request(format!("page_limit: {v:?} is not a number")))?,
-        ),
+        Some(v) => Some(v.parse().ok().filter(|l| *l > 0).ok_or_else(|| {
+            ApiError::bad_request(format!("page_limit: {v:?} is not a positive number"))
+        })?),
         None => None,
     };
     let marker = params
@@ -264,7 +263,8 @@ pub fn list(
         }
     }
     out.push(b']');
-    if page_limit.is_some() {
+    // A paged walk (a marker or a limit given) always learns where to go on, null at the end.
+    if page_limit.is_some() || params.contains_key("page_marker") {
         out.extend_from_slice(b",\"marker\":");
         write(&mut out, &next_marker);
     }
