@@ -155,3 +155,17 @@ def test_paging_limits_and_markers(controller, vnc, project, name):
         if marker is None:
             break
     assert len(seen) == 3 and len(set(seen)) == 3
+
+
+def test_list_by_fq_names_and_uuids_is_their_union(vnc, project, name):
+    vns = []
+    for i in range(4):
+        vn = VirtualNetwork(f"{name}-{i}", parent_obj=project)
+        vnc.virtual_network_create(vn)
+        vns.append(vn)
+    listed = vnc.resource_list("virtual-network", fq_names=[v.get_fq_name() for v in vns[:2]],
+                               obj_uuids=[v.uuid for v in vns[2:]])["virtual-networks"]
+    assert sorted(d["uuid"] for d in listed) == sorted(v.uuid for v in vns)
+    only_names = vnc.resource_list("virtual-network",
+                                   fq_names=[vns[0].get_fq_name(), project.fq_name + ["none"]])
+    assert [d["uuid"] for d in only_names["virtual-networks"]] == [vns[0].uuid]

@@ -138,8 +138,25 @@ pub fn list(
 
     // Start from the narrowest index the query allows; every path yields uuid order, which is
     // what page markers count in.
-    let narrowed: Option<Vec<&Arc<Obj>>> = if let Some(uuids) = csv(params, "obj_uuids") {
-        Some(uuids.iter().filter_map(|u| index.get_typed(t, u)).collect())
+    let fq_names: Option<HashSet<String>> =
+        params.get("fq_names").filter(|s| !s.is_empty()).map(|s| {
+            // fq_names are comma-separated colon-joined names.
+            s.split(',').map(str::to_string).collect()
+        });
+    let obj_uuids = csv(params, "obj_uuids");
+    let narrowed: Option<Vec<&Arc<Obj>>> = if let Some(uuids) = &obj_uuids {
+        // Named by uuid or by fq_name: Contrail lists the union of the two.
+        let by_name = fq_names
+            .iter()
+            .flatten()
+            .filter_map(|fq| index.by_fq_name(t, fq));
+        Some(
+            uuids
+                .iter()
+                .filter_map(|u| index.get_typed(t, u))
+                .chain(by_name)
+                .collect(),
+        )
     } else if let Some(parents) = csv(params, "parent_id") {
         Some(
             parents
@@ -172,11 +189,7 @@ pub fn list(
     let back_ref_ids: Option<HashSet<String>> =
         csv(params, "back_ref_id").map(|v| v.into_iter().collect());
     let parent_fq = params.get("parent_fq_name_str").filter(|s| !s.is_empty());
-    let fq_names: Option<HashSet<String>> =
-        params.get("fq_names").filter(|s| !s.is_empty()).map(|s| {
-            // fq_names are comma-separated colon-joined names.
-            s.split(',').map(str::to_string).collect()
-        });
+    let fq_names = fq_names.filter(|_| obj_uuids.is_none());
     let matches = |o: &Obj| {
         caller.can_read(o)
             && parent_fq.is_none_or(|p| {
