@@ -316,8 +316,12 @@ pub fn on_delete(index: &Index, obj: &Obj, p: &mut Planned) {
             p.delete(key);
         }
     } else if let Some(a) = obj.body.get(field).and_then(Value::as_str) {
-        // Taken from IPAMs directly: the address lives in one of their spaces.
-        for ipam in refs_of(obj, "network_ipam_refs") {
+        // Taken from IPAMs directly, or through a vrouter's IPAM links: the address lives in
+        // one of those IPAMs' spaces.
+        let via_router = refs_of(obj, "virtual_router_refs")
+            .filter_map(|u| index.get(u))
+            .flat_map(|vr| refs_of(vr, "network_ipam_refs"));
+        for ipam in refs_of(obj, "network_ipam_refs").chain(via_router) {
             if index.ip_owner(ipam, a) == Some(obj.uuid.as_str()) {
                 p.delete(crate::keys::ip(ipam, a));
             }
@@ -464,15 +468,34 @@ fn assign_address(
 }
 
 /// An instance IP with no network but IPAM refs takes the next free address of those IPAMs'
-/// flat subnets (Contrail allocates so for pods and vrouters); asking for an address is 400.
+/// flat subnets (Contrail allocates so for pods); one that refers to a vrouter takes it from
+/// the pools of the vrouter's IPAM links. Asking for an address is 400.
 fn assign_from_ipams(c: &Ctx, obj: &mut Obj, p: &mut Planned) -> ApiResult<()> {
-    let ipams: Vec<&Arc<Obj>> = refs_of(obj, "network_ipam_refs")
-        .filter_map(|u| c.index.get(u))
-        .collect();
+    let router = refs_of(obj, "virtual_router_refs")
+        .next()
+        .and_then(|u| c.index.get(u));
+    let links: Vec<(&Arc<Obj>, Ranges)> = match router {
+        Some(vr) => vr
+            .body
+            .get("network_ipam_refs")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|r| {
+                let ipam = c.index.get(r.get("uuid")?.as_str()?)?;
+                Some((ipam, router_pools(r)))
+            })
+            .collect(),
+        None => refs_of(obj, "network_ipam_refs")
+            .filter_map(|u| c.index.get(u))
+            .map(|i| (i, Vec::new()))
+            .collect(),
+    };
+    let ipams: Vec<&Arc<Obj>> = links.iter().map(|(i, _)| *i).collect();
     let Some(first) = ipams.first() else {
         return Err(ApiError::bad_request(format!(
             "{}: virtual_network_refs: an instance-ip needs a virtual network (or \
-             network_ipam_refs to IPAMs with flat subnets)",
+             network_ipam_refs to IPAMs with flat subnets, or a virtual router's)",
             c.what
         )));
     };
@@ -487,7 +510,23 @@ fn assign_from_ipams(c: &Ctx, obj: &mut Obj, p: &mut Planned) -> ApiResult<()> {
             c.what
         )));
     }
-    let subnets: Vec<subnet::Subnet> = ipams.iter().flat_map(|i| addr::ipam_subnets(i)).collect();
+    let subnets: Vec<subnet::Subnet> = links
+        .iter()
+        .flat_map(|(ipam, pools)| {
+            addr::ipam_subnets(ipam).into_iter().map(move |mut s| {
+                // A vrouter's pools that lie wholly in the subnet narrow it.
+                let inside: Vec<(u128, u128)> = pools
+                    .iter()
+                    .copied()
+                    .filter(|(a, b)| s.first() <= *a && *b <= s.last())
+                    .collect();
+                if !inside.is_empty() {
+                    s.pools = inside;
+                }
+                s
+            })
+        })
+        .collect();
     let ask = Ask {
         addr: None,
         v6: subnet::is_v6(obj.body.get("instance_ip_family").and_then(Value::as_str)),
@@ -501,6 +540,23 @@ fn assign_from_ipams(c: &Ctx, obj: &mut Obj, p: &mut Planned) -> ApiResult<()> {
     let picked = addr::allocate_from(c.index, c.reserved, first, &subnets, &ask, &obj.uuid, p)
         .map_err(|e| e.on_create(c.what))?;
     record_address(c, obj, picked, "instance_ip_address", "instance_ip_family")
+}
+
+/// Inclusive address ranges.
+type Ranges = Vec<(u128, u128)>;
+
+/// The allocation pools on a vrouter's IPAM link, as address ranges.
+fn router_pools(link: &Value) -> Ranges {
+    link.pointer("/attr/allocation_pools")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|p| {
+            let a: IpAddr = p.get("start")?.as_str()?.parse().ok()?;
+            let b: IpAddr = p.get("end")?.as_str()?.parse().ok()?;
+            Some((subnet::to_u128(a), subnet::to_u128(b)))
+        })
+        .collect()
 }
 
 fn record_address(

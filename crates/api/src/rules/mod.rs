@@ -14,6 +14,7 @@ mod bgpaas;
 mod bgpvpn;
 mod bridge_domain;
 mod global_system_config;
+mod instance_ip;
 mod physical_router;
 mod policy_rules;
 mod qos_config;
@@ -41,6 +42,7 @@ pub const RULES: &[(&str, Rule)] = &[
     ("bgp-as-a-service", bgpaas::check),
     ("bgp-router", bgp_router::check),
     ("global-system-config", global_system_config::check),
+    ("instance-ip", instance_ip::check),
     ("security-group", policy_rules::check_security_group),
     ("network-policy", policy_rules::check_network_policy),
     ("virtual-network", bgpvpn::check_network),
