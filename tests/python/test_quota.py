@@ -180,3 +180,46 @@ def test_security_group_rule_quota_counts_rules_across_groups(vnc, project, name
     with pytest.raises(OverQuota):
         vnc.security_group_update(third)
     assert rules_of(vnc, third) == 2
+
+
+def test_quota_holds_across_replicas(etcd, name):
+    """Two replicas on one etcd take concurrent creates against one quota: the count one
+    replica took is not trusted once the other has written (Contrail keeps one counter in
+    ZooKeeper for all its api-servers)."""
+    from conftest import Controller
+    from vnc_api.vnc_api import Project
+    replicas = [Controller(store=etcd.url)]
+    try:
+        replicas.append(Controller(store=etcd.url))
+        clients = [VncApi(api_server_host="127.0.0.1", auth_type="noauth",
+                          api_server_port=str(replicas[i % 2].port)) for i in range(16)]
+        vnc = clients[0]
+        project = Project(name, parent_obj=vnc.domain_read(fq_name=["default-domain"]))
+        vnc.project_create(project)
+        set_quota(vnc, project, virtual_machine_interface=5)
+        vn = make_vn(vnc, project, name)
+        ports = [port(project, vn) for _ in clients]
+        counts, lock = {"ok": 0, "over": 0}, threading.Lock()
+        start = threading.Barrier(len(ports))
+
+        def one(client, obj):
+            start.wait()
+            try:
+                client.virtual_machine_interface_create(obj)
+                key = "ok"
+            except OverQuota:
+                key = "over"
+            with lock:
+                counts[key] += 1
+
+        threads = [threading.Thread(target=one, args=a) for a in zip(clients, ports)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert (counts["ok"], counts["over"]) == (5, 11)
+        listed = vnc.virtual_machine_interfaces_list(parent_id=project.uuid)
+        assert len(listed["virtual-machine-interfaces"]) == 5
+    finally:
+        for r in replicas:
+            r.close()
