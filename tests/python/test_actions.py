@@ -127,7 +127,7 @@ def test_useragent_kv(vnc, name):
     assert vnc.kv_retrieve(name) == "v1"
     vnc.kv_store(name, "v2")
     assert vnc.kv_retrieve(name) == "v2"
-    assert "v2" in vnc.kv_retrieve()
+    assert {"key": name, "value": "v2"} in vnc.kv_retrieve()
     vnc.kv_delete(name)
     with pytest.raises(NoIdError):
         vnc.kv_retrieve(name)

@@ -331,3 +331,83 @@ def test_allocation_pools_can_grow_not_shrink(vnc, project, name):
     vn._pending_field_updates.add("network_ipam_refs")
     with pytest.raises(BadRequest, match="Allocation pool delete is not allowed"):
         vnc.virtual_network_update(vn)
+
+
+def test_instance_ip_from_an_ipam_directly(vnc, project, name):
+    """An instance IP with no network but a flat-subnet IPAM takes an address from the IPAM's
+    own space, shared with the networks on that IPAM; it cannot ask for one."""
+    flat = ipam_of(vnc, project, name, ipam_subnet_method="flat-subnet")
+    flat.set_ipam_subnets(IpamSubnets([sn("13.1.2.0", 24)]))
+    vnc.network_ipam_update(flat)
+
+    def from_ipam(n, **kw):
+        obj = InstanceIp(n, **kw)
+        obj.add_network_ipam(flat)
+        vnc.instance_ip_create(obj)
+        return vnc.instance_ip_read(id=obj.uuid)
+
+    first = from_ipam(name + "-1")
+    assert first.instance_ip_address == "13.1.2.252"
+    stored = vnc.network_ipam_read(id=flat.uuid).ipam_subnets.subnets[0]
+    assert first.get_subnet_uuid() == stored.subnet_uuid
+    vn = VirtualNetwork(name, project,
+                        virtual_network_properties=VirtualNetworkType(forwarding_mode="l3"))
+    vn.add_network_ipam(flat, VnSubnetsType([]))
+    vnc.virtual_network_create(vn)
+    assert iip(vnc, vn).instance_ip_address == "13.1.2.251"
+    with pytest.raises(BadRequest, match="requested IP from a network_ipam is not supported"):
+        from_ipam(name + "-asked", instance_ip_address="13.1.2.100")
+    with pytest.raises(BadRequest, match="needs a virtual network"):
+        vnc.instance_ip_create(InstanceIp(name + "-nowhere"))
+    # Its delete gives the address back to the IPAM.
+    vnc.instance_ip_delete(id=first.uuid)
+    assert from_ipam(name + "-2").instance_ip_address == "13.1.2.252"
+
+
+def test_instance_ip_through_a_vrouter(vnc, project, name):
+    """An instance IP that refers to a vrouter takes its address from the pools of the
+    vrouter's IPAM links; it names no network, IPAM or subnet besides, and one vrouter only."""
+    from vnc_api.gen.resource_xsd import VirtualRouterNetworkIpamType
+    from vnc_api.vnc_api import VirtualRouter
+    flat = ipam_of(vnc, project, name, ipam_subnet_method="flat-subnet")
+    flat.set_ipam_subnets(IpamSubnets([sn("14.1.2.0", 24)]))
+    vnc.network_ipam_update(flat)
+    routers = []
+    for i in range(2):
+        vr = VirtualRouter(f"{name}-{i}", virtual_router_ip_address=f"192.0.2.{10 + i}")
+        vr.add_network_ipam(flat, VirtualRouterNetworkIpamType(
+            allocation_pools=[AllocationPoolType(f"14.1.2.{16 + 16 * i}", f"14.1.2.{31 + 16 * i}")]))
+        vnc.virtual_router_create(vr)
+        routers.append(vr)
+
+    def via(n, *vrs, **kw):
+        obj = InstanceIp(n, **kw)
+        for vr in vrs:
+            obj.add_virtual_router(vr)
+        return obj
+
+    first = via(name + "-1", routers[0])
+    vnc.instance_ip_create(first)
+    assert vnc.instance_ip_read(id=first.uuid).instance_ip_address == "14.1.2.31"
+    second = via(name + "-2", routers[0])
+    vnc.instance_ip_create(second)
+    assert vnc.instance_ip_read(id=second.uuid).instance_ip_address == "14.1.2.30"
+    other = via(name + "-3", routers[1])
+    vnc.instance_ip_create(other)
+    assert vnc.instance_ip_read(id=other.uuid).instance_ip_address == "14.1.2.47"
+    both = via(name + "-b", routers[0])
+    both.add_network_ipam(flat)
+    vn = VirtualNetwork(name, project,
+                        virtual_network_properties=VirtualNetworkType(forwarding_mode="l3"))
+    vn.add_network_ipam(flat, VnSubnetsType([]))
+    vnc.virtual_network_create(vn)
+    with_vn = via(name + "-n", routers[0])
+    with_vn.add_virtual_network(vn)
+    for bad in (both, with_vn, via(name + "-2r", *routers),
+                via(name + "-s", routers[0], subnet_uuid=str(uuid.uuid4()))):
+        with pytest.raises(BadRequest):
+            vnc.instance_ip_create(bad)
+    vnc.instance_ip_delete(id=first.uuid)
+    again = via(name + "-4", routers[0])
+    vnc.instance_ip_create(again)
+    assert vnc.instance_ip_read(id=again.uuid).instance_ip_address == "14.1.2.31"

@@ -293,3 +293,137 @@ def test_mac_addresses_normalised_or_allocated(vnc, project, name):
         else:
             assert len(got) == 1
         assert "00:00:00:00:00:00" not in got
+
+
+def bgp_router(vnc, name, **params):
+    from vnc_api.gen.resource_xsd import BgpRouterParams
+    from vnc_api.vnc_api import BgpRouter
+    fabric = vnc.routing_instance_read(
+        fq_name=["default-domain", "default-project", "ip-fabric", "__default__"])
+    params.setdefault("router_type", "external-control-node")
+    params.setdefault("address", "192.0.2.1")
+    params.setdefault("identifier", "192.0.2.1")
+    return BgpRouter(name, fabric, bgp_router_parameters=BgpRouterParams(**params))
+
+
+def test_bgp_router_asn_follows_its_sub_cluster(vnc, name):
+    first = SubCluster(name + "-1", sub_cluster_asn=64514)
+    second = SubCluster(name + "-2", sub_cluster_asn=64515)
+    vnc.sub_cluster_create(first)
+    vnc.sub_cluster_create(second)
+    router = bgp_router(vnc, name, autonomous_system=64515)
+    router.add_sub_cluster(first)
+    with pytest.raises(BadRequest, match="Subcluster asn and bgp asn should be same"):
+        vnc.bgp_router_create(router)
+    router.get_bgp_router_parameters().set_autonomous_system(64514)
+    vnc.bgp_router_create(router)
+    router = vnc.bgp_router_read(id=router.uuid)
+    params = router.get_bgp_router_parameters()
+    params.set_autonomous_system(64515)
+    router.set_bgp_router_parameters(params)
+    with pytest.raises(BadRequest, match="Subcluster asn and bgp asn should be same"):
+        vnc.bgp_router_update(router)
+    # Moving to the sub-cluster of the new ASN is fine, and so is leaving it.
+    router.set_sub_cluster(second)
+    vnc.bgp_router_update(router)
+    router = vnc.bgp_router_read(id=router.uuid)
+    router.del_sub_cluster(second)
+    vnc.bgp_router_update(router)
+    assert not vnc.bgp_router_read(id=router.uuid).get_sub_cluster_refs()
+    vnc.bgp_router_delete(id=router.uuid)
+
+
+@pytest.mark.parametrize("params", [{"hold_time": 2}, {"hold_time": 65536},
+                                    {"autonomous_system": 70000},
+                                    {"local_autonomous_system": 65536}])
+def test_bgp_router_hold_time_and_asn_ranges(vnc, name, params):
+    with pytest.raises(BadRequest):
+        vnc.bgp_router_create(bgp_router(vnc, name, **params))
+    ok = bgp_router(vnc, name, hold_time=0, autonomous_system=65000)
+    vnc.bgp_router_create(ok)
+    params = ok.get_bgp_router_parameters()
+    params.set_hold_time(90)
+    ok.set_bgp_router_parameters(params)
+    vnc.bgp_router_update(ok)
+    params.set_hold_time(1)
+    ok.set_bgp_router_parameters(params)
+    with pytest.raises(BadRequest, match="Hold Time"):
+        vnc.bgp_router_update(ok)
+    vnc.bgp_router_delete(id=ok.uuid)
+
+
+def test_bgp_router_control_node_zones(vnc, name):
+    from vnc_api.vnc_api import ControlNodeZone
+    zones = [ControlNodeZone(f"{name}-{i}") for i in range(2)]
+    for z in zones:
+        vnc.control_node_zone_create(z)
+    edge = bgp_router(vnc, name)
+    edge.add_control_node_zone(zones[0])
+    with pytest.raises(BadRequest, match="should be 'control-node'"):
+        vnc.bgp_router_create(edge)
+    node = bgp_router(vnc, name, router_type="control-node")
+    node.set_control_node_zone_list(zones)
+    with pytest.raises(BadRequest, match="only one control-node-zone"):
+        vnc.bgp_router_create(node)
+    node.set_control_node_zone(zones[0])
+    vnc.bgp_router_create(node)
+    vnc.bgp_router_delete(id=node.uuid)
+
+
+def test_bgpaas_hold_time_and_asn_ranges(vnc, project, name):
+    def bgpaas(n, asn=65010, **session):
+        return BgpAsAService(n, project, autonomous_system=asn,
+                             bgpaas_session_attributes=BgpSessionAttributes(**session))
+    for i, (asn, session) in enumerate([(65010, {"hold_time": 1}), (65010, {"hold_time": 70000}),
+                                        (65536, {}),
+                                        (65010, {"local_autonomous_system": 65536})]):
+        with pytest.raises(BadRequest):
+            vnc.bgp_as_a_service_create(bgpaas(f"{name}-{i}", asn, **session))
+    b = bgpaas(name, hold_time=0)
+    vnc.bgp_as_a_service_create(b)
+    session = b.get_bgpaas_session_attributes()
+    session.set_hold_time(2)
+    b.set_bgpaas_session_attributes(session)
+    with pytest.raises(BadRequest, match="Hold Time"):
+        vnc.bgp_as_a_service_update(b)
+    session.set_hold_time(3)
+    b.set_bgpaas_session_attributes(session)
+    vnc.bgp_as_a_service_update(b)
+    b.set_autonomous_system(70000)
+    with pytest.raises(BadRequest, match="ASN out of range"):
+        vnc.bgp_as_a_service_update(b)
+
+
+def test_sub_cluster_ids(vnc, name):
+    import random
+    auto = SubCluster(name + "-auto", sub_cluster_asn=64700)
+    vnc.sub_cluster_create(auto)
+    taken = vnc.sub_cluster_read(id=auto.uuid).get_sub_cluster_id()
+    assert taken >= 1
+    with pytest.raises(BadRequest, match="already used"):
+        vnc.sub_cluster_create(SubCluster(name + "-dup", sub_cluster_asn=64701, sub_cluster_id=taken))
+    with pytest.raises(BadRequest):
+        vnc.sub_cluster_create(SubCluster(name + "-zero", sub_cluster_asn=64701, sub_cluster_id=0))
+    first, second = random.sample(range(100_000, 1_000_000_000), 2)
+    chosen = SubCluster(name + "-chosen", sub_cluster_asn=64702, sub_cluster_id=first)
+    vnc.sub_cluster_create(chosen)
+    assert vnc.sub_cluster_read(id=chosen.uuid).get_sub_cluster_id() == first
+    # An update that names no id keeps it; one that names a free id moves it and frees the old.
+    chosen = vnc.sub_cluster_read(id=chosen.uuid)
+    chosen.set_display_name("renamed")
+    vnc.sub_cluster_update(chosen)
+    assert vnc.sub_cluster_read(id=chosen.uuid).get_sub_cluster_id() == first
+    chosen.set_sub_cluster_id(taken)
+    with pytest.raises(BadRequest, match="already used"):
+        vnc.sub_cluster_update(chosen)
+    chosen.set_sub_cluster_id(second)
+    vnc.sub_cluster_update(chosen)
+    assert vnc.sub_cluster_read(id=chosen.uuid).get_sub_cluster_id() == second
+    reuse = SubCluster(name + "-reuse", sub_cluster_asn=64703, sub_cluster_id=first)
+    vnc.sub_cluster_create(reuse)
+    # A delete frees the id.
+    vnc.sub_cluster_delete(id=chosen.uuid)
+    again = SubCluster(name + "-again", sub_cluster_asn=64704, sub_cluster_id=second)
+    vnc.sub_cluster_create(again)
+    for sc in (auto, reuse, again):
+        vnc.sub_cluster_delete(id=sc.uuid)

@@ -180,16 +180,30 @@ pub async fn useragent_kv(
         }
         "RETRIEVE" => {
             let index = state.index();
-            match key {
-                Some(k) => {
-                    let v = index.kv.get(&k).ok_or_else(|| {
+            // Contrail: one key gives its value, a list the values of those present, none all
+            // pairs.
+            match body.get("key") {
+                Some(Value::String(k)) if !k.is_empty() => {
+                    let v = index.kv.get(k).ok_or_else(|| {
                         ApiError::not_found(format!("{what}: no value for key {k:?}"))
                     })?;
                     Ok(json_response(&json!({"value": v})))
                 }
-                None => Ok(json_response(
-                    &json!({"value": index.kv.values().collect::<Vec<_>>()}),
-                )),
+                Some(Value::Array(ks)) if !ks.is_empty() => {
+                    let values: Vec<&String> = ks
+                        .iter()
+                        .filter_map(|k| index.kv.get(k.as_str()?))
+                        .collect();
+                    Ok(json_response(&json!({ "value": values })))
+                }
+                _ => {
+                    let pairs: Vec<Value> = index
+                        .kv
+                        .iter()
+                        .map(|(k, v)| json!({"key": k, "value": v}))
+                        .collect();
+                    Ok(json_response(&json!({ "value": pairs })))
+                }
             }
         }
         "DELETE" => {
@@ -200,7 +214,8 @@ pub async fn useragent_kv(
                 .await?;
             Ok(json_response(&json!({})))
         }
-        other => Err(ApiError::bad_request(format!(
+        // Contrail answers an unknown operation with 404.
+        other => Err(ApiError::not_found(format!(
             "{what}: operation {other:?} is not STORE, RETRIEVE or DELETE"
         ))),
     }

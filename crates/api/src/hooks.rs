@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use crate::alloc::addr::{self, Ask};
-use crate::alloc::ids::{self, SG_IDS, VN_IDS};
+use crate::alloc::ids::{self, SG_IDS, SUB_CLUSTER_IDS, VN_IDS};
 use crate::alloc::subnet;
 use crate::error::{ApiError, ApiResult};
 use crate::index::Index;
@@ -116,6 +116,7 @@ pub fn on_create(c: &Ctx, obj: &mut Obj, p: &mut Planned) -> ApiResult<Companion
         }
         "security-group" => {
             server_owned(c, obj, SG_IDS.1)?;
+            crate::quota::check_security_group_rules(c.index, c.what, obj, None, p)?;
             allocate_id(c, obj, p, SG_IDS)?;
             Ok(vec![])
         }
@@ -137,18 +138,21 @@ pub fn on_create(c: &Ctx, obj: &mut Obj, p: &mut Planned) -> ApiResult<Companion
                     c.what
                 )));
             }
+            native_instance_ref(c.index, obj);
+            Ok(vec![])
+        }
+        "sub-cluster" => {
+            sub_cluster_id(c, None, obj, p)?;
             Ok(vec![])
         }
         "instance-ip" => {
-            let vn = refs_of(obj, "virtual_network_refs")
+            let Some(vn) = refs_of(obj, "virtual_network_refs")
                 .next()
                 .map(str::to_string)
-                .ok_or_else(|| {
-                    ApiError::bad_request(format!(
-                        "{}: virtual_network_refs: an instance-ip needs a virtual network",
-                        c.what
-                    ))
-                })?;
+            else {
+                assign_from_ipams(c, obj, p)?;
+                return Ok(vec![]);
+            };
             assign_address(c, obj, p, &vn, "instance_ip_address", "instance_ip_family")?;
             Ok(vec![])
         }
@@ -202,10 +206,65 @@ pub fn on_update(c: &Ctx, old: &Obj, new: &mut Obj, p: &mut Planned) -> ApiResul
                 .map_err(|e| ApiError::conflict(format!("{}: {}", c.what, e.message)))?;
         }
         "network-ipam" => crate::vn_subnets::normalize_ipam(c.index, c.what, new, Some(old))?,
+        "security-group" => {
+            crate::quota::check_security_group_rules(c.index, c.what, new, Some(old), p)?
+        }
         "instance-ip" => check_gateway_user(c, new)?,
+        "sub-cluster" => sub_cluster_id(c, Some(old), new, p)?,
         _ => {}
     }
     Ok(())
+}
+
+/// A port refers to its network's primary routing instance with `direction: both` from its
+/// create on, as Contrail's api-server links it (the intent compiler keeps the link after).
+fn native_instance_ref(index: &Index, vmi: &mut Obj) {
+    let Some(ri) = refs_of(vmi, "virtual_network_refs")
+        .next()
+        .and_then(|vn| index.get_typed("virtual-network", vn))
+        .and_then(|vn| {
+            let name = if vn.fq_str == "default-domain:default-project:ip-fabric" {
+                "__default__"
+            } else {
+                vn.name()
+            };
+            index.by_fq_name("routing-instance", &format!("{}:{name}", vn.fq_str))
+        })
+    else {
+        return;
+    };
+    if refs_of(vmi, "routing_instance_refs").any(|u| u == ri.uuid) {
+        return;
+    }
+    let link = json!({"to": ri.fq_name, "uuid": ri.uuid, "attr": {"direction": "both"}});
+    match vmi.body.get_mut("routing_instance_refs") {
+        Some(Value::Array(refs)) => refs.push(link),
+        _ => {
+            vmi.body
+                .insert("routing_instance_refs".into(), Value::Array(vec![link]));
+        }
+    }
+}
+
+/// Refs that a cascaded delete takes away with their target instead of refusing: a port's
+/// link to the primary routing instance of a network being deleted (Contrail drops it).
+pub fn dropped_with_target(from: &Obj, to: &Obj) -> bool {
+    from.type_name() == "virtual-machine-interface" && to.type_name() == "routing-instance"
+}
+
+/// Removes every ref of `obj` to `target`.
+pub fn drop_refs_to(obj: &mut Obj, target: &str) {
+    let ty = obj.ty;
+    obj.body.retain(|field, list| {
+        if ty.ref_by_field(field).is_none() {
+            return true;
+        }
+        if let Value::Array(refs) = list {
+            refs.retain(|r| r.get("uuid").and_then(Value::as_str) != Some(target));
+            return !refs.is_empty();
+        }
+        true
+    });
 }
 
 /// Objects that go away together with `obj`: a VN's routing instances, and the access
@@ -256,6 +315,17 @@ pub fn on_delete(index: &Index, obj: &Obj, p: &mut Planned) {
         for key in addr::held_keys(index, vn, a, &obj.uuid) {
             p.delete(key);
         }
+    } else if let Some(a) = obj.body.get(field).and_then(Value::as_str) {
+        // Taken from IPAMs directly, or through a vrouter's IPAM links: the address lives in
+        // one of those IPAMs' spaces.
+        let via_router = refs_of(obj, "virtual_router_refs")
+            .filter_map(|u| index.get(u))
+            .flat_map(|vr| refs_of(vr, "network_ipam_refs"));
+        for ipam in refs_of(obj, "network_ipam_refs").chain(via_router) {
+            if index.ip_owner(ipam, a) == Some(obj.uuid.as_str()) {
+                p.delete(crate::keys::ip(ipam, a));
+            }
+        }
     }
 }
 
@@ -277,6 +347,46 @@ pub fn refs_of<'a>(obj: &'a Obj, field: &str) -> impl Iterator<Item = &'a str> {
 fn server_owned(c: &Ctx, obj: &Obj, field: &str) -> ApiResult<()> {
     if obj.body.get(field).is_some_and(|v| !v.is_null()) {
         return Err(ApiError::server_owned(c.what, field, "set"));
+    }
+    Ok(())
+}
+
+/// A sub-cluster's id: allocated from 1 unless the client names a free one, within two bytes
+/// when the global ASN takes four and four bytes otherwise (Contrail's `sub_cluster.py`). An
+/// update may move it to another free id; one that names none keeps it.
+fn sub_cluster_id(c: &Ctx, old: Option<&Obj>, new: &mut Obj, p: &mut Planned) -> ApiResult<()> {
+    let prop = SUB_CLUSTER_IDS.1;
+    let held = old.and_then(|o| o.body.get(prop)).and_then(Value::as_u64);
+    let Some(asked) = new.body.get(prop).filter(|v| !v.is_null()).cloned() else {
+        return match held {
+            Some(h) => {
+                new.body.insert(prop.into(), json!(h));
+                Ok(())
+            }
+            None => allocate_id(c, new, p, SUB_CLUSTER_IDS),
+        };
+    };
+    let max: u64 = if crate::rules::global_asn(c.index) > 0xFFFF {
+        0xFFFF
+    } else {
+        0xFFFF_FFFF
+    };
+    let v = asked
+        .as_u64()
+        .filter(|v| (1..=max).contains(v))
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "{}: {prop}: requested id {asked} is out of the range 1-{max} (two bytes if the \
+             global ASN uses four bytes, four bytes if it uses two)",
+                c.what
+            ))
+        })?;
+    if held == Some(v) {
+        return Ok(());
+    }
+    ids::reserve(c.index, c.reserved, c.what, new, p, SUB_CLUSTER_IDS, v)?;
+    if let Some(h) = held {
+        p.delete(crate::keys::id(SUB_CLUSTER_IDS.0, h));
     }
     Ok(())
 }
@@ -354,6 +464,108 @@ fn assign_address(
     };
     let picked = addr::allocate(c.index, c.reserved, vn, &ask, &obj.uuid, p)
         .map_err(|e| e.on_create(c.what))?;
+    record_address(c, obj, picked, field, family_field)
+}
+
+/// An instance IP with no network but IPAM refs takes the next free address of those IPAMs'
+/// flat subnets (Contrail allocates so for pods); one that refers to a vrouter takes it from
+/// the pools of the vrouter's IPAM links. Asking for an address is 400.
+fn assign_from_ipams(c: &Ctx, obj: &mut Obj, p: &mut Planned) -> ApiResult<()> {
+    let router = refs_of(obj, "virtual_router_refs")
+        .next()
+        .and_then(|u| c.index.get(u));
+    let links: Vec<(&Arc<Obj>, Ranges)> = match router {
+        Some(vr) => vr
+            .body
+            .get("network_ipam_refs")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|r| {
+                let ipam = c.index.get(r.get("uuid")?.as_str()?)?;
+                Some((ipam, router_pools(r)))
+            })
+            .collect(),
+        None => refs_of(obj, "network_ipam_refs")
+            .filter_map(|u| c.index.get(u))
+            .map(|i| (i, Vec::new()))
+            .collect(),
+    };
+    let ipams: Vec<&Arc<Obj>> = links.iter().map(|(i, _)| *i).collect();
+    let Some(first) = ipams.first() else {
+        return Err(ApiError::bad_request(format!(
+            "{}: virtual_network_refs: an instance-ip needs a virtual network (or \
+             network_ipam_refs to IPAMs with flat subnets, or a virtual router's)",
+            c.what
+        )));
+    };
+    if obj
+        .body
+        .get("instance_ip_address")
+        .is_some_and(|v| !v.is_null())
+    {
+        return Err(ApiError::bad_request(format!(
+            "{}: instance_ip_address: allocation for requested IP from a network_ipam is not \
+             supported",
+            c.what
+        )));
+    }
+    let subnets: Vec<subnet::Subnet> = links
+        .iter()
+        .flat_map(|(ipam, pools)| {
+            addr::ipam_subnets(ipam).into_iter().map(move |mut s| {
+                // A vrouter's pools that lie wholly in the subnet narrow it.
+                let inside: Vec<(u128, u128)> = pools
+                    .iter()
+                    .copied()
+                    .filter(|(a, b)| s.first() <= *a && *b <= s.last())
+                    .collect();
+                if !inside.is_empty() {
+                    s.pools = inside;
+                }
+                s
+            })
+        })
+        .collect();
+    let ask = Ask {
+        addr: None,
+        v6: subnet::is_v6(obj.body.get("instance_ip_family").and_then(Value::as_str)),
+        subnet_uuid: obj
+            .body
+            .get("subnet_uuid")
+            .and_then(Value::as_str)
+            .filter(|u| !u.is_empty())
+            .map(str::to_string),
+    };
+    let picked = addr::allocate_from(c.index, c.reserved, first, &subnets, &ask, &obj.uuid, p)
+        .map_err(|e| e.on_create(c.what))?;
+    record_address(c, obj, picked, "instance_ip_address", "instance_ip_family")
+}
+
+/// Inclusive address ranges.
+type Ranges = Vec<(u128, u128)>;
+
+/// The allocation pools on a vrouter's IPAM link, as address ranges.
+fn router_pools(link: &Value) -> Ranges {
+    link.pointer("/attr/allocation_pools")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|p| {
+            let a: IpAddr = p.get("start")?.as_str()?.parse().ok()?;
+            let b: IpAddr = p.get("end")?.as_str()?.parse().ok()?;
+            Some((subnet::to_u128(a), subnet::to_u128(b)))
+        })
+        .collect()
+}
+
+fn record_address(
+    c: &Ctx,
+    obj: &mut Obj,
+    picked: addr::Picked,
+    field: &str,
+    family_field: &str,
+) -> ApiResult<()> {
     obj.body
         .insert("subnet_uuid".into(), json!(picked.subnet_uuid));
     obj.body

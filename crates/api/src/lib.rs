@@ -19,6 +19,7 @@ pub mod list;
 pub mod object;
 pub mod ops;
 pub mod prop_collection;
+pub mod quota;
 pub mod render;
 pub mod reservations;
 pub mod routes;

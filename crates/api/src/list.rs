@@ -119,16 +119,17 @@ pub fn list(
             )));
         }
     }
-    let filters = params
+    // A filter on a field the type does not have is ignored, as Contrail ignores it.
+    let mut filters = params
         .get("filters")
         .map(|f| parse_filters(f))
         .transpose()?
         .unwrap_or_default();
+    filters.retain(|(k, _)| ty.field_kind(k).is_some());
     let page_limit: Option<usize> = match params.get("page_limit") {
-        Some(v) => Some(
-            v.parse()
-                .map_err(|_| ApiError::bad_request(format!("page_limit: {v:?} is not a number")))?,
-        ),
+        Some(v) => Some(v.parse().ok().filter(|l| *l > 0).ok_or_else(|| {
+            ApiError::bad_request(format!("page_limit: {v:?} is not a positive number"))
+        })?),
         None => None,
     };
     let marker = params
@@ -137,8 +138,25 @@ pub fn list(
 
     // Start from the narrowest index the query allows; every path yields uuid order, which is
     // what page markers count in.
-    let narrowed: Option<Vec<&Arc<Obj>>> = if let Some(uuids) = csv(params, "obj_uuids") {
-        Some(uuids.iter().filter_map(|u| index.get_typed(t, u)).collect())
+    let fq_names: Option<HashSet<String>> =
+        params.get("fq_names").filter(|s| !s.is_empty()).map(|s| {
+            // fq_names are comma-separated colon-joined names.
+            s.split(',').map(str::to_string).collect()
+        });
+    let obj_uuids = csv(params, "obj_uuids");
+    let narrowed: Option<Vec<&Arc<Obj>>> = if let Some(uuids) = &obj_uuids {
+        // Named by uuid or by fq_name: Contrail lists the union of the two.
+        let by_name = fq_names
+            .iter()
+            .flatten()
+            .filter_map(|fq| index.by_fq_name(t, fq));
+        Some(
+            uuids
+                .iter()
+                .filter_map(|u| index.get_typed(t, u))
+                .chain(by_name)
+                .collect(),
+        )
     } else if let Some(parents) = csv(params, "parent_id") {
         Some(
             parents
@@ -165,12 +183,13 @@ pub fn list(
         }
         None => Box::new(index.of_type_from(t, marker.map(String::as_str))),
     };
+    // The anchors not used to narrow still filter: parent_id, back_ref_id and obj_uuids combine.
+    let parent_ids: Option<HashSet<String>> =
+        csv(params, "parent_id").map(|v| v.into_iter().collect());
+    let back_ref_ids: Option<HashSet<String>> =
+        csv(params, "back_ref_id").map(|v| v.into_iter().collect());
     let parent_fq = params.get("parent_fq_name_str").filter(|s| !s.is_empty());
-    let fq_names: Option<HashSet<String>> =
-        params.get("fq_names").filter(|s| !s.is_empty()).map(|s| {
-            // fq_names are comma-separated colon-joined names.
-            s.split(',').map(str::to_string).collect()
-        });
+    let fq_names = fq_names.filter(|_| obj_uuids.is_none());
     let matches = |o: &Obj| {
         caller.can_read(o)
             && parent_fq.is_none_or(|p| {
@@ -181,6 +200,12 @@ pub fn list(
                     && !o.fq_str[p.len() + 1..].contains(':')
             })
             && fq_names.as_ref().is_none_or(|s| s.contains(&o.fq_str))
+            && parent_ids
+                .as_ref()
+                .is_none_or(|s| o.parent.as_ref().is_some_and(|p| s.contains(&p.uuid)))
+            && back_ref_ids
+                .as_ref()
+                .is_none_or(|s| o.refs().any(|r| s.contains(r.uuid)))
             && filters.iter().all(|(k, vs)| {
                 o.body.get(k).is_some_and(|v| {
                     vs.contains(v) || vs.iter().any(|x| x.as_str() == Some(&v.to_string()))
@@ -240,11 +265,19 @@ pub fn list(
             }
             write(&mut out, &e);
         } else {
-            write(&mut out, &view);
+            // Contrail's summary with fields: fq_name, uuid, href and the fields asked, no more.
+            let mut e = serde_json::to_value(&view).unwrap_or_default();
+            if let Some(m) = e.as_object_mut() {
+                m.retain(|k, _| {
+                    matches!(k.as_str(), "fq_name" | "uuid" | "href") || fields.contains(k)
+                });
+            }
+            write(&mut out, &e);
         }
     }
     out.push(b']');
-    if page_limit.is_some() {
+    // A paged walk (a marker or a limit given) always learns where to go on, null at the end.
+    if page_limit.is_some() || params.contains_key("page_marker") {
         out.extend_from_slice(b",\"marker\":");
         write(&mut out, &next_marker);
     }

@@ -115,76 +115,6 @@ fn identity(
     Ok((fq_name, Some(parent)))
 }
 
-/// Project quotas (`quota.<type>`, else `quota.defaults`; negative means unlimited), counted
-/// over the project's children of that type, or for parentless types (instance-ip,
-/// floating-ip's owner) over the objects the project owns. Exceeding one is 412, as in Contrail.
-///
-/// When a limit applies, returns the project's quota key for the type and the revision the
-/// count was taken at: the create's transaction must find the key unchanged and rewrites it,
-/// so concurrent creates (on any replica) cannot all pass one count.
-fn check_quota(
-    index: &Index,
-    ty: &ResourceType,
-    parent: Option<&Obj>,
-    caller: &Caller,
-    what: &str,
-) -> ApiResult<Option<(String, i64)>> {
-    let project = match parent {
-        Some(p) if p.type_name() == "project" => Some(p.clone()),
-        _ => caller
-            .project_uuid
-            .as_deref()
-            .and_then(|u| index.get(u))
-            .map(|p| (**p).clone()),
-    };
-    let Some(project) = project else {
-        return Ok(None);
-    };
-    let Some(quota) = project.body.get("quota") else {
-        return Ok(None);
-    };
-    let limit = quota
-        .get(ty.underscored())
-        .and_then(Value::as_i64)
-        .or_else(|| {
-            quota
-                .get("defaults")
-                .and_then(Value::as_i64)
-                .filter(|d| *d >= 0)
-        });
-    let Some(limit) = limit.filter(|l| *l >= 0) else {
-        return Ok(None);
-    };
-    let owner = project.uuid.replace('-', "");
-    let used = if parent.is_some_and(|p| p.uuid == project.uuid) {
-        index
-            .children(&project.uuid)
-            .filter(|c| c.ty.name == ty.name)
-            .count()
-    } else {
-        index
-            .of_type(&ty.name)
-            .filter(|o| {
-                o.body
-                    .get("perms2")
-                    .and_then(|p| p.get("owner"))
-                    .and_then(Value::as_str)
-                    == Some(&owner)
-            })
-            .count()
-    };
-    if used as i64 >= limit {
-        return Err(ApiError::over_quota(format!(
-            "{what}: quota exceeded: project {} allows {limit} {} objects",
-            project.fq_str, ty.name
-        )));
-    }
-    Ok(Some((
-        keys::quota(&project.uuid, &ty.name),
-        index.quota_revision(&project.uuid, &ty.name),
-    )))
-}
-
 /// Adds compares that every ref target still exists as we saw it.
 fn guard_refs(index: &Index, obj: &Obj, p: &mut Planned, seen: &mut HashSet<String>) {
     for r in obj.refs() {
@@ -248,7 +178,6 @@ pub fn plan_create(
         }
         None => uuid::Uuid::new_v4().to_string(),
     };
-    let quota = check_quota(index, ty, parent.as_deref(), caller, &what)?;
     let changes = check_fields(index, ty, &what, input)?;
     let mut body = Map::new();
     apply(&mut body, changes);
@@ -293,10 +222,7 @@ pub fn plan_create(
     if let Some(par) = &parent {
         p.at_revision(keys::obj(&par.uuid), par.revision);
     }
-    if let Some((key, revision)) = quota {
-        p.at_revision(key.clone(), revision);
-        p.put(key, Vec::new());
-    }
+    crate::quota::check_create(index, &obj, caller, &what, &mut p)?;
     let mut seen = HashSet::new();
     guard_refs(index, &obj, &mut p, &mut seen);
     let companions = hooks::on_create(
@@ -432,6 +358,18 @@ pub fn plan_delete(index: &Index, caller: &Caller, obj: &Obj) -> ApiResult<Plann
         .collect();
     let mut children = Vec::new();
     let mut referrers = Vec::new();
+    // Refs a cascade takes away with their target: the referrers are rewritten without them.
+    let mut stripped: std::collections::BTreeMap<&str, Obj> = Default::default();
+    for o in cascade.iter() {
+        for r in index.back_refs(&o.uuid) {
+            if !going.contains(r.uuid.as_str()) && hooks::dropped_with_target(r, o) {
+                let r2 = stripped
+                    .entry(r.uuid.as_str())
+                    .or_insert_with(|| (**r).clone());
+                hooks::drop_refs_to(r2, &o.uuid);
+            }
+        }
+    }
     for o in std::iter::once(obj).chain(cascade.iter().map(|o| o.as_ref())) {
         children.extend(
             index
@@ -446,6 +384,7 @@ pub fn plan_delete(index: &Index, caller: &Caller, obj: &Obj) -> ApiResult<Plann
                     !going.contains(r.uuid.as_str())
                         && !index.is_relaxed(&o.uuid, &r.uuid)
                         && !hooks::derived_ref(r, o)
+                        && (o.uuid == obj.uuid || !hooks::dropped_with_target(r, o))
                 })
                 .map(|r| format!("{} {}", r.type_name(), r.fq_str)),
         );
@@ -479,6 +418,10 @@ pub fn plan_delete(index: &Index, caller: &Caller, obj: &Obj) -> ApiResult<Plann
     }
     for k in relax {
         p.delete(k);
+    }
+    for r in stripped.values() {
+        p.at_revision(keys::obj(&r.uuid), r.revision);
+        p.put(keys::obj(&r.uuid), r.to_stored());
     }
     if obj.type_name() == "project" {
         for k in index.quota_keys_of(&obj.uuid) {

@@ -11,7 +11,6 @@ use crate::alloc::addr;
 use crate::alloc::subnet::{self, check_overlap};
 use crate::error::{ApiError, ApiResult};
 use crate::index::Index;
-use crate::keys;
 use crate::object::Obj;
 use crate::write::Planned;
 
@@ -199,33 +198,12 @@ pub fn check_subnet_quota(
     let Some(project) = vn.parent.as_ref().and_then(|par| index.get(&par.uuid)) else {
         return Ok(());
     };
-    let Some(quota) = project.body.get("quota") else {
-        return Ok(());
-    };
-    let limit = quota
-        .get("subnet")
-        .and_then(Value::as_i64)
-        .or_else(|| quota.get("defaults").and_then(Value::as_i64));
-    let Some(limit) = limit.filter(|l| *l >= 0) else {
-        return Ok(());
-    };
     let now = subnet_count(vn);
-    if now <= old.map_or(0, subnet_count) {
-        return Ok(());
-    }
     let others: usize = index
         .children(&project.uuid)
         .filter(|o| o.type_name() == "virtual-network" && o.uuid != vn.uuid)
         .map(|o| subnet_count(o))
         .sum();
-    if (others + now) as i64 > limit {
-        return Err(ApiError::over_quota(format!(
-            "{what}: quota exceeded: project {} allows {limit} subnets",
-            project.fq_str
-        )));
-    }
-    let key = keys::quota(&project.uuid, "subnet");
-    p.at_revision(key.clone(), index.quota_revision(&project.uuid, "subnet"));
-    p.put(key, Vec::new());
-    Ok(())
+    let grew = now > old.map_or(0, subnet_count);
+    crate::quota::check_count(index, what, project, "subnet", others + now, grew, p)
 }

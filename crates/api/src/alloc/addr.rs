@@ -118,22 +118,13 @@ pub fn vn_subnets(index: &Index, vn: &Obj) -> Vec<Subnet> {
         if any {
             continue;
         }
-        let Some(ipam) = r
+        if let Some(ipam) = r
             .get("uuid")
             .and_then(Value::as_str)
             .and_then(|u| index.get(u))
-        else {
-            continue;
-        };
-        flat.extend(
-            ipam.body
-                .get("ipam_subnets")
-                .and_then(|v| v.get("subnets"))
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|s| subnet::parse(s, &ipam.uuid, true)),
-        );
+        {
+            flat.extend(ipam_subnets(ipam));
+        }
     }
     match vn
         .body
@@ -145,6 +136,18 @@ pub fn vn_subnets(index: &Index, vn: &Obj) -> Vec<Subnet> {
         Some("flat-subnet-preferred") => flat.into_iter().chain(user).collect(),
         _ => user.into_iter().chain(flat).collect(),
     }
+}
+
+/// The flat subnets on an IPAM itself, an address space shared by every user of the IPAM.
+pub fn ipam_subnets(ipam: &Obj) -> Vec<Subnet> {
+    ipam.body
+        .get("ipam_subnets")
+        .and_then(|v| v.get("subnets"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|s| subnet::parse(s, &ipam.uuid, true))
+        .collect()
 }
 
 /// Which subnet of `subnets` holds `addr`.
@@ -222,6 +225,21 @@ pub fn allocate(
     p: &mut Planned,
 ) -> Result<Picked, AddrError> {
     let all = vn_subnets(index, vn);
+    allocate_from(index, reserved, vn, &all, ask, owner, p)
+}
+
+/// [`allocate`] over the given subnets; `space` (a network, or an IPAM for an instance IP
+/// taken from its flat subnets directly) names the address space in errors.
+pub fn allocate_from(
+    index: &Index,
+    reserved: &Reservations,
+    space: &Obj,
+    all: &[Subnet],
+    ask: &Ask,
+    owner: &str,
+    p: &mut Planned,
+) -> Result<Picked, AddrError> {
+    let vn = space;
     let family: Vec<&Subnet> = all
         .iter()
         .filter(|s| ask.v6.is_none_or(|v6| s.is_v6() == v6))

@@ -1,5 +1,6 @@
 //! Integer ids the server hands out: a virtual network's `virtual_network_network_id`, a
-//! security group's `security_group_id`, a tag's value id within its type. One store key per
+//! security group's `security_group_id`, a tag's value id within its type, a sub-cluster's
+//! `sub_cluster_id`. One store key per
 //! id (see [`keys::id`]) settles races between replicas.
 
 use serde_json::{Value, json};
@@ -16,6 +17,7 @@ pub type Pool<'a> = (&'a str, &'a str, u64);
 
 pub const VN_IDS: Pool<'static> = ("vn", "virtual_network_network_id", 1);
 pub const SG_IDS: Pool<'static> = ("sg", "security_group_id", 8_000_000);
+pub const SUB_CLUSTER_IDS: Pool<'static> = ("sub-cluster", "sub_cluster_id", 1);
 
 /// Ids are taken from `first` up to `first + 2^24`.
 const SPAN: u64 = 1 << 24;
@@ -36,6 +38,10 @@ pub fn allocate(
         .map_or(first, |m| m + 1)
         .max(first);
     let limit = first + SPAN;
+    if v >= limit {
+        // A client-chosen id (sub-clusters) can sit above the span.
+        v = first;
+    }
     let mut tries = 0;
     while used.is_some_and(|s| s.contains(&v)) || !reserved.try_hold(&keys::id(pool, v)) {
         v += 1;
@@ -55,9 +61,32 @@ pub fn allocate(
     Ok(())
 }
 
+/// Takes the id `v` of `pool` that the client asked for: 400 when another object holds it.
+pub fn reserve(
+    index: &Index,
+    reserved: &Reservations,
+    what: &str,
+    obj: &mut Obj,
+    p: &mut Planned,
+    (pool, prop, _): Pool,
+    v: u64,
+) -> ApiResult<()> {
+    let key = keys::id(pool, v);
+    if index.ids(pool).is_some_and(|s| s.contains(&v)) || !reserved.try_hold(&key) {
+        return Err(ApiError::bad_request(format!(
+            "{what}: {prop}: {v} is already used, choose another one"
+        )));
+    }
+    p.hold(key.clone());
+    p.absent(key.clone(), None);
+    p.put(key, obj.uuid.clone());
+    obj.body.insert(prop.into(), json!(v));
+    Ok(())
+}
+
 /// Plans the release of the ids `obj` holds.
 pub fn free(obj: &Obj, p: &mut Planned) {
-    for (pool, prop, _) in [VN_IDS, SG_IDS] {
+    for (pool, prop, _) in [VN_IDS, SG_IDS, SUB_CLUSTER_IDS] {
         if let Some(id) = obj.body.get(prop).and_then(Value::as_u64) {
             p.delete(keys::id(pool, id));
         }

@@ -5,14 +5,16 @@
 
 use serde_json::{Map, Value};
 
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::index::Index;
 use crate::object::Obj;
 
+mod bgp_router;
 mod bgpaas;
 mod bgpvpn;
 mod bridge_domain;
 mod global_system_config;
+mod instance_ip;
 mod physical_router;
 mod policy_rules;
 mod qos_config;
@@ -38,7 +40,9 @@ pub const RULES: &[(&str, Rule)] = &[
     ("qos-config", qos_config::check),
     ("bridge-domain", bridge_domain::check),
     ("bgp-as-a-service", bgpaas::check),
+    ("bgp-router", bgp_router::check),
     ("global-system-config", global_system_config::check),
+    ("instance-ip", instance_ip::check),
     ("security-group", policy_rules::check_security_group),
     ("network-policy", policy_rules::check_network_policy),
     ("virtual-network", bgpvpn::check_network),
@@ -69,4 +73,41 @@ pub(crate) fn global_asn(index: &Index) -> u64 {
         .and_then(|g| g.body.get("autonomous_system"))
         .and_then(Value::as_u64)
         .unwrap_or(64512)
+}
+
+/// RFC 4271: a hold time is zero or at least three seconds (and fits 16 bits).
+pub(crate) fn check_hold_time(c: &Ctx, hold_time: Option<&Value>) -> ApiResult<()> {
+    let Some(v) = hold_time.filter(|v| !v.is_null()) else {
+        return Ok(());
+    };
+    match v.as_i64() {
+        Some(0) | Some(3..=65535) => Ok(()),
+        _ => Err(ApiError::bad_request(format!(
+            "{}: hold_time {v}: Hold Time MUST be either zero or at least three seconds \
+             (and at most 65535)",
+            c.what
+        ))),
+    }
+}
+
+/// An ASN within the range the global system config allows: 1-0xFFFF, or 1-0xFFFFFFFF with
+/// `enable_4byte_as`. Zero and null mean unset.
+pub(crate) fn check_asn(c: &Ctx, field: &str, asn: Option<&Value>) -> ApiResult<()> {
+    let Some(v) = asn.filter(|v| !v.is_null() && v.as_i64() != Some(0)) else {
+        return Ok(());
+    };
+    let four_byte = c
+        .index
+        .by_fq_name("global-system-config", "default-global-system-config")
+        .and_then(|g| g.body.get("enable_4byte_as"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let max: i64 = if four_byte { 0xFFFF_FFFF } else { 0xFFFF };
+    match v.as_i64() {
+        Some(a) if (1..=max).contains(&a) => Ok(()),
+        _ => Err(ApiError::bad_request(format!(
+            "{}: {field} {v}: ASN out of range, should be between 1-{max:#X}",
+            c.what
+        ))),
+    }
 }

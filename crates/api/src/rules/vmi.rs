@@ -1,5 +1,5 @@
 //! Virtual machine interfaces (Contrail's `virtual_machine_interface.py`): sub-interface VLAN
-//! tags, allowed address pairs against port security, bridge-domain links.
+//! tags, allowed address pairs against port security, bridge-domain links, health-check types.
 
 use std::collections::HashSet;
 use std::net::IpAddr;
@@ -35,7 +35,39 @@ pub fn check(c: &Ctx, old: Option<&Obj>, new: &mut Obj) -> ApiResult<()> {
     sub_interface(c, old, new)?;
     address_pairs(c, new)?;
     bridge_domains(c, new)?;
+    health_checks(c, new)?;
     gateway_address(c, new)
+}
+
+/// A port outside a service instance (no port tuple) may only use link-local health checks:
+/// end-to-end ones run through a service chain.
+fn health_checks(c: &Ctx, new: &Obj) -> ApiResult<()> {
+    let has = |field: &str| {
+        new.body
+            .get(field)
+            .and_then(Value::as_array)
+            .is_some_and(|r| !r.is_empty())
+    };
+    if has("port_tuple_refs") {
+        return Ok(());
+    }
+    for r in new.refs().filter(|r| r.to_type == "service-health-check") {
+        let kind = c
+            .index
+            .get(r.uuid)
+            .and_then(|h| at(h, &["service_health_check_properties", "health_check_type"]))
+            .and_then(Value::as_str);
+        if kind.is_some_and(|k| k != "link-local") {
+            return Err(ApiError::bad_request(format!(
+                "{}: service_health_check_refs: a port of no service instance can only use \
+                 link-local health checks, {} is {}",
+                c.what,
+                r.uuid,
+                kind.unwrap_or_default()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// A port that belongs to a virtual machine cannot hold a subnet's gateway address (those are
