@@ -198,6 +198,11 @@ pub fn check_subnet_quota(
     let Some(project) = vn.parent.as_ref().and_then(|par| index.get(&par.uuid)) else {
         return Ok(());
     };
+    // Counting walks all the project's networks (every create would cost O(networks)): only
+    // when a quota asks for it.
+    if crate::quota::limit(project, "subnet").is_none() {
+        return Ok(());
+    }
     let now = subnet_count(vn);
     let others: usize = index
         .children(&project.uuid)
