@@ -342,6 +342,24 @@ fn policy_drop_decision_drops_and_counts() {
 }
 
 #[test]
+fn a_policy_port_cannot_bridge_past_its_flows() {
+    let (_c, mut w) = worker();
+    // Unicast to another workload's own MAC (in the VRF's bridge table), not the vrouter's:
+    // it meets the flow stage as routed traffic does, so a denying decision holds.
+    let f = tcp_v4(MAC_P, MAC_B, VM_P, VM_B, 3000, 22, TcpFlags::SYN);
+    assert_eq!(run(&mut w, IF_C, &f).0, Disposition::Held);
+    let released = decision(&mut w, FlowSpec::drop(), None);
+    assert_eq!(released[0].0, Disposition::Drop(DropReason::FlowPolicy));
+    assert_eq!(
+        run(&mut w, IF_C, &f).0,
+        Disposition::Drop(DropReason::FlowPolicy)
+    );
+    // A port without policy still bridges to the MAC it names.
+    let g = udp_v4(MAC_A, MAC_B, VM_A, VM_B, 1, 2, b"l2");
+    assert_eq!(run(&mut w, IF_A, &g).0, Disposition::Tx(IF_B));
+}
+
+#[test]
 fn nat_rewrites_both_directions() {
     let (_c, mut w) = worker();
     let f = udp_v4(MAC_P, VROUTER_MAC, VM_P, VM_C_UDP, 3000, 53, b"query");

@@ -79,7 +79,11 @@ pub(super) fn ingress(
     // Drop link padding so encapsulation lengths match the datagram.
     pkt.truncate(ETH + info.ip_len);
 
-    if dmac != t.vrouter_mac {
+    // Bridged: multicast, and unicast to a MAC other than the vrouter's from a port without
+    // policy. A port with policy that names another workload's MAC is routed instead, so its
+    // packets meet the flow stage (security groups, policy) as they do when it names the
+    // vrouter's: bridging would carry them past it.
+    if dmac != t.vrouter_mac && (dmac.is_multicast() || !policy) {
         let lookup = if dmac.is_multicast() {
             MacAddr::BROADCAST
         } else {
