@@ -7,6 +7,7 @@
 
 pub mod best;
 pub mod feed;
+mod import;
 pub mod instance;
 mod out;
 pub mod paths;
@@ -603,7 +604,7 @@ impl Rib {
             let (key, g) = self.global.entry_at(i);
             g.dest.reselect();
             rt_dirty |= key.family() == Family::RouteTarget;
-            reimport(&mut self.instances, key, g, self.feed.as_mut());
+            import::reimport(&mut self.instances, key, g, self.feed.as_mut());
         }
         if rt_dirty {
             // A peer whose RFC 4684 memberships changed may now want, or no longer want, any
@@ -743,64 +744,5 @@ impl Rib {
     /// The RD Cirrus gives an instance by default: `router-id:index` (Contrail's form).
     pub fn default_rd(&self, index: u16) -> Rd {
         Rd::Ip(self.cfg.router_id, index)
-    }
-}
-
-/// Moves the imported copy of a global destination's best path between instances.
-fn reimport(
-    instances: &mut HashMap<String, Instance>,
-    key: &Nlri,
-    g: &mut GlobalDest,
-    mut feed: Option<&mut HashSet<(String, Nlri)>>,
-) {
-    if instances.is_empty() && g.imported.is_none() {
-        // Nothing to move (a pure route server): skip the target set built below.
-        return;
-    }
-    let Some(lk) = instance::local_key(key) else {
-        return;
-    };
-    for name in g.imported.take().map(|b| *b).unwrap_or_default() {
-        if let Some(inst) = instances.get_mut(&name)
-            && let Some(d) = inst.table.get_mut(&lk)
-        {
-            if let Some(f) = feed.as_deref_mut()
-                && d.paths.iter().any(|p| {
-                    p.imported_from.as_deref() == Some(key) && p.source.peer_id().is_some()
-                })
-            {
-                f.insert((name.clone(), lk.clone()));
-            }
-            d.paths.retain(|p| p.imported_from.as_deref() != Some(key));
-            d.reselect();
-            if d.paths.is_empty() {
-                inst.table.remove(&lk);
-            }
-        }
-    }
-    let Some(best) = g.dest.best_path().cloned() else {
-        return;
-    };
-    let targets: HashSet<ExtCommunity> = best.attrs.route_targets().copied().collect();
-    for (name, inst) in instances.iter_mut() {
-        // A route exported by an instance is already in that instance as a local path.
-        if matches!(&*best.source, Source::Local { instance } if instance == name)
-            || !inst.imports(&targets)
-        {
-            continue;
-        }
-        if let Some(f) = feed.as_deref_mut()
-            && best.source.peer_id().is_some()
-        {
-            f.insert((name.clone(), lk.clone()));
-        }
-        let d = inst.table.entry(lk.clone()).or_default();
-        let mut p = best.clone();
-        p.imported_from = Some(Box::new(key.clone()));
-        d.paths.push(p);
-        d.reselect();
-        g.imported
-            .get_or_insert_with(Default::default)
-            .push(name.clone());
     }
 }
