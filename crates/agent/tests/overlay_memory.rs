@@ -15,18 +15,7 @@ async fn two_vrouters_carry_workload_traffic_as_policy_allows() {
     let dir2 = tempfile::tempdir().unwrap();
     let (v1, eth1) = vrouter(1, dir1.path(), &["tap-a", "tap-c"]);
     let (v2, eth2) = vrouter(2, dir2.path(), &["tap-b"]);
-    let _fabric = MemFabric::start(vec![
-        FabricNode {
-            peer: eth1.clone(),
-            ip: fabric_addr(1).ip,
-            mac: fabric_addr(1).mac,
-        },
-        FabricNode {
-            peer: eth2.clone(),
-            ip: fabric_addr(2).ip,
-            mac: fabric_addr(2).mac,
-        },
-    ]);
+    let _fabric = MemFabric::start(vec![fabric_node(1, &eth1), fabric_node(2, &eth2)]);
     let slice = slice();
     let mut ctl = MiniController::default();
     ctl.connect(v1.run.events.clone(), 0, &slice);
@@ -270,18 +259,7 @@ async fn two_vrouters_carry_workload_traffic_as_policy_allows() {
     run.stop().await;
     drop(_fabric);
     let (v1, eth1) = vrouter(1, dir1.path(), &["tap-a", "tap-c"]);
-    let _fabric = MemFabric::start(vec![
-        FabricNode {
-            peer: eth1.clone(),
-            ip: fabric_addr(1).ip,
-            mac: fabric_addr(1).mac,
-        },
-        FabricNode {
-            peer: eth2.clone(),
-            ip: fabric_addr(2).ip,
-            mac: fabric_addr(2).mac,
-        },
-    ]);
+    let _fabric = MemFabric::start(vec![fabric_node(1, &eth1), fabric_node(2, &eth2)]);
     let mut ctl2 = MiniController::default();
     ctl2.connect(v1.run.events.clone(), 0, &slice);
     ctl2.connect(v2.run.events.clone(), 1, &slice);
@@ -322,18 +300,7 @@ async fn losing_one_of_two_controllers_changes_nothing() {
     let dir2 = tempfile::tempdir().unwrap();
     let (v1, eth1) = vrouter(1, dir1.path(), &["tap-a", "tap-c"]);
     let (v2, eth2) = vrouter(2, dir2.path(), &["tap-b"]);
-    let _fabric = MemFabric::start(vec![
-        FabricNode {
-            peer: eth1.clone(),
-            ip: fabric_addr(1).ip,
-            mac: fabric_addr(1).mac,
-        },
-        FabricNode {
-            peer: eth2.clone(),
-            ip: fabric_addr(2).ip,
-            mac: fabric_addr(2).mac,
-        },
-    ]);
+    let _fabric = MemFabric::start(vec![fabric_node(1, &eth1), fabric_node(2, &eth2)]);
     let slice = slice();
     let (mut m0, mut m1) = (MiniController::default(), MiniController::default());
     for v in [&v1, &v2] {

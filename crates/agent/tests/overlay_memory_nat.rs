@@ -31,18 +31,7 @@ async fn a_floating_ip_translates_both_ways_across_the_overlay() {
     let dir2 = tempfile::tempdir().unwrap();
     let (v1, eth1) = vrouter(1, dir1.path(), &["tap-a"]);
     let (v2, eth2) = vrouter(2, dir2.path(), &["tap-x"]);
-    let _fabric = MemFabric::start(vec![
-        FabricNode {
-            peer: eth1.clone(),
-            ip: fabric_addr(1).ip,
-            mac: fabric_addr(1).mac,
-        },
-        FabricNode {
-            peer: eth2.clone(),
-            ip: fabric_addr(2).ip,
-            mac: fabric_addr(2).mac,
-        },
-    ]);
+    let _fabric = MemFabric::start(vec![fabric_node(1, &eth1), fabric_node(2, &eth2)]);
     let mut ctl = MiniController::default();
     ctl.connect(v1.run.events.clone(), 0, &s);
     ctl.connect(v2.run.events.clone(), 0, &s);
@@ -148,18 +137,7 @@ async fn the_encapsulation_follows_the_configured_order() {
         let dir2 = tempfile::tempdir().unwrap();
         let (v1, eth1) = vrouter(1, dir1.path(), &["tap-a", "tap-c"]);
         let (v2, eth2) = vrouter(2, dir2.path(), &["tap-b"]);
-        let fabric = MemFabric::start(vec![
-            FabricNode {
-                peer: eth1.clone(),
-                ip: fabric_addr(1).ip,
-                mac: fabric_addr(1).mac,
-            },
-            FabricNode {
-                peer: eth2.clone(),
-                ip: fabric_addr(2).ip,
-                mac: fabric_addr(2).mac,
-            },
-        ]);
+        let fabric = MemFabric::start(vec![fabric_node(1, &eth1), fabric_node(2, &eth2)]);
         let mut ctl = MiniController::default();
         ctl.connect(v1.run.events.clone(), 0, &s);
         ctl.connect(v2.run.events.clone(), 0, &s);

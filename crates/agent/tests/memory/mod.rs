@@ -114,6 +114,16 @@ pub fn fabric_addr(n: u8) -> FabricAddr {
     }
 }
 
+/// Vrouter `n`'s place on the in-memory fabric, `eth` the peer of its fabric port.
+pub fn fabric_node(n: u8, eth: &MemPeer) -> FabricNode {
+    let a = fabric_addr(n);
+    FabricNode {
+        peer: eth.clone(),
+        ip: a.ip,
+        mac: a.mac,
+    }
+}
+
 pub fn vrouter(n: u8, dir: &std::path::Path, taps: &[&str]) -> (Vrouter, MemPeer) {
     let mut devs = MemDevices::default();
     let eth0 = devs.add("eth0");
