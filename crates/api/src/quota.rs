@@ -120,21 +120,22 @@ pub fn check_create(
 }
 
 /// Checks a count that is not of objects (quota `key`): the project's total once
-/// the write is done is `total`; only a write that makes it grow (`grew`) can pass the limit,
-/// so shrinking below a lowered quota is always allowed.
+/// the write is done is `total()`, counted only when the project has that quota (counting
+/// walks the project's children); only a write that makes it grow (`grew`) can pass the
+/// limit, so shrinking below a lowered quota is always allowed.
 pub fn check_count(
     index: &Index,
     what: &str,
     project: &Obj,
     key: &str,
-    total: usize,
+    total: impl FnOnce() -> usize,
     grew: bool,
     p: &mut Planned,
 ) -> ApiResult<()> {
     let Some(limit) = limit(project, key).filter(|_| grew) else {
         return Ok(());
     };
-    if total as i64 > limit {
+    if total() as i64 > limit {
         return Err(ApiError::over_quota(format!(
             "{what}: quota exceeded: project {} allows {limit} {}s",
             project.fq_str,
@@ -165,26 +166,17 @@ pub fn check_security_group_rules(
     if project.type_name() != "project" || !visible(sg) {
         return Ok(());
     }
-    // Counting walks all the project's groups: only when a quota asks for it.
-    if limit(project, "security_group_rule").is_none() {
-        return Ok(());
-    }
     let now = rule_count(sg);
-    let others: usize = index
-        .children(&project.uuid)
-        .filter(|o| o.type_name() == "security-group" && o.uuid != sg.uuid && visible(o))
-        .map(|o| rule_count(o))
-        .sum();
+    let total = || {
+        let others: usize = index
+            .children(&project.uuid)
+            .filter(|o| o.type_name() == "security-group" && o.uuid != sg.uuid && visible(o))
+            .map(|o| rule_count(o))
+            .sum();
+        others + now
+    };
     let grew = now > old.map_or(0, rule_count);
-    check_count(
-        index,
-        what,
-        project,
-        "security_group_rule",
-        others + now,
-        grew,
-        p,
-    )
+    check_count(index, what, project, "security_group_rule", total, grew, p)
 }
 
 /// Compares the project's quota key for `key` as the count saw it, and rewrites it.

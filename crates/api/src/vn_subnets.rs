@@ -198,17 +198,15 @@ pub fn check_subnet_quota(
     let Some(project) = vn.parent.as_ref().and_then(|par| index.get(&par.uuid)) else {
         return Ok(());
     };
-    // Counting walks all the project's networks (every create would cost O(networks)): only
-    // when a quota asks for it.
-    if crate::quota::limit(project, "subnet").is_none() {
-        return Ok(());
-    }
     let now = subnet_count(vn);
-    let others: usize = index
-        .children(&project.uuid)
-        .filter(|o| o.type_name() == "virtual-network" && o.uuid != vn.uuid)
-        .map(|o| subnet_count(o))
-        .sum();
+    let total = || {
+        let others: usize = index
+            .children(&project.uuid)
+            .filter(|o| o.type_name() == "virtual-network" && o.uuid != vn.uuid)
+            .map(|o| subnet_count(o))
+            .sum();
+        others + now
+    };
     let grew = now > old.map_or(0, subnet_count);
-    crate::quota::check_count(index, what, project, "subnet", others + now, grew, p)
+    crate::quota::check_count(index, what, project, "subnet", total, grew, p)
 }
