@@ -13,6 +13,20 @@ pub struct PacketBuf {
     buf: Box<[u8]>,
     head: usize,
     tail: usize,
+    /// A transport checksum the sending stack left partial (checksum offload): it
+    /// holds only the pseudo-header sum, and the rest is summed from `start` on (an index
+    /// into `buf`, so it stays put while headers are pushed and pulled in front of it).
+    /// Set by devices that receive offload metadata; carried to the device that sends
+    /// the frame, which hands it on partial or completes it (see [`Self::complete_checksum`]).
+    partial: Option<PartialCsum>,
+}
+
+/// Where a partial checksum is: summed from `start` (an index into the buffer), the
+/// field at `start + offset`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct PartialCsum {
+    start: usize,
+    offset: usize,
 }
 
 impl PacketBuf {
@@ -25,6 +39,7 @@ impl PacketBuf {
             buf,
             head: DEFAULT_HEADROOM,
             tail: DEFAULT_HEADROOM + frame.len(),
+            partial: None,
         }
     }
 
@@ -38,6 +53,7 @@ impl PacketBuf {
         }
         self.head = DEFAULT_HEADROOM;
         self.tail = DEFAULT_HEADROOM + frame.len();
+        self.partial = None;
         self.buf[self.head..self.tail].copy_from_slice(frame);
     }
 
@@ -47,6 +63,7 @@ impl PacketBuf {
             buf: vec![0u8; DEFAULT_CAPACITY].into_boxed_slice(),
             head: DEFAULT_HEADROOM,
             tail: DEFAULT_HEADROOM,
+            partial: None,
         }
     }
 
@@ -59,6 +76,7 @@ impl PacketBuf {
             self.buf = vec![0u8; DEFAULT_HEADROOM + room].into_boxed_slice();
             self.head = DEFAULT_HEADROOM;
             self.tail = DEFAULT_HEADROOM;
+            self.partial = None;
         }
     }
 
@@ -74,6 +92,7 @@ impl PacketBuf {
         f: impl FnOnce(&mut [u8]) -> Result<usize, E>,
     ) -> Result<usize, E> {
         self.head = DEFAULT_HEADROOM.min(self.buf.len());
+        self.partial = None;
         let n = f(&mut self.buf[self.head..])?;
         self.tail = self.head + n.min(self.buf.len() - self.head);
         Ok(self.tail - self.head)
@@ -120,6 +139,48 @@ impl PacketBuf {
         true
     }
 
+    /// Records that the transport checksum at `start + offset` of the frame holds only
+    /// the pseudo-header sum (a stack's checksum offload, as the kernel says with
+    /// `VIRTIO_NET_HDR_F_NEEDS_CSUM`); false (nothing recorded) when the field is not
+    /// inside the frame.
+    pub fn set_partial_checksum(&mut self, start: usize, offset: usize) -> bool {
+        if start + offset + 2 > self.len() {
+            return false;
+        }
+        self.partial = Some(PartialCsum {
+            start: self.head + start,
+            offset,
+        });
+        true
+    }
+
+    /// Where the frame's partial checksum is (`start`, `offset` from the frame's first
+    /// byte), if it has one whose field is still inside the frame.
+    #[inline]
+    pub fn partial_checksum(&self) -> Option<(usize, usize)> {
+        let p = self.partial?;
+        let start = p.start.checked_sub(self.head)?;
+        (p.start + p.offset + 2 <= self.tail).then_some((start, p.offset))
+    }
+
+    /// Completes a partial checksum in place (sums from its start to the end of the
+    /// frame), as a device that cannot hand it on partial must before sending; the frame
+    /// then carries a full checksum. False when the recorded field is no longer inside
+    /// the frame (the frame is left as it is).
+    pub fn complete_checksum(&mut self) -> bool {
+        if self.partial.is_none() {
+            return true;
+        }
+        let at = self.partial_checksum();
+        self.partial = None;
+        match at {
+            Some((start, offset)) => {
+                crate::wire::checksum::complete_partial(self.data_mut(), start, offset)
+            }
+            None => false,
+        }
+    }
+
     /// Shortens the frame to `len` bytes (e.g. dropping Ethernet padding).
     #[inline]
     pub fn truncate(&mut self, len: usize) {
@@ -158,5 +219,33 @@ mod tests {
         // Never shrinks.
         e.ensure_room(100);
         assert_eq!(e.room(), 9000);
+    }
+
+    #[test]
+    fn a_partial_checksum_stays_with_its_bytes_through_encapsulation() {
+        // 4 bytes of "outer" header, then a transport segment: checksum field at 2..4
+        // holding 0x0102 as the pseudo-header sum, data 0x0304 after it.
+        let mut p = PacketBuf::from_frame(&[0xaa, 0xaa, 0xaa, 0xaa, 0, 0, 1, 2, 3, 4]);
+        assert!(!p.set_partial_checksum(8, 2), "field outside the frame");
+        assert!(p.set_partial_checksum(4, 2));
+        assert_eq!(p.partial_checksum(), Some((4, 2)));
+        // Encapsulated and decapsulated: the offsets follow the frame's start.
+        p.push_front(10).unwrap().fill(0);
+        assert_eq!(p.partial_checksum(), Some((14, 2)));
+        assert!(p.pull_front(12));
+        assert_eq!(p.partial_checksum(), Some((2, 2)));
+        // Stripped past its start: no longer there to complete.
+        let mut q = p.clone();
+        assert!(q.pull_front(3));
+        assert_eq!(q.partial_checksum(), None);
+        assert!(!q.complete_checksum());
+        // Completed: 0x0000 + 0x0102 + 0x0304 = 0x0406, complemented.
+        assert!(p.complete_checksum());
+        assert_eq!(p.partial_checksum(), None);
+        assert_eq!(&p.data()[4..6], &(!0x0406u16).to_be_bytes());
+        // A new frame in the buffer has none.
+        assert!(p.set_partial_checksum(2, 2));
+        let _: Result<usize, ()> = p.fill_with(|b| Ok(b.len().min(8)));
+        assert_eq!(p.partial_checksum(), None);
     }
 }

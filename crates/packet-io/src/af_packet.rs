@@ -67,7 +67,9 @@ impl Device for AfPacket {
 
     fn send_batch(&mut self, frames: &[&PacketBuf]) -> Result<usize, DeviceError> {
         let sock = &mut self.sock;
-        rxtx::send_each(&self.name, &mut self.counters, frames, |f| sock.write(f))
+        rxtx::send_each(&self.name, &mut self.counters, frames, |f| {
+            sock.write(f.data())
+        })
     }
 
     fn counters(&self) -> DeviceCounters {

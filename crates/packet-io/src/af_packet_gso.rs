@@ -1,11 +1,15 @@
 //! AF_PACKET with virtio-net headers (`PACKET_VNET_HDR`): the GSO-aware device for links
 //! whose kernel side keeps its offloads on (a workload's veth with TSO, a jumbo fabric).
-//! Receiving, a TCP super-frame of up to 64 KiB comes whole, with its checksum partial,
-//! and is cut into segments of at most [`GsoConfig::segment_ip_len`] bytes of IP (see
-//! `gso.rs`); a frame whose checksum the kernel left partial has it completed. Sending, a
-//! TCP frame larger than the link MTU goes to the kernel as a GSO frame, which a local
-//! stack behind the veth takes whole. So one system call and one pipeline pass carry up
-//! to `segment_ip_len` bytes instead of one MTU, with no checksum offload lost on the way.
+//! Receiving, a TCP super-frame of up to 64 KiB comes whole, with its checksum partial;
+//! one larger than [`GsoConfig::segment_ip_len`] bytes of IP is cut into segments of that
+//! size (see `gso.rs`), one that fits goes on as it is. A checksum the kernel left partial
+//! stays partial (recorded on the buffer) all the way to the sending device: this one
+//! hands it to the kernel partial again (the next stack or NIC completes it, or trusts
+//! it, as behind any virtio port), and the runner completes it before a device that
+//! cannot. Sending, a TCP frame larger than the link MTU goes to the kernel as a GSO frame,
+//! which a local stack behind the veth takes whole. So one system call and one pipeline
+//! pass carry up to `segment_ip_len` bytes instead of one MTU, and no byte of the payload
+//! is summed or copied in user space.
 //! The loops around each frame are `rxtx.rs`'s, as for every device.
 
 use crate::device::{Device, DeviceCounters, DeviceError};
@@ -17,7 +21,7 @@ use std::fs::File;
 
 /// The largest frame the kernel hands a packet socket (64 KiB of IP and the Ethernet
 /// header, with room to spare for a VLAN tag).
-const MAX_FRAME: usize = 65536 + 32;
+pub const MAX_FRAME: usize = 65536 + 32;
 
 /// Settings of a [`AfPacketGso`] device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,9 +110,11 @@ impl Device for AfPacketGso {
         max: usize,
     ) -> Result<usize, DeviceError> {
         let (sock, stage, seg) = (&self.sock, &mut self.stage, self.cfg.segment_ip_len);
-        // A frame the link can carry lands in the runner's buffer itself; only what
-        // overflows it (a super-frame) goes on into the device's own large one.
-        let room = sys::frame_room(self.mtu);
+        // Frames land whole in the runner's buffer (a super-frame too: cutting it into
+        // one segment would only copy it), so those buffers grow to the largest frame
+        // once; `stage` takes only what a buffer could not (never, for what the kernel
+        // hands over).
+        let room = MAX_FRAME;
         let mut extra = DeviceCounters::default();
         let r = rxtx::receive_with(
             &self.name,
@@ -127,33 +133,37 @@ impl Device for AfPacketGso {
                     })?;
                     Ok::<_, std::io::Error>(len)
                 })?;
+                if len > b.len() {
+                    // Larger than any frame the kernel hands over: counted as cut.
+                    return Ok(Some(Took::Frame(len)));
+                }
                 let h = VnetHdr::parse(&raw);
+                let partial = h.flags & VnetHdr::F_NEEDS_CSUM != 0;
                 if len > 0 && h.gso_type & !VnetHdr::GSO_ECN != VnetHdr::GSO_NONE {
                     extra.rx_gso_frames += 1;
-                    let tail = stage.data();
-                    if len != b.len() + tail.len() {
-                        // Cut (never for a frame the kernel can hand over).
-                        return Ok(Some(Took::Frame(len)));
+                    let fits = len <= gso::ETH + seg;
+                    if !(fits && partial) {
+                        return match gso::segment_tcp(b.data(), &[], seg, out, spare) {
+                            Ok(n) => {
+                                extra.rx_gso_segments += n as u64;
+                                Ok(Some(Took::Delivered(n)))
+                            }
+                            Err(_) => {
+                                extra.rx_gso_unsupported += 1;
+                                Ok(Some(Took::Delivered(0)))
+                            }
+                        };
                     }
-                    return match gso::segment_tcp(b.data(), tail, seg, out, spare) {
-                        Ok(n) => {
-                            extra.rx_gso_segments += n as u64;
-                            Ok(Some(Took::Delivered(n)))
-                        }
-                        Err(_) => {
-                            extra.rx_gso_unsupported += 1;
-                            Ok(Some(Took::Delivered(0)))
-                        }
-                    };
+                    // One segment's worth: goes on whole, its checksum left partial.
+                    extra.rx_gso_segments += 1;
                 }
-                // Larger than the buffer without being an offload frame: counted as cut.
-                if len <= b.len() && h.flags & VnetHdr::F_NEEDS_CSUM != 0 {
+                if partial {
                     let (start, off) = (h.csum_start as usize, h.csum_offset as usize);
-                    if !gso::complete_checksum(b.data_mut(), start, off) {
+                    if !b.set_partial_checksum(start, off) {
                         extra.rx_gso_unsupported += 1;
                         return Ok(Some(Took::Delivered(0)));
                     }
-                    extra.rx_csum_completed += 1;
+                    extra.rx_csum_partial += 1;
                 }
                 Ok(Some(Took::Frame(len)))
             },
@@ -162,7 +172,7 @@ impl Device for AfPacketGso {
         c.rx_gso_frames += extra.rx_gso_frames;
         c.rx_gso_segments += extra.rx_gso_segments;
         c.rx_gso_unsupported += extra.rx_gso_unsupported;
-        c.rx_csum_completed += extra.rx_csum_completed;
+        c.rx_csum_partial += extra.rx_csum_partial;
         r
     }
 
@@ -171,7 +181,7 @@ impl Device for AfPacketGso {
         let mut gso_frames = 0;
         let mut bad = 0;
         let r = rxtx::send_each(&self.name, &mut self.counters, frames, |f| {
-            let t = match gso::tx_header(f, mtu) {
+            let t = match gso::tx_header(f.data(), f.partial_checksum(), mtu) {
                 Ok(t) => t,
                 Err(gso::TxRefused::BadChecksum) => {
                     // Dropped (counted); the loop goes on with the next frame.
@@ -185,7 +195,7 @@ impl Device for AfPacketGso {
                     patch: None,
                 },
             };
-            let r = sys::send_vnet(sock, &t.hdr.emit(), f, t.patch);
+            let r = sys::send_vnet(sock, &t.hdr.emit(), f.data(), t.patch);
             if r.is_ok() && t.hdr.gso_type != VnetHdr::GSO_NONE {
                 gso_frames += 1;
             }
@@ -195,6 +205,10 @@ impl Device for AfPacketGso {
         self.counters.tx_frames -= bad;
         self.counters.tx_bad_checksum += bad;
         r.map(|n| n - bad as usize)
+    }
+
+    fn takes_partial_checksums(&self) -> bool {
+        true
     }
 
     fn counters(&self) -> DeviceCounters {

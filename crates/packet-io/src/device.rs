@@ -40,8 +40,12 @@ pub struct DeviceCounters {
     /// `rx_frames` too).
     pub rx_gso_frames: u64,
     pub rx_gso_segments: u64,
-    /// Received frames whose checksum the kernel left for us to complete, completed.
-    pub rx_csum_completed: u64,
+    /// Received frames whose transport checksum the kernel left partial (the sender's
+    /// checksum offload), carried on partial to the sending device.
+    pub rx_csum_partial: u64,
+    /// Frames whose partial checksum was completed before this device sent them (it
+    /// cannot hand a checksum on partial).
+    pub tx_csum_completed: u64,
     /// Received offload frames of a kind not handled (not TCP over IPv4/IPv6 without
     /// extension headers, bad lengths): dropped.
     pub rx_gso_unsupported: u64,
@@ -70,6 +74,13 @@ pub trait Device: Send {
     /// Sends the frames, returning how many the device took (the rest were dropped, e.g.
     /// for a full queue).
     fn send_batch(&mut self, frames: &[&PacketBuf]) -> Result<usize, DeviceError>;
+
+    /// Whether the device can send a frame whose transport checksum is left partial
+    /// (see `PacketBuf::partial_checksum`), handing the completion on; the runner
+    /// completes it first for a device that cannot.
+    fn takes_partial_checksums(&self) -> bool {
+        false
+    }
 
     /// What the device counted so far.
     fn counters(&self) -> DeviceCounters {

@@ -17,7 +17,7 @@ use cirrus_dataplane::packet::PacketBuf;
 use cirrus_dataplane::wire::checksum;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-const ETH: usize = 14;
+pub(crate) const ETH: usize = 14;
 
 /// `struct virtio_net_hdr` (the 10-byte legacy form packet sockets use), little-endian
 /// on the wire to the kernel as on every host this runs on.
@@ -78,15 +78,7 @@ pub enum GsoError {
 /// Completes a partial checksum: sums `frame[start..]` (whose checksum field, at
 /// `start + offset`, holds the pseudo-header sum) and writes the result there.
 pub fn complete_checksum(frame: &mut [u8], start: usize, offset: usize) -> bool {
-    let at = start + offset;
-    if at + 2 > frame.len() {
-        return false;
-    }
-    let c = !checksum::fold(checksum::sum(&frame[start..]));
-    // 0 and 0xffff are the same one's-complement value; UDP reserves 0 for "none".
-    let c = if c == 0 { 0xffff } else { c };
-    frame[at..at + 2].copy_from_slice(&c.to_be_bytes());
-    true
+    checksum::complete_partial(frame, start, offset)
 }
 
 /// Where the headers of an Ethernet + IP + TCP frame end.
@@ -245,15 +237,30 @@ pub enum TxRefused {
     BadChecksum,
 }
 
-/// The header to send `f` with on a link of `mtu` (IP bytes): a plain one when it fits;
-/// for a TCP frame that does not, a GSO header (segments of the link's MSS for this
-/// connection's header size) with the TCP checksum sent as the pseudo-header sum the
-/// kernel completes per segment (after checking the frame's own, which nobody checks
-/// after that: the receiving stack trusts a checksum left partial).
-pub fn tx_header(f: &[u8], mtu: usize) -> Result<TxHeader, TxRefused> {
+/// The header to send `f` with on a link of `mtu` (IP bytes). A frame whose checksum
+/// is left partial (`partial`: where it is, see `PacketBuf::partial_checksum`) goes with
+/// it partial, for the kernel to complete or the receiving stack to trust. Otherwise a
+/// plain header when it fits; for a TCP frame that does not, a GSO header (segments of
+/// the link's MSS for this connection's header size) with the TCP checksum sent as the
+/// pseudo-header sum the kernel completes per segment (after checking the frame's own,
+/// which nobody checks after that: the receiving stack trusts a checksum left partial).
+pub fn tx_header(
+    f: &[u8],
+    partial: Option<(usize, usize)>,
+    mtu: usize,
+) -> Result<TxHeader, TxRefused> {
+    let plain = match partial {
+        Some((start, offset)) => VnetHdr {
+            flags: VnetHdr::F_NEEDS_CSUM,
+            csum_start: start as u16,
+            csum_offset: offset as u16,
+            ..VnetHdr::default()
+        },
+        None => VnetHdr::default(),
+    };
     if f.len() <= ETH + mtu {
         return Ok(TxHeader {
-            hdr: VnetHdr::default(),
+            hdr: plain,
             patch: None,
         });
     }
@@ -263,24 +270,35 @@ pub fn tx_header(f: &[u8], mtu: usize) -> Result<TxHeader, TxRefused> {
         .filter(|m| *m > 0)
         .ok_or(TxRefused::TooBig)?;
     let start = ETH + l.ip;
+    let gso = VnetHdr {
+        flags: VnetHdr::F_NEEDS_CSUM,
+        gso_type: if l.v6 {
+            VnetHdr::GSO_TCPV6
+        } else {
+            VnetHdr::GSO_TCPV4
+        },
+        hdr_len: (start + l.tcp) as u16,
+        gso_size: gso_size as u16,
+        csum_start: start as u16,
+        csum_offset: 16,
+    };
+    if partial == Some((start, 16)) {
+        // Already what the kernel completes per segment.
+        return Ok(TxHeader {
+            hdr: gso,
+            patch: None,
+        });
+    }
     let ph = pseudo(&f[ETH..], l.v6, l.tcp + l.payload);
     let end = start + l.tcp + l.payload;
-    if checksum::fold(checksum::combine(&[ph, checksum::sum(&f[start..end])])) != 0xffff {
+    if partial.is_some()
+        || checksum::fold(checksum::combine(&[ph, checksum::sum(&f[start..end])])) != 0xffff
+    {
+        // Partial somewhere else than the TCP checksum: not a frame a stack makes.
         return Err(TxRefused::BadChecksum);
     }
     Ok(TxHeader {
-        hdr: VnetHdr {
-            flags: VnetHdr::F_NEEDS_CSUM,
-            gso_type: if l.v6 {
-                VnetHdr::GSO_TCPV6
-            } else {
-                VnetHdr::GSO_TCPV4
-            },
-            hdr_len: (start + l.tcp) as u16,
-            gso_size: gso_size as u16,
-            csum_start: start as u16,
-            csum_offset: 16,
-        },
+        hdr: gso,
         patch: Some((start + 16, checksum::fold(ph).to_be_bytes())),
     })
 }
@@ -432,7 +450,7 @@ mod tests {
     fn frames_over_the_mtu_get_a_gso_header_that_the_kernel_can_complete() {
         let small = super_frame(1000, 0x18, false);
         assert_eq!(
-            tx_header(&small, 1500),
+            tx_header(&small, None, 1500),
             Ok(TxHeader {
                 hdr: VnetHdr::default(),
                 patch: None
@@ -441,9 +459,9 @@ mod tests {
         // A jumbo segment with a full checksum, as it crossed the fabric.
         let mut f = super_frame(8000, 0x18, false);
         // Its checksum is checked first: one still partial (or damaged) is refused.
-        assert_eq!(tx_header(&f, 1500), Err(TxRefused::BadChecksum));
+        assert_eq!(tx_header(&f, None, 1500), Err(TxRefused::BadChecksum));
         assert!(complete_checksum(&mut f, ETH + 20, 16));
-        let t = tx_header(&f, 1500).unwrap();
+        let t = tx_header(&f, None, 1500).unwrap();
         assert_eq!(
             t.hdr,
             VnetHdr {
@@ -465,7 +483,42 @@ mod tests {
         assert_eq!(sent, f);
         let mut udp = super_frame(8000, 0x18, false);
         udp[ETH + 9] = 17;
-        assert_eq!(tx_header(&udp, 1500), Err(TxRefused::TooBig));
+        assert_eq!(tx_header(&udp, None, 1500), Err(TxRefused::TooBig));
         assert_eq!(VnetHdr::parse(&t.hdr.emit()), t.hdr);
+    }
+
+    #[test]
+    fn a_partial_checksum_is_handed_to_the_kernel_partial() {
+        // Small: a plain frame that says where its checksum is.
+        let small = super_frame(1000, 0x18, false);
+        let t = tx_header(&small, Some((ETH + 20, 16)), 1500).unwrap();
+        assert_eq!(t.patch, None);
+        assert_eq!(
+            (
+                t.hdr.flags,
+                t.hdr.gso_type,
+                t.hdr.csum_start,
+                t.hdr.csum_offset
+            ),
+            (
+                VnetHdr::F_NEEDS_CSUM,
+                VnetHdr::GSO_NONE,
+                (ETH + 20) as u16,
+                16
+            )
+        );
+        // Large: a GSO frame as it came, neither summed nor patched.
+        let big = super_frame(60_000, 0x18, true);
+        let t = tx_header(&big, Some((ETH + 40, 16)), 1500).unwrap();
+        assert_eq!(t.patch, None);
+        assert_eq!(
+            (t.hdr.gso_type, t.hdr.gso_size, t.hdr.hdr_len),
+            (VnetHdr::GSO_TCPV6, 1500 - 40 - 32, (ETH + 40 + 32) as u16)
+        );
+        // Partial anywhere else in a frame to cut: no stack makes it.
+        assert_eq!(
+            tx_header(&big, Some((ETH, 16)), 1500),
+            Err(TxRefused::BadChecksum)
+        );
     }
 }

@@ -91,7 +91,7 @@ impl Device for MemDevice {
             if q.tx.len() >= q.limit {
                 return Err(std::io::ErrorKind::WouldBlock.into());
             }
-            q.tx.push_back(f.to_vec());
+            q.tx.push_back(f.data().to_vec());
             Ok(f.len())
         })
     }

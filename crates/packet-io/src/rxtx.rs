@@ -149,14 +149,14 @@ pub(crate) fn send_each(
     name: &str,
     c: &mut DeviceCounters,
     frames: &[&PacketBuf],
-    mut put: impl FnMut(&[u8]) -> io::Result<usize>,
+    mut put: impl FnMut(&PacketBuf) -> io::Result<usize>,
 ) -> Result<usize, DeviceError> {
     let mut sent = 0;
     let mut interrupts = 0;
     let mut at = 0;
     // Each pass sends or drops a frame, or counts an interrupt: bounded.
     while at < frames.len() {
-        match put(frames[at].data()) {
+        match put(frames[at]) {
             Ok(_) => {
                 sent += 1;
                 at += 1;

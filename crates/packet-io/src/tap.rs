@@ -68,7 +68,9 @@ impl Device for Tap {
 
     fn send_batch(&mut self, frames: &[&PacketBuf]) -> Result<usize, DeviceError> {
         let file = &mut self.file;
-        rxtx::send_each(&self.name, &mut self.counters, frames, |f| file.write(f))
+        rxtx::send_each(&self.name, &mut self.counters, frames, |f| {
+            file.write(f.data())
+        })
     }
 
     fn counters(&self) -> DeviceCounters {

@@ -1,16 +1,21 @@
-//! GSO-aware I/O end to end (root): two vRouters on `AfPacketGso` sockets, joined by a
-//! fabric veth with MTU 9000, their workloads' offloads left on (TSO, GSO, checksum).
-//! A TCP transfer from A to B arrives whole and unchanged (its SHA-256 compared), as
-//! super-frames cut into jumbo segments on A's side and handed to B's stack as GSO frames;
-//! a UDP datagram whose checksum A's kernel left partial arrives (B's kernel checks it);
-//! ping works. The device counters show each path was taken. Needs root, `ip` and
-//! `python3`; every namespace and link is removed on exit, also on failure.
+//! GSO-aware I/O end to end (root): two vRouters whose workload ports are `AfPacketGso`
+//! sockets, their workloads' offloads left on (TSO, GSO, checksum), joined by a fabric
+//! veth in three ways: MTU 9000 with GSO sockets (super-frames cut into jumbo segments),
+//! MTU 65535 with GSO sockets (as the sandbox's underlay: super-frames cross whole, their
+//! checksums left partial end to end), and MTU 9000 with plain packet sockets (checksums
+//! completed before the fabric, checked by B's kernel). Each time a TCP transfer from A to
+//! B arrives whole and unchanged (its SHA-256 compared), a UDP datagram whose checksum
+//! A's kernel left partial arrives, and ping works; the device counters show which path
+//! was taken. Needs root, `ip` and `python3`; every namespace and link is removed on
+//! exit, also on failure.
 
 mod common;
 
 use cirrus_dataplane::control::Dataplane;
 use cirrus_dataplane::pipeline::{Worker, WorkerConfig};
+use cirrus_packet_io::af_packet::AfPacket;
 use cirrus_packet_io::af_packet_gso::{AfPacketGso, GsoConfig};
+use cirrus_packet_io::device::Device;
 use cirrus_packet_io::report::RunnerReport;
 use cirrus_packet_io::runner::{Port, Runner, RunnerConfig};
 use common::lab::{Lab, can_run, run, skip};
@@ -30,24 +35,61 @@ fn counters(r: &RunnerReport, port: u32) -> cirrus_packet_io::DeviceCounters {
         .unwrap()
 }
 
+/// How the two vRouters' fabric ports are made.
+#[derive(Clone, Copy, PartialEq)]
+enum Fabric {
+    /// GSO sockets on a fabric of this MTU.
+    Gso(u32),
+    /// Plain packet sockets (no offload metadata) on a jumbo fabric.
+    Plain,
+}
+
 #[test]
 fn tcp_and_udp_cross_the_overlay_with_offloads_on() {
-    if !can_run("tcp_and_udp_cross_the_overlay_with_offloads_on") {
+    transfer(
+        "tcp_and_udp_cross_the_overlay_with_offloads_on",
+        Fabric::Gso(9000),
+    );
+}
+
+#[test]
+fn super_frames_cross_a_64k_fabric_whole_with_checksums_left_partial() {
+    transfer(
+        "super_frames_cross_a_64k_fabric_whole_with_checksums_left_partial",
+        Fabric::Gso(65535),
+    );
+}
+
+#[test]
+fn partial_checksums_are_completed_for_a_fabric_without_offloads() {
+    transfer(
+        "partial_checksums_are_completed_for_a_fabric_without_offloads",
+        Fabric::Plain,
+    );
+}
+
+fn transfer(test: &str, fabric: Fabric) {
+    if !can_run(test) {
         return;
     }
     if Command::new("python3").arg("--version").output().is_err() {
-        skip(
-            "tcp_and_udp_cross_the_overlay_with_offloads_on",
-            "needs python3",
-        );
+        skip(test, "needs python3");
         return;
     }
-    let mut lab = Lab::new("g");
+    let mtu = match fabric {
+        Fabric::Gso(mtu) => mtu,
+        Fabric::Plain => 9000,
+    };
+    let mut lab = Lab::new(match fabric {
+        Fabric::Gso(9000) => "g",
+        Fabric::Gso(_) => "G",
+        Fabric::Plain => "p",
+    });
     let host_a = lab.workload("a", MAC_A, VM_A).unwrap();
     let host_b = lab.workload("b", MAC_B, VM_B).unwrap();
     let (f1, f2) = lab.wire("f1", FABRIC_MAC_1, "f2", FABRIC_MAC_2).unwrap();
     for l in [&f1, &f2] {
-        run("ip", &["link", "set", l, "mtu", "9000"]).unwrap();
+        run("ip", &["link", "set", l, "mtu", &mtu.to_string()]).unwrap();
     }
     let (ns_a, ns_b) = (lab.ns("a"), lab.ns("b"));
     let (l1, l2) = (Ipv4Addr::new(198, 18, 0, 1), Ipv4Addr::new(198, 18, 0, 2));
@@ -67,7 +109,13 @@ fn tcp_and_udp_cross_the_overlay_with_offloads_on() {
         (MAC_B, VM_B, 18),
         (VM_A, 17),
     );
-    let cfg = GsoConfig::for_fabric_mtu(9000);
+    let cfg = GsoConfig::for_fabric_mtu(mtu as usize);
+    let open_fabric = |name: &str| -> Box<dyn Device> {
+        match fabric {
+            Fabric::Gso(_) => Box::new(AfPacketGso::open(name, cfg).unwrap()),
+            Fabric::Plain => Box::new(AfPacket::open(name).unwrap()),
+        }
+    };
     let spawn = |dp: Dataplane, vm: &str, fabric: &str| {
         Runner::spawn(
             Worker::new(dp, WorkerConfig::default()),
@@ -78,7 +126,7 @@ fn tcp_and_udp_cross_the_overlay_with_offloads_on() {
                 },
                 Port {
                     ifindex: IF_FABRIC,
-                    device: Box::new(AfPacketGso::open(fabric, cfg).unwrap()),
+                    device: open_fabric(fabric),
                 },
             ],
             Box::new(TestAgent::default()),
@@ -178,11 +226,26 @@ fn tcp_and_udp_cross_the_overlay_with_offloads_on() {
     let (rep1, rep2) = (r1.handle().report().unwrap(), r2.handle().report().unwrap());
     let (a_in, b_out) = (counters(&rep1, IF_VM), counters(&rep2, IF_VM));
     let (f_out, f_in) = (counters(&rep1, IF_FABRIC), counters(&rep2, IF_FABRIC));
-    // Super-frames came whole from A and were cut into jumbo segments.
+    // Super-frames came whole from A, their checksums partial.
     assert!(a_in.rx_gso_frames > 0, "{a_in:?}");
-    assert!(a_in.rx_gso_segments > a_in.rx_gso_frames, "{a_in:?}");
-    assert!(a_in.rx_csum_completed > 0, "{a_in:?}");
+    assert!(a_in.rx_csum_partial > 0, "{a_in:?}");
     assert_eq!(a_in.rx_gso_unsupported, 0);
+    match fabric {
+        // Cut into jumbo segments, each with its checksum summed.
+        Fabric::Gso(9000) | Fabric::Plain => {
+            assert!(a_in.rx_gso_segments > a_in.rx_gso_frames, "{a_in:?}")
+        }
+        // One segment each: they go on as they came, and B receives them partial.
+        Fabric::Gso(_) => {
+            assert_eq!(a_in.rx_gso_segments, a_in.rx_gso_frames, "{a_in:?}");
+            assert!(f_in.rx_csum_partial > 0, "{f_in:?}");
+        }
+    }
+    // Completed only before a device that cannot hand a checksum on partial.
+    match fabric {
+        Fabric::Plain => assert!(f_out.tx_csum_completed > 0, "{f_out:?}"),
+        Fabric::Gso(_) => assert_eq!(f_out.tx_csum_completed, 0, "{f_out:?}"),
+    }
     // Segments crossed the fabric whole, and went to B's stack as GSO frames.
     assert_eq!((f_out.tx_oversized, f_in.rx_truncated), (0, 0));
     assert!(b_out.tx_gso_frames > 0, "{b_out:?}");

@@ -115,6 +115,7 @@ pub(super) fn flow_stage(
                 // Later fragments (and IPv6 fragments, keyed without ports) carry no
                 // transport header to patch.
                 let l4 = (info.frag != Frag::Later && !info.v6_fragment).then_some(info.l4_off);
+                let partial = pkt.partial_checksum().is_some();
                 let ip = &mut pkt.data_mut()[ip_off..];
                 let proto = IpProtocol(info.proto);
                 // (source?, new address, new port) for each translated side.
@@ -137,9 +138,11 @@ pub(super) fn flow_stage(
                         continue;
                     }
                     if info.v6 {
-                        nat::rewrite_v6(ip, l4, proto, src, Ipv6Addr::from_bits(addr), port);
+                        let a = Ipv6Addr::from_bits(addr);
+                        nat::rewrite_v6(ip, l4, partial, proto, src, a, port);
                     } else {
-                        nat::rewrite_v4(ip, l4, src, Ipv4Addr::from_bits(addr as u32), port);
+                        let a = Ipv4Addr::from_bits(addr as u32);
+                        nat::rewrite_v4(ip, l4, partial, src, a, port);
                     }
                 }
                 if nat_dst {

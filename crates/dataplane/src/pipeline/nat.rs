@@ -1,13 +1,24 @@
 //! NAT rewrites (floating IPs), IPv4 and IPv6: addresses and ports, patching the IPv4
 //! header checksum and the TCP, UDP, ICMP and ICMPv6 checksums incrementally (RFC 1624)
-//! so the payload is never re-summed.
+//! so the payload is never re-summed. A transport checksum left partial by the sender's
+//! checksum offload holds only the pseudo-header sum: there only the addresses count (as
+//! the pseudo-header's part, not complemented) and the ports are summed when the
+//! checksum is completed.
 
 use crate::wire::{IpProtocol, Ipv4Packet, checksum, put16};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// Rewrites the source or destination (address and port) of the IPv4 packet in `ip`.
-/// `l4` is the transport header offset, `None` for a later fragment (no transport header).
-pub fn rewrite_v4(ip: &mut [u8], l4: Option<usize>, src: bool, addr: Ipv4Addr, port: u16) {
+/// `l4` is the transport header offset, `None` for a later fragment (no transport header);
+/// `partial`: its checksum is left partial (see the module's note).
+pub fn rewrite_v4(
+    ip: &mut [u8],
+    l4: Option<usize>,
+    partial: bool,
+    src: bool,
+    addr: Ipv4Addr,
+    port: u16,
+) {
     let mut p = Ipv4Packet::new_unchecked(&mut *ip);
     let old = if src { p.src_addr() } else { p.dst_addr() };
     let proto = p.protocol();
@@ -29,6 +40,17 @@ pub fn rewrite_v4(ip: &mut [u8], l4: Option<usize>, src: bool, addr: Ipv4Addr, p
         return;
     }
     let mut c = u16::from_be_bytes([l4b[csum_at], l4b[csum_at + 1]]);
+    if partial {
+        put16(l4b, port_at, port);
+        if pseudo {
+            put16(
+                l4b,
+                csum_at,
+                partial_update(c, &old.octets(), &addr.octets()),
+            );
+        }
+        return;
+    }
     let udp_no_csum = proto == IpProtocol::UDP && c == 0;
     let old_port = u16::from_be_bytes([l4b[port_at], l4b[port_at + 1]]);
     if pseudo {
@@ -52,10 +74,11 @@ pub fn rewrite_v4(ip: &mut [u8], l4: Option<usize>, src: bool, addr: Ipv4Addr, p
 /// Rewrites the source or destination (address and port) of the IPv6 packet in `ip`
 /// whose upper-layer protocol is `proto` at offset `l4` (`None`: no transport header, a
 /// fragment). IPv6 has no header checksum; the TCP, UDP and ICMPv6 checksums cover the
-/// addresses through the pseudo-header.
+/// addresses through the pseudo-header. `partial` as for [`rewrite_v4`].
 pub fn rewrite_v6(
     ip: &mut [u8],
     l4: Option<usize>,
+    partial: bool,
     proto: IpProtocol,
     src: bool,
     addr: Ipv6Addr,
@@ -81,6 +104,11 @@ pub fn rewrite_v6(
         return;
     }
     let mut c = u16::from_be_bytes([l4b[csum_at], l4b[csum_at + 1]]);
+    if partial {
+        put16(l4b, port_at, port);
+        put16(l4b, csum_at, partial_update(c, &old, &addr.octets()));
+        return;
+    }
     // A zero UDP checksum is not valid over IPv6 but is left as it came, as for IPv4.
     let udp_no_csum = proto == IpProtocol::UDP && c == 0;
     let old_port = u16::from_be_bytes([l4b[port_at], l4b[port_at + 1]]);
@@ -100,19 +128,25 @@ pub fn rewrite_v6(
     }
 }
 
+/// A partial checksum field (the pseudo-header sum, not complemented) after an address
+/// in the pseudo-header changed from `old` to `new`: RFC 1624's update on its complement.
+fn partial_update(field: u16, old: &[u8], new: &[u8]) -> u16 {
+    !checksum::update_bytes(!field, old, new)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::wire::{Ipv4Repr, TcpFlags, TcpPacket, TcpRepr};
 
-    #[test]
-    fn tcp_rewrite_keeps_checksums_valid() {
-        let mut b = [0u8; 40];
+    /// An IPv4 + TCP packet (20-byte header, 8 bytes of data) with a full checksum.
+    fn tcp_packet() -> [u8; 48] {
+        let mut b = [0u8; 48];
         let ip = Ipv4Repr {
             src: Ipv4Addr::new(10, 0, 0, 1),
             dst: Ipv4Addr::new(10, 0, 0, 2),
             protocol: IpProtocol::TCP,
-            payload_len: 20,
+            payload_len: 28,
             ttl: 64,
             tos: 0,
             ident: 1,
@@ -130,18 +164,58 @@ mod tests {
             window: 9,
         }
         .emit(&mut b[20..]);
-        let ph = |b: &[u8]| {
-            let p = Ipv4Packet::new_checked(b).unwrap();
-            checksum::pseudo_v4(p.src_addr(), p.dst_addr(), 6, 20)
-        };
-        let pseudo = ph(&b);
-        TcpPacket::new_unchecked(&mut b[20..]).fill_checksum(pseudo);
-        rewrite_v4(&mut b, Some(20), true, Ipv4Addr::new(192, 0, 2, 7), 40000);
-        rewrite_v4(&mut b, Some(20), false, Ipv4Addr::new(192, 0, 2, 8), 8080);
+        b[40..].copy_from_slice(b"payload!");
+        let ph = pseudo(&b);
+        TcpPacket::new_unchecked(&mut b[20..]).fill_checksum(ph);
+        b
+    }
+
+    fn pseudo(b: &[u8]) -> u32 {
+        let p = Ipv4Packet::new_checked(b).unwrap();
+        checksum::pseudo_v4(p.src_addr(), p.dst_addr(), 6, 28)
+    }
+
+    fn translate(b: &mut [u8], partial: bool) {
+        rewrite_v4(
+            b,
+            Some(20),
+            partial,
+            true,
+            Ipv4Addr::new(192, 0, 2, 7),
+            40000,
+        );
+        rewrite_v4(
+            b,
+            Some(20),
+            partial,
+            false,
+            Ipv4Addr::new(192, 0, 2, 8),
+            8080,
+        );
+    }
+
+    #[test]
+    fn tcp_rewrite_keeps_checksums_valid() {
+        let mut b = tcp_packet();
+        translate(&mut b, false);
         assert!(Ipv4Packet::new_checked(&b[..]).unwrap().verify_checksum());
-        let pseudo = ph(&b);
         let t = TcpPacket::new_checked(&b[20..]).unwrap();
         assert_eq!((t.src_port(), t.dst_port()), (40000, 8080));
-        assert!(t.verify_checksum(pseudo));
+        assert!(t.verify_checksum(pseudo(&b)));
+    }
+
+    #[test]
+    fn a_partial_checksum_completes_to_the_translated_packets_checksum() {
+        let mut full = tcp_packet();
+        translate(&mut full, false);
+        // The same packet as an offloading stack hands it over: the field holds only the
+        // pseudo-header sum. Translated, then completed, it must equal the full one.
+        let mut b = tcp_packet();
+        let ph = checksum::fold(pseudo(&b));
+        b[36..38].copy_from_slice(&ph.to_be_bytes());
+        translate(&mut b, true);
+        assert_eq!(&b[36..38], &checksum::fold(pseudo(&b)).to_be_bytes());
+        assert!(checksum::complete_partial(&mut b, 20, 16));
+        assert_eq!(b, full);
     }
 }

@@ -59,6 +59,21 @@ pub fn checksum(data: &[u8]) -> u16 {
     !fold(sum(data))
 }
 
+/// Completes a checksum left partial by checksum offload: sums `frame[start..]`, whose
+/// field at `start + offset` holds the pseudo-header sum, and writes the result there
+/// (0xffff for a zero result, which UDP reserves for "no checksum" and TCP does not
+/// mind). False when the field is outside the frame.
+pub fn complete_partial(frame: &mut [u8], start: usize, offset: usize) -> bool {
+    let at = start + offset;
+    if at + 2 > frame.len() {
+        return false;
+    }
+    let c = !fold(sum(&frame[start..]));
+    let c = if c == 0 { 0xffff } else { c };
+    frame[at..at + 2].copy_from_slice(&c.to_be_bytes());
+    true
+}
+
 /// Partial sum of the IPv4 pseudo-header.
 pub fn pseudo_v4(src: Ipv4Addr, dst: Ipv4Addr, proto: u8, len: u32) -> u32 {
     combine(&[sum(&src.octets()), sum(&dst.octets()), proto as u32, len])

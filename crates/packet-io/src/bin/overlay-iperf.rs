@@ -188,14 +188,14 @@ fn report(label: &str, rs: [Runner; 2]) {
             for p in &w.ports {
                 let c = p.counters;
                 println!(
-                    "  {label} vrouter{} port {} rx {} (gso {} -> {} segments, csum {}) tx {} \
+                    "  {label} vrouter{} port {} rx {} (gso {} -> {} segments, partial csum {}) tx {} \
                      (gso {}, oversized {}, full {}) truncated {}",
                     i + 1,
                     p.ifindex,
                     c.rx_frames,
                     c.rx_gso_frames,
                     c.rx_gso_segments,
-                    c.rx_csum_completed,
+                    c.rx_csum_partial,
                     c.tx_frames,
                     c.tx_gso_frames,
                     c.tx_oversized,

@@ -80,6 +80,22 @@ const SPARE_MAX: usize = 1024;
 struct Attached {
     port: Port,
     error: Option<String>,
+    /// Partial checksums completed before its device sent the frames (it cannot hand
+    /// them on partial).
+    csum_completed: u64,
+}
+
+/// Completes the partial checksums of frames about to go to a device that cannot take
+/// them partial; returns how many it completed.
+fn complete_checksums<'a>(frames: impl Iterator<Item = &'a mut PacketBuf>) -> u64 {
+    let mut n = 0;
+    for f in frames {
+        if f.partial_checksum().is_some() {
+            f.complete_checksum();
+            n += 1;
+        }
+    }
+    n
 }
 
 /// The queues a lane is joined to the others by.
@@ -131,7 +147,11 @@ impl Lane {
             worker,
             ports: ports
                 .into_iter()
-                .map(|port| Attached { port, error: None })
+                .map(|port| Attached {
+                    port,
+                    error: None,
+                    csum_completed: 0,
+                })
                 .collect(),
             owners,
             q,
@@ -210,6 +230,7 @@ impl Lane {
         match m {
             Handoff::Process { ingress, mut pkts } => self.run_batch(now, ingress, &mut pkts),
             Handoff::Transmit { ifindex, mut pkts } => {
+                self.settle_checksums(ifindex, pkts.iter_mut());
                 let refs: Vec<&PacketBuf> = pkts.iter().collect();
                 self.transmit(ifindex, &refs);
                 self.recycle(&mut pkts);
@@ -230,6 +251,22 @@ impl Lane {
                 }
                 self.flush_side_effects();
             }
+        }
+    }
+
+    /// Completes the frames' partial checksums when the device of port `ifindex` cannot
+    /// send them partial (a frame received with checksum offload, leaving by a port
+    /// without it), counting them on the port.
+    fn settle_checksums<'a>(
+        &mut self,
+        ifindex: IfIndex,
+        frames: impl Iterator<Item = &'a mut PacketBuf>,
+    ) {
+        let Some(a) = self.ports.iter_mut().find(|a| a.port.ifindex == ifindex) else {
+            return;
+        };
+        if !a.port.device.takes_partial_checksums() {
+            a.csum_completed += complete_checksums(frames);
         }
     }
 
@@ -358,6 +395,10 @@ impl Lane {
             let tx = Disposition::Tx(port);
             match self.owners.get(port) {
                 Some(w) if w == self.id => {
+                    let out = &self.out[..n];
+                    let mine = rx.iter_mut().zip(out).filter(|(_, d)| **d == tx);
+                    let mine: Vec<&mut PacketBuf> = mine.map(|(p, _)| p).collect();
+                    self.settle_checksums(port, mine.into_iter());
                     let frames: Vec<&PacketBuf> = rx
                         .iter()
                         .zip(&self.out[..n])
@@ -388,8 +429,10 @@ impl Lane {
                 }
             }
         }
-        for (pkt, d) in rx.iter().zip(&self.out[..n]) {
+        for (pkt, d) in rx.iter_mut().zip(&self.out[..n]) {
             if let Disposition::Trap(reason) = *d {
+                // The agent reads and answers whole packets.
+                pkt.complete_checksum();
                 let _ = self.q.agent.send(ToAgent::Trap {
                     ingress,
                     reason,
@@ -411,9 +454,10 @@ impl Lane {
         }
     }
 
-    fn send(&mut self, ifindex: IfIndex, pkt: PacketBuf) {
+    fn send(&mut self, ifindex: IfIndex, mut pkt: PacketBuf) {
         match self.owners.get(ifindex) {
             Some(w) if w == self.id => {
+                self.settle_checksums(ifindex, std::iter::once(&mut pkt));
                 self.transmit(ifindex, &[&pkt]);
             }
             Some(w) => {

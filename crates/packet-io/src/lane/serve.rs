@@ -3,7 +3,7 @@
 //! change mid-batch). Each request carries the channel its answer goes back on.
 
 use super::{Attached, Lane};
-use crate::device::Device;
+use crate::device::{Device, DeviceCounters};
 use crate::ports::Owners;
 use crate::report::{FlowFilter, PortReport, WorkerFlows, WorkerReport};
 use crate::runner::Port;
@@ -80,7 +80,11 @@ impl Lane {
             } => {
                 self.owners = owners;
                 if let Some(port) = add {
-                    self.ports.push(Attached { port, error: None });
+                    self.ports.push(Attached {
+                        port,
+                        error: None,
+                        csum_completed: 0,
+                    });
                 }
                 let mut done = PortsDone {
                     device: None,
@@ -141,7 +145,10 @@ impl Lane {
                     ifindex: a.port.ifindex,
                     device: a.port.device.name().to_string(),
                     error: a.error.clone(),
-                    counters: a.port.device.counters(),
+                    counters: DeviceCounters {
+                        tx_csum_completed: a.csum_completed,
+                        ..a.port.device.counters()
+                    },
                 })
                 .collect(),
             stats: w.stats.clone(),
