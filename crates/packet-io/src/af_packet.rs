@@ -72,6 +72,10 @@ impl Device for AfPacket {
         })
     }
 
+    fn readable_fd(&self) -> Option<std::os::fd::RawFd> {
+        Some(std::os::fd::AsRawFd::as_raw_fd(&self.sock))
+    }
+
     fn counters(&self) -> DeviceCounters {
         self.counters
     }

@@ -211,6 +211,10 @@ impl Device for AfPacketGso {
         true
     }
 
+    fn readable_fd(&self) -> Option<std::os::fd::RawFd> {
+        Some(std::os::fd::AsRawFd::as_raw_fd(&self.sock))
+    }
+
     fn counters(&self) -> DeviceCounters {
         self.counters
     }

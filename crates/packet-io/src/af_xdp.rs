@@ -403,6 +403,10 @@ impl Device for AfXdp {
         Ok(n as usize)
     }
 
+    fn readable_fd(&self) -> Option<std::os::fd::RawFd> {
+        Some(std::os::fd::AsRawFd::as_raw_fd(&self.sock))
+    }
+
     fn counters(&self) -> DeviceCounters {
         self.counters
     }

@@ -1,6 +1,7 @@
 //! The device abstraction: batched, non-blocking receive and send of Ethernet frames.
 
 use cirrus_dataplane::packet::PacketBuf;
+use std::os::fd::RawFd;
 
 /// Why a device operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +81,13 @@ pub trait Device: Send {
     /// completes it first for a device that cannot.
     fn takes_partial_checksums(&self) -> bool {
         false
+    }
+
+    /// A descriptor that poll(2) reports readable when the device has frames to receive,
+    /// so an idle worker sleeps until traffic comes instead of polling every device on a
+    /// timer; `None` (in-memory devices) keeps the worker's timed sleep.
+    fn readable_fd(&self) -> Option<RawFd> {
+        None
     }
 
     /// What the device counted so far.

@@ -59,8 +59,13 @@ pub struct Port {
 pub struct RunnerConfig {
     /// Frames received per device per poll.
     pub batch: usize,
-    /// Sleep when a poll round found nothing.
+    /// Sleep when a poll round found nothing, for a worker with a device that cannot be
+    /// waited on (in-memory devices).
     pub idle_sleep: Duration,
+    /// Otherwise, the longest an idle worker waits for its devices to become readable
+    /// before it looks at its queues again (frames handed over by other workers, the
+    /// agent's decisions and requests): the added latency of those when idle.
+    pub idle_wait: Duration,
     /// Flow entries scanned for ageing per poll round.
     pub age_budget: usize,
     /// Messages (batches) each worker's handoff queue holds; a full queue drops what
@@ -73,6 +78,7 @@ impl Default for RunnerConfig {
         Self {
             batch: 32,
             idle_sleep: Duration::from_micros(200),
+            idle_wait: Duration::from_millis(1),
             age_budget: 64,
             handoff_depth: 1024,
         }

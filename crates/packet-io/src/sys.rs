@@ -5,7 +5,7 @@
 use std::ffi::CString;
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 /// The MTU of the interface `name`, asked through the socket `fd` (`SIOCGIFMTU`: the
 /// socket's own network namespace, whatever `/sys` shows).
@@ -386,4 +386,51 @@ pub fn send_vnet(
         return Err(io::Error::last_os_error());
     }
     Ok(r as usize)
+}
+
+/// Waits until one of `fds` is readable or `timeout` passes (what an idle worker does
+/// instead of polling its devices on a timer); an interrupted or failed wait just
+/// returns, the caller polls its devices either way. `set` is the caller's, kept so
+/// the wait allocates nothing.
+pub fn wait_readable(set: &mut Vec<libc::pollfd>, fds: &[RawFd], timeout: std::time::Duration) {
+    set.clear();
+    set.extend(fds.iter().map(|&fd| libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    }));
+    let ms = timeout.as_millis().clamp(1, i32::MAX as u128) as i32;
+    // SAFETY: `set` holds `set.len()` initialised pollfd entries, live and writable for
+    // the call; poll(2) writes only their `revents`.
+    unsafe { libc::poll(set.as_mut_ptr(), set.len() as libc::nfds_t, ms) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::os::unix::net::UnixStream;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn an_idle_wait_ends_when_a_descriptor_turns_readable() {
+        let (mut a, b) = UnixStream::pair().unwrap();
+        let (quiet, _keep) = UnixStream::pair().unwrap();
+        let fds = [quiet.as_raw_fd(), b.as_raw_fd()];
+        let mut set = Vec::new();
+        // Nothing to read: the wait lasts its timeout.
+        let t = Instant::now();
+        wait_readable(&mut set, &fds, Duration::from_millis(30));
+        assert!(
+            t.elapsed() >= Duration::from_millis(25),
+            "{:?}",
+            t.elapsed()
+        );
+        // Something to read on one of them: the wait ends long before a minute.
+        a.write_all(b"x").unwrap();
+        let t = Instant::now();
+        wait_readable(&mut set, &fds, Duration::from_secs(60));
+        assert!(t.elapsed() < Duration::from_secs(30), "{:?}", t.elapsed());
+        assert_eq!(set[1].revents & libc::POLLIN, libc::POLLIN);
+    }
 }

@@ -73,6 +73,10 @@ impl Device for Tap {
         })
     }
 
+    fn readable_fd(&self) -> Option<std::os::fd::RawFd> {
+        Some(std::os::fd::AsRawFd::as_raw_fd(&self.file))
+    }
+
     fn counters(&self) -> DeviceCounters {
         self.counters
     }

@@ -13,12 +13,14 @@ pub(crate) use serve::{PortsDone, Request};
 use crate::device::DeviceError;
 use crate::ports::Owners;
 use crate::runner::{Port, RunnerConfig};
+use crate::sys;
 use cirrus_dataplane::flow::{FlowDecision, FlowKey, Upcall};
 use cirrus_dataplane::hash::FastMap;
 use cirrus_dataplane::packet::PacketBuf;
 use cirrus_dataplane::pipeline::steer::key_steer_hash;
 use cirrus_dataplane::pipeline::{Disposition, TrapReason, Worker};
 use cirrus_dataplane::tables::IfIndex;
+use std::os::fd::RawFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, SyncSender};
@@ -130,6 +132,9 @@ pub(crate) struct Lane {
     outbox: Vec<Vec<PacketBuf>>,
     /// Output ports of the batch being sent.
     targets: Vec<IfIndex>,
+    /// What an idle round waits on (kept to allocate nothing per round).
+    idle_fds: Vec<RawFd>,
+    poll_set: Vec<libc::pollfd>,
 }
 
 impl Lane {
@@ -165,6 +170,8 @@ impl Lane {
             hashes: Vec::new(),
             outbox: (0..n).map(|_| Vec::new()).collect(),
             targets: Vec::new(),
+            idle_fds: Vec::new(),
+            poll_set: Vec::new(),
         }
     }
 
@@ -210,13 +217,34 @@ impl Lane {
             }
             self.age(now);
             if !busy {
-                std::thread::sleep(self.cfg.idle_sleep);
+                self.idle();
             }
         }
         match self.first_error {
             Some(e) => Err(e),
             None => Ok(self.worker),
         }
+    }
+
+    /// Nothing came in a whole round: waits for a device to become readable (bounded by
+    /// `idle_wait`, so the queues are looked at again soon), or sleeps `idle_sleep` when a
+    /// device cannot be waited on.
+    fn idle(&mut self) {
+        self.idle_fds.clear();
+        for a in self.ports.iter().filter(|a| a.error.is_none()) {
+            match a.port.device.readable_fd() {
+                Some(fd) => self.idle_fds.push(fd),
+                None => {
+                    std::thread::sleep(self.cfg.idle_sleep);
+                    return;
+                }
+            }
+        }
+        if self.idle_fds.is_empty() {
+            std::thread::sleep(self.cfg.idle_sleep);
+            return;
+        }
+        sys::wait_readable(&mut self.poll_set, &self.idle_fds, self.cfg.idle_wait);
     }
 
     /// A device failed: this worker stops polling and sending on it (its other ports
