@@ -680,6 +680,7 @@ impl Core {
                 prefixes_received: self.rib.received_count(p.id),
                 prefixes_accepted: self.rib.accepted_count(p.id),
                 prefixes_advertised: self.rib.advertised_count(p.id),
+                prefixes_by_family: self.rib.prefixes_by_family(p.id),
                 uptime_secs: p.up_since.map(|t| t.elapsed().as_secs()),
                 flaps: p.flaps,
                 last_error: p.last_error.clone(),
