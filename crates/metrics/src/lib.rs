@@ -12,6 +12,8 @@
 
 mod counter;
 mod histogram;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod text;
 
 pub use counter::CounterVec;
