@@ -65,7 +65,7 @@ fn control(e: &mut Exposition, st: &Status) {
         "Routes programmed, per routing instance.",
     );
     for v in &st.vrfs {
-        e.sample(&[("instance", &v.instance)], v.routes.len() as f64);
+        e.sample(&[("routing_instance", &v.instance)], v.routes.len() as f64);
     }
     e.family(
         "cirrus_vrouter_nexthops",

@@ -64,6 +64,8 @@ fn controller_metrics_are_scraped_by_prometheus() {
     let missing = common::http("GET", c.api, "/virtual-network/no-such-uuid", None).unwrap();
     assert_eq!(missing.0, 404, "{missing:?}");
 
+    // The shipped alert rules load (a bad rule would stop Prometheus from starting).
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let p = Prometheus::start(
         &[
             Job {
@@ -75,7 +77,7 @@ fn controller_metrics_are_scraped_by_prometheus() {
                 targets: vec![c.api.to_string()],
             },
         ],
-        &[],
+        &[&repo.join("deploy/prometheus/cirrus-alerts.yml")],
         None,
     );
     p.wait_targets_up(Duration::from_secs(20));
@@ -132,6 +134,21 @@ fn controller_metrics_are_scraped_by_prometheus() {
         .value("cirrus_store_watch_lag_seconds_count{job=\"controller\"}")
         .unwrap_or(0.0);
     assert!(watched >= 5.0, "timed watch lags: {watched}");
+
+    // Every query of the shipped dashboard parses and runs here.
+    let dash: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo.join("deploy/grafana/cirrus.json")).unwrap(),
+    )
+    .unwrap();
+    let mut queries = 0;
+    for panel in dash["panels"].as_array().unwrap() {
+        for t in panel["targets"].as_array().into_iter().flatten() {
+            let expr = t["expr"].as_str().unwrap();
+            p.query(&expr.replace("$controller", ".*").replace("$vrouter", ".*"));
+            queries += 1;
+        }
+    }
+    assert!(queries > 20, "{queries} dashboard queries");
 
     // The exposition itself is well-formed for Prometheus' linter, on both listeners.
     for addr in [c.introspect, c.api] {
