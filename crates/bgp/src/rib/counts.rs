@@ -1,5 +1,5 @@
-//! How many routes a peer gave and was given, in all and per address family: what
-//! `GET /bgp/neighbors` and the controller's `/metrics` show.
+//! How many routes a peer gave and was given, per address family: what `GET /bgp/neighbors`
+//! (the totals) and the controller's `/metrics` (per family) show.
 
 use serde::Serialize;
 
@@ -19,37 +19,9 @@ pub struct FamilyPrefixes {
 }
 
 impl Rib {
-    /// Routes advertised to a peer (Adj-RIB-Out size).
-    pub fn advertised_count(&self, id: PeerId) -> usize {
-        let Some(p) = self.peers.get(&id) else {
-            return 0;
-        };
-        let slot = p.slot;
-        self.global.values().filter(|g| g.holds(slot)).count()
-    }
-
-    /// Routes received from a peer (all paths, stale included).
-    pub fn received_count(&self, id: PeerId) -> usize {
-        self.global
-            .values()
-            .filter(|g| g.dest.paths.iter().any(|p| p.source.peer_id() == Some(id)))
-            .count()
-    }
-
-    /// Routes from a peer that are the best path for their destination.
-    pub fn accepted_count(&self, id: PeerId) -> usize {
-        self.global
-            .values()
-            .filter(|g| {
-                g.dest
-                    .best_path()
-                    .is_some_and(|p| p.source.peer_id() == Some(id))
-            })
-            .count()
-    }
-
-    /// The three counts per family, in one pass over the global tables; families with no
-    /// route either way are left out.
+    /// A peer's received, accepted and advertised destinations per family, in one pass over
+    /// the global tables; families with no route either way are left out. The totals are
+    /// their sums.
     pub fn prefixes_by_family(&self, id: PeerId) -> Vec<FamilyPrefixes> {
         let slot = self.peers.get(&id).map(|p| p.slot);
         let mut v: Vec<FamilyPrefixes> = Vec::new();
