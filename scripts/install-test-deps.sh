@@ -13,6 +13,7 @@ APT_PACKAGES=(
   gobgpd frr bird2                   # real BGP peers
   iproute2 iputils-ping iperf3 busybox isc-dhcp-client nftables ethtool
   procps psmisc
+  prometheus                         # /metrics scraped by a real Prometheus; promtool checks
 )
 
 # shellcheck source=lib/apt.sh

@@ -18,6 +18,7 @@
 //! | `/neighbours` | underlay neighbours |
 //! | `/services` | DHCP, ARP, ping and ND answers, counted |
 //! | `/nexthops` | programmed nexthops (id, what, table content) |
+//! | `/metrics` | the same counters for Prometheus (`introspect_metrics.rs`) |
 
 use std::sync::Arc;
 
@@ -104,7 +105,7 @@ struct FlowsQuery {
 async fn index() -> Json<Value> {
     Json(json!({
         "endpoints": ["/status", "/controllers", "/ports", "/vrfs", "/routes?vrf=ID|instance=NAME",
-            "/flows?limit=N&vrf=ID&port=IFINDEX", "/drops", "/counters", "/neighbours", "/services", "/nexthops"]
+            "/flows?limit=N&vrf=ID&port=IFINDEX", "/drops", "/counters", "/neighbours", "/services", "/nexthops", "/metrics"]
     }))
 }
 
@@ -266,6 +267,7 @@ pub fn router(s: Introspect) -> Router {
         .route("/neighbours", get(neighbours))
         .route("/services", get(services))
         .route("/nexthops", get(nexthops))
+        .route("/metrics", get(crate::introspect_metrics::serve))
         .with_state(s)
 }
 

@@ -14,6 +14,7 @@ pub mod flow_context;
 pub mod flow_setup;
 pub mod flow_stats;
 pub mod introspect;
+mod introspect_metrics;
 pub mod labels;
 pub mod node;
 pub mod oper;

@@ -60,7 +60,11 @@ pub struct PipelineAgent {
 impl Agent for PipelineAgent {
     fn upcall(&mut self, up: &Upcall) -> Option<FlowDecision> {
         let ctx = self.ctx.load();
+        let started = std::time::Instant::now();
         let d = decide(&ctx, up);
+        self.stats
+            .setup_seconds
+            .observe(started.elapsed().as_secs_f64());
         self.stats.record(&d);
         if let Some(r) = &d.refused {
             tracing::debug!(key = ?up.key, ingress = up.ingress, reason = r.reason(), refusal = ?r, "flow refused");

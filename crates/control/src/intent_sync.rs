@@ -26,6 +26,12 @@ use crate::sync::DEBOUNCE;
 pub const LEASE: &str = "intent-compiler";
 /// How long a crashed holder keeps the lease.
 pub const LEASE_TTL: Duration = Duration::from_secs(5);
+/// How long each compile took, by kind (`full`, `changed`): the controller's
+/// `cirrus_intent_compile_seconds`.
+pub static COMPILE_SECONDS: std::sync::LazyLock<cirrus_metrics::HistogramVec> =
+    std::sync::LazyLock::new(|| {
+        cirrus_metrics::HistogramVec::new(&["kind"], cirrus_metrics::LATENCY_BUCKETS)
+    });
 /// Writes applied at once within one phase.
 const PARALLEL: usize = 32;
 
@@ -58,11 +64,16 @@ async fn run(state: &Arc<ApiState>, mut lease: cirrus_store::Lease) {
             // A std lock: read and drop it before any await.
             let index = state.index();
             let changes = since.and_then(|s| index.changes_since(s));
+            let started = std::time::Instant::now();
             let out = match changes {
                 Some(c) if c.is_empty() => None,
                 Some(c) => Some(compiler.changed(&index, &c)),
                 None => Some(compiler.full(&index)),
             };
+            if let Some(o) = &out {
+                let kind = if o.stats.full { "full" } else { "changed" };
+                COMPILE_SECONDS.observe(&[kind], started.elapsed().as_secs_f64());
+            }
             (out, index.revision)
         };
         since = Some(revision);

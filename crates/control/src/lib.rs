@@ -81,6 +81,8 @@ pub struct ControlOptions {
     pub channel_auth: channel::ChannelAuth,
     /// How long a vrouter's routes outlive its session (0: withdrawn at once).
     pub graceful_restart_seconds: u32,
+    /// More routes served on the introspect listener (the controller's `/metrics`).
+    pub extra_routes: Option<axum::Router>,
 }
 
 impl ControlOptions {
@@ -94,6 +96,7 @@ impl ControlOptions {
             channel_listen: None,
             channel_auth: channel::ChannelAuth::Open,
             graceful_restart_seconds: 0,
+            extra_routes: None,
         }
     }
 }
@@ -195,7 +198,10 @@ impl ControlNode {
             }
             None => (None, None),
         };
-        let app = introspect::router(speaker.clone(), hub.clone());
+        let mut app = introspect::router(speaker.clone(), hub.clone());
+        if let Some(extra) = opts.extra_routes {
+            app = app.merge(extra);
+        }
         let serve = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
                 tracing::error!(error = %e, "introspect server stopped");

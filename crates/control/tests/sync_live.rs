@@ -73,6 +73,7 @@ async fn config_changes_reach_the_running_speaker() {
             channel_listen: None,
             channel_auth: Default::default(),
             graceful_restart_seconds: 0,
+            extra_routes: None,
         },
     )
     .await

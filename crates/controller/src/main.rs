@@ -9,6 +9,10 @@ use anyhow::Context;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
+mod metered_store;
+mod metrics;
+mod metrics_control;
+
 // mimalloc: the intent compiler and the route server make many short-lived allocations;
 // it compiles the 10k-network graph about 15% faster than the system allocator.
 #[global_allocator]
@@ -72,7 +76,8 @@ struct Args {
     #[arg(long, env = "CIRRUS_BGP_PORT")]
     bgp_port: Option<u16>,
 
-    /// Address and port of the control node's JSON introspect (/bgp/neighbors, /routes).
+    /// Address and port of the control node's JSON introspect (/bgp/neighbors, /routes) and
+    /// of Prometheus' /metrics (also served on --api-listen).
     #[arg(
         long,
         env = "CIRRUS_INTROSPECT_LISTEN",
@@ -150,13 +155,23 @@ async fn main() -> anyhow::Result<()> {
         );
     };
 
+    let (store, store_metrics) = metered_store::MeteredStore::wrap(store);
     let (state, router) = cirrus_api::start(store, auth.clone())
         .await
         .map_err(|e| anyhow::anyhow!("starting the API: {e}"))?;
+    let metrics = metrics::Metrics::new(state.clone(), store_metrics);
+    let router = router
+        .layer(axum::middleware::from_fn_with_state(
+            metrics.clone(),
+            metrics::track,
+        ))
+        .merge(metrics.router());
     tracing::info!(store = %where_, objects = state.index().len(), "config loaded");
 
     let control = if args.roles.contains(&Role::Control) {
-        Some(start_control(&args, state.clone()).await?)
+        let node = start_control(&args, state.clone(), metrics.router()).await?;
+        metrics.set_control(node.speaker.clone(), node.hub.clone());
+        Some(node)
     } else {
         None
     };
@@ -192,6 +207,7 @@ async fn main() -> anyhow::Result<()> {
 async fn start_control(
     args: &Args,
     state: std::sync::Arc<cirrus_api::ApiState>,
+    metrics: axum::Router,
 ) -> anyhow::Result<cirrus_control::ControlNode> {
     let hostname = match &args.hostname {
         Some(h) => h.clone(),
@@ -224,6 +240,7 @@ async fn start_control(
         channel_listen,
         channel_auth,
         graceful_restart_seconds: args.channel_graceful_restart,
+        extra_routes: Some(metrics),
     };
     let node = cirrus_control::ControlNode::start(state, opts)
         .await

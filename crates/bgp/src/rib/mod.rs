@@ -6,6 +6,7 @@
 //! UPDATEs to send to each peer.
 
 pub mod best;
+mod counts;
 pub mod feed;
 mod import;
 pub mod instance;
@@ -21,6 +22,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
 pub use best::{Path, PeerId, Source};
+pub use counts::FamilyPrefixes;
 pub use instance::{Dest, Instance, InstanceConfig};
 use out::PeerOut;
 
@@ -710,35 +712,6 @@ impl Rib {
     /// Destinations in the global tables (all families).
     pub fn global_len(&self) -> usize {
         self.global.len()
-    }
-
-    /// Routes advertised to a peer (Adj-RIB-Out size).
-    pub fn advertised_count(&self, id: PeerId) -> usize {
-        let Some(p) = self.peers.get(&id) else {
-            return 0;
-        };
-        let slot = p.slot;
-        self.global.values().filter(|g| g.holds(slot)).count()
-    }
-
-    /// Routes received from a peer (all paths, stale included).
-    pub fn received_count(&self, id: PeerId) -> usize {
-        self.global
-            .values()
-            .filter(|g| g.dest.paths.iter().any(|p| p.source.peer_id() == Some(id)))
-            .count()
-    }
-
-    /// Routes from a peer that are the best path for their destination.
-    pub fn accepted_count(&self, id: PeerId) -> usize {
-        self.global
-            .values()
-            .filter(|g| {
-                g.dest
-                    .best_path()
-                    .is_some_and(|p| p.source.peer_id() == Some(id))
-            })
-            .count()
     }
 
     /// The RD Cirrus gives an instance by default: `router-id:index` (Contrail's form).

@@ -164,10 +164,6 @@ impl<K: Hash + Eq, V> DenseMap<K, V> {
         self.iter().map(|(k, _)| k)
     }
 
-    pub fn values(&self) -> impl Iterator<Item = &V> {
-        self.iter().map(|(_, v)| v)
-    }
-
     pub fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
         self.iter_mut().map(|(_, v)| v)
     }
@@ -238,7 +234,7 @@ mod tests {
         assert_eq!(m.iter().count(), 9_999);
         assert!(m.keys().all(|k| *k != 7));
         assert_eq!(
-            m.values().map(|v| u64::from(*v)).sum::<u64>(),
+            m.iter().map(|(_, v)| u64::from(*v)).sum::<u64>(),
             (0..10_000u64).sum::<u64>() - 7
         );
     }

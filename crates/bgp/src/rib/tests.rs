@@ -523,3 +523,64 @@ fn repeated_attributes_are_shared_and_regrouped() {
     assert_eq!(to2.len(), 2, "one UPDATE per attribute set: {to2:?}");
     assert_eq!(announced(&out, 2).len(), 3);
 }
+
+#[test]
+fn prefixes_are_counted_per_peer_and_family() {
+    let mut r = rib(false);
+    let f = [Family::InetVpn, Family::Inet];
+    r.peer_up(1, peer(2, 65001, &f));
+    r.peer_up(2, peer(3, 65002, &f));
+    r.flush();
+    // Peer 1: two VPN routes and one inet route; peer 2 the same first VPN route, longer path.
+    r.receive(
+        1,
+        &update(&[vpn(1, "10.5.0.0/16"), vpn(1, "10.6.0.0/16")], &[rt(1)]),
+    );
+    r.receive(
+        1,
+        &update(&[Nlri::Inet("10.7.0.0/16".parse().unwrap())], &[]),
+    );
+    let mut b = update(&[vpn(1, "10.5.0.0/16")], &[rt(1)]);
+    b.attrs.as_path = vec![crate::attrs::AsSegment {
+        set: false,
+        asns: vec![65002, 7, 8],
+    }];
+    r.receive(2, &b);
+    r.flush();
+    let count = |family| FamilyPrefixes {
+        family,
+        received: 0,
+        accepted: 0,
+        advertised: 0,
+    };
+    assert_eq!(
+        r.prefixes_by_family(1),
+        vec![
+            FamilyPrefixes {
+                received: 1,
+                accepted: 1,
+                ..count(Family::Inet)
+            },
+            FamilyPrefixes {
+                received: 2,
+                accepted: 2,
+                ..count(Family::InetVpn)
+            },
+        ]
+    );
+    // Peer 2's path loses; peer 1's three routes are advertised to it (eBGP).
+    assert_eq!(
+        r.prefixes_by_family(2),
+        vec![
+            FamilyPrefixes {
+                advertised: 1,
+                ..count(Family::Inet)
+            },
+            FamilyPrefixes {
+                received: 1,
+                advertised: 2,
+                ..count(Family::InetVpn)
+            },
+        ]
+    );
+}

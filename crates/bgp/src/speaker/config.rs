@@ -109,6 +109,8 @@ pub struct NeighborInfo {
     pub prefixes_received: usize,
     pub prefixes_accepted: usize,
     pub prefixes_advertised: usize,
+    /// The same three counts per address family.
+    pub prefixes_by_family: Vec<crate::rib::FamilyPrefixes>,
     pub uptime_secs: Option<u64>,
     pub flaps: u32,
     pub last_error: Option<String>,

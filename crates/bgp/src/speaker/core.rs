@@ -665,7 +665,8 @@ impl Core {
         let mut v: Vec<NeighborInfo> = self
             .peers
             .values()
-            .map(|p| NeighborInfo {
+            .map(|p| (p, self.rib.prefixes_by_family(p.id)))
+            .map(|(p, by_family)| NeighborInfo {
                 address: p.cfg.address,
                 port: p.cfg.port,
                 asn: p.cfg.asn,
@@ -677,9 +678,10 @@ impl Core {
                     .as_ref()
                     .map(|n| n.families.clone())
                     .unwrap_or_default(),
-                prefixes_received: self.rib.received_count(p.id),
-                prefixes_accepted: self.rib.accepted_count(p.id),
-                prefixes_advertised: self.rib.advertised_count(p.id),
+                prefixes_received: by_family.iter().map(|f| f.received).sum(),
+                prefixes_accepted: by_family.iter().map(|f| f.accepted).sum(),
+                prefixes_advertised: by_family.iter().map(|f| f.advertised).sum(),
+                prefixes_by_family: by_family,
                 uptime_secs: p.up_since.map(|t| t.elapsed().as_secs()),
                 flaps: p.flaps,
                 last_error: p.last_error.clone(),
