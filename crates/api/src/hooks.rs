@@ -13,12 +13,15 @@ use crate::alloc::subnet;
 use crate::error::{ApiError, ApiResult};
 use crate::index::Index;
 use crate::object::{Obj, Parent};
+use crate::quota::QuotaDefaults;
 use crate::reservations::Reservations;
 use crate::write::Planned;
 
 pub struct Ctx<'a> {
     pub index: &'a Index,
     pub reserved: &'a Reservations,
+    /// The operator's default quotas.
+    pub quotas: &'a QuotaDefaults,
     pub what: &'a str,
     /// The request body as given.
     pub input: &'a serde_json::Map<String, Value>,
@@ -72,7 +75,7 @@ pub fn on_create(c: &Ctx, obj: &mut Obj, p: &mut Planned) -> ApiResult<Companion
         "virtual-network" => {
             server_owned(c, obj, VN_IDS.1)?;
             crate::vn_subnets::normalize(c.index, c.what, obj, None)?;
-            crate::vn_subnets::check_subnet_quota(c.index, c.what, obj, None, p)?;
+            crate::vn_subnets::check_subnet_quota(c.index, c.quotas, c.what, obj, None, p)?;
             allocate_id(c, obj, p, VN_IDS)?;
             Ok(vec![primary_routing_instance(obj)])
         }
@@ -116,7 +119,7 @@ pub fn on_create(c: &Ctx, obj: &mut Obj, p: &mut Planned) -> ApiResult<Companion
         }
         "security-group" => {
             server_owned(c, obj, SG_IDS.1)?;
-            crate::quota::check_security_group_rules(c.index, c.what, obj, None, p)?;
+            crate::quota::check_security_group_rules(c.index, c.quotas, c.what, obj, None, p)?;
             allocate_id(c, obj, p, SG_IDS)?;
             Ok(vec![])
         }
@@ -199,7 +202,7 @@ pub fn on_update(c: &Ctx, old: &Obj, new: &mut Obj, p: &mut Planned) -> ApiResul
     match new.type_name() {
         "virtual-network" => {
             crate::vn_subnets::normalize(c.index, c.what, new, Some(old))?;
-            crate::vn_subnets::check_subnet_quota(c.index, c.what, new, Some(old), p)?;
+            crate::vn_subnets::check_subnet_quota(c.index, c.quotas, c.what, new, Some(old), p)?;
             // A subnet that still holds allocated addresses cannot go away.
             let subnets = addr::vn_subnets(c.index, new);
             addr::check_still_covered(c.index, &new.uuid, &subnets)
@@ -207,7 +210,7 @@ pub fn on_update(c: &Ctx, old: &Obj, new: &mut Obj, p: &mut Planned) -> ApiResul
         }
         "network-ipam" => crate::vn_subnets::normalize_ipam(c.index, c.what, new, Some(old))?,
         "security-group" => {
-            crate::quota::check_security_group_rules(c.index, c.what, new, Some(old), p)?
+            crate::quota::check_security_group_rules(c.index, c.quotas, c.what, new, Some(old), p)?
         }
         "instance-ip" => check_gateway_user(c, new)?,
         "sub-cluster" => sub_cluster_id(c, Some(old), new, p)?,
@@ -513,18 +516,23 @@ fn assign_from_ipams(c: &Ctx, obj: &mut Obj, p: &mut Planned) -> ApiResult<()> {
     let subnets: Vec<subnet::Subnet> = links
         .iter()
         .flat_map(|(ipam, pools)| {
-            addr::ipam_subnets(ipam).into_iter().map(move |mut s| {
-                // A vrouter's pools that lie wholly in the subnet narrow it.
-                let inside: Vec<(u128, u128)> = pools
-                    .iter()
-                    .copied()
-                    .filter(|(a, b)| s.first() <= *a && *b <= s.last())
-                    .collect();
-                if !inside.is_empty() {
-                    s.pools = inside;
-                }
-                s
-            })
+            addr::ipam_subnets(ipam)
+                .into_iter()
+                .filter_map(move |mut s| {
+                    if router.is_none() {
+                        return Some(s);
+                    }
+                    // Through a vrouter: only its link's pools, in the subnets that hold them.
+                    let inside: Vec<(u128, u128)> = pools
+                        .iter()
+                        .copied()
+                        .filter(|(a, b)| s.first() <= *a && *b <= s.last())
+                        .collect();
+                    (!inside.is_empty()).then(|| {
+                        s.pools = inside;
+                        s
+                    })
+                })
         })
         .collect();
     let ask = Ask {

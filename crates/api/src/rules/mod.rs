@@ -20,6 +20,7 @@ mod policy_rules;
 mod qos_config;
 mod routing_policy;
 mod sub_cluster;
+mod virtual_router;
 mod vmi;
 
 pub struct Ctx<'a> {
@@ -43,6 +44,7 @@ pub const RULES: &[(&str, Rule)] = &[
     ("bgp-router", bgp_router::check),
     ("global-system-config", global_system_config::check),
     ("instance-ip", instance_ip::check),
+    ("virtual-router", virtual_router::check),
     ("security-group", policy_rules::check_security_group),
     ("network-policy", policy_rules::check_network_policy),
     ("virtual-network", bgpvpn::check_network),
