@@ -279,8 +279,8 @@ mod tests {
 
     #[test]
     fn defaults_parse_quota_types_and_integers_only() {
-        let d = QuotaDefaults::parse(&["virtual-network=10", " subnet = 3 ", "defaults=-1"])
-            .unwrap();
+        let d =
+            QuotaDefaults::parse(&["virtual-network=10", " subnet = 3 ", "defaults=-1"]).unwrap();
         assert_eq!(d.describe(), "subnet=3,virtual_network=10,defaults=-1");
         let err = |item: &str| QuotaDefaults::parse(&[item]).unwrap_err();
         assert!(err("tag=3").contains("tag is not a quota type"));

@@ -18,6 +18,7 @@ mod instance_ip;
 mod physical_router;
 mod policy_rules;
 mod qos_config;
+mod route_targets;
 mod routing_policy;
 mod sub_cluster;
 mod virtual_router;
@@ -49,6 +50,10 @@ pub const RULES: &[(&str, Rule)] = &[
     ("network-policy", policy_rules::check_network_policy),
     ("virtual-network", bgpvpn::check_network),
     ("logical-router", bgpvpn::check_router),
+    ("route-target", route_targets::check_object),
+    ("virtual-network", route_targets::check_lists),
+    ("logical-router", route_targets::check_lists),
+    ("global-system-config", route_targets::check_global_asn),
 ];
 
 /// Applies the rules of `new`'s type (`old` is None on create).
