@@ -76,6 +76,7 @@ pub fn on_create(c: &Ctx, obj: &mut Obj, p: &mut Planned) -> ApiResult<Companion
             server_owned(c, obj, VN_IDS.1)?;
             crate::vn_subnets::normalize(c.index, c.what, obj, None)?;
             crate::vn_subnets::check_subnet_quota(c.index, c.quotas, c.what, obj, None, p)?;
+            ids::vxlan(c.index, c.reserved, c.what, None, obj, p)?;
             allocate_id(c, obj, p, VN_IDS)?;
             Ok(vec![primary_routing_instance(obj)])
         }
@@ -207,6 +208,8 @@ pub fn on_update(c: &Ctx, old: &Obj, new: &mut Obj, p: &mut Planned) -> ApiResul
             let subnets = addr::vn_subnets(c.index, new);
             addr::check_still_covered(c.index, &new.uuid, &subnets)
                 .map_err(|e| ApiError::conflict(format!("{}: {}", c.what, e.message)))?;
+            // Last: the only step that holds a key.
+            ids::vxlan(c.index, c.reserved, c.what, Some(old), new, p)?;
         }
         "network-ipam" => crate::vn_subnets::normalize_ipam(c.index, c.what, new, Some(old))?,
         "security-group" => {

@@ -21,6 +21,7 @@ mod qos_config;
 mod route_targets;
 mod routing_policy;
 mod sub_cluster;
+mod virtual_network;
 mod virtual_router;
 mod vmi;
 
@@ -49,6 +50,7 @@ pub const RULES: &[(&str, Rule)] = &[
     ("security-group", policy_rules::check_security_group),
     ("network-policy", policy_rules::check_network_policy),
     ("virtual-network", bgpvpn::check_network),
+    ("virtual-network", virtual_network::check),
     ("logical-router", bgpvpn::check_router),
     ("route-target", route_targets::check_object),
     ("virtual-network", route_targets::check_lists),
