@@ -13,6 +13,7 @@ mod bgp_router;
 mod bgpaas;
 mod bgpvpn;
 mod bridge_domain;
+mod firewall;
 mod global_system_config;
 mod instance_ip;
 mod physical_router;
@@ -53,6 +54,9 @@ pub const RULES: &[(&str, Rule)] = &[
     ("virtual-network", virtual_network::check),
     ("logical-router", bgpvpn::check_router),
     ("route-target", route_targets::check_object),
+    ("firewall-rule", firewall::check_rule),
+    ("firewall-policy", firewall::check_policy),
+    ("application-policy-set", firewall::check_policy_set),
     ("virtual-network", route_targets::check_lists),
     ("logical-router", route_targets::check_lists),
     ("global-system-config", route_targets::check_global_asn),
