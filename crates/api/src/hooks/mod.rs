@@ -99,7 +99,18 @@ const HOOKS: &[(&str, TypeHooks)] = &[
         "tag",
         TypeHooks {
             create: tag::create,
-            ..PLAIN
+            update: tag::update,
+            delete: tag::delete,
+            cascade: &[],
+        },
+    ),
+    (
+        "tag-type",
+        TypeHooks {
+            create: tag::type_create,
+            update: tag::type_update,
+            delete: tag::type_delete,
+            cascade: &[],
         },
     ),
     (
@@ -161,16 +172,15 @@ pub fn normalize_input(type_name: &str, input: &mut serde_json::Map<String, Valu
 }
 
 /// Runs the type's rules, then its hooks. Allocations hold their key in `c.reserved` until the
-/// transaction ends, and a plan that fails is never committed nor released: so every check that
-/// can fail comes before the allocation.
+/// transaction ends; a plan that fails gives back what it held.
 pub fn on_create(c: &Ctx, obj: &mut Obj, p: &mut Planned) -> ApiResult<Companions> {
     crate::rules::check(&c.rules(), None, obj)?;
-    (hooks_of(obj.type_name()).create)(c, obj, p)
+    (hooks_of(obj.type_name()).create)(c, obj, p).inspect_err(|_| p.abandon(c.reserved))
 }
 
 pub fn on_update(c: &Ctx, old: &Obj, new: &mut Obj, p: &mut Planned) -> ApiResult<()> {
     crate::rules::check(&c.rules(), Some(old), new)?;
-    (hooks_of(new.type_name()).update)(c, old, new, p)
+    (hooks_of(new.type_name()).update)(c, old, new, p).inspect_err(|_| p.abandon(c.reserved))
 }
 
 /// Refs that a cascaded delete takes away with their target instead of refusing:
