@@ -108,3 +108,34 @@ def test_a_tag_is_fixed_once_created(vnc):
     got = vnc.tag_read(id=tag.uuid)
     got.set_tag_value("x")
     vnc.tag_update(got)
+
+
+def test_one_tag_of_a_type_per_object(vnc, project, name):
+    from vnc_api.vnc_api import AddressGroup, VirtualNetwork
+    tags = {}
+    for kind in ("application", "label"):
+        for value in ("a", "b"):
+            t = Tag(tag_type_name=kind, tag_value=f"{name}-{value}", parent_obj=project)
+            vnc.tag_create(t)
+            tags[kind, value] = t
+    vn = VirtualNetwork(name, parent_obj=project)
+    vn.add_tag(tags["application", "a"])
+    vn.add_tag(tags["application", "b"])
+    with pytest.raises(BadRequest, match="cannot be set multiple times"):
+        vnc.virtual_network_create(vn)
+    vn = VirtualNetwork(name, parent_obj=project)
+    vn.add_tag(tags["label", "a"])
+    vn.add_tag(tags["label", "b"])
+    vnc.virtual_network_create(vn)
+    vnc.set_tag(vn, "application", f"{name}-a")
+    with pytest.raises(BadRequest, match="cannot be set multiple times"):
+        vnc.ref_update("virtual-network", vn.uuid, "tag", tags["application", "b"].uuid, None,
+                       "ADD")
+    # An address group carries labels only.
+    ag = AddressGroup(name, parent_obj=project)
+    ag.add_tag(tags["application", "a"])
+    with pytest.raises(BadRequest, match="Invalid tag type application"):
+        vnc.address_group_create(ag)
+    ag = AddressGroup(name, parent_obj=project)
+    ag.add_tag(tags["label", "a"])
+    vnc.address_group_create(ag)

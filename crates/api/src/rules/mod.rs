@@ -22,6 +22,7 @@ mod qos_config;
 mod route_targets;
 mod routing_policy;
 mod sub_cluster;
+mod tag_refs;
 mod virtual_network;
 mod virtual_router;
 mod vmi;
@@ -62,8 +63,9 @@ pub const RULES: &[(&str, Rule)] = &[
     ("global-system-config", route_targets::check_global_asn),
 ];
 
-/// Applies the rules of `new`'s type (`old` is None on create).
+/// Applies the rules of `new`'s type, and those of every type (`old` is None on create).
 pub fn check(c: &Ctx, old: Option<&Obj>, new: &mut Obj) -> ApiResult<()> {
+    tag_refs::check(c, old, new)?;
     for (ty, rule) in RULES {
         if *ty == new.type_name() {
             rule(c, old, new)?;
