@@ -47,8 +47,35 @@ pub(super) fn create_in_pool(c: &Ctx, obj: &mut Obj, p: &mut Planned) -> ApiResu
             obj.type_name()
         ))
     })?;
-    assign_address(c, obj, p, &vn, field, family)?;
-    Ok(vec![])
+    // A pool may name the subnets of its network it hands addresses from, tried in order.
+    let pool_subnets: Vec<String> = obj
+        .parent
+        .as_ref()
+        .and_then(|par| c.index.get(&par.uuid))
+        .and_then(|pool| {
+            pool.body
+                .get("floating_ip_pool_subnets")?
+                .get("subnet_uuid")
+                .cloned()
+        })
+        .and_then(|l| l.as_array().cloned())
+        .into_iter()
+        .flatten()
+        .filter_map(|u| u.as_str().map(str::to_string))
+        .collect();
+    if pool_subnets.is_empty() {
+        assign_address(c, obj, p, &vn, field, family)?;
+        return Ok(vec![]);
+    }
+    let mut last = None;
+    for subnet in pool_subnets {
+        obj.body.insert("subnet_uuid".into(), json!(subnet));
+        match assign_address(c, obj, p, &vn, field, family) {
+            Ok(()) => return Ok(vec![]),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| ApiError::internal("no pool subnet tried")))
 }
 
 pub(super) fn update(c: &Ctx, old: &Obj, new: &mut Obj, _: &mut Planned) -> ApiResult<()> {

@@ -14,6 +14,7 @@ mod bgpaas;
 mod bgpvpn;
 mod bridge_domain;
 mod firewall;
+mod floating_ip;
 mod global_system_config;
 mod instance_ip;
 mod physical_router;
@@ -55,6 +56,8 @@ pub const RULES: &[(&str, Rule)] = &[
     ("virtual-network", virtual_network::check),
     ("logical-router", bgpvpn::check_router),
     ("route-target", route_targets::check_object),
+    ("floating-ip-pool", floating_ip::check_pool),
+    ("floating-ip", floating_ip::check_ip),
     ("firewall-rule", firewall::check_rule),
     ("firewall-policy", firewall::check_policy),
     ("application-policy-set", firewall::check_policy_set),
