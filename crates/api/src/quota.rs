@@ -124,9 +124,10 @@ fn project_of<'a>(index: &'a Index, obj: &Obj) -> Option<&'a Arc<Obj>> {
         (_, "project") => Some(parent),
         // A pool's floating IP without a project ref gets one to the project its fq_name
         // starts with (rules/floating_ip.rs), and counts against it.
-        ("floating-ip", "floating-ip-pool") => {
-            index.by_fq_name("project", &obj.fq_name[..2.min(obj.fq_name.len())].join(":"))
-        }
+        ("floating-ip", "floating-ip-pool") => index.by_fq_name(
+            "project",
+            &obj.fq_name[..2.min(obj.fq_name.len())].join(":"),
+        ),
         ("floating-ip-pool" | "loadbalancer-member", _) => index.get(&parent.parent.as_ref()?.uuid),
         _ => None,
     }

@@ -243,7 +243,8 @@ fn derived_refs(c: &Ctx, old: Option<&Obj>, new: &mut Obj) -> ApiResult<()> {
             )));
         }
     }
-    let scope: Vec<String> = match new.parent.as_ref().map(|p| p.type_name) {
+    // Tags are the rule's project's, or global ones for a global rule.
+    let tag_scope: Vec<String> = match new.parent.as_ref().map(|p| p.type_name) {
         Some("project") => new.fq_name[..new.fq_name.len() - 1].to_vec(),
         _ => Vec::new(),
     };
@@ -282,7 +283,11 @@ fn derived_refs(c: &Ctx, old: Option<&Obj>, new: &mut Obj) -> ApiResult<()> {
             }
             let fq: Vec<String> = match name.strip_prefix("global:") {
                 Some(g) => vec![g.to_string()],
-                None => scope.iter().cloned().chain([name.to_string()]).collect(),
+                None => tag_scope
+                    .iter()
+                    .cloned()
+                    .chain([name.to_string()])
+                    .collect(),
             };
             if !from_request {
                 tag_refs.extend(kept("tag_refs", &fq));
