@@ -16,6 +16,7 @@ mod bridge_domain;
 mod firewall;
 mod floating_ip;
 mod global_system_config;
+mod host_based_service;
 mod instance_ip;
 mod physical_router;
 mod policy_rules;
@@ -56,6 +57,7 @@ pub const RULES: &[(&str, Rule)] = &[
     ("virtual-network", virtual_network::check),
     ("logical-router", bgpvpn::check_router),
     ("route-target", route_targets::check_object),
+    ("host-based-service", host_based_service::check),
     ("floating-ip-pool", floating_ip::check_pool),
     ("floating-ip", floating_ip::check_ip),
     ("firewall-rule", firewall::check_rule),
