@@ -87,9 +87,10 @@ class Etcd:
 class Controller:
     """One cirrus-controller process; restartable on the same data dir or store."""
 
-    def __init__(self, store="embedded", auth=None, data_dir=None):
+    def __init__(self, store="embedded", auth=None, data_dir=None, args=()):
         self.store = store
         self.auth = auth
+        self.extra_args = list(args)
         self.own_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="cirrus-api-")
         self.port = free_port()
@@ -108,6 +109,7 @@ class Controller:
                 "--roles", "config"]
         if self.auth:
             args += ["--auth", self.auth]
+        args += self.extra_args
         self.log = open(os.path.join(self.data_dir, "controller.log"), "a")
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
         wait_http(self.url + "/", self.proc)

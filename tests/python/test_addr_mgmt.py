@@ -370,7 +370,9 @@ def test_instance_ip_through_a_vrouter(vnc, project, name):
     from vnc_api.gen.resource_xsd import VirtualRouterNetworkIpamType
     from vnc_api.vnc_api import VirtualRouter
     flat = ipam_of(vnc, project, name, ipam_subnet_method="flat-subnet")
-    flat.set_ipam_subnets(IpamSubnets([sn("14.1.2.0", 24)]))
+    flat.set_ipam_subnets(IpamSubnets([sn("14.1.2.0", 24, allocation_pools=[
+        AllocationPoolType("14.1.2.16", "14.1.2.31", vrouter_specific_pool=True),
+        AllocationPoolType("14.1.2.32", "14.1.2.47", vrouter_specific_pool=True)])]))
     vnc.network_ipam_update(flat)
     routers = []
     for i in range(2):

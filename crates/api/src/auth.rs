@@ -126,6 +126,11 @@ pub struct Caller {
     pub project_uuid: Option<String>,
 }
 
+/// `id_perms.user_visible`, true unless set false.
+pub fn user_visible(obj: &Obj) -> bool {
+    obj.body.get("id_perms").and_then(|p| p.get("user_visible")) != Some(&Value::Bool(false))
+}
+
 fn dashless(s: &str) -> String {
     s.replace('-', "")
 }
@@ -205,7 +210,22 @@ impl Caller {
         self.access(obj) & READ != 0
     }
 
+    /// Whether `obj` is listed for this caller: readable, and visible (Contrail lists objects
+    /// with `id_perms.user_visible` false to the admin only).
+    pub fn lists(&self, obj: &Obj) -> bool {
+        self.can_read(obj) && (self.admin || user_visible(obj))
+    }
+
+    /// Whether this caller may read (`READ`) or change (`WRITE`) `obj`. An object with
+    /// `id_perms.user_visible` false does not exist for anyone but the admin (404, as Contrail
+    /// answers).
     pub fn check(&self, obj: &Obj, bit: u64) -> ApiResult<()> {
+        if !self.admin && !user_visible(obj) {
+            return Err(ApiError::not_found(format!(
+                "This object is not visible by users: {}",
+                obj.uuid
+            )));
+        }
         if self.access(obj) & bit != 0 {
             return Ok(());
         }
@@ -215,6 +235,19 @@ impl Caller {
             obj.type_name(),
             obj.fq_str
         )))
+    }
+
+    /// Only the admin may create an object that users cannot see (`id_perms.user_visible`
+    /// false): 400 for anyone else, as in Contrail.
+    pub fn check_create_visible(&self, what: &str, id_perms: Option<&Value>) -> ApiResult<()> {
+        let hidden = id_perms.and_then(|p| p.get("user_visible")) == Some(&Value::Bool(false));
+        if hidden && !self.admin {
+            return Err(ApiError::bad_request(format!(
+                "{what}: id_perms.user_visible: This object is not visible by users, and only \
+                 the admin may create it so"
+            )));
+        }
+        Ok(())
     }
 
     /// Whether this caller may create an object under `parent` (None: a global object).

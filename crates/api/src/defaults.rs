@@ -6,6 +6,7 @@ use serde_json::{Map, Value, json};
 use crate::auth::Caller;
 use crate::error::ApiResult;
 use crate::ops;
+use crate::quota::QuotaDefaults;
 use crate::state::ApiState;
 
 /// Contrail's predefined tag types and their ids.
@@ -99,7 +100,7 @@ pub async fn ensure(state: &ApiState) -> ApiResult<usize> {
         let ty = crate::http::resource(type_name)?;
         let mut input: Map<String, Value> = props.as_object().cloned().unwrap_or_default();
         input.insert("fq_name".into(), json!(fq));
-        match ops::create(state, &admin, ty, &input).await {
+        match ops::create_with(state, &QuotaDefaults::default(), &admin, ty, &input).await {
             Ok(_) => created += 1,
             // Another replica created it first.
             Err(e) if e.status == axum::http::StatusCode::CONFLICT => {}

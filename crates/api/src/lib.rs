@@ -33,7 +33,8 @@ use std::sync::Arc;
 
 pub use auth::Auth;
 pub use error::{ApiError, ApiResult};
-pub use state::ApiState;
+pub use quota::QuotaDefaults;
+pub use state::{ApiState, Settings};
 
 /// Opens the API over `store`: loads the index, creates the default objects, and returns the
 /// state with the router to serve.
@@ -41,7 +42,19 @@ pub async fn start(
     store: Arc<dyn cirrus_store::Store>,
     auth: Auth,
 ) -> ApiResult<(Arc<ApiState>, axum::Router)> {
-    let state = ApiState::open(store, auth).await?;
+    let settings = Settings {
+        auth,
+        ..Settings::default()
+    };
+    start_with(store, settings).await
+}
+
+/// [`start`] with everything the operator configures.
+pub async fn start_with(
+    store: Arc<dyn cirrus_store::Store>,
+    settings: Settings,
+) -> ApiResult<(Arc<ApiState>, axum::Router)> {
+    let state = ApiState::open_with(store, settings).await?;
     defaults::ensure(&state).await?;
     Ok((state.clone(), routes::router(state)))
 }

@@ -191,7 +191,7 @@ pub fn list(
     let parent_fq = params.get("parent_fq_name_str").filter(|s| !s.is_empty());
     let fq_names = fq_names.filter(|_| obj_uuids.is_none());
     let matches = |o: &Obj| {
-        caller.can_read(o)
+        caller.lists(o)
             && parent_fq.is_none_or(|p| {
                 o.fq_name.len() > 1
                     && o.fq_str.len() > p.len()

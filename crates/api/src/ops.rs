@@ -15,6 +15,7 @@ use crate::hooks::{self, Ctx};
 use crate::index::Index;
 use crate::keys;
 use crate::object::{Obj, Parent, default_id_perms};
+use crate::quota::QuotaDefaults;
 use crate::reservations::Reservations;
 use crate::state::ApiState;
 use crate::write::{self, Planned};
@@ -149,6 +150,7 @@ fn apply(body: &mut Map<String, Value>, changes: Changes) {
 pub fn plan_create(
     index: &Index,
     reserved: &Reservations,
+    quotas: &QuotaDefaults,
     caller: &Caller,
     ty: &'static ResourceType,
     input: &Map<String, Value>,
@@ -179,6 +181,7 @@ pub fn plan_create(
         None => uuid::Uuid::new_v4().to_string(),
     };
     let changes = check_fields(index, ty, &what, input)?;
+    caller.check_create_visible(&what, changes.set.get("id_perms"))?;
     let mut body = Map::new();
     apply(&mut body, changes);
     let id_perms = overlay(
@@ -222,13 +225,14 @@ pub fn plan_create(
     if let Some(par) = &parent {
         p.at_revision(keys::obj(&par.uuid), par.revision);
     }
-    crate::quota::check_create(index, &obj, caller, &what, &mut p)?;
+    crate::quota::check_create(index, quotas, &obj, caller, &what, &mut p)?;
     let mut seen = HashSet::new();
     guard_refs(index, &obj, &mut p, &mut seen);
     let companions = hooks::on_create(
         &Ctx {
             index,
             reserved,
+            quotas,
             what: &what,
             input,
         },
@@ -251,17 +255,19 @@ pub fn plan_create(
 pub fn plan_update(
     index: &Index,
     reserved: &Reservations,
+    quotas: &QuotaDefaults,
     caller: &Caller,
     old: &Obj,
     input: &Map<String, Value>,
 ) -> ApiResult<Planned> {
-    plan_update_with(index, reserved, caller, old, input, &Map::new())
+    plan_update_with(index, reserved, quotas, caller, old, input, &Map::new())
 }
 
 /// An update that also records element positions of list properties (see [`POSITIONS`]).
 pub fn plan_update_with(
     index: &Index,
     reserved: &Reservations,
+    quotas: &QuotaDefaults,
     caller: &Caller,
     old: &Obj,
     input: &Map<String, Value>,
@@ -338,6 +344,7 @@ pub fn plan_update_with(
         &Ctx {
             index,
             reserved,
+            quotas,
             what: &what,
             input,
         },
@@ -439,8 +446,20 @@ pub async fn create(
     ty: &'static ResourceType,
     input: &Map<String, Value>,
 ) -> ApiResult<Arc<Obj>> {
+    create_with(state, &state.quota_defaults, caller, ty, input).await
+}
+
+/// [`create`] under the given default quotas (the objects made at first start are under none,
+/// as Contrail's are).
+pub async fn create_with(
+    state: &ApiState,
+    quotas: &QuotaDefaults,
+    caller: &Caller,
+    ty: &'static ResourceType,
+    input: &Map<String, Value>,
+) -> ApiResult<Arc<Obj>> {
     let (uuid, _) = write::run(state, |idx, res| {
-        let (p, uuid) = plan_create(idx, res, caller, ty, input)?;
+        let (p, uuid) = plan_create(idx, res, quotas, caller, ty, input)?;
         Ok((p, uuid))
     })
     .await?;
@@ -462,7 +481,10 @@ pub async fn update(
         let old = idx
             .get_typed(type_name, uuid)
             .ok_or_else(|| ApiError::no_object(type_name, uuid))?;
-        Ok((plan_update(idx, res, caller, old, input)?, ()))
+        Ok((
+            plan_update(idx, res, &state.quota_defaults, caller, old, input)?,
+            (),
+        ))
     })
     .await?;
     state
@@ -501,7 +523,10 @@ pub async fn modify(
             .get(uuid)
             .ok_or_else(|| ApiError::not_found(format!("No object found for id {uuid}")))?;
         let input = f(idx, old)?;
-        Ok((plan_update(idx, res, caller, old, &input)?, ()))
+        Ok((
+            plan_update(idx, res, &state.quota_defaults, caller, old, &input)?,
+            (),
+        ))
     })
     .await?;
     state
@@ -525,7 +550,15 @@ pub async fn modify_with_positions(
             .ok_or_else(|| ApiError::not_found(format!("No object found for id {uuid}")))?;
         let (input, positions) = f(idx, old)?;
         Ok((
-            plan_update_with(idx, res, caller, old, &input, &positions)?,
+            plan_update_with(
+                idx,
+                res,
+                &state.quota_defaults,
+                caller,
+                old,
+                &input,
+                &positions,
+            )?,
             (),
         ))
     })

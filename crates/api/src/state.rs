@@ -11,19 +11,42 @@ use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::index::Index;
 use crate::keys;
+use crate::quota::QuotaDefaults;
 use crate::reservations::Reservations;
+
+/// What the operator configures for the API besides its store.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub auth: Auth,
+    /// Contrail's `[QUOTA]` defaults.
+    pub quota_defaults: QuotaDefaults,
+}
 
 pub struct ApiState {
     pub store: Arc<dyn Store>,
     index: RwLock<Index>,
     applied: watch::Sender<i64>,
     pub auth: Auth,
+    /// The operator's default quotas for projects that set none.
+    pub quota_defaults: QuotaDefaults,
     pub reservations: Reservations,
 }
 
 impl ApiState {
     /// Loads the whole config from the store and starts following its changes.
     pub async fn open(store: Arc<dyn Store>, auth: Auth) -> ApiResult<Arc<Self>> {
+        Self::open_with(
+            store,
+            Settings {
+                auth,
+                ..Settings::default()
+            },
+        )
+        .await
+    }
+
+    /// [`ApiState::open`] with everything the operator configures.
+    pub async fn open_with(store: Arc<dyn Store>, settings: Settings) -> ApiResult<Arc<Self>> {
         let started = std::time::Instant::now();
         let range = store.range(keys::ROOT).await?;
         let mut index = Index::default();
@@ -42,7 +65,8 @@ impl ApiState {
             store,
             index: RwLock::new(index),
             applied,
-            auth,
+            auth: settings.auth,
+            quota_defaults: settings.quota_defaults,
             reservations: Reservations::default(),
         });
         tokio::spawn(follow(Arc::downgrade(&state), revision + 1));

@@ -12,6 +12,7 @@ use crate::alloc::subnet::{self, check_overlap};
 use crate::error::{ApiError, ApiResult};
 use crate::index::Index;
 use crate::object::Obj;
+use crate::quota::QuotaDefaults;
 use crate::write::Planned;
 
 fn method(ipam: &Obj) -> &str {
@@ -190,6 +191,7 @@ fn subnet_count(vn: &Obj) -> usize {
 /// concurrent writers cannot all pass one count.
 pub fn check_subnet_quota(
     index: &Index,
+    quotas: &QuotaDefaults,
     what: &str,
     vn: &Obj,
     old: Option<&Obj>,
@@ -207,6 +209,8 @@ pub fn check_subnet_quota(
             .sum();
         others + now
     };
-    let grew = now > old.map_or(0, subnet_count);
-    crate::quota::check_count(index, what, project, "subnet", total, grew, p)
+    if now <= old.map_or(0, subnet_count) {
+        return Ok(());
+    }
+    crate::quota::check_count(index, quotas, what, project, "subnet", total, p)
 }

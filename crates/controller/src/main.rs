@@ -27,6 +27,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 ///   cirrus-controller --data-dir /var/lib/cirrus
 ///   cirrus-controller --store etcd://10.0.0.1:2379,10.0.0.2:2379 --api-listen 0.0.0.0:8082
 ///   cirrus-controller --auth token-file=/etc/cirrus/tokens
+///   cirrus-controller --quota-default virtual_network=10 --quota-default defaults=100
 ///   cirrus-controller --roles config                     # the API only, no BGP
 ///   cirrus-controller --hostname cn2 --bgp-address 10.0.0.2 --store etcd://10.0.0.1:2379
 #[derive(Parser, Debug)]
@@ -49,6 +50,13 @@ struct Args {
     /// clients send the token in X-Auth-Token.
     #[arg(long, env = "CIRRUS_AUTH", default_value = "none")]
     auth: String,
+
+    /// Default quotas for projects that set none (Contrail's `[QUOTA]` section), as
+    /// `TYPE=LIMIT` with TYPE a field of QuotaType (`virtual_network=10`, `subnet=20`) or
+    /// `defaults` (every type without its own default); repeatable or comma-separated. A
+    /// project's own quota wins; negative is unlimited.
+    #[arg(long, env = "CIRRUS_QUOTA_DEFAULTS", value_delimiter = ',')]
+    quota_default: Vec<String>,
 
     /// Roles to run, comma-separated: `config` (the VNC REST API), `control` (the BGP speaker
     /// and its introspect). Both read the same config index.
@@ -128,6 +136,8 @@ async fn main() -> anyhow::Result<()> {
         .init();
 
     let auth = cirrus_api::Auth::from_flag(&args.auth).map_err(anyhow::Error::msg)?;
+    let quota_defaults = cirrus_api::QuotaDefaults::parse(&args.quota_default)
+        .map_err(|e| anyhow::anyhow!("--quota-default: {e}"))?;
     let (store, where_) = if args.store == "embedded" {
         std::fs::create_dir_all(&args.data_dir)
             .with_context(|| format!("creating --data-dir {}", args.data_dir.display()))?;
@@ -155,8 +165,15 @@ async fn main() -> anyhow::Result<()> {
         );
     };
 
+    if !quota_defaults.is_empty() {
+        tracing::info!(quota_defaults = %quota_defaults.describe(), "default project quotas");
+    }
+    let settings = cirrus_api::Settings {
+        auth: auth.clone(),
+        quota_defaults,
+    };
     let (store, store_metrics) = metered_store::MeteredStore::wrap(store);
-    let (state, router) = cirrus_api::start(store, auth.clone())
+    let (state, router) = cirrus_api::start_with(store, settings)
         .await
         .map_err(|e| anyhow::anyhow!("starting the API: {e}"))?;
     let metrics = metrics::Metrics::new(state.clone(), store_metrics);

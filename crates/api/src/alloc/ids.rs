@@ -1,4 +1,5 @@
-//! Integer ids the server hands out: a virtual network's `virtual_network_network_id`, a
+//! Integer ids the server hands out: a virtual network's `virtual_network_network_id` (and the
+//! VXLAN id a client sets on it, from the same pool), a
 //! security group's `security_group_id`, a tag's value id within its type, a sub-cluster's
 //! `sub_cluster_id`. One store key per
 //! id (see [`keys::id`]) settles races between replicas.
@@ -17,6 +18,9 @@ pub type Pool<'a> = (&'a str, &'a str, u64);
 
 pub const VN_IDS: Pool<'static> = ("vn", "virtual_network_network_id", 1);
 pub const SG_IDS: Pool<'static> = ("sg", "security_group_id", 8_000_000);
+/// The VXLAN ids clients set on networks, kept apart from the network ids they share a space
+/// with (so network ids keep counting from the lowest).
+pub const VXLAN_IDS: &str = "vxlan";
 pub const SUB_CLUSTER_IDS: Pool<'static> = ("sub-cluster", "sub_cluster_id", 1);
 
 /// Ids are taken from `first` up to `first + 2^24`.
@@ -42,8 +46,13 @@ pub fn allocate(
         // A client-chosen id (sub-clusters) can sit above the span.
         v = first;
     }
+    // Network ids and the VXLAN ids clients set are one space (see [`vxlan`]).
+    let vxlans = (pool == VN_IDS.0).then(|| index.ids(VXLAN_IDS)).flatten();
     let mut tries = 0;
-    while used.is_some_and(|s| s.contains(&v)) || !reserved.try_hold(&keys::id(pool, v)) {
+    while used.is_some_and(|s| s.contains(&v))
+        || vxlans.is_some_and(|s| s.contains(&v))
+        || !reserved.try_hold(&keys::id(pool, v))
+    {
         v += 1;
         tries += 1;
         if v >= limit {
@@ -57,6 +66,9 @@ pub fn allocate(
     p.hold(key.clone());
     p.absent(key.clone(), None);
     p.put(key, obj.uuid.clone());
+    if pool == VN_IDS.0 {
+        p.absent(keys::id(VXLAN_IDS, v), None);
+    }
     obj.body.insert(prop.into(), json!(v));
     Ok(())
 }
@@ -84,12 +96,70 @@ pub fn reserve(
     Ok(())
 }
 
+/// A network's `virtual_network_properties.vxlan_network_identifier`, when the client sets one.
+fn vxlan_of(obj: &Obj) -> Option<u64> {
+    obj.body
+        .get("virtual_network_properties")?
+        .get("vxlan_network_identifier")?
+        .as_u64()
+}
+
+/// A VXLAN id the client sets on a network comes from the network ids (Contrail keeps both in
+/// one allocator): free, or the network's own id. A change takes the new one and gives back
+/// the old; 400 when another network holds it.
+pub fn vxlan(
+    index: &Index,
+    reserved: &Reservations,
+    what: &str,
+    old: Option<&Obj>,
+    new: &Obj,
+    p: &mut Planned,
+) -> ApiResult<()> {
+    let (was, now) = (old.and_then(vxlan_of), vxlan_of(new));
+    if was == now {
+        return Ok(());
+    }
+    let own = new.body.get(VN_IDS.1).and_then(Value::as_u64);
+    if let Some(v) = now.filter(|v| Some(*v) != own) {
+        let (key, as_network) = (keys::id(VXLAN_IDS, v), keys::id(VN_IDS.0, v));
+        let taken = |pool: &str| index.ids(pool).is_some_and(|s| s.contains(&v));
+        let free = !taken(VXLAN_IDS)
+            && !taken(VN_IDS.0)
+            && reserved.try_hold(&key)
+            && (reserved.try_hold(&as_network) || {
+                reserved.release(std::slice::from_ref(&key));
+                false
+            });
+        if !free {
+            return Err(ApiError::bad_request(format!(
+                "{what}: virtual_network_properties.vxlan_network_identifier: Cannot set \
+                 VXLAN_ID: {v}, it has already been set"
+            )));
+        }
+        p.hold(key.clone());
+        p.hold(as_network.clone());
+        p.absent(key.clone(), None);
+        p.absent(as_network, None);
+        p.put(key, new.uuid.clone());
+    }
+    if let Some(v) = was.filter(|v| Some(*v) != own) {
+        p.delete(keys::id(VXLAN_IDS, v));
+    }
+    Ok(())
+}
+
 /// Plans the release of the ids `obj` holds.
 pub fn free(obj: &Obj, p: &mut Planned) {
     for (pool, prop, _) in [VN_IDS, SG_IDS, SUB_CLUSTER_IDS] {
         if let Some(id) = obj.body.get(prop).and_then(Value::as_u64) {
             p.delete(keys::id(pool, id));
         }
+    }
+    if obj.type_name() == "virtual-network"
+        && let Some(v) = vxlan_of(obj)
+        && obj.body.get(VN_IDS.1).and_then(Value::as_u64) != Some(v)
+    {
+        p.delete(keys::id(VXLAN_IDS, v));
     }
     if obj.type_name() == "tag"
         && let (Some(t), Some(id)) = (

@@ -133,11 +133,15 @@ pub fn parse(s: &Value, scope: &str, flat: bool) -> Option<Subnet> {
     let len = s.pointer("/subnet/ip_prefix_len")?.as_u64()?;
     let net: IpNet = format!("{prefix}/{len}").parse().ok()?;
     let net = net.trunc();
-    let mut pools: Vec<(u128, u128)> = s
-        .get("allocation_pools")
-        .and_then(Value::as_array)
+    let listed = s.get("allocation_pools").and_then(Value::as_array);
+    // A flat IPAM's pools marked `vrouter_specific_pool` are for the vrouters that link to
+    // them: addresses through those links take them, every other allocation skips them.
+    let for_vrouters =
+        |p: &Value| flat && p.get("vrouter_specific_pool") == Some(&Value::Bool(true));
+    let mut pools: Vec<(u128, u128)> = listed
         .into_iter()
         .flatten()
+        .filter(|p| !for_vrouters(p))
         .filter_map(|p| {
             Some((
                 to_u128(addr_of(p.get("start")?)?),
@@ -145,7 +149,7 @@ pub fn parse(s: &Value, scope: &str, flat: bool) -> Option<Subnet> {
             ))
         })
         .collect();
-    if pools.is_empty() {
+    if pools.is_empty() && !listed.into_iter().flatten().any(for_vrouters) {
         pools.push((
             to_u128(net.network()),
             to_u128(net.broadcast()).saturating_sub(1),

@@ -13,13 +13,20 @@ mod bgp_router;
 mod bgpaas;
 mod bgpvpn;
 mod bridge_domain;
+mod firewall;
+mod floating_ip;
 mod global_system_config;
+mod host_based_service;
 mod instance_ip;
 mod physical_router;
 mod policy_rules;
 mod qos_config;
+mod route_targets;
 mod routing_policy;
 mod sub_cluster;
+mod tag_refs;
+mod virtual_network;
+mod virtual_router;
 mod vmi;
 
 pub struct Ctx<'a> {
@@ -43,14 +50,27 @@ pub const RULES: &[(&str, Rule)] = &[
     ("bgp-router", bgp_router::check),
     ("global-system-config", global_system_config::check),
     ("instance-ip", instance_ip::check),
+    ("virtual-router", virtual_router::check),
     ("security-group", policy_rules::check_security_group),
     ("network-policy", policy_rules::check_network_policy),
     ("virtual-network", bgpvpn::check_network),
+    ("virtual-network", virtual_network::check),
     ("logical-router", bgpvpn::check_router),
+    ("route-target", route_targets::check_object),
+    ("host-based-service", host_based_service::check),
+    ("floating-ip-pool", floating_ip::check_pool),
+    ("floating-ip", floating_ip::check_ip),
+    ("firewall-rule", firewall::check_rule),
+    ("firewall-policy", firewall::check_policy),
+    ("application-policy-set", firewall::check_policy_set),
+    ("virtual-network", route_targets::check_lists),
+    ("logical-router", route_targets::check_lists),
+    ("global-system-config", route_targets::check_global_asn),
 ];
 
-/// Applies the rules of `new`'s type (`old` is None on create).
+/// Applies the rules of `new`'s type, and those of every type (`old` is None on create).
 pub fn check(c: &Ctx, old: Option<&Obj>, new: &mut Obj) -> ApiResult<()> {
+    tag_refs::check(c, old, new)?;
     for (ty, rule) in RULES {
         if *ty == new.type_name() {
             rule(c, old, new)?;

@@ -1,0 +1,261 @@
+//! What Contrail's API server adds to plain storage, per resource type: allocations (ids,
+//! addresses, MACs), companion objects created with an object, what an object takes with it
+//! when deleted, and what it gives back. Each type's hooks are one module, found in [`HOOKS`] by
+//! type name; the checks that only refuse are the `rules/` modules, run first.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::alloc::ids;
+use crate::error::{ApiError, ApiResult};
+use crate::index::Index;
+use crate::object::Obj;
+use crate::quota::QuotaDefaults;
+use crate::reservations::Reservations;
+use crate::write::Planned;
+
+mod addresses;
+mod ipam;
+mod network;
+mod port;
+mod security_group;
+mod sub_cluster;
+mod tag;
+
+pub struct Ctx<'a> {
+    pub index: &'a Index,
+    pub reserved: &'a Reservations,
+    /// The operator's default quotas.
+    pub quotas: &'a QuotaDefaults,
+    pub what: &'a str,
+    /// The request body as given.
+    pub input: &'a serde_json::Map<String, Value>,
+}
+
+impl Ctx<'_> {
+    fn rules(&self) -> crate::rules::Ctx<'_> {
+        crate::rules::Ctx {
+            index: self.index,
+            what: self.what,
+            input: self.input,
+        }
+    }
+}
+
+/// Extra objects created along with the one requested (a VN's primary routing instance).
+pub type Companions = Vec<Obj>;
+
+type Create = fn(&Ctx, &mut Obj, &mut Planned) -> ApiResult<Companions>;
+type Update = fn(&Ctx, &Obj, &mut Obj, &mut Planned) -> ApiResult<()>;
+type Delete = fn(&Index, &Obj, &mut Planned);
+
+/// One resource type's hooks.
+struct TypeHooks {
+    create: Create,
+    update: Update,
+    /// Gives back what the object held besides its ids (which every type frees alike).
+    delete: Delete,
+    /// Children that go away with the object: derived by the server or the intent compiler.
+    cascade: &'static [&'static str],
+}
+
+const PLAIN: TypeHooks = TypeHooks {
+    create: |_, _, _| Ok(vec![]),
+    update: |_, _, _, _| Ok(()),
+    delete: |_, _, _| {},
+    cascade: &[],
+};
+
+/// The hooks, by resource type; types not named here are plain storage.
+const HOOKS: &[(&str, TypeHooks)] = &[
+    (
+        "virtual-network",
+        TypeHooks {
+            create: network::create,
+            update: network::update,
+            delete: network::delete,
+            cascade: &["routing-instance", "access-control-list"],
+        },
+    ),
+    (
+        "network-ipam",
+        TypeHooks {
+            create: ipam::create,
+            update: ipam::update,
+            ..PLAIN
+        },
+    ),
+    (
+        "security-group",
+        TypeHooks {
+            create: security_group::create,
+            update: security_group::update,
+            cascade: &["access-control-list"],
+            ..PLAIN
+        },
+    ),
+    (
+        "tag",
+        TypeHooks {
+            create: tag::create,
+            update: tag::update,
+            delete: tag::delete,
+            cascade: &[],
+        },
+    ),
+    (
+        "tag-type",
+        TypeHooks {
+            create: tag::type_create,
+            update: tag::type_update,
+            delete: tag::type_delete,
+            cascade: &[],
+        },
+    ),
+    (
+        "virtual-machine-interface",
+        TypeHooks {
+            create: port::create,
+            ..PLAIN
+        },
+    ),
+    (
+        "sub-cluster",
+        TypeHooks {
+            create: sub_cluster::create,
+            update: sub_cluster::update,
+            ..PLAIN
+        },
+    ),
+    (
+        "instance-ip",
+        TypeHooks {
+            create: addresses::create_instance_ip,
+            update: addresses::update,
+            delete: addresses::delete,
+            cascade: &[],
+        },
+    ),
+    (
+        "floating-ip",
+        TypeHooks {
+            create: addresses::create_in_pool,
+            update: addresses::update,
+            delete: addresses::delete,
+            cascade: &[],
+        },
+    ),
+    (
+        "alias-ip",
+        TypeHooks {
+            create: addresses::create_in_pool,
+            update: addresses::update,
+            delete: addresses::delete,
+            cascade: &[],
+        },
+    ),
+];
+
+fn hooks_of(type_name: &str) -> &'static TypeHooks {
+    HOOKS
+        .iter()
+        .find(|(t, _)| *t == type_name)
+        .map_or(&PLAIN, |(_, h)| h)
+}
+
+/// Fixes up a create body before its identity is read (a tag's name).
+pub fn normalize_input(type_name: &str, input: &mut serde_json::Map<String, Value>) {
+    if type_name == "tag" {
+        tag::normalize_input(input);
+    }
+}
+
+/// Runs the type's rules, then its hooks. Allocations hold their key in `c.reserved` until the
+/// transaction ends; a plan that fails gives back what it held.
+pub fn on_create(c: &Ctx, obj: &mut Obj, p: &mut Planned) -> ApiResult<Companions> {
+    crate::rules::check(&c.rules(), None, obj)?;
+    (hooks_of(obj.type_name()).create)(c, obj, p).inspect_err(|_| p.abandon(c.reserved))
+}
+
+pub fn on_update(c: &Ctx, old: &Obj, new: &mut Obj, p: &mut Planned) -> ApiResult<()> {
+    crate::rules::check(&c.rules(), Some(old), new)?;
+    (hooks_of(new.type_name()).update)(c, old, new, p).inspect_err(|_| p.abandon(c.reserved))
+}
+
+/// Refs that a cascaded delete takes away with their target instead of refusing:
+/// (referring type, target type).
+const DROPPED_WITH_TARGET: &[(&str, &str)] = &[
+    // A port's link to the primary routing instance of a network being deleted.
+    ("virtual-machine-interface", "routing-instance"),
+];
+
+/// Refs that never block a delete: the connections the intent compiler keeps between routing
+/// instances (it removes them itself once either network is gone).
+const DERIVED_REFS: &[(&str, &str)] = &[("routing-instance", "routing-instance")];
+
+/// Whether a cascaded delete of `to` takes `from`'s ref to it away (Contrail drops it).
+pub fn dropped_with_target(from: &Obj, to: &Obj) -> bool {
+    DROPPED_WITH_TARGET.contains(&(from.type_name(), to.type_name()))
+}
+
+/// Whether `from`'s ref to `to` is derived, so never blocks `to`'s delete.
+pub fn derived_ref(from: &Obj, to: &Obj) -> bool {
+    DERIVED_REFS.contains(&(from.type_name(), to.type_name()))
+}
+
+/// Removes every ref of `obj` to `target`.
+pub fn drop_refs_to(obj: &mut Obj, target: &str) {
+    let ty = obj.ty;
+    obj.body.retain(|field, list| {
+        if ty.ref_by_field(field).is_none() {
+            return true;
+        }
+        if let Value::Array(refs) = list {
+            refs.retain(|r| r.get("uuid").and_then(Value::as_str) != Some(target));
+            return !refs.is_empty();
+        }
+        true
+    });
+}
+
+/// Objects that go away together with `obj` (its type's `cascade` children).
+pub fn cascade(index: &Index, obj: &Obj) -> Vec<Arc<Obj>> {
+    let derived = hooks_of(obj.type_name()).cascade;
+    index
+        .children(&obj.uuid)
+        .filter(|c| derived.contains(&c.type_name()))
+        .cloned()
+        .collect()
+}
+
+/// Frees what `obj` held: its ids, and what its type gives back.
+pub fn on_delete(index: &Index, obj: &Obj, p: &mut Planned) {
+    ids::free(obj, p);
+    (hooks_of(obj.type_name()).delete)(index, obj, p);
+}
+
+pub fn refs_of<'a>(obj: &'a Obj, field: &str) -> impl Iterator<Item = &'a str> {
+    obj.body
+        .get(field)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r.get("uuid")?.as_str())
+}
+
+pub(crate) fn server_owned(c: &Ctx, obj: &Obj, field: &str) -> ApiResult<()> {
+    if obj.body.get(field).is_some_and(|v| !v.is_null()) {
+        return Err(ApiError::server_owned(c.what, field, "set"));
+    }
+    Ok(())
+}
+
+pub(crate) fn allocate_id(
+    c: &Ctx,
+    obj: &mut Obj,
+    p: &mut Planned,
+    pool: ids::Pool,
+) -> ApiResult<()> {
+    ids::allocate(c.index, c.reserved, c.what, obj, p, pool)
+}
