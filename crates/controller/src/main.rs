@@ -165,6 +165,16 @@ async fn main() -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind(args.api_listen)
             .await
             .with_context(|| format!("binding --api-listen {}", args.api_listen))?;
+        // The web console at /ui/, beside the API: its app calls the API with the caller's
+        // token, so it has the API's auth.
+        let router = router.merge(cirrus_console::router());
+        if cirrus_console::BUILT {
+            tracing::info!(console = %format!("http://{}/ui/", args.api_listen), "web console");
+        } else {
+            tracing::warn!(
+                "web console not built (no web/dist at build time): /ui/ says how to build it"
+            );
+        }
         tracing::info!(
             api = %format!("http://{}", args.api_listen),
             store = %where_,
