@@ -11,15 +11,16 @@ use std::path::{Path, PathBuf};
 fn main() {
     println!("cargo:rerun-if-env-changed=CIRRUS_CONSOLE_DIST");
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets it"));
-    let dist = std::env::var_os("CIRRUS_CONSOLE_DIST")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| manifest.join("../../web/dist"));
-    // A missing path would make cargo rerun this on every build; while there is no dist,
-    // watch the folder it will appear in instead, so a dist built later is picked up.
-    let watched = if dist.exists() {
+    let web = manifest.join("../../web");
+    let given = std::env::var_os("CIRRUS_CONSOLE_DIST").map(PathBuf::from);
+    let dist = given.clone().unwrap_or_else(|| web.join("dist"));
+    // A missing path would make cargo rerun this on every build; while the default dist is
+    // missing, watch web/ (where it will appear) instead, so a dist built later is picked up.
+    // A given path is watched as it is (cargo scans a watched folder whole).
+    let watched = if dist.exists() || given.is_some() || !web.is_dir() {
         dist.clone()
     } else {
-        dist.parent().map_or(dist.clone(), Path::to_path_buf)
+        web
     };
     println!("cargo:rerun-if-changed={}", watched.display());
 

@@ -16,6 +16,7 @@ import forms from './scenarios/forms.mjs';
 import graph from './scenarios/graph.mjs';
 import signin from './scenarios/signin.mjs';
 import scale from './scenarios/scale.mjs';
+import bgp from './scenarios/bgp.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -74,17 +75,17 @@ const ctx = {
 
 try {
   const only = process.env.CIRRUS_CONSOLE_ONLY ? new RegExp(process.env.CIRRUS_CONSOLE_ONLY) : null;
-  for (const t of [...browse, ...forms, ...graph, ...signin, ...scale].filter((t) => !only || only.test(t.name))) {
+  for (const t of [...browse, ...forms, ...graph, ...signin, ...bgp, ...scale].filter((t) => !only || only.test(t.name))) {
     const page = await browser.newPage();
     page.allowErrors = [];
     const outsideBefore = browser.outside.length;
     const start = Date.now();
     try {
       await t.run({ ...ctx, page });
-      const errors = page.errors.filter((e) => !page.allowErrors.some((re) => re.test(e)));
-      if (errors.length) throw new Error(`console errors on the page:\n    ${errors.join('\n    ')}`);
       const outside = browser.outside.slice(outsideBefore);
       if (outside.length) throw new Error(`requests outside loopback (aborted): ${outside.join(', ')}`);
+      const errors = page.errors.filter((e) => !page.allowErrors.some((re) => re.test(e)));
+      if (errors.length) throw new Error(`console errors on the page:\n    ${errors.join('\n    ')}`);
       passed++;
       console.log(`ok   ${t.name} (${Date.now() - start} ms)`);
     } catch (e) {

@@ -15,6 +15,7 @@ import { DetailView } from './views/DetailView';
 import { SearchView } from './views/SearchView';
 import { FormView } from './forms/FormView';
 import { GraphView } from './graph/GraphView';
+import { BgpView } from './views/BgpView';
 
 type Boot = { state: 'loading' } | { state: 'ready' } | { state: 'signin' } | { state: 'error'; text: string };
 
@@ -69,6 +70,8 @@ function view(route: Route) {
       return <FormView key={route.uuid} type={route.type} uuid={route.uuid} />;
     case 'graph':
       return <GraphView />;
+    case 'bgp':
+      return <BgpView />;
     case 'search':
       return <SearchView key={route.q} q={route.q} />;
     default:

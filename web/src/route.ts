@@ -12,6 +12,7 @@ export type Route =
   | { view: 'new'; type: string }
   | { view: 'edit'; type: string; uuid: string }
   | { view: 'graph' }
+  | { view: 'bgp' }
   | { view: 'search'; q: string }
   | { view: 'missing'; path: string };
 
@@ -28,6 +29,8 @@ export function parse(loc: Location = window.location): Route {
       return { view: 'types' };
     case 'graph':
       return { view: 'graph' };
+    case 'bgp':
+      return { view: 'bgp' };
     case 'search':
       return { view: 'search', q: q.get('q') ?? '' };
     case 'list':
@@ -54,6 +57,7 @@ export const href = {
   create: (type: string) => `/ui/new/${type}`,
   edit: (type: string, uuid: string) => `/ui/edit/${type}/${uuid}`,
   graph: () => '/ui/graph',
+  bgp: () => '/ui/bgp',
   search: (q: string) => `/ui/search?q=${encodeURIComponent(q)}`,
   signin: () => '/ui/signin',
 };

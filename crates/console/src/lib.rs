@@ -33,6 +33,15 @@ pub fn router() -> Router {
 /// A file of the app, or the app's page for any other path without a file extension (the
 /// app's own routes: a deep link such as `/ui/virtual-network/<uuid>` survives a reload).
 fn page(path: &str) -> Response {
+    // The control node's introspect is mounted at /ui/control/ by the controller when it runs
+    // the control role; without it, those paths are not the app's.
+    if path.starts_with("control/") {
+        return (
+            StatusCode::NOT_FOUND,
+            "this controller does not run the control role (--roles config): no control node state",
+        )
+            .into_response();
+    }
     let file = assets::get(path).or_else(|| {
         let last = path.rsplit('/').next().unwrap_or("");
         (!last.contains('.')).then(assets::index)

@@ -74,3 +74,10 @@ async fn built_files_are_served_with_their_type() {
         assert_eq!(got.len(), String::from_utf8_lossy(body).len(), "{name}");
     }
 }
+
+#[tokio::test]
+async fn control_paths_are_not_the_app_without_a_control_node() {
+    let (status, _, body) = get("/ui/control/bgp/neighbors").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body.contains("control role"), "{body}");
+}

@@ -20,11 +20,12 @@ export async function freePort() {
   });
 }
 
-/** Starts the controller (API role only); `tokens` turns on --auth token-file. */
-export async function startController(bin, { tokens } = {}) {
+/** Starts the controller (API role only unless `args` says otherwise); `tokens` turns on
+ * --auth token-file. */
+export async function startController(bin, { tokens, args: extra = ['--roles', 'config'] } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'cirrus-console-'));
   const port = await freePort();
-  const args = ['--roles', 'config', '--api-listen', `127.0.0.1:${port}`, '--data-dir', join(dir, 'data'), '--log', 'warn'];
+  const args = [...extra, '--api-listen', `127.0.0.1:${port}`, '--data-dir', join(dir, 'data'), '--log', 'warn'];
   if (tokens) {
     const file = join(dir, 'tokens');
     writeFileSync(file, tokens.map((t) => `${t.token} ${t.role} ${t.project}`).join('\n') + '\n');

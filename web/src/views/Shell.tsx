@@ -28,6 +28,7 @@ export function Shell({ route, children }: { route: Route; children: ComponentCh
     [href.home(), 'Overview'],
     ...FORM_TYPES.map(([t, label]) => [href.list(t), label] as [string, string]),
     [href.graph(), 'Connectivity'],
+    [href.bgp(), 'BGP peers'],
     [href.types(), 'All types'],
   ];
   return (
