@@ -56,6 +56,10 @@ export default [
       }
       const bgpPort = await freePort();
       const c = await startController(env.controller, {
+        tokens: [
+          { token: 'admin-secret', role: 'admin', project: 'default-domain:default-project' },
+          { token: 'member-secret', role: 'member', project: 'default-domain:default-project' },
+        ],
         args: ['--roles', 'config,control', '--hostname', 'cn1', '--bgp-address', CN, '--bgp-port', String(bgpPort),
           '--introspect-listen', `127.0.0.1:${await freePort()}`, '--channel-listen', 'none'],
       });
@@ -63,13 +67,20 @@ export default [
       const gwPort = await freePort();
       const gobgp = startGobgp(dir, gwPort, await freePort(), bgpPort);
       try {
-        const a = apiOf(c.url);
+        page.allowErrors = [/status of 401/];
+        const a = apiOf(c.url, 'admin-secret');
+        // The control node's state is the API's to guard: admins only.
+        assert.equal((await apiOf(c.url).call('GET', '/ui/control/bgp/neighbors')).status, 401);
+        assert.equal((await apiOf(c.url, 'member-secret').call('GET', '/ui/control/bgp/neighbors')).status, 403);
+        assert.equal((await a.call('GET', '/ui/control/bgp/neighbors')).status, 200);
         await a.create('bgp-router', 'bgp-routers', {
           fq_name: [...FABRIC, 'gobgp-gw'], parent_type: 'routing-instance',
           bgp_router_parameters: { vendor: 'gobgp', router_type: 'router', address: GW, identifier: GW, port: gwPort, autonomous_system: 65001 },
           bgp_router_refs: [{ to: [...FABRIC, 'cn1'], attr: { session: [{ uuid: '1', attributes: [{ address_families: { family: ['inet-vpn'] } }] }] } }],
         });
         await page.goto(`${c.url}/ui/bgp`);
+        await page.getByLabel('API token (X-Auth-Token)').fill('admin-secret');
+        await page.getByRole('button', { name: 'Sign in' }).click();
         const row = page.locator(`[data-testid=bgp-peers] tr[data-peer="${GW}"]`);
         await row.waitFor({ timeout: 20000 });
         await page.locator(`tr[data-peer="${GW}"][data-state="Established"]`).waitFor({ timeout: 60000 });
