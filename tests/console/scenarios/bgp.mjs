@@ -2,7 +2,7 @@
 // that runs the control role shows Established; stopped, its row changes state within 10 s.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,7 +65,8 @@ export default [
       });
       const dir = mkdtempSync(join(tmpdir(), 'cirrus-console-gobgp-'));
       const gwPort = await freePort();
-      const gobgp = startGobgp(dir, gwPort, await freePort(), bgpPort);
+      const gwApi = await freePort();
+      const gobgp = startGobgp(dir, gwPort, gwApi, bgpPort);
       try {
         page.allowErrors = [/status of 401/];
         const a = apiOf(c.url, 'admin-secret');
@@ -85,6 +86,18 @@ export default [
         await row.waitFor({ timeout: 20000 });
         await page.locator(`tr[data-peer="${GW}"][data-state="Established"]`).waitFor({ timeout: 60000 });
         assert.equal(await row.getByRole('link', { name: 'gobgp-gw' }).count(), 1);
+        // A route from the peer lands in the global VPN table shown below the peers.
+        execFileSync('/usr/bin/gobgp', ['-u', GW, '-p', String(gwApi), 'global', 'rib', '-a', 'vpnv4', 'add', '192.0.2.0/24',
+          'label', '700', 'rd', '65001:7', 'rt', '64512:8105', 'nexthop', GW]);
+        for (let i = 0; ; i++) {
+          await page.getByTestId('routes-count').waitFor();
+          if (await page.getByTestId('routes').getByText('192.0.2.0/24').count()) break;
+          if (i > 20) throw new Error(`route 192.0.2.0/24 not shown: ${await page.getByTestId('routes-count').textContent()}`);
+          await new Promise((r) => setTimeout(r, 500));
+          // Re-read the table: pick an instance and the global tables again.
+          await page.getByLabel('Table').selectOption({ index: 1 });
+          await page.getByLabel('Table').selectOption('');
+        }
         await a11y(page, 'BGP peers');
         await shot(page, 'bgp-peers');
 

@@ -5,6 +5,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, call, list, message, type Obj } from '../api';
 import { href } from '../route';
+import { RoutesPanel } from './RoutesPanel';
 
 type Neighbor = {
   address: string;
@@ -96,6 +97,7 @@ export function BgpView() {
         </table>
       )}
       {peers && peers.length === 0 && <p>No peers: add a BGP router that refers to this control node (or is referred to by it).</p>}
+      {!error && <RoutesPanel />}
     </>
   );
 }
