@@ -6,7 +6,7 @@
 // vnc_api), CHROMIUM (default /usr/bin/chromium), CIRRUS_SKIP_LOG, CI,
 // CIRRUS_CONSOLE_BASELINE=1 to write the screenshots into baseline/ instead of out/.
 
-import { appendFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { killAllNow, startController, stopAll } from './lib/controller.mjs';
@@ -104,5 +104,19 @@ try {
 }
 if (figures.length) console.log(`figures:\n  ${figures.join('\n  ')}`);
 console.log(`screenshots: ${shots}`);
+// The baselines are for people to look at (fonts and chromium versions move pixels); a page
+// whose size differs from its baseline is named here, not failed.
+const size = (f) => {
+  const b = readFileSync(f);
+  return `${b.readUInt32BE(16)}x${b.readUInt32BE(20)}`;
+};
+const baseline = join(here, 'baseline');
+if (shots !== baseline) {
+  for (const f of readdirSync(shots)) {
+    const base = join(baseline, f);
+    if (!existsSync(base)) console.log(`  ${f}: no baseline yet`);
+    else if (size(base) !== size(join(shots, f))) console.log(`  ${f}: ${size(join(shots, f))}, baseline ${size(base)}`);
+  }
+}
 console.log(`console: ${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);
