@@ -30,3 +30,19 @@ if ! "$VENV/bin/python" -c 'import vnc_api.vnc_api, pytest, yaml' 2>/dev/null; t
   "$VENV/bin/pip" install -q contrail-api-client future six requests pytest pyyaml
 fi
 echo "install-test-deps: ok (venv $VENV)"
+
+# The web console: Node (Debian's nodejs 18 is enough; a newer one already here is kept),
+# Debian's chromium for the browser suite, and the pinned front-end and test tools
+# (web/package-lock.json, tests/console/package-lock.json).
+if ! command -v npm >/dev/null; then
+  ensure_packages install-test-deps nodejs npm
+fi
+ensure_packages install-test-deps chromium
+for dir in web tests/console; do
+  # npm ci leaves node_modules/.package-lock.json newer than the lockfile it installed.
+  if [ ! "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]; then
+    echo "install-test-deps: npm ci in $dir"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+done
+echo "install-test-deps: console tools ok (node $(node --version))"

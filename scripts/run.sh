@@ -34,6 +34,17 @@ if ! command -v cargo >/dev/null; then
   export PATH="$HOME/.cargo/bin:$PATH"
 fi
 
+# The web console (served by the controller at /ui/): Node and npm (Debian's nodejs 18 is
+# enough; a newer one already here is kept), then the pinned tools and the bundle in web/dist,
+# which the controller's build embeds.
+if ! command -v npm >/dev/null; then
+  ensure_packages run.sh nodejs npm
+fi
+if [ ! web/node_modules/.package-lock.json -nt web/package-lock.json ]; then
+  (cd web && npm ci --no-audit --no-fund --loglevel=error)
+fi
+(cd web && npm run --silent build)
+
 # ---- build ----
 cargo build --release -p cirrus-controller -p cirrus-cli -p cirrus-vrouter
 BIN=${CARGO_TARGET_DIR:-$PWD/target}/release
@@ -53,5 +64,6 @@ echo
 echo "\$ cirrusctl sandbox exec red-web1 -- ping -c 3 $to      # red-web1 on c1 -> red-web2 on c2, over the overlay"
 "$CTL" sandbox exec red-web1 -- ping -c 3 "$to"
 echo
-echo "The sandbox keeps running. Its VNC API is http://127.0.0.1:8082 (any Contrail client);"
+echo "The sandbox keeps running. Its VNC API is http://127.0.0.1:8082 (any Contrail client),"
+echo "its web console http://127.0.0.1:8082/ui/;"
 echo "see it with: $CTL sandbox status   and remove it with: $CTL sandbox down"

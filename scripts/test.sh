@@ -36,3 +36,11 @@ CIRRUS_VNC_PYTHON="$VENV/bin/python" cargo test --workspace
 echo "== vnc_api suite"
 CIRRUS_CONTROLLER_BIN=${CARGO_TARGET_DIR:-$PWD/target}/debug/cirrus-controller \
   "$VENV/bin/python" -m pytest -q -p no:cacheprovider tests/python
+echo "== console browser suite"
+# The web console built into the controller (web/dist, embedded by crates/console), then driven
+# in Debian's chromium against a real controller; prints `console: N passed, N failed`.
+(cd web && npm run --silent build)
+cargo build -p cirrus-controller
+CIRRUS_CONTROLLER_BIN=${CARGO_TARGET_DIR:-$PWD/target}/debug/cirrus-controller \
+  CIRRUS_CLI_BIN=${CARGO_TARGET_DIR:-$PWD/target}/debug/cirrusctl \
+  CIRRUS_TEST_VENV="$VENV" node tests/console/run.mjs

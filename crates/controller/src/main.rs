@@ -197,6 +197,19 @@ async fn main() -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind(args.api_listen)
             .await
             .with_context(|| format!("binding --api-listen {}", args.api_listen))?;
+        // The web console at /ui/, beside the API: its app calls the API with the caller's
+        // token, so it has the API's auth.
+        let mut router = router.merge(cirrus_console::router());
+        if let Some(node) = &control {
+            router = router.merge(console_control(node, state.clone()));
+        }
+        if cirrus_console::BUILT {
+            tracing::info!(console = %format!("http://{}/ui/", args.api_listen), "web console");
+        } else {
+            tracing::warn!(
+                "web console not built (no web/dist at build time): /ui/ says how to build it"
+            );
+        }
         tracing::info!(
             api = %format!("http://{}", args.api_listen),
             store = %where_,
@@ -300,6 +313,36 @@ async fn start_control(
         "cirrus-controller running the control node"
     );
     Ok(node)
+}
+
+/// The control node's introspect (BGP peers, routes, vrouters) for the web console, under
+/// `/ui/control/` on the API's listener, for admins by the API's own auth (the console's page
+/// cannot reach the introspect port: another origin).
+fn console_control(
+    node: &cirrus_control::ControlNode,
+    state: std::sync::Arc<cirrus_api::ApiState>,
+) -> axum::Router {
+    use axum::response::IntoResponse;
+    let introspect = cirrus_control::introspect::router(node.speaker.clone(), node.hub.clone());
+    axum::Router::new()
+        .nest("/ui/control", introspect)
+        .layer(axum::middleware::from_fn(
+            move |req: axum::extract::Request, next: axum::middleware::Next| {
+                let state = state.clone();
+                async move {
+                    let caller = state.auth.identify(req.headers(), &state.index());
+                    match caller {
+                        Ok(c) if c.admin => next.run(req).await,
+                        Ok(_) => (
+                            axum::http::StatusCode::FORBIDDEN,
+                            "the control node's state is for admins only",
+                        )
+                            .into_response(),
+                        Err(e) => e.into_response(),
+                    }
+                }
+            },
+        ))
 }
 
 /// The machine's hostname, short form (what Contrail's provisioning names control nodes by).
