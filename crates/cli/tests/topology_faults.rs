@@ -11,7 +11,7 @@ mod common;
 
 use std::net::{IpAddr, SocketAddr};
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use cirrus_lab::{CHANNEL_PORT, ControllerSpec, Lab, ProcessSpec, VrouterSpec};
 use common::{Background, Sandbox, free_port, program, sandbox_can_run, text, wait_until};
@@ -91,11 +91,13 @@ fn a_killed_vrouter_and_a_restarted_controller_keep_ports_config_and_traffic() {
     assert!(ports_before.to_string().contains(&vmi), "{ports_before}");
 
     // ---- kill -9 the vrouter of c1, then restart it on its state dir ----
+    let restarted;
     {
         let mut lab = sb.lab();
         kill9(&mut lab, "vrouter-c1");
         assert!(!sb.ping("f1", &f2), "f1 reaches f2 with its vrouter dead");
         let spec = VrouterSpec::new("c1", vrouter_bin(), &[channel(&lab, 1)]);
+        restarted = Instant::now();
         lab.start_vrouter(&spec, Duration::from_secs(60)).unwrap();
     }
     wait_until(
@@ -110,6 +112,11 @@ fn a_killed_vrouter_and_a_restarted_controller_keep_ports_config_and_traffic() {
         || sb.logs(),
     );
     sb.wait_ping("f1", &f2, Duration::from_secs(30));
+    // The figure (target 10 s), printed for the closing note, not asserted.
+    println!(
+        "vrouter restart to f1's first ping across nodes: {:.2} s (target <= 10 s)",
+        restarted.elapsed().as_secs_f64()
+    );
     sb.wait_ping("f2", &f1, Duration::from_secs(10));
 
     // ---- stop the controller: traffic keeps flowing; restart it on its data dir ----
