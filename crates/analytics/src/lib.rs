@@ -22,6 +22,8 @@ pub mod query;
 #[cfg(feature = "server")]
 pub mod schema;
 #[cfg(feature = "server")]
+pub mod server;
+#[cfg(feature = "server")]
 pub mod store;
 
 /// Microseconds since the epoch.
