@@ -313,7 +313,10 @@ async fn bind_analytics(
             );
             Ok(None)
         }
-        Err(e) => Err(anyhow::anyhow!("binding {flag} {}: {e}", given.unwrap_or(default))),
+        Err(e) => Err(anyhow::anyhow!(
+            "binding {flag} {}: {e}",
+            given.unwrap_or(default)
+        )),
     }
 }
 
