@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -25,6 +25,14 @@ use cirrus_packet_io::report::FlowFilter;
 use crate::flow_context::{FlowContext, LocalAddr};
 use crate::flow_setup::{Decided, Refusal};
 use crate::policy::Layer;
+
+/// Whether flow setup should name the rules that allowed each flow (set once export
+/// starts; one process runs one agent).
+static RULES_WANTED: AtomicBool = AtomicBool::new(false);
+
+pub fn rules_wanted() -> bool {
+    RULES_WANTED.load(Ordering::Relaxed)
+}
 
 /// Where and how often.
 #[derive(Debug, Clone)]
@@ -60,12 +68,15 @@ pub struct Verdict {
     pub layer: Option<Layer>,
     pub rule: Option<Arc<str>>,
     pub reason: &'static str,
+    /// For a pass: the rule of each layer that passed it.
+    pub allowed_by: Vec<(Layer, Arc<str>)>,
 }
 
-fn verdict(r: Option<&Refusal>) -> Verdict {
+fn verdict(r: Option<&Refusal>, allowed_by: &[(Layer, Arc<str>)]) -> Verdict {
     match r {
         None => Verdict {
             pass: true,
+            allowed_by: allowed_by.to_vec(),
             ..Verdict::default()
         },
         Some(r) => Verdict {
@@ -79,6 +90,7 @@ fn verdict(r: Option<&Refusal>) -> Verdict {
                 _ => None,
             },
             reason: r.reason(),
+            allowed_by: Vec::new(),
         },
     }
 }
@@ -108,13 +120,13 @@ impl DecisionLog {
             return;
         }
         let reverse = match (&d.refused, &d.reverse_refused) {
-            (_, Some(r)) => verdict(Some(r)),
-            (r, None) => verdict(r.as_ref()),
+            (_, Some(r)) => verdict(Some(r), &[]),
+            (r, None) => verdict(r.as_ref(), &d.allowed_by),
         };
         m.insert(
             key,
             Decision {
-                forward: verdict(d.refused.as_ref()),
+                forward: verdict(d.refused.as_ref(), &d.allowed_by),
                 reverse,
             },
         );
@@ -184,12 +196,20 @@ fn network_name(ctx: &FlowContext, vrf: u16, addr: IpAddr) -> (String, bool, Str
 
 fn side(v: &Verdict, uuid: u128, r: Option<&FlowRecord>) -> FlowSide {
     let rule = v.rule.as_deref().unwrap_or("").to_string();
-    let (nw, sg, fw) = match v.layer {
+    let (mut nw, mut sg, mut fw) = match v.layer {
         Some(Layer::NetworkPolicy) => (rule, String::new(), String::new()),
         Some(Layer::SecurityGroup) => (String::new(), rule, String::new()),
         Some(Layer::Firewall) => (String::new(), String::new(), rule),
         None => Default::default(),
     };
+    for (layer, r) in &v.allowed_by {
+        let slot = match layer {
+            Layer::NetworkPolicy => &mut nw,
+            Layer::SecurityGroup => &mut sg,
+            Layer::Firewall => &mut fw,
+        };
+        *slot = r.to_string();
+    }
     let pass = v.pass && r.is_none_or(|r| r.verdict != FlowVerdict::Drop);
     FlowSide {
         uuid,
@@ -383,6 +403,7 @@ pub fn start(
     ctx: Arc<ArcSwap<FlowContext>>,
     (log, stats): (Arc<DecisionLog>, Arc<ExportStats>),
 ) {
+    RULES_WANTED.store(true, Ordering::Relaxed);
     let (tx, rx): (SyncSender<Vec<SessionSample>>, _) = sync_channel(cfg.queue.max(1));
     let st = stats.clone();
     let to = cfg.collector;
@@ -489,6 +510,7 @@ mod tests {
                 refused: None,
                 reverse_refused: None,
                 nat: None,
+                allowed_by: vec![(Layer::SecurityGroup, Arc::from("sg-allow-1"))],
             },
         );
         let one = s.sample(
@@ -506,6 +528,7 @@ mod tests {
         assert_eq!(one[0].forward.diff_bytes, 1000);
         assert_eq!(one[0].reverse.as_ref().unwrap().diff_bytes, 300);
         assert!(one[0].forward.pass);
+        assert_eq!(one[0].forward.sg_rule_uuid, "sg-allow-1");
         // Unchanged counters: nothing; moved: the deltas.
         assert!(
             s.sample(
@@ -574,6 +597,7 @@ mod tests {
                 )),
                 reverse_refused: None,
                 nat: None,
+                allowed_by: Vec::new(),
             },
         );
         let mut d = rec(1, f, f.reversed(1), FlowVerdict::Drop, 60);
@@ -614,6 +638,7 @@ mod tests {
                     refused: None,
                     reverse_refused: None,
                     nat: None,
+                    allowed_by: Vec::new(),
                 },
             )
         };
