@@ -14,7 +14,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use cirrus_analytics::record::{Encap, Event, FlowSide, SessionSample};
@@ -98,7 +98,7 @@ fn verdict(r: Option<&Refusal>, allowed_by: &[(Layer, Arc<str>)]) -> Verdict {
 /// Decisions by the forward flow's key, bounded; read and cleared by the sampler.
 #[derive(Debug)]
 pub struct DecisionLog {
-    map: Mutex<HashMap<FlowKey, Decision>>,
+    map: Mutex<HashMap<FlowKey, (Decision, Instant)>>,
     cap: usize,
     stats: Arc<ExportStats>,
 }
@@ -125,10 +125,13 @@ impl DecisionLog {
         };
         m.insert(
             key,
-            Decision {
-                forward: verdict(d.refused.as_ref(), &d.allowed_by),
-                reverse,
-            },
+            (
+                Decision {
+                    forward: verdict(d.refused.as_ref(), &d.allowed_by),
+                    reverse,
+                },
+                Instant::now(),
+            ),
         );
     }
 
@@ -144,6 +147,21 @@ impl DecisionLog {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(key)
+            .map(|(d, _)| d)
+    }
+
+    /// Removes and returns the decisions noted before `t`: their flows were gone before
+    /// the dump that started at `t` (closed and aged within one interval).
+    fn take_older(&self, t: Instant) -> Vec<(FlowKey, Decision)> {
+        let mut m = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        let keys: Vec<FlowKey> = m
+            .iter()
+            .filter(|(_, (_, at))| *at < t)
+            .map(|(k, _)| *k)
+            .collect();
+        keys.into_iter()
+            .filter_map(|k| m.remove(&k).map(|(d, _)| (k, d)))
+            .collect()
     }
 }
 
@@ -231,6 +249,58 @@ fn side(v: &Verdict, uuid: u128, r: Option<&FlowRecord>) -> FlowSide {
 }
 
 impl Sampler {
+    /// The first sample of a flow: its ends, networks, ports and decision.
+    #[allow(clippy::too_many_arguments)]
+    fn setup(
+        &mut self,
+        ctx: &FlowContext,
+        k: &FlowKey,
+        dst_vrf: u16,
+        d: &Decision,
+        r: Option<&FlowRecord>,
+        rev: Option<&FlowRecord>,
+        now: u64,
+    ) -> SessionSample {
+        let (svn, sl, svmi) = network_name(ctx, k.vrf(), k.src());
+        // A dropped flow routes nowhere (no destination VRF): look in the source's.
+        let (dvn, dl, dvmi) = match network_name(ctx, dst_vrf, k.dst()) {
+            (vn, false, _) if vn.is_empty() && dst_vrf != k.vrf() => {
+                network_name(ctx, k.vrf(), k.dst())
+            }
+            found => found,
+        };
+        let (fu, ru) = (self.uuid(), self.uuid());
+        let reverse = match (rev, r) {
+            (Some(x), _) => Some(side(&d.reverse, ru, Some(x))),
+            // Gone before any dump: a reverse flow existed when the forward one passed.
+            (None, None) if d.forward.pass => Some(side(&d.reverse, ru, None)),
+            _ => None,
+        };
+        SessionSample {
+            t_us: now,
+            event: Event::Setup,
+            vrouter: self.hostname.clone(),
+            vrouter_ip: IpAddr::V4(self.underlay),
+            other_vrouter_ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            encap: Encap::None,
+            source_vn: svn,
+            source_ip: k.src(),
+            sport: k.sport(),
+            dest_vn: dvn,
+            dest_ip: k.dst(),
+            dport: k.dport(),
+            protocol: k.proto().0,
+            source_local: sl,
+            dest_local: dl,
+            vmi: if sl { svmi } else { dvmi },
+            setup_time: now,
+            teardown_time: 0,
+            teardown_reason: String::new(),
+            forward: side(&d.forward, fu, r),
+            reverse,
+        }
+    }
+
     fn uuid(&mut self) -> u128 {
         self.next_uuid += 1;
         (self.seed as u128) << 64 | self.next_uuid as u128
@@ -243,6 +313,7 @@ impl Sampler {
         ctx: &FlowContext,
         log: &DecisionLog,
         now: u64,
+        dumped_at: Instant,
     ) -> Vec<SessionSample> {
         let by_key: HashMap<FlowKey, &FlowRecord> = flows.iter().map(|r| (r.key, r)).collect();
         let mut out = Vec::new();
@@ -296,35 +367,19 @@ impl Sampler {
                     ..Verdict::default()
                 },
             });
-            let k = &r.key;
-            let (svn, sl, svmi) = network_name(ctx, k.vrf(), k.src());
-            let (dvn, dl, dvmi) = network_name(ctx, r.dst_vrf, k.dst());
-            let (fu, ru) = (self.uuid(), self.uuid());
-            let s = SessionSample {
-                t_us: now,
-                event: Event::Setup,
-                vrouter: self.hostname.clone(),
-                vrouter_ip: IpAddr::V4(self.underlay),
-                other_vrouter_ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-                encap: Encap::None,
-                source_vn: svn,
-                source_ip: k.src(),
-                sport: k.sport(),
-                dest_vn: dvn,
-                dest_ip: k.dst(),
-                dport: k.dport(),
-                protocol: k.proto().0,
-                source_local: sl,
-                dest_local: dl,
-                vmi: if sl { svmi } else { dvmi },
-                setup_time: now,
-                teardown_time: 0,
-                teardown_reason: String::new(),
-                forward: side(&d.forward, fu, Some(r)),
-                reverse: rev.map(|x| side(&d.reverse, ru, Some(x))),
-            };
+            let s = self.setup(ctx, &r.key, r.dst_vrf, &d, Some(r), rev, now);
             out.push(s.clone());
             self.live.insert(r.key, Live { sample: s });
+        }
+        // Flows decided before this dump and not in it lived less than an interval: their
+        // setup and teardown, without counters.
+        for (k, d) in log.take_older(dumped_at) {
+            let mut s = self.setup(ctx, &k, k.vrf(), &d, None, None, now);
+            out.push(s.clone());
+            s.event = Event::Teardown;
+            s.teardown_time = now;
+            s.teardown_reason = "removed".into();
+            out.push(s);
         }
         let gone: Vec<FlowKey> = self
             .live
@@ -424,11 +479,12 @@ pub fn start(
             };
             loop {
                 std::thread::sleep(cfg.interval);
+                let dumped_at = Instant::now();
                 let Ok(dump) = handle.flows(FlowFilter::All, DUMP_LIMIT) else {
                     continue;
                 };
                 let flows: Vec<FlowRecord> = dump.into_iter().flat_map(|w| w.flows).collect();
-                let samples = s.sample(&flows, &ctx.load(), &lg, now_us());
+                let samples = s.sample(&flows, &ctx.load(), &lg, now_us(), dumped_at);
                 if samples.is_empty() {
                     continue;
                 }
@@ -521,6 +577,7 @@ mod tests {
             &ctx,
             &log,
             10,
+            Instant::now(),
         );
         assert_eq!(one.len(), 1);
         assert_eq!(one[0].event, Event::Setup);
@@ -538,7 +595,8 @@ mod tests {
                 ],
                 &ctx,
                 &log,
-                20
+                20,
+                Instant::now()
             )
             .is_empty()
         );
@@ -550,6 +608,7 @@ mod tests {
             &ctx,
             &log,
             30,
+            Instant::now(),
         );
         assert_eq!(two.len(), 1);
         assert_eq!(two[0].event, Event::Interval);
@@ -559,7 +618,7 @@ mod tests {
         );
         assert_eq!(two[0].reverse.as_ref().unwrap().diff_bytes, 50);
         assert_eq!(two[0].forward.uuid, one[0].forward.uuid);
-        let three = s.sample(&[], &ctx, &log, 40);
+        let three = s.sample(&[], &ctx, &log, 40, Instant::now());
         assert_eq!(three.len(), 1);
         assert_eq!(
             (
@@ -602,7 +661,7 @@ mod tests {
         );
         let mut d = rec(1, f, f.reversed(1), FlowVerdict::Drop, 60);
         d.rev_key = None;
-        let out = sampler().sample(&[d], &FlowContext::default(), &log, 5);
+        let out = sampler().sample(&[d], &FlowContext::default(), &log, 5, Instant::now());
         assert_eq!(out.len(), 1);
         let fw = &out[0].forward;
         assert!(!fw.pass);
@@ -647,5 +706,49 @@ mod tests {
             log.note(k, &x);
         }
         assert_eq!(stats.decisions_dropped.load(Ordering::Relaxed), 2);
+    }
+
+    #[test]
+    fn a_flow_gone_before_any_dump_still_has_its_setup_and_teardown() {
+        let f = FlowKey::new(
+            1,
+            IpProtocol::TCP,
+            [10, 0, 0, 1].into(),
+            [10, 0, 0, 2].into(),
+            4000,
+            80,
+        );
+        let log = DecisionLog::new(8, Arc::new(ExportStats::default()));
+        log.note(
+            f,
+            &Decided {
+                decision: FlowDecision {
+                    index: 1,
+                    key: f,
+                    forward: FlowSpec::forward(1),
+                    reverse: None,
+                },
+                refused: None,
+                reverse_refused: None,
+                nat: None,
+                allowed_by: vec![(Layer::NetworkPolicy, Arc::from("nw-rule-a"))],
+            },
+        );
+        let mut s = sampler();
+        let before = Instant::now() - Duration::from_secs(1);
+        assert!(
+            s.sample(&[], &FlowContext::default(), &log, 5, before)
+                .is_empty(),
+            "decided after that dump began"
+        );
+        let out = s.sample(&[], &FlowContext::default(), &log, 6, Instant::now());
+        let events: Vec<Event> = out.iter().map(|x| x.event).collect();
+        assert_eq!(events, [Event::Setup, Event::Teardown]);
+        assert_eq!(out[0].forward.nw_ace_uuid, "nw-rule-a");
+        assert!(out[0].forward.pass && out[0].reverse.is_some());
+        assert!(
+            s.sample(&[], &FlowContext::default(), &log, 7, Instant::now())
+                .is_empty()
+        );
     }
 }

@@ -49,8 +49,17 @@ fn ip_or_empty(buf: &mut String, ip: IpAddr) -> &str {
     fill(buf, ip)
 }
 
+/// `pass`; `deny` when a policy rule refused it; `drop` for other refusals (no route,
+/// spoofed source, ...).
 fn action(s: &FlowSide) -> &'static str {
-    if s.pass { "pass" } else { "drop" }
+    if s.pass {
+        "pass"
+    } else if !(s.nw_ace_uuid.is_empty() && s.sg_rule_uuid.is_empty() && s.fw_rule_uuid.is_empty())
+    {
+        "deny"
+    } else {
+        "drop"
+    }
 }
 
 /// The rule that decided, for the firewall column: the firewall rule, else the

@@ -172,7 +172,7 @@ fn exported_records_are_queried_in_opserver_shapes() {
         json!({"value": [
             {"sourceip": "10.0.0.1", "destip": "10.0.1.2", "dport": 80, "action": "pass",
              "sg_rule_uuid": "11111111-2222-3333-4444-555555555555", "nw_ace_uuid": "", "SUM(bytes)": 100},
-            {"sourceip": "10.0.0.3", "destip": "10.0.1.2", "dport": 22, "action": "drop",
+            {"sourceip": "10.0.0.3", "destip": "10.0.1.2", "dport": 22, "action": "deny",
              "sg_rule_uuid": "", "nw_ace_uuid": "99999999-0000-0000-0000-000000000001", "SUM(bytes)": 60},
         ]})
     );
