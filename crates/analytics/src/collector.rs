@@ -44,7 +44,7 @@ pub async fn serve(listener: TcpListener, store: Arc<Store>, flush_every: Durati
             tick.tick().await;
             n += 1;
             let s = st.clone();
-            let check_retention = n % (60 / flush_every.as_secs().clamp(1, 60)) == 0;
+            let check_retention = n.is_multiple_of(60 / flush_every.as_secs().clamp(1, 60));
             let r = tokio::task::spawn_blocking(move || {
                 if check_retention {
                     s.enforce_retention(crate::now_us());

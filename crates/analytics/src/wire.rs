@@ -289,7 +289,7 @@ mod tests {
                 underlay_source_port: 51000,
                 ..FlowSide::default()
             },
-            reverse: (i % 2 == 0).then(|| FlowSide {
+            reverse: i.is_multiple_of(2).then(|| FlowSide {
                 uuid: 78,
                 pass: false,
                 drop_reason: "security-group".into(),
