@@ -78,14 +78,20 @@ pub fn write(ds: Dataset, batch: &Batch, path: &Path) -> Result<u64, FileError> 
     };
     let tmp = path.with_extension("tmp");
     let file = File::create(&tmp).map_err(io)?;
-    let props = WriterProperties::builder()
+    let mut props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("level 3")))
         .set_max_row_group_row_count(Some(1 << 20))
         // Only T's range is used (to skip row groups): min/max of every string column
         // costs a comparison per value.
         .set_statistics_enabled(EnabledStatistics::None)
-        .set_column_statistics_enabled(ColumnPath::from("T"), EnabledStatistics::Chunk)
-        .build();
+        .set_column_statistics_enabled(ColumnPath::from("T"), EnabledStatistics::Chunk);
+    // Flow uuids are unique per flow: a dictionary would only be built to be dropped.
+    for c in ["UuidKey", "forward_flow_uuid", "reverse_flow_uuid"] {
+        if ds.column(c).is_some() {
+            props = props.set_column_dictionary_enabled(ColumnPath::from(c), false);
+        }
+    }
+    let props = props.build();
     let mut w = SerializedFileWriter::new(file, schema(ds), Arc::new(props)).map_err(pq)?;
     let mut rg = w.next_row_group().map_err(pq)?;
     let mut i = 0;
