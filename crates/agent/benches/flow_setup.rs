@@ -173,6 +173,7 @@ fn main() {
         fabric_ifindex: 1,
         fabric: tokio::sync::mpsc::unbounded_channel().0,
         traps: Arc::new(NoTraps),
+        decisions: None,
     };
     let vrf = *desired.vrfs.keys().next().expect("a VRF");
 

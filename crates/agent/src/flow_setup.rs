@@ -64,6 +64,9 @@ pub struct Decided {
     pub reverse_refused: Option<Refusal>,
     /// Translation applied: the floating IP.
     pub nat: Option<IpAddr>,
+    /// The rule of each layer that passed an allowed flow; filled only while flow export
+    /// is on ([`crate::flow_export::rules_wanted`]).
+    pub allowed_by: Vec<(Layer, Arc<str>)>,
 }
 
 /// What a decision is about: the held entry, its key, where it came in, and what its
@@ -87,6 +90,7 @@ fn drop_only(up: &Miss, why: Refusal) -> Decided {
         refused: Some(why),
         reverse_refused: None,
         nat: None,
+        allowed_by: Vec::new(),
     }
 }
 
@@ -142,6 +146,16 @@ struct Plan<'a> {
 fn finish(up: &Miss, plan: Plan<'_>) -> Decided {
     let Outcome { forward, reverse } =
         evaluate(&plan.h, plan.src.as_deref(), plan.dst.as_deref(), plan.opts);
+    let allowed_by = if forward.allowed() && crate::flow_export::rules_wanted() {
+        crate::policy::allowed_by::allowed_by(
+            &plan.h,
+            plan.src.as_deref(),
+            plan.dst.as_deref(),
+            plan.opts,
+        )
+    } else {
+        Vec::new()
+    };
     let refusal = |v: &Verdict| match v {
         Verdict::Allow => None,
         Verdict::Deny { layer, rule } => Some(Refusal::Policy(*layer, rule.clone())),
@@ -170,6 +184,7 @@ fn finish(up: &Miss, plan: Plan<'_>) -> Decided {
             None
         },
         nat: plan.nat,
+        allowed_by,
     }
 }
 

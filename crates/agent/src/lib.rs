@@ -11,6 +11,7 @@ pub mod config;
 pub mod derive;
 pub mod fabric;
 pub mod flow_context;
+pub mod flow_export;
 pub mod flow_setup;
 pub mod flow_stats;
 pub mod introspect;

@@ -55,6 +55,8 @@ pub struct PipelineAgent {
     pub fabric_ifindex: IfIndex,
     pub fabric: UnboundedSender<FabricSeen>,
     pub traps: Arc<dyn WorkloadTraps>,
+    /// Where decisions are noted for flow export (`None`: export off).
+    pub decisions: Option<Arc<crate::flow_export::DecisionLog>>,
 }
 
 impl Agent for PipelineAgent {
@@ -66,6 +68,9 @@ impl Agent for PipelineAgent {
             .setup_seconds
             .observe(started.elapsed().as_secs_f64());
         self.stats.record(&d);
+        if let Some(log) = &self.decisions {
+            log.note(up.key, &d);
+        }
         if let Some(r) = &d.refused {
             tracing::debug!(key = ?up.key, ingress = up.ingress, reason = r.reason(), refusal = ?r, "flow refused");
         }

@@ -1,6 +1,7 @@
 //! `cirrus-controller`: the Cirrus config node (Contrail's VNC REST API) and control node (BGP
 //! speaker configured from the bgp-router objects, with its JSON introspect) on an embedded
-//! store or on etcd. `--roles` picks which of the two run; analytics joins in a later release.
+//! store or on etcd, and the analytics node (flow collector and Contrail's query API). `--roles`
+//! picks which run.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -59,14 +60,30 @@ struct Args {
     quota_default: Vec<String>,
 
     /// Roles to run, comma-separated: `config` (the VNC REST API), `control` (the BGP speaker
-    /// and its introspect). Both read the same config index.
+    /// and its introspect), `analytics` (the flow collector and the analytics query API).
+    /// Config and control read the same config index.
     #[arg(
         long,
         env = "CIRRUS_ROLES",
         value_delimiter = ',',
-        default_value = "config,control"
+        default_value = "config,control,analytics"
     )]
     roles: Vec<Role>,
+
+    /// Analytics query API (Contrail's opserver: /analytics/tables, POST /analytics/query).
+    /// Default: --api-listen's address, port 8081; when defaulted and taken, analytics is
+    /// skipped with a warning instead of stopping the controller.
+    #[arg(long, env = "CIRRUS_ANALYTICS_LISTEN")]
+    analytics_listen: Option<SocketAddr>,
+
+    /// Where vrouters send flow records (`cirrus-vrouter --collector`). Default:
+    /// --api-listen's address, port 8086 (Contrail's collector port).
+    #[arg(long, env = "CIRRUS_COLLECTOR_LISTEN")]
+    collector_listen: Option<SocketAddr>,
+
+    /// Hours of flow records kept (in --data-dir/analytics, one directory per hour).
+    #[arg(long, env = "CIRRUS_ANALYTICS_RETENTION_HOURS", default_value_t = 48)]
+    analytics_retention_hours: u32,
 
     /// This control node's name: it runs as the bgp-router
     /// default-domain:default-project:ip-fabric:__default__:<HOSTNAME>. Default: the machine's
@@ -120,13 +137,15 @@ enum Role {
     Config,
     /// The BGP speaker and its introspect.
     Control,
+    /// The flow collector and the analytics query API.
+    Analytics,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     if args.roles.is_empty() {
-        anyhow::bail!("--roles: give config, control or both");
+        anyhow::bail!("--roles: give one or more of config, control, analytics");
     }
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_new(&args.log).context("--log")?)
@@ -193,6 +212,12 @@ async fn main() -> anyhow::Result<()> {
         None
     };
 
+    let analytics = if args.roles.contains(&Role::Analytics) {
+        start_analytics(&args).await?
+    } else {
+        None
+    };
+
     let served = if args.roles.contains(&Role::Config) {
         let listener = tokio::net::TcpListener::bind(args.api_listen)
             .await
@@ -227,6 +252,10 @@ async fn main() -> anyhow::Result<()> {
     if let Some(c) = control {
         // Cease to every peer, so they drop the session now rather than at hold-timer expiry.
         c.shutdown().await;
+    }
+    if let Some((stop, task)) = analytics {
+        let _ = stop.send(());
+        let _ = task.await;
     }
     served?;
     tracing::info!("cirrus-controller stopped");
@@ -343,6 +372,78 @@ fn console_control(
                 }
             },
         ))
+}
+
+/// Binds one analytics listener: a bind failure is fatal when the address was given, and a
+/// warning (`None`) when it was the default.
+async fn bind_analytics(
+    flag: &str,
+    given: Option<SocketAddr>,
+    default: SocketAddr,
+) -> anyhow::Result<Option<tokio::net::TcpListener>> {
+    match tokio::net::TcpListener::bind(given.unwrap_or(default)).await {
+        Ok(l) => Ok(Some(l)),
+        Err(e) if given.is_none() => {
+            tracing::warn!(
+                "analytics not started: binding the default {flag} {default}: {e} (give {flag}, \
+                 or leave analytics out of --roles)"
+            );
+            Ok(None)
+        }
+        Err(e) => Err(anyhow::anyhow!(
+            "binding {flag} {}: {e}",
+            given.unwrap_or(default)
+        )),
+    }
+}
+
+type AnalyticsTask = (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+);
+
+/// Starts the analytics node: the store in --data-dir/analytics, the collector, the API.
+async fn start_analytics(args: &Args) -> anyhow::Result<Option<AnalyticsTask>> {
+    let ip = args.api_listen.ip();
+    let Some(api) = bind_analytics(
+        "--analytics-listen",
+        args.analytics_listen,
+        SocketAddr::new(ip, 8081),
+    )
+    .await?
+    else {
+        return Ok(None);
+    };
+    let Some(collector) = bind_analytics(
+        "--collector-listen",
+        args.collector_listen,
+        SocketAddr::new(ip, 8086),
+    )
+    .await?
+    else {
+        return Ok(None);
+    };
+    let dir = args.data_dir.join("analytics");
+    let mut cfg = cirrus_analytics::server::AnalyticsConfig::new(dir.clone());
+    cfg.retention_hours = args.analytics_retention_hours;
+    tracing::info!(
+        api = %format!("http://{}", api.local_addr()?),
+        collector = %collector.local_addr()?,
+        dir = %dir.display(),
+        retention_hours = cfg.retention_hours,
+        "cirrus-controller running analytics"
+    );
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let r = cirrus_analytics::server::serve(cfg, api, collector, async {
+            let _ = stopped.await;
+        })
+        .await;
+        if let Err(e) = r {
+            tracing::error!(error = %e, "analytics stopped");
+        }
+    });
+    Ok(Some((stop, task)))
 }
 
 /// The machine's hostname, short form (what Contrail's provisioning names control nodes by).

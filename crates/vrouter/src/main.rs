@@ -81,6 +81,15 @@ struct Args {
     #[arg(long, default_value = "af-packet-gso")]
     io: Io,
 
+    /// The analytics collector (`cirrus-controller --collector-listen`, port 8086) that
+    /// receives this node's flow and session records; without it nothing is exported.
+    #[arg(long, env = "CIRRUS_COLLECTOR")]
+    collector: Option<SocketAddr>,
+
+    /// Seconds between flow samples (byte and packet deltas of live flows, teardowns).
+    #[arg(long, default_value_t = 5)]
+    flow_export_interval: u64,
+
     /// Log filter (tracing EnvFilter syntax), e.g. `info`, `cirrus_agent=debug`.
     #[arg(long, env = "RUST_LOG", default_value = "info")]
     log: String,
@@ -168,6 +177,13 @@ async fn main() -> anyhow::Result<()> {
     opts.token = token;
     opts.workers = args.workers.max(1);
     opts.neighbours = link::kernel_neighbours(&args.fabric_interface);
+    opts.flow_export =
+        args.collector
+            .map(|collector| cirrus_agent::flow_export::FlowExportConfig {
+                collector,
+                interval: std::time::Duration::from_secs(args.flow_export_interval.max(1)),
+                queue: 64,
+            });
     let gso = GsoConfig::for_fabric_mtu(link::mtu(&args.fabric_interface)?);
     let running = start(opts, Box::new(SystemDevices { io: args.io, gso }))
         .with_context(|| format!("starting the vrouter {hostname}"))?;

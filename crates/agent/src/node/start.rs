@@ -62,6 +62,8 @@ pub struct AgentOptions {
     pub manual_sessions: usize,
     /// The port IPC's oper table, to fill with the VMIs' config for its `GET` answers.
     pub oper: Option<crate::port_ipc::OperTable>,
+    /// Flow and session records to the analytics collector (`None`: off).
+    pub flow_export: Option<crate::flow_export::FlowExportConfig>,
 }
 
 impl AgentOptions {
@@ -80,6 +82,7 @@ impl AgentOptions {
             reeval_settle: Duration::from_millis(20),
             manual_sessions: 0,
             oper: None,
+            flow_export: None,
         }
     }
 }
@@ -191,12 +194,17 @@ pub fn start(opts: AgentOptions, mut devices: Box<dyn Devices>) -> Result<Runnin
     let stats = Arc::new(FlowStats::default());
     let traps = Arc::new(Traps::new(ctx.clone()));
     let (fabric_tx, fabric_rx) = mpsc::unbounded_channel();
+    let export = opts
+        .flow_export
+        .as_ref()
+        .map(|_| crate::flow_export::parts());
     let agent = PipelineAgent {
         ctx: ctx.clone(),
         stats: stats.clone(),
         fabric_ifindex: FABRIC_IFINDEX,
         fabric: fabric_tx,
         traps: traps.clone() as Arc<dyn WorkloadTraps>,
+        decisions: export.as_ref().map(|(log, _)| log.clone()),
     };
     let runner = Runner::spawn_workers(
         workers,
@@ -214,6 +222,16 @@ pub fn start(opts: AgentOptions, mut devices: Box<dyn Devices>) -> Result<Runnin
         RunnerConfig::default(),
     );
     let handle = runner.handle();
+    if let (Some(cfg), Some(parts)) = (opts.flow_export.clone(), export) {
+        crate::flow_export::start(
+            cfg,
+            opts.hostname.clone(),
+            opts.fabric.ip,
+            handle.clone(),
+            ctx.clone(),
+            parts,
+        );
+    }
     {
         let handle = handle.clone();
         let traps = traps.clone() as Arc<dyn WorkloadTraps>;

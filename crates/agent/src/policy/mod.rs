@@ -4,6 +4,7 @@
 //! Compiled once per config change; matching compares integers and prefixes only.
 
 pub mod acl;
+pub mod allowed_by;
 pub mod firewall;
 pub mod header;
 pub mod names;

@@ -38,6 +38,11 @@ pub struct UpArgs {
     #[arg(long, default_value = "127.0.0.1:8083", value_name = "ADDR:PORT")]
     pub introspect_listen: SocketAddr,
 
+    /// Where the controller serves the analytics query API (flows recorded by the
+    /// vrouters, which send them to its collector on the underlay, port 8086)
+    #[arg(long, default_value = "127.0.0.1:8081", value_name = "ADDR:PORT")]
+    pub analytics_listen: SocketAddr,
+
     /// The cirrus-controller program [default: beside cirrusctl]
     #[arg(long, env = "CIRRUS_CONTROLLER_BIN", value_name = "PATH")]
     pub controller_bin: Option<PathBuf>,
@@ -245,6 +250,24 @@ fn start_services(
     let mut controller = ControllerSpec::new(lab, controller_bin);
     controller.api_listen = args.api_listen;
     controller.introspect_listen = args.introspect_listen;
+    // Analytics: the query API where asked, the collector beside the channel (the vrouters
+    // reach the controller on the underlay).
+    let collector = controller
+        .channel_listen
+        .map(|c| std::net::SocketAddr::new(c.ip(), 8086));
+    controller.extra_args.extend([
+        "--analytics-listen".to_string(),
+        args.analytics_listen.to_string(),
+    ]);
+    if let Some(c) = collector {
+        controller
+            .extra_args
+            .extend(["--collector-listen".to_string(), c.to_string()]);
+    }
+    lab.set_meta(
+        "analytics",
+        json!(format!("http://{}", args.analytics_listen)),
+    )?;
     lab.set_meta("api", json!(controller.api_url()))?;
     lab.set_meta("introspect", json!(controller.introspect_url()))?;
     println!(
@@ -272,6 +295,15 @@ fn start_services(
         let mut spec = VrouterSpec::new(name, &vrouter_bin, &[channel]);
         if let Some(io) = &args.vrouter_io {
             spec.extra_args = vec!["--io".into(), io.clone()];
+        }
+        if let Some(c) = collector {
+            // Sampled every second: a sandbox's short test connections show their bytes.
+            spec.extra_args.extend([
+                "--collector".to_string(),
+                c.to_string(),
+                "--flow-export-interval".to_string(),
+                "1".to_string(),
+            ]);
         }
         lab.start_vrouter(&spec, timeout)?;
     }

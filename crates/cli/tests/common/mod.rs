@@ -82,6 +82,8 @@ pub struct Sandbox {
     pub dir: PathBuf,
     pub api: String,
     pub introspect: String,
+    /// The controller's analytics query API.
+    pub analytics: String,
 }
 
 impl Sandbox {
@@ -91,6 +93,7 @@ impl Sandbox {
         Sandbox {
             api: format!("127.0.0.1:{}", free_port()),
             introspect: format!("127.0.0.1:{}", free_port()),
+            analytics: format!("127.0.0.1:{}", free_port()),
             prefix,
             dir,
         }
@@ -140,6 +143,8 @@ impl Sandbox {
             &self.api,
             "--introspect-listen",
             &self.introspect,
+            "--analytics-listen",
+            &self.analytics,
             "--timeout",
             "60",
         ]

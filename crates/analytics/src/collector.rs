@@ -1,0 +1,71 @@
+//! The collector: accepts vrouters' export streams ([`crate::wire`]) on TCP, stores their
+//! records, writes the open batches every `flush_every` and drops partitions past the
+//! retention every minute. A connection whose stream breaks is closed; the vrouter
+//! reconnects.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::AsyncReadExt;
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::store::Store;
+use crate::wire::{self, WireError};
+
+async fn connection(mut s: TcpStream, store: Arc<Store>) -> Result<(), String> {
+    let mut head = [0u8; 8];
+    let mut body = Vec::new();
+    loop {
+        match s.read_exact(&mut head).await {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+            Err(e) => return Err(e.to_string()),
+        }
+        let len = wire::frame_len(&head).map_err(|e| e.to_string())?;
+        body.resize(len, 0);
+        s.read_exact(&mut body).await.map_err(|e| e.to_string())?;
+        let mut recs = Vec::new();
+        wire::decode_body(&body, |r| recs.push(r)).map_err(|e: WireError| e.to_string())?;
+        let st = store.clone();
+        tokio::task::spawn_blocking(move || st.ingest(&recs))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+    }
+}
+
+/// Serves `listener` until the task is dropped, with the flush and retention timers.
+pub async fn serve(listener: TcpListener, store: Arc<Store>, flush_every: Duration) {
+    let st = store.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(flush_every);
+        let mut n: u64 = 0;
+        loop {
+            tick.tick().await;
+            n += 1;
+            let s = st.clone();
+            let check_retention = n.is_multiple_of(60 / flush_every.as_secs().clamp(1, 60));
+            let r = tokio::task::spawn_blocking(move || {
+                if check_retention {
+                    s.enforce_retention(crate::now_us());
+                }
+                s.flush()
+            })
+            .await;
+            if let Ok(Err(e)) = r {
+                tracing::warn!(error = %e, "analytics: writing a partition file failed");
+            }
+        }
+    });
+    loop {
+        let Ok((sock, peer)) = listener.accept().await else {
+            continue;
+        };
+        let st = store.clone();
+        tokio::spawn(async move {
+            if let Err(e) = connection(sock, st).await {
+                tracing::warn!(%peer, error = %e, "analytics: export stream closed");
+            }
+        });
+    }
+}

@@ -1,0 +1,131 @@
+//! The query API on :8081, the way Contrail's opserver answers it: `/analytics`,
+//! `/analytics/tables`, `/analytics/table/<t>`, `/analytics/table/<t>/schema` and
+//! `POST /analytics/query` (answered synchronously: `{"value": [rows]}`, plus `"bounded"`
+//! with one sentence per limit the query met). A malformed query is a 400 whose body names
+//! the field: `{"error": ..., "field": ...}`.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+use crate::query::{self, Bounds, EvalBounds};
+use crate::schema::{TABLES, schema_json, table};
+use crate::store::Store;
+
+/// What the handlers share.
+pub struct Api {
+    pub store: Arc<Store>,
+    pub bounds: Bounds,
+    pub eval: EvalBounds,
+}
+
+fn base(h: &HeaderMap) -> String {
+    let host = h
+        .get(axum::http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("localhost");
+    format!("http://{host}")
+}
+
+fn error(status: StatusCode, field: &str, msg: &str) -> Response {
+    (
+        status,
+        Json(json!({ "error": format!("{field}: {msg}"), "field": field })),
+    )
+        .into_response()
+}
+
+async fn root(h: HeaderMap) -> Json<Value> {
+    let b = base(&h);
+    Json(json!([
+        { "name": "tables", "href": format!("{b}/analytics/tables") },
+        { "name": "queries", "href": format!("{b}/analytics/query") },
+    ]))
+}
+
+async fn tables(h: HeaderMap) -> Json<Value> {
+    let b = base(&h);
+    Json(Value::Array(
+        TABLES
+            .iter()
+            .map(|t| {
+                json!({
+                    "name": t.name,
+                    "href": format!("{b}/analytics/table/{}", t.name),
+                    "type": match t.dataset {
+                        crate::schema::Dataset::Flow => "FLOW",
+                        crate::schema::Dataset::Session => "SESSION",
+                    },
+                    "display_name": null,
+                })
+            })
+            .collect(),
+    ))
+}
+
+async fn table_links(h: HeaderMap, Path(t): Path<String>) -> Response {
+    match table(&t) {
+        Some(t) => Json(json!([{
+            "name": "schema",
+            "href": format!("{}/analytics/table/{}/schema", base(&h), t.name),
+        }]))
+        .into_response(),
+        None => error(
+            StatusCode::NOT_FOUND,
+            "table",
+            &format!("unknown table {t:?}"),
+        ),
+    }
+}
+
+async fn schema(Path(t): Path<String>) -> Response {
+    match table(&t) {
+        Some(t) => Json(schema_json(t)).into_response(),
+        None => error(
+            StatusCode::NOT_FOUND,
+            "table",
+            &format!("unknown table {t:?}"),
+        ),
+    }
+}
+
+async fn run_query(State(api): State<Arc<Api>>, body: axum::body::Bytes) -> Response {
+    let body: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return error(StatusCode::BAD_REQUEST, "body", &format!("not JSON: {e}")),
+    };
+    let q = match query::parse(&body, crate::now_us(), api.bounds) {
+        Ok(q) => q,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &e.field, &e.msg),
+    };
+    let a = api.clone();
+    let out = tokio::task::spawn_blocking(move || query::run(&a.store, &q, a.eval)).await;
+    match out {
+        Ok(Ok(o)) => {
+            let mut v = json!({ "value": o.rows });
+            if !o.bounded.is_empty() {
+                v["bounded"] = json!(o.bounded);
+            }
+            Json(v).into_response()
+        }
+        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, "store", &e.to_string()),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "query", &e.to_string()),
+    }
+}
+
+/// The router of the query API.
+pub fn router(api: Arc<Api>) -> Router {
+    Router::new()
+        .route("/analytics", get(root))
+        .route("/analytics/tables", get(tables))
+        .route("/analytics/table/{t}", get(table_links))
+        .route("/analytics/table/{t}/schema", get(schema))
+        .route("/analytics/query", post(run_query))
+        .with_state(api)
+}

@@ -1,0 +1,35 @@
+//! Cirrus analytics: the flow and session records vrouters export (`record`, `wire`),
+//! the collector that receives them (`collector`), the columnar store that keeps them
+//! (`store`, `parquet_io`, `columns`, `ingest`) and Contrail's analytics query API over
+//! them (`schema`, `query`, `http`). Without the `server` feature only the record and
+//! its wire format are built, for the vrouter.
+
+pub mod record;
+pub mod wire;
+
+#[cfg(feature = "server")]
+pub mod collector;
+#[cfg(feature = "server")]
+pub mod columns;
+#[cfg(feature = "server")]
+pub mod http;
+#[cfg(feature = "server")]
+pub mod ingest;
+#[cfg(feature = "server")]
+pub mod parquet_io;
+#[cfg(feature = "server")]
+pub mod query;
+#[cfg(feature = "server")]
+pub mod schema;
+#[cfg(feature = "server")]
+pub mod server;
+#[cfg(feature = "server")]
+pub mod store;
+
+/// Microseconds since the epoch.
+pub fn now_us() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,227 @@
+//! Batches to and from Parquet files: one row group per flushed batch, every column
+//! required (no nulls), strings dictionary-encoded by Parquet, pages compressed with zstd,
+//! min/max statistics per row group so a query skips row groups outside its time range and
+//! reads only the columns it names.
+
+use std::fs::File;
+use std::path::Path;
+use std::sync::Arc;
+
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::column::reader::{ColumnReader, get_typed_column_reader};
+use parquet::data_type::{ByteArray, ByteArrayType, Int64Type};
+use parquet::errors::ParquetError;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::reader::{FileReader, SerializedFileReader};
+use parquet::file::statistics::Statistics;
+use parquet::file::writer::SerializedFileWriter;
+use parquet::schema::types::{ColumnPath, Type};
+
+use crate::columns::{Batch, Col, FxMap, Kind, StrCol};
+use crate::schema::Dataset;
+
+/// Why a partition file could not be written or read.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    Parquet { path: String, source: ParquetError },
+    #[error("{path}: column {column} is not {expected:?}")]
+    Shape {
+        path: String,
+        column: &'static str,
+        expected: Kind,
+    },
+}
+
+fn schema(ds: Dataset) -> Arc<Type> {
+    use parquet::basic::{ConvertedType, Repetition, Type as Phys};
+    let fields = ds
+        .columns()
+        .iter()
+        .map(|c| {
+            let b = match c.kind {
+                Kind::Int => Type::primitive_type_builder(c.name, Phys::INT64),
+                Kind::Str => Type::primitive_type_builder(c.name, Phys::BYTE_ARRAY)
+                    .with_converted_type(ConvertedType::UTF8),
+            };
+            Arc::new(
+                b.with_repetition(Repetition::REQUIRED)
+                    .build()
+                    .expect("static schema"),
+            )
+        })
+        .collect();
+    Arc::new(
+        Type::group_type_builder(ds.dir())
+            .with_fields(fields)
+            .build()
+            .expect("static schema"),
+    )
+}
+
+/// Writes `batch` (every column present) as a new file at `path` (via a temporary name,
+/// renamed when complete, so readers never see half a file). Returns its size in bytes.
+pub fn write(ds: Dataset, batch: &Batch, path: &Path) -> Result<u64, FileError> {
+    let p = path.display().to_string();
+    let io = |source| FileError::Io {
+        path: p.clone(),
+        source,
+    };
+    let pq = |source| FileError::Parquet {
+        path: p.clone(),
+        source,
+    };
+    let tmp = path.with_extension("tmp");
+    let file = File::create(&tmp).map_err(io)?;
+    let mut props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("level 3")))
+        .set_max_row_group_row_count(Some(1 << 20))
+        // Only T's range is used (to skip row groups): min/max of every string column
+        // costs a comparison per value.
+        .set_statistics_enabled(EnabledStatistics::None)
+        .set_column_statistics_enabled(ColumnPath::from("T"), EnabledStatistics::Chunk);
+    // Flow uuids are unique per flow: a dictionary would only be built to be dropped.
+    for c in ["UuidKey", "forward_flow_uuid", "reverse_flow_uuid"] {
+        if ds.column(c).is_some() {
+            props = props.set_column_dictionary_enabled(ColumnPath::from(c), false);
+        }
+    }
+    let props = props.build();
+    let mut w = SerializedFileWriter::new(file, schema(ds), Arc::new(props)).map_err(pq)?;
+    let mut rg = w.next_row_group().map_err(pq)?;
+    let mut i = 0;
+    while let Some(mut cw) = rg.next_column().map_err(pq)? {
+        match batch.cols[i]
+            .as_ref()
+            .expect("a flushed batch has every column")
+        {
+            Col::Int(v) => {
+                cw.typed::<Int64Type>()
+                    .write_batch(v, None, None)
+                    .map_err(pq)?;
+            }
+            Col::Str(s) => {
+                let dict: Vec<ByteArray> = s
+                    .dict
+                    .iter()
+                    .map(|d| ByteArray::from(d.as_bytes().to_vec()))
+                    .collect();
+                let vals: Vec<ByteArray> =
+                    s.ids.iter().map(|&id| dict[id as usize].clone()).collect();
+                cw.typed::<ByteArrayType>()
+                    .write_batch(&vals, None, None)
+                    .map_err(pq)?;
+            }
+        }
+        cw.close().map_err(pq)?;
+        i += 1;
+    }
+    rg.close().map_err(pq)?;
+    w.close().map_err(pq)?;
+    std::fs::rename(&tmp, path).map_err(io)?;
+    std::fs::metadata(path).map(|m| m.len()).map_err(io)
+}
+
+/// Reads the row groups of `path` whose `T` range meets `[from, to]`, only the columns in
+/// `wanted` (indexes into the dataset's columns); the others are `None`.
+pub fn read(
+    ds: Dataset,
+    path: &Path,
+    wanted: &[usize],
+    from: i64,
+    to: i64,
+) -> Result<Vec<Batch>, FileError> {
+    let p = path.display().to_string();
+    let pq = |source| FileError::Parquet {
+        path: p.clone(),
+        source,
+    };
+    let file = File::open(path).map_err(|source| FileError::Io {
+        path: p.clone(),
+        source,
+    })?;
+    let reader = SerializedFileReader::new(file).map_err(pq)?;
+    let t = ds.column("T").expect("every dataset has T");
+    let cols = ds.columns();
+    let mut out = Vec::new();
+    for g in 0..reader.num_row_groups() {
+        let rg = reader.get_row_group(g).map_err(pq)?;
+        let meta = rg.metadata();
+        if let Some(Statistics::Int64(s)) = meta.column(t).statistics()
+            && let (Some(&lo), Some(&hi)) = (s.min_opt(), s.max_opt())
+            && (hi < from || lo > to)
+        {
+            continue;
+        }
+        let n = meta.num_rows() as usize;
+        let mut batch = Batch {
+            cols: vec![None; cols.len()],
+            len: n,
+        };
+        for &ci in wanted {
+            let shape = || FileError::Shape {
+                path: p.clone(),
+                column: cols[ci].name,
+                expected: cols[ci].kind,
+            };
+            let col = match (cols[ci].kind, rg.get_column_reader(ci).map_err(pq)?) {
+                (Kind::Int, r @ ColumnReader::Int64ColumnReader(_)) => {
+                    let mut r = get_typed_column_reader::<Int64Type>(r);
+                    let mut v = Vec::with_capacity(n);
+                    while v.len() < n {
+                        let (recs, _, _) = r
+                            .read_records(n - v.len(), None, None, &mut v)
+                            .map_err(pq)?;
+                        if recs == 0 {
+                            break;
+                        }
+                    }
+                    Col::Int(v)
+                }
+                (Kind::Str, r @ ColumnReader::ByteArrayColumnReader(_)) => {
+                    let mut r = get_typed_column_reader::<ByteArrayType>(r);
+                    let mut v: Vec<ByteArray> = Vec::with_capacity(n);
+                    while v.len() < n {
+                        let (recs, _, _) = r
+                            .read_records(n - v.len(), None, None, &mut v)
+                            .map_err(pq)?;
+                        if recs == 0 {
+                            break;
+                        }
+                    }
+                    // Values of a dictionary page share the page's buffer: intern each
+                    // distinct (address, length) once, while there are few of them.
+                    let mut s = StrCol::default();
+                    s.ids.reserve(n);
+                    let mut seen: FxMap<(usize, usize), u32> = FxMap::default();
+                    for b in &v {
+                        let d = b.data();
+                        let at = (d.as_ptr() as usize, d.len());
+                        if let Some(&id) = seen.get(&at) {
+                            s.ids.push(id);
+                            continue;
+                        }
+                        let id = s.intern(std::str::from_utf8(d).map_err(|_| shape())?);
+                        s.ids.push(id);
+                        if seen.len() < 1 << 16 {
+                            seen.insert(at, id);
+                        }
+                    }
+                    Col::Str(s)
+                }
+                _ => return Err(shape()),
+            };
+            if col.len() != n {
+                return Err(shape());
+            }
+            batch.cols[ci] = Some(col);
+        }
+        out.push(batch);
+    }
+    Ok(out)
+}

@@ -1,0 +1,235 @@
+//! What is stored and what is queried. Two datasets are stored (`flow`: one row per flow
+//! direction per sample; `session`: one row per local endpoint per sample) and four of
+//! Contrail's query tables read them: the series tables every row in the time range, the
+//! record tables the latest row of each flow (by `UuidKey`) or session (by
+//! `forward_flow_uuid`). Column names and datatypes are Contrail's (`viz.sandesh`
+//! `_TABLES`); the flow tables also carry the rule, action and underlay columns of
+//! `FlowRecordTable`, so a series query can name the rule that decided.
+
+use crate::columns::Kind;
+
+/// One stored column: its name, storage kind and Contrail's datatype.
+#[derive(Debug, Clone, Copy)]
+pub struct Column {
+    pub name: &'static str,
+    pub kind: Kind,
+    pub datatype: &'static str,
+    pub index: bool,
+}
+
+const fn c(name: &'static str, kind: Kind, datatype: &'static str, index: bool) -> Column {
+    Column {
+        name,
+        kind,
+        datatype,
+        index,
+    }
+}
+
+use Kind::{Int, Str};
+
+/// The `flow` dataset, in storage order (ingest pushes in this order).
+pub const FLOW: &[Column] = &[
+    c("T", Int, "int", false),
+    c("vrouter", Str, "string", true),
+    c("sourcevn", Str, "string", true),
+    c("sourceip", Str, "ipaddr", true),
+    c("destvn", Str, "string", true),
+    c("destip", Str, "ipaddr", true),
+    c("protocol", Int, "int", true),
+    c("sport", Int, "int", true),
+    c("dport", Int, "int", true),
+    c("direction_ing", Int, "int", true),
+    c("UuidKey", Str, "uuid", false),
+    c("setup_time", Int, "long", false),
+    c("teardown_time", Int, "long", false),
+    c("packets", Int, "int", false),
+    c("bytes", Int, "int", false),
+    c("agg-packets", Int, "long", false),
+    c("agg-bytes", Int, "long", false),
+    c("action", Str, "string", false),
+    c("sg_rule_uuid", Str, "uuid", false),
+    c("nw_ace_uuid", Str, "uuid", false),
+    c("security_policy_rule", Str, "string", false),
+    c("drop_reason", Str, "string", false),
+    c("teardown_reason", Str, "string", false),
+    c("vrouter_ip", Str, "string", false),
+    c("other_vrouter_ip", Str, "string", false),
+    c("underlay_proto", Int, "int", false),
+    c("underlay_source_port", Int, "int", false),
+    c("vmi", Str, "string", false),
+    c("flow_class_id", Int, "int", false),
+];
+
+/// The `session` dataset, in storage order.
+pub const SESSION: &[Column] = &[
+    c("T", Int, "int", false),
+    c("session_type", Str, "string", true),
+    c("is_service_instance", Int, "int", true),
+    c("vmi", Str, "string", true),
+    c("vn", Str, "string", true),
+    c("deployment", Str, "string", true),
+    c("tier", Str, "string", true),
+    c("application", Str, "string", true),
+    c("site", Str, "string", true),
+    c("labels", Str, "string", true),
+    c("custom_tags", Str, "string", true),
+    c("remote_deployment", Str, "string", true),
+    c("remote_tier", Str, "string", true),
+    c("remote_application", Str, "string", true),
+    c("remote_site", Str, "string", true),
+    c("remote_labels", Str, "string", true),
+    c("remote_custom_tags", Str, "string", true),
+    c("remote_vn", Str, "string", true),
+    c("remote_prefix", Str, "string", true),
+    c("security_policy_rule", Str, "string", true),
+    c("vrouter", Str, "string", false),
+    c("vrouter_ip", Str, "ipaddr", false),
+    c("local_ip", Str, "ipaddr", true),
+    c("protocol", Int, "int", true),
+    c("server_port", Int, "int", true),
+    c("remote_ip", Str, "ipaddr", false),
+    c("client_port", Int, "int", false),
+    c("forward_flow_uuid", Str, "uuid", false),
+    c("forward_action", Str, "string", false),
+    c("forward_sg_rule_uuid", Str, "string", false),
+    c("forward_nw_ace_uuid", Str, "string", false),
+    c("forward_underlay_source_port", Str, "string", false),
+    c("forward_drop_reason", Str, "string", false),
+    c("reverse_flow_uuid", Str, "uuid", false),
+    c("reverse_action", Str, "string", false),
+    c("reverse_sg_rule_uuid", Str, "string", false),
+    c("reverse_nw_ace_uuid", Str, "string", false),
+    c("reverse_underlay_source_port", Str, "string", false),
+    c("reverse_drop_reason", Str, "string", false),
+    c("session_class_id", Int, "int", false),
+    c("forward_sampled_bytes", Int, "int", false),
+    c("forward_sampled_pkts", Int, "int", false),
+    c("forward_logged_bytes", Int, "int", false),
+    c("forward_logged_pkts", Int, "int", false),
+    c("reverse_sampled_bytes", Int, "int", false),
+    c("reverse_sampled_pkts", Int, "int", false),
+    c("reverse_logged_bytes", Int, "int", false),
+    c("reverse_logged_pkts", Int, "int", false),
+    c("setup_time", Int, "long", false),
+    c("teardown_time", Int, "long", false),
+    c("teardown_reason", Str, "string", false),
+    c("other_vrouter_ip", Str, "string", false),
+    c("underlay_proto", Int, "int", false),
+];
+
+/// A stored dataset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dataset {
+    Flow,
+    Session,
+}
+
+impl Dataset {
+    pub const ALL: [Dataset; 2] = [Dataset::Flow, Dataset::Session];
+    pub fn columns(self) -> &'static [Column] {
+        match self {
+            Dataset::Flow => FLOW,
+            Dataset::Session => SESSION,
+        }
+    }
+    pub fn dir(self) -> &'static str {
+        match self {
+            Dataset::Flow => "flow",
+            Dataset::Session => "session",
+        }
+    }
+    pub fn column(self, name: &str) -> Option<usize> {
+        self.columns().iter().position(|c| c.name == name)
+    }
+}
+
+/// One of Contrail's query tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Table {
+    pub name: &'static str,
+    pub dataset: Dataset,
+    /// Record tables keep only the latest row of each key column value.
+    pub latest_by: Option<&'static str>,
+    /// Aggregates listed in the schema (any `SUM`/`COUNT`/... of a column is accepted).
+    pub aggregates: &'static [&'static str],
+}
+
+pub const TABLES: &[Table] = &[
+    Table {
+        name: "FlowSeriesTable",
+        dataset: Dataset::Flow,
+        latest_by: None,
+        aggregates: &["T=", "SUM(packets)", "SUM(bytes)", "COUNT(flow)"],
+    },
+    Table {
+        name: "FlowRecordTable",
+        dataset: Dataset::Flow,
+        latest_by: Some("UuidKey"),
+        aggregates: &[],
+    },
+    Table {
+        name: "SessionSeriesTable",
+        dataset: Dataset::Session,
+        latest_by: None,
+        aggregates: &[
+            "T=",
+            "SUM(forward_sampled_bytes)",
+            "SUM(forward_sampled_pkts)",
+            "SUM(forward_logged_bytes)",
+            "SUM(forward_logged_pkts)",
+            "SUM(reverse_sampled_bytes)",
+            "SUM(reverse_sampled_pkts)",
+            "SUM(reverse_logged_bytes)",
+            "SUM(reverse_logged_pkts)",
+            "COUNT_DISTINCT(local_ip)",
+            "COUNT_DISTINCT(vn)",
+            "COUNT_DISTINCT(remote_vn)",
+            "COUNT_DISTINCT(remote_ip)",
+            "sample_count",
+        ],
+    },
+    Table {
+        name: "SessionRecordTable",
+        dataset: Dataset::Session,
+        latest_by: Some("forward_flow_uuid"),
+        aggregates: &[],
+    },
+];
+
+pub fn table(name: &str) -> Option<&'static Table> {
+    TABLES.iter().find(|t| t.name == name)
+}
+
+/// The table's schema as opserver serves it (`/analytics/table/<t>/schema`).
+pub fn schema_json(t: &Table) -> serde_json::Value {
+    let mut cols: Vec<serde_json::Value> = t
+        .dataset
+        .columns()
+        .iter()
+        .map(|c| {
+            let mut v = serde_json::json!({
+                "name": c.name,
+                "datatype": c.datatype,
+                "index": c.index,
+                "select": null,
+                "suffixes": null,
+            });
+            if c.name == "session_type" {
+                v["requiredness"] = "mandatory".into();
+                v["choices"] = serde_json::json!(["server", "client"]);
+            }
+            v
+        })
+        .collect();
+    for a in t.aggregates {
+        cols.push(serde_json::json!({
+            "name": a, "datatype": "int", "index": false, "select": null, "suffixes": null,
+        }));
+    }
+    let ty = match t.dataset {
+        Dataset::Flow => "FLOW",
+        Dataset::Session => "SESSION",
+    };
+    serde_json::json!({ "type": ty, "columns": cols })
+}
