@@ -45,9 +45,13 @@ struct Args {
     #[arg(long, env = "CIRRUS_STORE", default_value = "embedded")]
     store: String,
 
-    /// Authentication: `none` (every caller is admin) or `token-file=PATH`, a file of
-    /// `TOKEN ROLE PROJECT` lines (ROLE admin|member, PROJECT like default-domain:demo);
-    /// clients send the token in X-Auth-Token.
+    /// Authentication: `none` (every caller is admin), `token-file=PATH`, a file of
+    /// `TOKEN ROLE PROJECT` lines (ROLE admin|member, PROJECT like default-domain:demo), or
+    /// `keystone=URL,credentials=PATH`: tokens validated by the Keystone v3 at URL (http://),
+    /// with a service user from PATH, `key = value` lines as in `[keystone_authtoken]`:
+    /// username, password, project_name, user_domain_name and project_domain_name (both
+    /// default `Default`). The token's project is the caller's; its `admin` role makes the
+    /// caller cloud admin. Clients send the token in X-Auth-Token.
     #[arg(long, env = "CIRRUS_AUTH", default_value = "none")]
     auth: String,
 
