@@ -252,3 +252,20 @@ def test_token_cache_serves_repeat_requests_without_keystone(cirrus, keystone):
         assert time.time() - t0 < 2, "a cached token must not wait for Keystone"
     finally:
         keystone.proc.send_signal(18)  # SIGCONT
+
+
+def test_the_consoles_control_view_validates_keystone_tokens(keystone, tmp_path):
+    from test_intent import ControlController
+    creds = tmp_path / "creds"
+    creds.write_text("username = cirrus\npassword = cirruspw\nproject_name = service\n")
+    c = ControlController(auth=f"keystone={keystone.url},credentials={creds}")
+    try:
+        # Fresh tokens, never seen by the API routes: the control view validates them itself.
+        admin, _ = keystone.token("admin", "adminpw", "admin")
+        member, _ = keystone.token("m1", "m1pw", "p1")
+        url = c.url + "/ui/control/bgp/neighbors"
+        assert requests.get(url, headers={"X-Auth-Token": admin}).status_code == 200
+        assert requests.get(url, headers={"X-Auth-Token": member}).status_code == 403
+        assert requests.get(url, headers={"X-Auth-Token": "junk"}).status_code == 401
+    finally:
+        c.close()

@@ -334,7 +334,11 @@ fn console_control(
             move |req: axum::extract::Request, next: axum::middleware::Next| {
                 let state = state.clone();
                 async move {
-                    let caller = state.auth.identify(req.headers(), &state.index());
+                    // Under --auth keystone the token is validated first (cached after).
+                    let checked =
+                        cirrus_api::auth::keystone_project::check(&state, req.headers()).await;
+                    let caller =
+                        checked.and_then(|()| state.auth.identify(req.headers(), &state.index()));
                     match caller {
                         Ok(c) if c.admin => next.run(req).await,
                         Ok(_) => (

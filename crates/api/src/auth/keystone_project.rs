@@ -31,7 +31,9 @@ pub async fn admit(State(state): State<Arc<ApiState>>, req: Request, next: Next)
     }
 }
 
-async fn check(state: &ApiState, headers: &HeaderMap) -> ApiResult<()> {
+/// Validates the caller's token with Keystone (a no-op under other auth modes) and creates its
+/// project on first use; for other routers that call [`super::Auth::identify`].
+pub async fn check(state: &ApiState, headers: &HeaderMap) -> ApiResult<()> {
     let Auth::Keystone(ks) = &state.auth else {
         return Ok(());
     };
