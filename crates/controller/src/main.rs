@@ -12,6 +12,7 @@ use tracing_subscriber::EnvFilter;
 mod metered_store;
 mod metrics;
 mod metrics_control;
+mod tls;
 
 // mimalloc: the intent compiler and the route server make many short-lived allocations;
 // it compiles the 10k-network graph about 15% faster than the system allocator.
@@ -54,6 +55,14 @@ struct Args {
     /// caller cloud admin. Clients send the token in X-Auth-Token.
     #[arg(long, env = "CIRRUS_AUTH", default_value = "none")]
     auth: String,
+
+    /// Serve the API over TLS with this PEM certificate chain (with --tls-key).
+    #[arg(long, env = "CIRRUS_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "CIRRUS_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 
     /// Default quotas for projects that set none (Contrail's `[QUOTA]` section), as
     /// `TYPE=LIMIT` with TYPE a field of QuotaType (`virtual_network=10`, `subnet=20`) or
@@ -215,15 +224,25 @@ async fn main() -> anyhow::Result<()> {
             );
         }
         tracing::info!(
-            api = %format!("http://{}", args.api_listen),
+            api = %format!("{}://{}", if args.tls_cert.is_some() { "https" } else { "http" }, args.api_listen),
             store = %where_,
             auth = %auth.describe(),
             "cirrus-controller serving the VNC API"
         );
-        axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown())
-            .await
-            .context("serving the API")
+        match (&args.tls_cert, &args.tls_key) {
+            (Some(cert), Some(key)) => {
+                let listener = tls::TlsListener::new(listener, tls::acceptor(cert, key)?)?;
+                axum::serve(listener, router)
+                    .with_graceful_shutdown(shutdown())
+                    .await
+            }
+            _ => {
+                axum::serve(listener, router)
+                    .with_graceful_shutdown(shutdown())
+                    .await
+            }
+        }
+        .context("serving the API")
     } else {
         shutdown().await;
         Ok(())
