@@ -35,6 +35,8 @@ echo "install-test-deps: ok (venv $VENV)"
 if [ ! -x "$VENV/bin/keystone-manage" ]; then
   "$VENV/bin/pip" install -q keystone
 fi
+# openssl makes the CA and server certificate of tests/python/test_tls.py.
+ensure_packages install-test-deps openssl
 
 # The web console: Node (Debian's nodejs 18 is enough; a newer one already here is kept),
 # Debian's chromium for the browser suite, and the pinned front-end and test tools
