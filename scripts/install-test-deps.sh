@@ -31,6 +31,13 @@ if ! "$VENV/bin/python" -c 'import vnc_api.vnc_api, pytest, yaml' 2>/dev/null; t
 fi
 echo "install-test-deps: ok (venv $VENV)"
 
+# A real Keystone for --auth keystone (tests/python/test_keystone_auth.py sets it up on SQLite).
+if [ ! -x "$VENV/bin/keystone-manage" ]; then
+  "$VENV/bin/pip" install -q keystone
+fi
+# openssl makes the CA and server certificate of tests/python/test_tls.py.
+ensure_packages install-test-deps openssl
+
 # The web console: Node (Debian's nodejs 18 is enough; a newer one already here is kept),
 # Debian's chromium for the browser suite, and the pinned front-end and test tools
 # (web/package-lock.json, tests/console/package-lock.json).

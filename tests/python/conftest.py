@@ -34,13 +34,13 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_http(url, proc, timeout=30):
+def wait_http(url, proc, timeout=30, verify=True):
     deadline = time.time() + timeout
     while time.time() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"process exited with {proc.returncode} before {url} answered")
         try:
-            requests.get(url, timeout=1)
+            requests.get(url, timeout=1, verify=verify)
             return
         except requests.RequestException:
             time.sleep(0.1)
@@ -85,7 +85,10 @@ class Etcd:
 
 
 class Controller:
-    """One cirrus-controller process; restartable on the same data dir or store."""
+    """One cirrus-controller process; restartable on the same data dir or store. With `ca` (a
+    CA file) it is reached over https (give it --tls-cert/--tls-key in `args`)."""
+
+    ca = None
 
     def __init__(self, store="embedded", auth=None, data_dir=None, args=()):
         self.store = store
@@ -99,7 +102,7 @@ class Controller:
 
     @property
     def url(self):
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.ca else 'http'}://127.0.0.1:{self.port}"
 
     def start(self):
         args = [controller_bin(), "--api-listen", f"127.0.0.1:{self.port}",
@@ -112,7 +115,7 @@ class Controller:
         args += self.extra_args
         self.log = open(os.path.join(self.data_dir, "controller.log"), "a")
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
-        wait_http(self.url + "/", self.proc)
+        wait_http(self.url + "/", self.proc, verify=self.ca or True)
 
     def stop(self, sig=signal.SIGTERM):
         if self.proc and self.proc.poll() is None:

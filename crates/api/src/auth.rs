@@ -5,9 +5,17 @@
 //! `default-domain:tenant1`); the `X-Auth-Token` header picks the line. Members see and change
 //! only what their project owns, what is shared with it (perms2 `share`), or what is global
 //! (perms2 `global_access`), as Contrail's RBAC does with perms2.
+//!
+//! `--auth keystone=URL,credentials=PATH` validates the `X-Auth-Token` with a Keystone v3
+//! ([`keystone`]); the token's project is the caller's (created in the model on first use,
+//! [`keystone_project`]) and its `admin` role makes the caller the cloud admin.
+
+pub mod keystone;
+pub mod keystone_project;
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use axum::http::HeaderMap;
 use serde_json::Value;
@@ -36,17 +44,39 @@ pub enum Auth {
     #[default]
     None,
     Tokens(HashMap<String, TokenEntry>),
+    Keystone(Arc<keystone::Keystone>),
+}
+
+/// The caller's `X-Auth-Token`, or 401.
+pub fn token(headers: &HeaderMap) -> ApiResult<&str> {
+    headers
+        .get("x-auth-token")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| ApiError::unauthorized("Authentication required: no X-Auth-Token"))
 }
 
 impl Auth {
-    /// Parses the `--auth` flag: `none` or `token-file=PATH`.
+    /// Parses the `--auth` flag: `none`, `token-file=PATH` or
+    /// `keystone=URL,credentials=PATH`.
     pub fn from_flag(flag: &str) -> Result<Auth, String> {
         if flag == "none" {
             return Ok(Auth::None);
         }
+        if let Some(rest) = flag.strip_prefix("keystone=") {
+            let Some((url, creds)) = rest.split_once(",credentials=") else {
+                return Err(format!(
+                    "--auth {flag:?}: expected `keystone=URL,credentials=PATH`"
+                ));
+            };
+            let creds = keystone::ServiceCredentials::from_file(Path::new(creds))?;
+            return Ok(Auth::Keystone(Arc::new(keystone::Keystone::new(
+                url, creds,
+            )?)));
+        }
         let Some(path) = flag.strip_prefix("token-file=") else {
             return Err(format!(
-                "--auth {flag:?}: expected `none` or `token-file=PATH`"
+                "--auth {flag:?}: expected `none`, `token-file=PATH` or \
+                 `keystone=URL,credentials=PATH`"
             ));
         };
         Self::from_file(Path::new(path))
@@ -95,18 +125,42 @@ impl Auth {
         match self {
             Auth::None => "none (every caller is admin)".into(),
             Auth::Tokens(t) => format!("token file with {} tokens", t.len()),
+            Auth::Keystone(k) => format!("keystone at {}", k.url()),
         }
     }
 
     /// Identifies the caller of one request.
+    /// With Keystone, the token must have been validated (by the
+    /// [`keystone_project::admit`] gate on the API's routes).
     pub fn identify(&self, headers: &HeaderMap, index: &Index) -> ApiResult<Caller> {
-        let Auth::Tokens(tokens) = self else {
-            return Ok(Caller::admin());
+        let tokens = match self {
+            Auth::None => return Ok(Caller::admin()),
+            Auth::Tokens(tokens) => tokens,
+            Auth::Keystone(ks) => {
+                let info = ks.cached(token(headers)?).ok_or_else(|| {
+                    ApiError::unauthorized("Authentication failed: token not validated")
+                })?;
+                let project_uuid = info
+                    .project
+                    .as_ref()
+                    .map(|(id, _)| keystone::vnc_project_uuid(id));
+                if project_uuid.is_none() && !info.is_admin() {
+                    return Err(ApiError::unauthorized(
+                        "Authentication failed: the token is not scoped to a project",
+                    ));
+                }
+                let project_fq = project_uuid
+                    .as_deref()
+                    .and_then(|u| index.get(u))
+                    .map(|p| p.fq_str.clone());
+                return Ok(Caller {
+                    admin: info.is_admin(),
+                    project_fq,
+                    project_uuid,
+                });
+            }
         };
-        let token = headers
-            .get("x-auth-token")
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| ApiError::unauthorized("Authentication required: no X-Auth-Token"))?;
+        let token = token(headers)?;
         let entry = tokens
             .get(token)
             .ok_or_else(|| ApiError::unauthorized("Authentication failed: unknown token"))?;

@@ -96,6 +96,12 @@ pub fn router(state: Arc<ApiState>) -> Router {
     for Route { path, handler, .. } in table() {
         r = r.route(path, handler);
     }
+    if matches!(state.auth, crate::auth::Auth::Keystone(_)) {
+        r = r.layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::keystone_project::admit,
+        ));
+    }
     r.layer(DefaultBodyLimit::max(MAX_BODY)).with_state(state)
 }
 

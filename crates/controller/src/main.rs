@@ -13,6 +13,7 @@ use tracing_subscriber::EnvFilter;
 mod metered_store;
 mod metrics;
 mod metrics_control;
+mod tls;
 
 // mimalloc: the intent compiler and the route server make many short-lived allocations;
 // it compiles the 10k-network graph about 15% faster than the system allocator.
@@ -46,11 +47,23 @@ struct Args {
     #[arg(long, env = "CIRRUS_STORE", default_value = "embedded")]
     store: String,
 
-    /// Authentication: `none` (every caller is admin) or `token-file=PATH`, a file of
-    /// `TOKEN ROLE PROJECT` lines (ROLE admin|member, PROJECT like default-domain:demo);
-    /// clients send the token in X-Auth-Token.
+    /// Authentication: `none` (every caller is admin), `token-file=PATH`, a file of
+    /// `TOKEN ROLE PROJECT` lines (ROLE admin|member, PROJECT like default-domain:demo), or
+    /// `keystone=URL,credentials=PATH`: tokens validated by the Keystone v3 at URL (http://),
+    /// with a service user from PATH, `key = value` lines as in `[keystone_authtoken]`:
+    /// username, password, project_name, user_domain_name and project_domain_name (both
+    /// default `Default`). The token's project is the caller's; its `admin` role makes the
+    /// caller cloud admin. Clients send the token in X-Auth-Token.
     #[arg(long, env = "CIRRUS_AUTH", default_value = "none")]
     auth: String,
+
+    /// Serve the API over TLS with this PEM certificate chain (with --tls-key).
+    #[arg(long, env = "CIRRUS_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "CIRRUS_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 
     /// Default quotas for projects that set none (Contrail's `[QUOTA]` section), as
     /// `TYPE=LIMIT` with TYPE a field of QuotaType (`virtual_network=10`, `subnet=20`) or
@@ -236,15 +249,25 @@ async fn main() -> anyhow::Result<()> {
             );
         }
         tracing::info!(
-            api = %format!("http://{}", args.api_listen),
+            api = %format!("{}://{}", if args.tls_cert.is_some() { "https" } else { "http" }, args.api_listen),
             store = %where_,
             auth = %auth.describe(),
             "cirrus-controller serving the VNC API"
         );
-        axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown())
-            .await
-            .context("serving the API")
+        match (&args.tls_cert, &args.tls_key) {
+            (Some(cert), Some(key)) => {
+                let listener = tls::TlsListener::new(listener, tls::acceptor(cert, key)?)?;
+                axum::serve(listener, router)
+                    .with_graceful_shutdown(shutdown())
+                    .await
+            }
+            _ => {
+                axum::serve(listener, router)
+                    .with_graceful_shutdown(shutdown())
+                    .await
+            }
+        }
+        .context("serving the API")
     } else {
         shutdown().await;
         Ok(())
@@ -359,7 +382,11 @@ fn console_control(
             move |req: axum::extract::Request, next: axum::middleware::Next| {
                 let state = state.clone();
                 async move {
-                    let caller = state.auth.identify(req.headers(), &state.index());
+                    // Under --auth keystone the token is validated first (cached after).
+                    let checked =
+                        cirrus_api::auth::keystone_project::check(&state, req.headers()).await;
+                    let caller =
+                        checked.and_then(|()| state.auth.identify(req.headers(), &state.index()));
                     match caller {
                         Ok(c) if c.admin => next.run(req).await,
                         Ok(_) => (

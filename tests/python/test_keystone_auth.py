@@ -1,0 +1,271 @@
+"""--auth keystone=URL: a real Keystone (PyPI `keystone` on SQLite, served on loopback by the
+stdlib's WSGI server) issues the tokens; `vnc_api` with `auth_type='keystone'` obtains them as
+it does against Contrail, and cirrus-controller validates them with Keystone.
+
+Keystone is set up here: keystone.conf in a temporary directory, `keystone-manage db_sync`,
+`fernet_setup`, `credential_setup`, `bootstrap` (the admin), then a service user (role
+`service`) and two member users in their own projects through Keystone's API. Its process is
+stopped by its PID and its directory removed at the end, also on failure.
+"""
+
+import getpass
+import grp
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+import requests
+from vnc_api.exceptions import AuthFailed, PermissionDenied
+from vnc_api.vnc_api import VirtualNetwork, VncApi
+
+from conftest import Controller, free_port, wait_http
+
+DOMAIN = "Default"
+
+
+def keystone_manage():
+    exe = os.path.join(os.path.dirname(sys.executable), "keystone-manage")
+    if os.path.exists(exe):
+        return exe
+    why = f"{exe} not found: scripts/install-test-deps.sh installs PyPI keystone into the venv"
+    if os.environ.get("CI") == "true":
+        pytest.fail(why)
+    print(f"SKIP test_keystone_auth: {why}", file=sys.stderr)
+    pytest.skip(why)
+
+
+SERVE = """
+import os
+import sys
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIServer, WSGIRequestHandler, make_server
+from keystone.server import wsgi
+
+class Server(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+class Quiet(WSGIRequestHandler):
+    def log_message(self, *args):
+        pass
+
+app = wsgi.initialize_public_application()
+make_server("127.0.0.1", int(os.environ["CIRRUS_KEYSTONE_PORT"]), app, server_class=Server, handler_class=Quiet).serve_forever()
+"""
+
+
+class Keystone:
+    """A real Keystone on a free loopback port, with an admin, a service user and members."""
+
+    def __init__(self):
+        manage = keystone_manage()
+        started = time.time()
+        self.dir = tempfile.mkdtemp(prefix="cirrus-keystone-")
+        self.proc = None
+        self.port = free_port()
+        self.conf = os.path.join(self.dir, "keystone.conf")
+        with open(self.conf, "w") as f:
+            f.write(f"[database]\nconnection = sqlite:///{self.dir}/keystone.db\n"
+                    f"[token]\nprovider = fernet\n"
+                    # the fewest bcrypt rounds: users and tokens in seconds, not minutes
+                    f"[identity]\npassword_hash_rounds = 4\n"
+                    f"[fernet_tokens]\nkey_repository = {self.dir}/fernet-keys\n"
+                    f"[credential]\nkey_repository = {self.dir}/credential-keys\n")
+        self.log = open(os.path.join(self.dir, "keystone.log"), "w")
+        me = ["--keystone-user", getpass.getuser(),
+              "--keystone-group", grp.getgrgid(os.getgid()).gr_name]
+        try:
+            for cmd in (["db_sync"], ["fernet_setup", *me], ["credential_setup", *me],
+                        ["bootstrap", "--bootstrap-password", "adminpw",
+                         "--bootstrap-username", "admin", "--bootstrap-project-name", "admin",
+                         "--bootstrap-role-name", "admin", "--bootstrap-service-name", "keystone",
+                         "--bootstrap-region-id", "RegionOne",
+                         "--bootstrap-public-url", self.url + "/v3"]):
+                subprocess.run([manage, "--config-file", self.conf, *cmd], check=True,
+                               stdout=self.log, stderr=subprocess.STDOUT)
+            env = dict(os.environ, OS_KEYSTONE_CONFIG_FILES=self.conf,
+                       CIRRUS_KEYSTONE_PORT=str(self.port))
+            self.proc = subprocess.Popen([sys.executable, "-c", SERVE], env=env,
+                                         stdout=self.log, stderr=subprocess.STDOUT)
+            wait_http(self.url + "/v3", self.proc, timeout=60)
+            self.users()
+        except BaseException:
+            self.stop()
+            raise
+        self.setup_seconds = time.time() - started
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def token(self, user, password, project):
+        body = {"auth": {
+            "identity": {"methods": ["password"], "password": {"user": {
+                "name": user, "domain": {"name": DOMAIN}, "password": password}}},
+            "scope": {"project": {"name": project, "domain": {"name": DOMAIN}}}}}
+        r = requests.post(self.url + "/v3/auth/tokens", json=body, timeout=10)
+        assert r.status_code == 201, r.text
+        return r.headers["X-Subject-Token"], r.json()["token"]
+
+    def api(self, method, path, token, body=None):
+        r = requests.request(method, self.url + "/v3" + path, json=body, timeout=10,
+                             headers={"X-Auth-Token": token})
+        assert r.status_code < 300, (method, path, r.status_code, r.text)
+        return r.json() if r.text else None
+
+    def users(self):
+        """The service user (role `service` in project `service`) and members m1, m2 of
+        projects p1, p2."""
+        admin, _ = self.token("admin", "adminpw", "admin")
+        roles = {r["name"]: r["id"] for r in self.api("GET", "/roles", admin)["roles"]}
+        if "service" not in roles:
+            roles["service"] = self.api("POST", "/roles", admin, {"role": {"name": "service"}})["role"]["id"]
+        self.projects = {}
+        for user, project, role in [("cirrus", "service", "service"),
+                                    ("m1", "p1", "member"), ("m2", "p2", "member")]:
+            p = self.api("POST", "/projects", admin,
+                         {"project": {"name": project, "domain_id": "default"}})["project"]
+            u = self.api("POST", "/users", admin,
+                         {"user": {"name": user, "password": user + "pw",
+                                   "domain_id": "default"}})["user"]
+            self.api("PUT", f"/projects/{p['id']}/users/{u['id']}/roles/{roles[role]}", admin)
+            self.projects[project] = p["id"]
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def dashed(keystone_id):
+    import uuid
+    return str(uuid.UUID(keystone_id))
+
+
+@pytest.fixture(scope="module")
+def keystone():
+    k = Keystone()
+    print(f"keystone setup took {k.setup_seconds:.1f}s", file=sys.stderr)
+    yield k
+    k.stop()
+
+
+@pytest.fixture(scope="module")
+def cirrus(keystone):
+    creds = os.path.join(keystone.dir, "cirrus-service.conf")
+    with open(creds, "w") as f:
+        f.write("[keystone_authtoken]\nusername = cirrus\npassword = cirruspw\n"
+                "project_name = service\n")
+    c = Controller(auth=f"keystone={keystone.url}/v3,credentials={creds}")
+    yield c
+    c.close()
+
+
+def vnc(cirrus, keystone, user, project):
+    host, port = keystone.url.removeprefix("http://").split(":")
+    return VncApi(username=user, password=user + "pw", tenant_name=project,
+                  domain_name=DOMAIN, api_server_host="127.0.0.1",
+                  api_server_port=str(cirrus.port), auth_type="keystone",
+                  auth_host=host, auth_port=port, auth_protocol="http",
+                  auth_url="/v3/auth/tokens")
+
+
+def test_a_member_works_in_its_keystone_project(cirrus, keystone):
+    m1 = vnc(cirrus, keystone, "m1", "p1")
+    # The project was created on first use, with Keystone's id (dashed) as its uuid.
+    p1 = m1.project_read(id=dashed(keystone.projects["p1"]))
+    assert p1.get_fq_name() == ["default-domain", "p1"]
+    assert p1.display_name == "p1"
+    vn = VirtualNetwork("ks-vn1", parent_obj=p1)
+    m1.virtual_network_create(vn)
+    assert m1.virtual_network_read(id=vn.uuid).get_fq_name() == ["default-domain", "p1", "ks-vn1"]
+    assert [v["uuid"] for v in m1.virtual_networks_list(parent_id=p1.uuid)["virtual-networks"]] == [vn.uuid]
+
+
+def test_a_member_cannot_touch_another_projects_objects_but_the_admin_can(cirrus, keystone):
+    m1 = vnc(cirrus, keystone, "m1", "p1")
+    m2 = vnc(cirrus, keystone, "m2", "p2")
+    p2 = m2.project_read(id=dashed(keystone.projects["p2"]))
+    vn2 = VirtualNetwork("ks-vn2", parent_obj=p2)
+    m2.virtual_network_create(vn2)
+    with pytest.raises(PermissionDenied):
+        m1.virtual_network_read(id=vn2.uuid)
+    with pytest.raises(PermissionDenied):
+        m1.virtual_network_delete(id=vn2.uuid)
+    with pytest.raises(PermissionDenied):
+        m1.virtual_network_create(VirtualNetwork("intruder", parent_obj=p2))
+    assert vn2.uuid not in {v["uuid"] for v in m1.virtual_networks_list()["virtual-networks"]}
+    # Keystone's admin role makes the cloud admin: it reads and changes p2's network.
+    admin = vnc(cirrus, keystone, "admin", "admin")
+    seen = admin.virtual_network_read(id=vn2.uuid)
+    seen.set_display_name("renamed by admin")
+    admin.virtual_network_update(seen)
+    assert m2.virtual_network_read(id=vn2.uuid).display_name == "renamed by admin"
+    admin.virtual_network_delete(id=vn2.uuid)
+
+
+def test_no_or_bad_token_is_401(cirrus, keystone):
+    assert requests.get(cirrus.url + "/virtual-networks").status_code == 401
+    r = requests.get(cirrus.url + "/virtual-networks", headers={"X-Auth-Token": "not-a-token"})
+    assert r.status_code == 401
+    assert "Keystone does not accept this token" in r.text
+    token, _ = keystone.token("m1", "m1pw", "p1")
+    assert requests.get(cirrus.url + "/virtual-networks",
+                        headers={"X-Auth-Token": token}).status_code == 200
+    # vnc_api given a bad token does not re-authenticate: its first request gets the 401.
+    with pytest.raises(AuthFailed, match="Keystone does not accept this token"):
+        VncApi(api_server_host="127.0.0.1", api_server_port=str(cirrus.port),
+               auth_type="noauth", auth_token="not-a-token")
+
+
+def test_keystone_down_is_a_clear_503(keystone, tmp_path):
+    creds = tmp_path / "creds"
+    creds.write_text("username = cirrus\npassword = cirruspw\nproject_name = service\n")
+    dead = f"http://127.0.0.1:{free_port()}"
+    c = Controller(auth=f"keystone={dead},credentials={creds}")
+    try:
+        token, _ = keystone.token("m1", "m1pw", "p1")
+        r = requests.get(c.url + "/virtual-networks", headers={"X-Auth-Token": token})
+        assert r.status_code == 503
+        assert f"Keystone at {dead} is unreachable" in r.text
+    finally:
+        c.close()
+
+
+def test_token_cache_serves_repeat_requests_without_keystone(cirrus, keystone):
+    token, _ = keystone.token("m2", "m2pw", "p2")
+    h = {"X-Auth-Token": token}
+    assert requests.get(cirrus.url + "/virtual-networks", headers=h).status_code == 200
+    keystone.proc.send_signal(19)  # SIGSTOP: Keystone stops answering
+    try:
+        t0 = time.time()
+        assert requests.get(cirrus.url + "/virtual-networks", headers=h, timeout=10).status_code == 200
+        assert time.time() - t0 < 2, "a cached token must not wait for Keystone"
+    finally:
+        keystone.proc.send_signal(18)  # SIGCONT
+
+
+def test_the_consoles_control_view_validates_keystone_tokens(keystone, tmp_path):
+    from test_intent import ControlController
+    creds = tmp_path / "creds"
+    creds.write_text("username = cirrus\npassword = cirruspw\nproject_name = service\n")
+    c = ControlController(auth=f"keystone={keystone.url},credentials={creds}")
+    try:
+        # Fresh tokens, never seen by the API routes: the control view validates them itself.
+        admin, _ = keystone.token("admin", "adminpw", "admin")
+        member, _ = keystone.token("m1", "m1pw", "p1")
+        url = c.url + "/ui/control/bgp/neighbors"
+        assert requests.get(url, headers={"X-Auth-Token": admin}).status_code == 200
+        assert requests.get(url, headers={"X-Auth-Token": member}).status_code == 403
+        assert requests.get(url, headers={"X-Auth-Token": "junk"}).status_code == 401
+    finally:
+        c.close()
