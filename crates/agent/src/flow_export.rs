@@ -529,6 +529,40 @@ mod tests {
         }
     }
 
+    /// A flow from 10.0.0.1:`sport` to 10.0.0.2:`dport` in VRF 1.
+    fn key(proto: IpProtocol, sport: u16, dport: u16) -> FlowKey {
+        FlowKey::new(
+            1,
+            proto,
+            [10, 0, 0, 1].into(),
+            [10, 0, 0, 2].into(),
+            sport,
+            dport,
+        )
+    }
+
+    /// The agent's decision on `key` (slab `index`), as the decision log is told of it.
+    fn decided(
+        index: u32,
+        key: FlowKey,
+        forward: FlowSpec,
+        refused: Option<Refusal>,
+        allowed_by: Vec<(Layer, Arc<str>)>,
+    ) -> Decided {
+        Decided {
+            decision: FlowDecision {
+                index,
+                key,
+                forward,
+                reverse: None,
+            },
+            refused,
+            reverse_refused: None,
+            nat: None,
+            allowed_by,
+        }
+    }
+
     fn sampler() -> Sampler {
         Sampler {
             hostname: "c1".into(),
@@ -541,14 +575,7 @@ mod tests {
 
     #[test]
     fn setup_interval_deltas_and_teardown_of_a_pair() {
-        let f = FlowKey::new(
-            1,
-            IpProtocol::TCP,
-            [10, 0, 0, 1].into(),
-            [10, 0, 0, 2].into(),
-            4000,
-            80,
-        );
+        let f = key(IpProtocol::TCP, 4000, 80);
         let r = f.reversed(1);
         let log = DecisionLog::new(8, Arc::new(ExportStats::default()));
         let ctx = FlowContext::default();
@@ -556,18 +583,13 @@ mod tests {
         // The reverse entry has the lower slab index: the decision log says which is forward.
         log.note(
             f,
-            &Decided {
-                decision: FlowDecision {
-                    index: 9,
-                    key: f,
-                    forward: FlowSpec::forward(1),
-                    reverse: None,
-                },
-                refused: None,
-                reverse_refused: None,
-                nat: None,
-                allowed_by: vec![(Layer::SecurityGroup, Arc::from("sg-allow-1"))],
-            },
+            &decided(
+                9,
+                f,
+                FlowSpec::forward(1),
+                None,
+                vec![(Layer::SecurityGroup, Arc::from("sg-allow-1"))],
+            ),
         );
         let one = s.sample(
             &[
@@ -632,32 +654,20 @@ mod tests {
 
     #[test]
     fn a_denied_flow_names_its_rule_and_reason() {
-        let f = FlowKey::new(
-            1,
-            IpProtocol::TCP,
-            [10, 0, 0, 1].into(),
-            [10, 0, 0, 2].into(),
-            4000,
-            22,
-        );
+        let f = key(IpProtocol::TCP, 4000, 22);
         let log = DecisionLog::new(8, Arc::new(ExportStats::default()));
         log.note(
             f,
-            &Decided {
-                decision: FlowDecision {
-                    index: 1,
-                    key: f,
-                    forward: FlowSpec::drop(),
-                    reverse: None,
-                },
-                refused: Some(Refusal::Policy(
+            &decided(
+                1,
+                f,
+                FlowSpec::drop(),
+                Some(Refusal::Policy(
                     Layer::SecurityGroup,
                     Arc::from("sg-rule-1"),
                 )),
-                reverse_refused: None,
-                nat: None,
-                allowed_by: Vec::new(),
-            },
+                Vec::new(),
+            ),
         );
         let mut d = rec(1, f, f.reversed(1), FlowVerdict::Drop, 60);
         d.rev_key = None;
@@ -677,29 +687,8 @@ mod tests {
         let stats = Arc::new(ExportStats::default());
         let log = DecisionLog::new(1, stats.clone());
         let d = |p| {
-            let k = FlowKey::new(
-                1,
-                IpProtocol::UDP,
-                [10, 0, 0, 1].into(),
-                [10, 0, 0, 2].into(),
-                p,
-                53,
-            );
-            (
-                k,
-                Decided {
-                    decision: FlowDecision {
-                        index: 1,
-                        key: k,
-                        forward: FlowSpec::forward(1),
-                        reverse: None,
-                    },
-                    refused: None,
-                    reverse_refused: None,
-                    nat: None,
-                    allowed_by: Vec::new(),
-                },
-            )
+            let k = key(IpProtocol::UDP, p, 53);
+            (k, decided(1, k, FlowSpec::forward(1), None, Vec::new()))
         };
         for p in [1, 2, 3] {
             let (k, x) = d(p);
@@ -710,29 +699,17 @@ mod tests {
 
     #[test]
     fn a_flow_gone_before_any_dump_still_has_its_setup_and_teardown() {
-        let f = FlowKey::new(
-            1,
-            IpProtocol::TCP,
-            [10, 0, 0, 1].into(),
-            [10, 0, 0, 2].into(),
-            4000,
-            80,
-        );
+        let f = key(IpProtocol::TCP, 4000, 80);
         let log = DecisionLog::new(8, Arc::new(ExportStats::default()));
         log.note(
             f,
-            &Decided {
-                decision: FlowDecision {
-                    index: 1,
-                    key: f,
-                    forward: FlowSpec::forward(1),
-                    reverse: None,
-                },
-                refused: None,
-                reverse_refused: None,
-                nat: None,
-                allowed_by: vec![(Layer::NetworkPolicy, Arc::from("nw-rule-a"))],
-            },
+            &decided(
+                1,
+                f,
+                FlowSpec::forward(1),
+                None,
+                vec![(Layer::NetworkPolicy, Arc::from("nw-rule-a"))],
+            ),
         );
         let mut s = sampler();
         let before = Instant::now() - Duration::from_secs(1);

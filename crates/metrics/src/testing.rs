@@ -313,24 +313,40 @@ pub fn promtool_test_rules(files: &[&Path]) -> (bool, String) {
 
 /// A GET with `Connection: close`: status and body.
 pub fn http_get(addr: SocketAddr, path: &str) -> Result<(u16, String), String> {
+    http("GET", addr, path, None)
+}
+
+/// One request with `Connection: close` (a body goes as JSON): status and body, a chunked
+/// one put together.
+pub fn http(
+    method: &str,
+    addr: SocketAddr,
+    path: &str,
+    body: Option<&str>,
+) -> Result<(u16, String), String> {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))
-        .map_err(|e| format!("GET http://{addr}{path}: {e}"))?;
+        .map_err(|e| format!("{method} http://{addr}{path}: {e}"))?;
     s.set_read_timeout(Some(Duration::from_secs(15))).ok();
-    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let body = body.unwrap_or_default();
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
     s.write_all(req.as_bytes())
-        .map_err(|e| format!("GET {path}: {e}"))?;
+        .map_err(|e| format!("{method} {path}: {e}"))?;
     let mut raw = Vec::new();
     s.read_to_end(&mut raw)
-        .map_err(|e| format!("GET {path}: {e}"))?;
+        .map_err(|e| format!("{method} {path}: {e}"))?;
     let text = String::from_utf8_lossy(&raw);
     let (head, rest) = text
         .split_once("\r\n\r\n")
-        .ok_or_else(|| format!("GET {path}: no HTTP header"))?;
+        .ok_or_else(|| format!("{method} {path}: no HTTP header in {text:?}"))?;
     let status = head
         .split_whitespace()
         .nth(1)
         .and_then(|s| s.parse().ok())
-        .ok_or_else(|| format!("GET {path}: bad status line {head:?}"))?;
+        .ok_or_else(|| format!("{method} {path}: bad status line in {head:?}"))?;
     let body = if head
         .to_ascii_lowercase()
         .contains("transfer-encoding: chunked")
