@@ -290,12 +290,17 @@ impl Lane {
         ifindex: IfIndex,
         frames: impl Iterator<Item = &'a mut PacketBuf>,
     ) {
-        let Some(a) = self.ports.iter_mut().find(|a| a.port.ifindex == ifindex) else {
-            return;
-        };
-        if !a.port.device.takes_partial_checksums() {
-            a.csum_completed += complete_checksums(frames);
+        if let Some(p) = self.completing_port(ifindex) {
+            self.ports[p].csum_completed += complete_checksums(frames);
         }
+    }
+
+    /// The port `ifindex` when its device cannot send a checksum partial (so frames for it
+    /// are completed first); `None` for the devices that can, the common case.
+    fn completing_port(&self, ifindex: IfIndex) -> Option<usize> {
+        self.ports
+            .iter()
+            .position(|a| a.port.ifindex == ifindex && !a.port.device.takes_partial_checksums())
     }
 
     /// Sends frames on a port this worker owns; returns how many the device took (a full
@@ -423,10 +428,10 @@ impl Lane {
             let tx = Disposition::Tx(port);
             match self.owners.get(port) {
                 Some(w) if w == self.id => {
-                    let out = &self.out[..n];
-                    let mine = rx.iter_mut().zip(out).filter(|(_, d)| **d == tx);
-                    let mine: Vec<&mut PacketBuf> = mine.map(|(p, _)| p).collect();
-                    self.settle_checksums(port, mine.into_iter());
+                    if let Some(p) = self.completing_port(port) {
+                        let mine = rx.iter_mut().zip(&self.out[..n]).filter(|(_, d)| **d == tx);
+                        self.ports[p].csum_completed += complete_checksums(mine.map(|(f, _)| f));
+                    }
                     let frames: Vec<&PacketBuf> = rx
                         .iter()
                         .zip(&self.out[..n])
