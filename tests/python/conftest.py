@@ -172,3 +172,28 @@ def project(vnc, name):
     p = Project(name, parent_obj=vnc.domain_read(fq_name=["default-domain"]))
     vnc.project_create(p)
     return vnc.project_read(id=p.uuid)
+
+
+def allow_role(admin, role, rule_object="*", crud="CRUD", parent=None):
+    """Adds `<rule_object> <role>:<crud>` to an api-access-list: the project's or domain's
+    `default-api-access-list` under `parent` (made if missing), else the global one. Under
+    `--aaa-mode rbac` (the default) a role may do nothing without such a rule, as on Contrail."""
+    from vnc_api.vnc_api import (ApiAccessList, RbacPermType, RbacRuleEntriesType,
+                                 RbacRuleType)
+    from vnc_api.exceptions import NoIdError
+    if parent is None:
+        fq = ["default-global-system-config", "default-api-access-list"]
+    else:
+        fq = list(parent.get_fq_name()) + ["default-api-access-list"]
+    try:
+        aal = admin.api_access_list_read(fq_name=fq)
+    except NoIdError:
+        aal = ApiAccessList("default-api-access-list", parent_obj=parent,
+                            api_access_list_entries=RbacRuleEntriesType([]))
+        admin.api_access_list_create(aal)
+    entries = aal.get_api_access_list_entries() or RbacRuleEntriesType([])
+    entries.add_rbac_rule(RbacRuleType(rule_object=rule_object, rule_field=None,
+                                       rule_perms=[RbacPermType(role_name=role, role_crud=crud)]))
+    aal.set_api_access_list_entries(entries)
+    admin.api_access_list_update(aal)
+    return aal

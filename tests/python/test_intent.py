@@ -12,7 +12,7 @@ from vnc_api.gen.resource_xsd import (AclEntriesType, ActionListType, AddressTyp
 from vnc_api.vnc_api import (NetworkPolicy, SecurityGroup, VirtualMachineInterface,
                              VirtualNetwork)
 
-from conftest import Controller, free_port
+from conftest import Controller, allow_role, free_port
 
 
 class ControlController(Controller):
@@ -279,6 +279,7 @@ def test_a_tenant_reads_the_acls_of_its_own_network(name):
         api = lambda token: VncApi(api_server_host="127.0.0.1", api_server_port=str(c.port),  # noqa: E731
                                    auth_type="noauth", auth_token=token)
         admin, t1, t2 = api("adm"), api("t1"), api("t2")
+        allow_role(admin, "member")
         domain = admin.domain_read(fq_name=["default-domain"])
         for i in (1, 2):
             admin.project_create(Project(f"{name}-{i}", parent_obj=domain))

@@ -22,7 +22,7 @@ import requests
 from vnc_api.exceptions import AuthFailed, PermissionDenied
 from vnc_api.vnc_api import VirtualNetwork, VncApi
 
-from conftest import Controller, free_port, wait_http
+from conftest import Controller, allow_role, free_port, wait_http
 
 DOMAIN = "Default"
 
@@ -166,6 +166,7 @@ def cirrus(keystone):
         f.write("[keystone_authtoken]\nusername = cirrus\npassword = cirruspw\n"
                 "project_name = service\n")
     c = Controller(auth=f"keystone={keystone.url}/v3,credentials={creds}")
+    allow_role(vnc(c, keystone, "admin", "admin"), "member")
     yield c
     c.close()
 

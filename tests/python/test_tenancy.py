@@ -8,7 +8,7 @@ import requests
 from vnc_api.exceptions import PermissionDenied
 from vnc_api.vnc_api import Project, VncApi, VirtualNetwork
 
-from conftest import Controller
+from conftest import Controller, allow_role
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +26,7 @@ def secured():
     domain = admin.domain_read(fq_name=["default-domain"])
     for p in ["tenant1", "tenant2"]:
         admin.project_create(Project(p, parent_obj=domain))
+    allow_role(admin, "member")
     yield c, admin
     c.close()
 

@@ -11,7 +11,7 @@ from vnc_api.exceptions import BadRequest, NoIdError
 from vnc_api.gen.resource_xsd import IdPermsType, PermType2
 from vnc_api.vnc_api import Project, VirtualNetwork, VncApi
 
-from conftest import Controller
+from conftest import Controller, allow_role
 
 
 @pytest.fixture(scope="module")
@@ -23,6 +23,7 @@ def secured():
                 "m1 member default-domain:visible-tenant\n")
     c = Controller(auth=f"token-file={tokens}")
     admin = client(c, "adm")
+    allow_role(admin, "member")
     admin.project_create(Project("visible-tenant",
                                  parent_obj=admin.domain_read(fq_name=["default-domain"])))
     yield c, admin

@@ -9,7 +9,8 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
-use crate::auth::WRITE;
+use crate::auth::caller::perms_letters;
+use crate::auth::{AaaMode, WRITE};
 use crate::error::{ApiError, ApiResult};
 use crate::fields::{fq_name, resolve_one};
 use crate::http::{Params, caller, json_response, parse_body, resource};
@@ -371,29 +372,45 @@ pub async fn set_tag(
     Ok(json_response(&json!({})))
 }
 
+/// `GET /obj-perms[?uuid=U]`: the caller's token, whether it holds the cloud-admin or global
+/// read-only role, and its access to one object as `RWX` letters. With authentication off, as
+/// on Contrail: no token and full access.
 pub async fn obj_perms(
     State(state): State<Arc<ApiState>>,
     Query(params): Query<Params>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let caller = caller(&state, &headers)?;
-    let token_info = json!({
-        "token": {"roles": [{"name": if caller.admin { "admin" } else { "member" }}],
-               "project": {"id": caller.project_uuid, "name": caller.project_fq}},
-    });
-    let mut out = json!({"token_info": token_info, "is_cloud_admin_role": caller.admin, "is_global_read_only_role": false});
-    if let Some(uuid) = params.get("uuid") {
+    let obj_access = |caller: &crate::auth::Caller| -> ApiResult<Option<u64>> {
+        let Some(uuid) = params.get("uuid") else {
+            return Ok(None);
+        };
         let index = state.index();
         let obj = index
             .get(uuid)
             .ok_or_else(|| ApiError::not_found(format!("obj-perms: no object {uuid}")))?;
-        let a = caller.access(obj);
-        let perms: String = [(4, 'R'), (2, 'W'), (1, 'X')]
-            .iter()
-            .filter(|(b, _)| a & b != 0)
-            .map(|(_, c)| *c)
-            .collect();
-        out["permissions"] = json!(perms);
+        Ok(Some(caller.access(obj)))
+    };
+    if matches!(state.auth, crate::auth::Auth::None) || caller.mode == AaaMode::NoAuth {
+        let mut out = json!({"token_info": null, "is_cloud_admin_role": false,
+                             "is_global_read_only_role": false});
+        if obj_access(&caller)?.is_some() {
+            out["permissions"] = json!("RWX");
+        }
+        return Ok(json_response(&out));
+    }
+    let roles: Vec<Value> = caller.roles.iter().map(|r| json!({"name": r})).collect();
+    let token_info = json!({
+        "token": {"roles": roles, "user": {"name": caller.user},
+                  "project": {"id": caller.project_uuid, "name": caller.project_name()}},
+    });
+    let mut out = json!({
+        "token_info": token_info,
+        "is_cloud_admin_role": state.access.is_admin(&caller.roles),
+        "is_global_read_only_role": caller.read_only,
+    });
+    if let Some(a) = obj_access(&caller)? {
+        out["permissions"] = json!(perms_letters(a));
     }
     Ok(json_response(&out))
 }

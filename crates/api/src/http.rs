@@ -30,7 +30,7 @@ pub fn base_url(headers: &HeaderMap) -> String {
 }
 
 pub fn caller(state: &ApiState, headers: &HeaderMap) -> ApiResult<Caller> {
-    state.auth.identify(headers, &state.index())
+    state.identify(headers)
 }
 
 pub fn parse_body(bytes: &Bytes) -> ApiResult<Map<String, Value>> {

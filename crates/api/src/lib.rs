@@ -56,5 +56,6 @@ pub async fn start_with(
 ) -> ApiResult<(Arc<ApiState>, axum::Router)> {
     let state = ApiState::open_with(store, settings).await?;
     defaults::ensure(&state).await?;
+    auth::rbac::ensure_default_list(&state).await?;
     Ok((state.clone(), routes::router(state)))
 }

@@ -64,6 +64,11 @@ fn table() -> Vec<Route> {
         route("set-tag", "/set-tag", post(actions::set_tag)),
         route("obj-perms", "/obj-perms", get(actions::obj_perms)),
         route(
+            "aaa-mode",
+            "/aaa-mode",
+            get(crate::auth::aaa_mode_http::get).put(crate::auth::aaa_mode_http::put),
+        ),
+        route(
             "virtual-network-ip-alloc",
             "/virtual-network/{uuid}/ip-alloc",
             post(vn_ip::ip_alloc),
@@ -96,6 +101,11 @@ pub fn router(state: Arc<ApiState>) -> Router {
     for Route { path, handler, .. } in table() {
         r = r.route(path, handler);
     }
+    // Layers run outside in: the Keystone gate first, then the rbac rules.
+    r = r.layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        crate::auth::rbac::enforce,
+    ));
     if matches!(state.auth, crate::auth::Auth::Keystone(_)) {
         r = r.layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -7,7 +7,9 @@ use std::time::Duration;
 use cirrus_store::{Store, Txn, TxnOutcome};
 use tokio::sync::watch;
 
-use crate::auth::Auth;
+use axum::http::HeaderMap;
+
+use crate::auth::{AccessControl, Auth, Caller};
 use crate::error::{ApiError, ApiResult};
 use crate::index::Index;
 use crate::keys;
@@ -18,6 +20,8 @@ use crate::reservations::Reservations;
 #[derive(Debug, Clone, Default)]
 pub struct Settings {
     pub auth: Auth,
+    /// `aaa_mode` and the cloud-admin and global read-only roles.
+    pub access: AccessControl,
     /// Contrail's `[QUOTA]` defaults.
     pub quota_defaults: QuotaDefaults,
 }
@@ -27,6 +31,8 @@ pub struct ApiState {
     index: RwLock<Index>,
     applied: watch::Sender<i64>,
     pub auth: Auth,
+    /// `aaa_mode` and the special roles; the mode changes at run time with `PUT /aaa-mode`.
+    pub access: AccessControl,
     /// The operator's default quotas for projects that set none.
     pub quota_defaults: QuotaDefaults,
     pub reservations: Reservations,
@@ -66,11 +72,17 @@ impl ApiState {
             index: RwLock::new(index),
             applied,
             auth: settings.auth,
+            access: settings.access,
             quota_defaults: settings.quota_defaults,
             reservations: Reservations::default(),
         });
         tokio::spawn(follow(Arc::downgrade(&state), revision + 1));
         Ok(state)
+    }
+
+    /// The caller of one request (see [`Auth::identify`]).
+    pub fn identify(&self, headers: &HeaderMap) -> ApiResult<Caller> {
+        self.auth.identify(headers, &self.index(), &self.access)
     }
 
     /// The revision the index has applied, updated after each change: followers of the config

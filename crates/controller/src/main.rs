@@ -48,7 +48,8 @@ struct Args {
     store: String,
 
     /// Authentication: `none` (every caller is admin), `token-file=PATH`, a file of
-    /// `TOKEN ROLE PROJECT` lines (ROLE admin|member, PROJECT like default-domain:demo), or
+    /// `TOKEN ROLES PROJECT` lines (ROLES comma-separated role names such as `admin` or
+    /// `member`, PROJECT like default-domain:demo), or
     /// `keystone=URL,credentials=PATH`: tokens validated by the Keystone v3 at URL (http://),
     /// with a service user from PATH, `key = value` lines as in `[keystone_authtoken]`:
     /// username, password, project_name, user_domain_name and project_domain_name (both
@@ -56,6 +57,23 @@ struct Args {
     /// caller cloud admin. Clients send the token in X-Auth-Token.
     #[arg(long, env = "CIRRUS_AUTH", default_value = "none")]
     auth: String,
+
+    /// What callers may do once authenticated (Contrail's `aaa_mode`): `rbac` (api-access-list
+    /// rules per role, and perms2 per object; the global list's default rules are created),
+    /// `cloud-admin` (the legacy id_perms permissions; the cloud-admin role may do anything) or
+    /// `no-auth` (everyone acts as admin). The cloud admin changes it at run time with
+    /// `PUT /aaa-mode`, until the next start. Ignored with --auth none.
+    #[arg(long, env = "CIRRUS_AAA_MODE", default_value = "rbac")]
+    aaa_mode: cirrus_api::auth::AaaMode,
+
+    /// The role that makes its holder the cloud admin (Contrail's `cloud_admin_role`).
+    #[arg(long, env = "CIRRUS_CLOUD_ADMIN_ROLE", default_value = "admin")]
+    cloud_admin_role: String,
+
+    /// A role whose holders may read everything and change nothing (Contrail's
+    /// `global_read_only_role`); none by default.
+    #[arg(long, env = "CIRRUS_GLOBAL_READ_ONLY_ROLE")]
+    global_read_only_role: Option<String>,
 
     /// Serve the API over TLS with this PEM certificate chain (with --tls-key).
     #[arg(long, env = "CIRRUS_TLS_CERT", requires = "tls_key")]
@@ -202,6 +220,11 @@ async fn main() -> anyhow::Result<()> {
     }
     let settings = cirrus_api::Settings {
         auth: auth.clone(),
+        access: cirrus_api::auth::AccessControl::new(
+            args.aaa_mode,
+            args.cloud_admin_role.clone(),
+            args.global_read_only_role.clone(),
+        ),
         quota_defaults,
     };
     let (store, store_metrics) = metered_store::MeteredStore::wrap(store);
@@ -252,6 +275,7 @@ async fn main() -> anyhow::Result<()> {
             api = %format!("{}://{}", if args.tls_cert.is_some() { "https" } else { "http" }, args.api_listen),
             store = %where_,
             auth = %auth.describe(),
+            aaa_mode = %args.aaa_mode,
             "cirrus-controller serving the VNC API"
         );
         match (&args.tls_cert, &args.tls_key) {
@@ -385,8 +409,7 @@ fn console_control(
                     // Under --auth keystone the token is validated first (cached after).
                     let checked =
                         cirrus_api::auth::keystone_project::check(&state, req.headers()).await;
-                    let caller =
-                        checked.and_then(|()| state.auth.identify(req.headers(), &state.index()));
+                    let caller = checked.and_then(|()| state.identify(req.headers()));
                     match caller {
                         Ok(c) if c.admin => next.run(req).await,
                         Ok(_) => (

@@ -18,6 +18,11 @@ export default [
       });
       const admin = apiOf(c.url, 'admin-secret');
       const t1 = await admin.create('project', 'projects', { fq_name: ['default-domain', 'tenant1'], parent_type: 'domain' });
+      // Under --aaa-mode rbac (the default) the member's role needs a rule, as on Contrail.
+      await admin.create('api-access-list', 'api-access-lists', {
+        fq_name: ['default-domain', 'tenant1', 'default-api-access-list'], parent_type: 'project',
+        api_access_list_entries: { rbac_rule: [{ rule_object: '*', rule_field: null, rule_perms: [{ role_name: 'member', role_crud: 'CRUD' }] }] },
+      });
       await admin.create('virtual-network', 'virtual-networks', { fq_name: ['default-domain', 'tenant1', 'mine'], parent_type: 'project', perms2: { owner: t1.uuid.replaceAll('-', ''), owner_access: 7 } });
       await admin.create('virtual-network', 'virtual-networks', { fq_name: ['default-domain', 'default-project', 'not-mine'], parent_type: 'project' });
 

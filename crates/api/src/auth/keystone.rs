@@ -88,6 +88,8 @@ impl ServiceCredentials {
 pub struct TokenInfo {
     /// The scoped project: (Keystone id, name). None for a domain- or system-scoped token.
     pub project: Option<(String, String)>,
+    /// The user's name.
+    pub user: Option<String>,
     pub roles: Vec<String>,
     pub expires_at: DateTime<Utc>,
 }
@@ -120,8 +122,14 @@ impl TokenInfo {
             .flatten()
             .filter_map(|r| r.get("name").and_then(Value::as_str).map(str::to_string))
             .collect();
+        let user = token
+            .get("user")
+            .and_then(|u| u.get("name"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
         Ok(TokenInfo {
             project,
+            user,
             roles,
             expires_at,
         })
@@ -456,6 +464,7 @@ mod tests {
         assert_eq!(ks.url(), "http://127.0.0.1:1");
         let live = TokenInfo {
             project: None,
+            user: None,
             roles: vec!["admin".into()],
             expires_at: Utc::now() + chrono::Duration::hours(1),
         };
