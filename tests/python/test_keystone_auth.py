@@ -270,3 +270,120 @@ def test_the_consoles_control_view_validates_keystone_tokens(keystone, tmp_path)
         assert requests.get(url, headers={"X-Auth-Token": "junk"}).status_code == 401
     finally:
         c.close()
+
+
+def test_a_project_in_another_keystone_domain_lands_in_that_vnc_domain(cirrus, keystone):
+    """Contrail's keystone sync: a non-default Keystone domain becomes a VNC domain of that
+    name with the Keystone id as its uuid, and its projects go under it."""
+    admin, _ = keystone.token("admin", "adminpw", "admin")
+    dom = keystone.api("POST", "/domains", admin, {"domain": {"name": "engineering"}})["domain"]
+    p = keystone.api("POST", "/projects", admin,
+                     {"project": {"name": "p3", "domain_id": dom["id"]}})["project"]
+    u = keystone.api("POST", "/users", admin,
+                     {"user": {"name": "m3", "password": "m3pw", "domain_id": dom["id"]}})["user"]
+    roles = {r["name"]: r["id"] for r in keystone.api("GET", "/roles", admin)["roles"]}
+    keystone.api("PUT", f"/projects/{p['id']}/users/{u['id']}/roles/{roles['member']}", admin)
+    body = {"auth": {
+        "identity": {"methods": ["password"], "password": {"user": {
+            "name": "m3", "domain": {"id": dom["id"]}, "password": "m3pw"}}},
+        "scope": {"project": {"id": p["id"]}}}}
+    r = requests.post(keystone.url + "/v3/auth/tokens", json=body, timeout=10)
+    assert r.status_code == 201, r.text
+    h = {"X-Auth-Token": r.headers["X-Subject-Token"]}
+    got = requests.get(f"{cirrus.url}/project/{dashed(p['id'])}", headers=h)
+    assert got.status_code == 200, got.text
+    assert got.json()["project"]["fq_name"] == ["engineering", "p3"]
+    assert got.json()["project"]["parent_uuid"] == dashed(dom["id"])
+    d = requests.get(f"{cirrus.url}/domain/{dashed(dom['id'])}", headers=h)
+    assert d.status_code == 200 and d.json()["domain"]["fq_name"] == ["engineering"]
+
+
+class TlsProxy:
+    """Keystone behind TLS: a loopback listener that terminates TLS with `cert`/`key` and
+    forwards the bytes to Keystone's plain port. Threads end with the process's sockets."""
+
+    def __init__(self, cert, key, target_port):
+        import socket
+        import ssl
+        import threading
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(cert, key)
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.target = target_port
+        self.open = True
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        import socket
+        import threading
+        while self.open:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            try:
+                tls = self.ctx.wrap_socket(conn, server_side=True)
+            except OSError:
+                conn.close()
+                continue
+            up = socket.create_connection(("127.0.0.1", self.target))
+            for a, b in ((tls, up), (up, tls)):
+                threading.Thread(target=self.pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def pipe(a, b):
+        try:
+            while data := a.recv(65536):
+                b.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (a, b):
+                try:
+                    s.close()
+                except OSError:
+                    pass
+
+    def close(self):
+        self.open = False
+        self.sock.close()
+
+
+def test_keystone_over_https_with_a_ca_file(keystone, tmp_path):
+    from test_tls import make_ca, openssl
+    d = str(tmp_path)
+    ca = make_ca(d, "ca")
+    other_ca = make_ca(d, "other-ca")
+    (tmp_path / "san.ext").write_text("subjectAltName = IP:127.0.0.1\n")
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+            "-keyout", "ks.key", "-out", "ks.csr", cwd=d)
+    openssl("x509", "-req", "-in", "ks.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-days", "2", "-extfile", "san.ext", "-out", "ks.pem", cwd=d)
+    proxy = TlsProxy(f"{d}/ks.pem", f"{d}/ks.key", keystone.port)
+    creds = tmp_path / "creds"
+    creds.write_text("username = cirrus\npassword = cirruspw\nproject_name = service\n")
+    url = f"https://127.0.0.1:{proxy.port}/v3"
+    token, _ = keystone.token("m1", "m1pw", "p1")
+    try:
+        for cafile, expect in ((ca, 200), (other_ca, 503)):
+            c = Controller(auth=f"keystone={url},credentials={creds},cafile={cafile}")
+            try:
+                r = requests.get(c.url + "/", headers={"X-Auth-Token": token})
+                assert r.status_code == expect, r.text
+                if expect == 503:
+                    assert f"Keystone at https://127.0.0.1:{proxy.port}" in r.text
+                    assert "TLS" in r.text
+            finally:
+                c.close()
+    finally:
+        proxy.close()
+    # A cafile on a plain http URL is a mistake the controller names at start.
+    import subprocess
+    from conftest import controller_bin
+    bad = subprocess.run([controller_bin(), "--roles", "config", "--auth",
+                          f"keystone={keystone.url},credentials={creds},cafile={ca}"],
+                         capture_output=True, text=True, timeout=30)
+    assert bad.returncode != 0 and "cafile= is for https://" in bad.stderr

@@ -60,14 +60,23 @@ impl Auth {
             return Ok(Auth::None);
         }
         if let Some(rest) = flag.strip_prefix("keystone=") {
-            let Some((url, creds)) = rest.split_once(",credentials=") else {
-                return Err(format!(
-                    "--auth {flag:?}: expected `keystone=URL,credentials=PATH`"
-                ));
+            let usage = || {
+                format!("--auth {flag:?}: expected `keystone=URL,credentials=PATH[,cafile=PATH]`")
             };
+            let mut parts = rest.split(',');
+            let url = parts.next().filter(|u| !u.is_empty()).ok_or_else(usage)?;
+            let (mut creds, mut cafile) = (None, None);
+            for part in parts {
+                match part.split_once('=') {
+                    Some(("credentials", p)) if !p.is_empty() => creds = Some(p),
+                    Some(("cafile", p)) if !p.is_empty() => cafile = Some(Path::new(p)),
+                    _ => return Err(format!("{}: unknown part {part:?}", usage())),
+                }
+            }
+            let creds = creds.ok_or_else(usage)?;
             let creds = keystone::ServiceCredentials::from_file(Path::new(creds))?;
             return Ok(Auth::Keystone(Arc::new(keystone::Keystone::new(
-                url, creds,
+                url, creds, cafile,
             )?)));
         }
         let Some(path) = flag.strip_prefix("token-file=") else {

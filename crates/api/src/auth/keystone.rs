@@ -6,8 +6,9 @@
 //! most [`RECHECK`] (keystonemiddleware's `token_cache_time`), so that a revoked token stops
 //! working within that time; the cache holds at most [`CACHE_MAX`] tokens.
 //!
-//! Only `http://` Keystone endpoints are spoken to (the client is plain hyper over a loopback or
-//! management network).
+//! The endpoint is `http://` or `https://`; over https, Keystone's certificate is checked against
+//! the CA file given as `cafile=PATH` (default: the system's bundle,
+//! `/etc/ssl/certs/ca-certificates.crt`) and the host name of the URL.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -20,6 +21,8 @@ use chrono::{DateTime, Utc};
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
 
 use crate::error::ApiError;
 
@@ -88,6 +91,8 @@ impl ServiceCredentials {
 pub struct TokenInfo {
     /// The scoped project: (Keystone id, name). None for a domain- or system-scoped token.
     pub project: Option<(String, String)>,
+    /// The scoped project's domain: (Keystone id, name).
+    pub project_domain: Option<(String, String)>,
     /// The user's name.
     pub user: Option<String>,
     pub roles: Vec<String>,
@@ -122,6 +127,15 @@ impl TokenInfo {
             .flatten()
             .filter_map(|r| r.get("name").and_then(Value::as_str).map(str::to_string))
             .collect();
+        let project_domain = token
+            .get("project")
+            .and_then(|p| p.get("domain"))
+            .and_then(|d| {
+                Some((
+                    d.get("id")?.as_str()?.to_string(),
+                    d.get("name")?.as_str()?.to_string(),
+                ))
+            });
         let user = token
             .get("user")
             .and_then(|u| u.get("name"))
@@ -129,6 +143,7 @@ impl TokenInfo {
             .map(str::to_string);
         Ok(TokenInfo {
             project,
+            project_domain,
             user,
             roles,
             expires_at,
@@ -168,11 +183,16 @@ struct Cached {
     until: DateTime<Utc>,
 }
 
+/// The system's CA bundle (Debian's `ca-certificates`), used for https without `cafile=`.
+pub const SYSTEM_CAS: &str = "/etc/ssl/certs/ca-certificates.crt";
+
 /// A Keystone v3 endpoint, the service credentials, the service token and the token cache.
 pub struct Keystone {
     /// `http://host:port` plus any path prefix, without a trailing `/` or `/v3`.
     base: String,
     authority: String,
+    /// For https: the TLS client and the name the certificate must carry.
+    tls: Option<(tokio_rustls::TlsConnector, ServerName<'static>)>,
     /// The path prefix of `base` (empty for a Keystone at the root).
     prefix: String,
     creds: ServiceCredentials,
@@ -192,30 +212,55 @@ impl std::fmt::Debug for Keystone {
 type Answer = (StatusCode, axum::http::HeaderMap, Bytes);
 
 impl Keystone {
-    pub fn new(url: &str, creds: ServiceCredentials) -> Result<Self, String> {
+    /// The endpoint at `url` (http:// or https://); `cafile` is the CA bundle that signs an
+    /// https endpoint's certificate (default [`SYSTEM_CAS`]).
+    pub fn new(
+        url: &str,
+        creds: ServiceCredentials,
+        cafile: Option<&Path>,
+    ) -> Result<Self, String> {
         let trimmed = url.trim_end_matches('/');
         let trimmed = trimmed.strip_suffix("/v3").unwrap_or(trimmed);
         let uri: Uri = trimmed
             .parse()
             .map_err(|e| format!("--auth keystone={url}: {e}"))?;
-        if uri.scheme_str() != Some("http") {
-            return Err(format!(
-                "--auth keystone={url}: only http:// Keystone endpoints are supported"
-            ));
-        }
-        let authority = uri
-            .authority()
+        let (https, default_port) = match uri.scheme_str() {
+            Some("http") => (false, 80),
+            Some("https") => (true, 443),
+            _ => {
+                return Err(format!(
+                    "--auth keystone={url}: expected an http:// or https:// URL"
+                ));
+            }
+        };
+        let host = uri
+            .host()
             .ok_or_else(|| format!("--auth keystone={url}: no host"))?
+            .trim_start_matches('[')
+            .trim_end_matches(']')
             .to_string();
-        let authority = if authority.contains(':') {
-            authority
+        let authority = format!("{host}:{}", uri.port_u16().unwrap_or(default_port));
+        let tls = if https {
+            let cafile = cafile.unwrap_or(Path::new(SYSTEM_CAS));
+            let name = ServerName::try_from(host.clone())
+                .map_err(|e| format!("--auth keystone={url}: host {host:?}: {e}"))?;
+            Some((
+                tls_connector(cafile).map_err(|e| format!("--auth keystone={url}: {e}"))?,
+                name,
+            ))
         } else {
-            format!("{authority}:80")
+            if cafile.is_some() {
+                return Err(format!(
+                    "--auth keystone={url}: cafile= is for https:// endpoints"
+                ));
+            }
+            None
         };
         let prefix = uri.path().trim_end_matches('/').to_string();
         Ok(Keystone {
             base: trimmed.to_string(),
             authority,
+            tls,
             prefix,
             creds,
             service_token: tokio::sync::Mutex::new(None),
@@ -381,16 +426,6 @@ impl Keystone {
             why,
         };
         let exchange = async {
-            let stream = tokio::net::TcpStream::connect(&self.authority)
-                .await
-                .map_err(|e| e.to_string())?;
-            let (mut sender, conn) =
-                hyper::client::conn::http1::handshake::<_, Full<Bytes>>(TokioIo::new(stream))
-                    .await
-                    .map_err(|e| e.to_string())?;
-            tokio::spawn(async move {
-                let _ = conn.await;
-            });
             let mut req = Request::builder()
                 .method(method)
                 .uri(format!("{}{path}", self.prefix))
@@ -402,10 +437,19 @@ impl Keystone {
             let req = req
                 .body(Full::new(Bytes::from(body.unwrap_or_default())))
                 .map_err(|e| e.to_string())?;
-            let resp = sender.send_request(req).await.map_err(|e| e.to_string())?;
-            let (parts, body) = resp.into_parts();
-            let bytes = body.collect().await.map_err(|e| e.to_string())?.to_bytes();
-            Ok::<_, String>((parts.status, parts.headers, bytes))
+            let stream = tokio::net::TcpStream::connect(&self.authority)
+                .await
+                .map_err(|e| e.to_string())?;
+            match &self.tls {
+                None => exchange(stream, req).await,
+                Some((connector, name)) => {
+                    let stream = connector
+                        .connect(name.clone(), stream)
+                        .await
+                        .map_err(|e| format!("TLS: {e}"))?;
+                    exchange(stream, req).await
+                }
+            }
         };
         match tokio::time::timeout(TIMEOUT, exchange).await {
             Ok(Ok(answer)) => Ok(answer),
@@ -413,6 +457,50 @@ impl Keystone {
             Err(_) => Err(unreachable(format!("no answer in {}s", TIMEOUT.as_secs()))),
         }
     }
+}
+
+/// One request and its whole answer on a fresh HTTP/1.1 connection over `stream`.
+async fn exchange<S>(stream: S, req: Request<Full<Bytes>>) -> Result<Answer, String>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake::<_, Full<Bytes>>(TokioIo::new(stream))
+            .await
+            .map_err(|e| e.to_string())?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    let resp = sender.send_request(req).await.map_err(|e| e.to_string())?;
+    let (parts, body) = resp.into_parts();
+    let bytes = body.collect().await.map_err(|e| e.to_string())?.to_bytes();
+    Ok((parts.status, parts.headers, bytes))
+}
+
+/// A TLS client trusting the certificates of the PEM bundle `cafile`.
+fn tls_connector(cafile: &Path) -> Result<tokio_rustls::TlsConnector, String> {
+    use tokio_rustls::rustls;
+    let mut roots = rustls::RootCertStore::empty();
+    let certs = CertificateDer::pem_file_iter(cafile)
+        .map_err(|e| format!("cafile {}: {e}", cafile.display()))?;
+    for cert in certs {
+        let cert = cert.map_err(|e| format!("cafile {}: {e}", cafile.display()))?;
+        roots
+            .add(cert)
+            .map_err(|e| format!("cafile {}: {e}", cafile.display()))?;
+    }
+    if roots.is_empty() {
+        return Err(format!("cafile {}: no certificate in it", cafile.display()));
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(tokio_rustls::TlsConnector::from(std::sync::Arc::new(
+        config,
+    )))
 }
 
 /// Keystone's project id as Contrail writes it in the VNC model: a dashed uuid (Keystone's ids
@@ -459,11 +547,13 @@ mod tests {
                 user_domain_name: "Default".into(),
                 project_domain_name: "Default".into(),
             },
+            None,
         )
         .unwrap();
         assert_eq!(ks.url(), "http://127.0.0.1:1");
         let live = TokenInfo {
             project: None,
+            project_domain: None,
             user: None,
             roles: vec!["admin".into()],
             expires_at: Utc::now() + chrono::Duration::hours(1),
@@ -481,6 +571,28 @@ mod tests {
         assert!(ks.cached(&format!("t{}", CACHE_MAX + 9)).is_some());
     }
 
+    #[test]
+    fn endpoints_are_http_or_https_with_a_ca() {
+        let creds = || ServiceCredentials {
+            username: "u".into(),
+            password: "p".into(),
+            project_name: "service".into(),
+            user_domain_name: "Default".into(),
+            project_domain_name: "Default".into(),
+        };
+        let err = Keystone::new("ftp://k:1", creds(), None).unwrap_err();
+        assert!(err.contains("http:// or https://"), "{err}");
+        let err = Keystone::new("http://k:1", creds(), Some(Path::new("/x"))).unwrap_err();
+        assert!(err.contains("cafile= is for https://"), "{err}");
+        let err =
+            Keystone::new("https://k:1", creds(), Some(Path::new("/nonexistent.pem"))).unwrap_err();
+        assert!(err.contains("cafile /nonexistent.pem"), "{err}");
+        let ks = Keystone::new("https://keystone.example", creds(), None);
+        if Path::new(SYSTEM_CAS).exists() {
+            assert_eq!(ks.unwrap().authority, "keystone.example:443");
+        }
+    }
+
     #[tokio::test]
     async fn an_unreachable_keystone_is_named() {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -495,7 +607,7 @@ mod tests {
             user_domain_name: "Default".into(),
             project_domain_name: "Default".into(),
         };
-        let ks = Keystone::new(&format!("http://127.0.0.1:{port}"), creds).unwrap();
+        let ks = Keystone::new(&format!("http://127.0.0.1:{port}"), creds, None).unwrap();
         let err = ks.validate("tok").await.unwrap_err();
         assert!(matches!(err, KeystoneError::Unreachable { .. }), "{err:?}");
         let api: ApiError = err.into();
