@@ -28,34 +28,33 @@ export function decode(buf) {
   const raw = inflateSync(Buffer.concat(idat));
   const stride = width * channels;
   const out = Buffer.alloc(width * height * 4);
-  let prev = Buffer.alloc(stride);
+  // Unfiltered in place in `raw` (each line after its filter byte), one filter per line.
+  const bpp = channels;
   for (let y = 0; y < height; y++) {
-    const f = raw[y * (stride + 1)];
-    const line = Buffer.from(raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1)));
-    for (let i = 0; i < stride; i++) {
-      const a = i >= channels ? line[i - channels] : 0, b = prev[i], c = i >= channels ? prev[i - channels] : 0;
-      let p;
-      switch (f) {
-        case 0: p = 0; break;
-        case 1: p = a; break;
-        case 2: p = b; break;
-        case 3: p = (a + b) >> 1; break;
-        case 4: {
-          const q = a + b - c, pa = Math.abs(q - a), pb = Math.abs(q - b), pc = Math.abs(q - c);
-          p = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
-          break;
-        }
-        default: throw new Error(`bad PNG filter ${f} at row ${y}`);
+    const at = y * (stride + 1) + 1;
+    const up = at - stride - 1; // the line above (unfiltered already); none for y = 0
+    const f = raw[at - 1];
+    if (f === 1) for (let i = bpp; i < stride; i++) raw[at + i] = (raw[at + i] + raw[at + i - bpp]) & 255;
+    else if (f === 2 && y > 0) for (let i = 0; i < stride; i++) raw[at + i] = (raw[at + i] + raw[up + i]) & 255;
+    else if (f === 3) {
+      for (let i = 0; i < stride; i++) {
+        const a = i >= bpp ? raw[at + i - bpp] : 0, b = y > 0 ? raw[up + i] : 0;
+        raw[at + i] = (raw[at + i] + ((a + b) >> 1)) & 255;
       }
-      line[i] = (line[i] + p) & 255;
+    } else if (f === 4) {
+      for (let i = 0; i < stride; i++) {
+        const a = i >= bpp ? raw[at + i - bpp] : 0, b = y > 0 ? raw[up + i] : 0, c = i >= bpp && y > 0 ? raw[up + i - bpp] : 0;
+        const q = a + b - c, pa = Math.abs(q - a), pb = Math.abs(q - b), pc = Math.abs(q - c);
+        raw[at + i] = (raw[at + i] + (pa <= pb && pa <= pc ? a : pb <= pc ? b : c)) & 255;
+      }
+    } else if (f > 4) throw new Error(`bad PNG filter ${f} at row ${y}`);
+    for (let x = 0, o = y * width * 4; x < width; x++, o += 4) {
+      const i = at + x * bpp;
+      out[o] = raw[i];
+      out[o + 1] = raw[i + 1];
+      out[o + 2] = raw[i + 2];
+      out[o + 3] = bpp === 4 ? raw[i + 3] : 255;
     }
-    for (let x = 0; x < width; x++) {
-      out[(y * width + x) * 4] = line[x * channels];
-      out[(y * width + x) * 4 + 1] = line[x * channels + 1];
-      out[(y * width + x) * 4 + 2] = line[x * channels + 2];
-      out[(y * width + x) * 4 + 3] = channels === 4 ? line[x * channels + 3] : 255;
-    }
-    prev = line;
   }
   return { width, height, data: out };
 }
