@@ -4,9 +4,13 @@
 //
 // Env: CIRRUS_CONTROLLER_BIN, CIRRUS_CLI_BIN (cirrusctl), CIRRUS_TEST_VENV (python with
 // vnc_api), CHROMIUM (default /usr/bin/chromium), CIRRUS_SKIP_LOG, CI,
-// CIRRUS_CONSOLE_BASELINE=1 to write the screenshots into baseline/ instead of out/.
+// CIRRUS_CONSOLE_BASELINE=1 to write the screenshots into baseline/ instead of out/ (the way to
+// refresh the baselines after a change to a view: run it, look at the new PNGs, commit them).
+// Otherwise every screenshot is compared pixel by pixel with its baseline: at most
+// CIRRUS_CONSOLE_PIXELS (default 0.01, a fraction of the page) may move by more than a faint
+// anti-aliasing shade; a page of another size or past that fails, with a diff image in out/diffs.
 
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { killAllNow, startController, stopAll } from './lib/controller.mjs';
@@ -17,6 +21,9 @@ import graph from './scenarios/graph.mjs';
 import signin from './scenarios/signin.mjs';
 import scale from './scenarios/scale.mjs';
 import bgp from './scenarios/bgp.mjs';
+import infra from './scenarios/infra.mjs';
+import { sandboxesDown } from './lib/sandbox.mjs';
+import { compare, decode, encode } from './lib/png.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -51,7 +58,10 @@ mkdirSync(join(out, 'failures'), { recursive: true });
 const shots = process.env.CIRRUS_CONSOLE_BASELINE === '1' ? join(here, 'baseline') : join(out, 'screenshots');
 mkdirSync(shots, { recursive: true });
 
-process.on('exit', killAllNow);
+process.on('exit', () => {
+  sandboxesDown();
+  killAllNow();
+});
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
 
 const figures = [];
@@ -75,7 +85,7 @@ const ctx = {
 
 try {
   const only = process.env.CIRRUS_CONSOLE_ONLY ? new RegExp(process.env.CIRRUS_CONSOLE_ONLY) : null;
-  for (const t of [...browse, ...forms, ...graph, ...signin, ...bgp, ...scale].filter((t) => !only || only.test(t.name))) {
+  for (const t of [...browse, ...forms, ...graph, ...signin, ...bgp, ...infra, ...scale].filter((t) => !only || only.test(t.name))) {
     const page = await browser.newPage();
     page.allowErrors = [];
     const outsideBefore = browser.outside.length;
@@ -101,22 +111,36 @@ try {
 } finally {
   await browser.close().catch(() => {});
   await stopAll();
+  sandboxesDown();
+}
+// Each screenshot against its baseline, pixel by pixel (masked parts are painted alike).
+const baseline = join(here, 'baseline');
+if (shots !== baseline) {
+  const tolerance = Number(process.env.CIRRUS_CONSOLE_PIXELS ?? '0.01');
+  const started = Date.now();
+  mkdirSync(join(out, 'diffs'), { recursive: true });
+  for (const f of readdirSync(shots).sort()) {
+    const base = join(baseline, f);
+    const name = `screenshot ${f} matches its baseline`;
+    if (!existsSync(base)) {
+      failed++;
+      console.log(`FAIL ${name}: no baseline yet (CIRRUS_CONSOLE_BASELINE=1 writes them)`);
+      continue;
+    }
+    const c = compare(decode(readFileSync(base)), decode(readFileSync(join(shots, f))));
+    if (c.sameSize && c.ratio <= tolerance) {
+      passed++;
+      console.log(`ok   ${name} (${(c.ratio * 100).toFixed(2)}% of pixels moved)`);
+    } else {
+      failed++;
+      const why = c.sameSize ? `${(c.ratio * 100).toFixed(2)}% of pixels moved (at most ${tolerance * 100}%)` : `size ${c.size}`;
+      if (c.diff) writeFileSync(join(out, 'diffs', f), encode(c.diff));
+      console.log(`FAIL ${name}: ${why}${c.diff ? `; diff: ${join(out, 'diffs', f)}` : ''}`);
+    }
+  }
+  figures.push(`pixel comparison of ${readdirSync(shots).length} screenshots (ms): ${Date.now() - started}`);
 }
 if (figures.length) console.log(`figures:\n  ${figures.join('\n  ')}`);
 console.log(`screenshots: ${shots}`);
-// The baselines are for people to look at (fonts and chromium versions move pixels); a page
-// whose size differs from its baseline is named here, not failed.
-const size = (f) => {
-  const b = readFileSync(f);
-  return `${b.readUInt32BE(16)}x${b.readUInt32BE(20)}`;
-};
-const baseline = join(here, 'baseline');
-if (shots !== baseline) {
-  for (const f of readdirSync(shots)) {
-    const base = join(baseline, f);
-    if (!existsSync(base)) console.log(`  ${f}: no baseline yet`);
-    else if (size(base) !== size(join(shots, f))) console.log(`  ${f}: ${size(join(shots, f))}, baseline ${size(base)}`);
-  }
-}
 console.log(`console: ${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

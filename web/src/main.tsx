@@ -16,6 +16,9 @@ import { SearchView } from './views/SearchView';
 import { FormView } from './forms/FormView';
 import { GraphView } from './graph/GraphView';
 import { BgpView } from './views/BgpView';
+import { VroutersView } from './infra/VroutersView';
+import { VrouterView } from './infra/VrouterView';
+import { FlowsView } from './flows/FlowsView';
 
 type Boot = { state: 'loading' } | { state: 'ready' } | { state: 'signin' } | { state: 'error'; text: string };
 
@@ -72,6 +75,12 @@ function view(route: Route) {
       return <GraphView />;
     case 'bgp':
       return <BgpView />;
+    case 'vrouters':
+      return <VroutersView />;
+    case 'vrouter':
+      return <VrouterView key={`${route.host}-${route.tab}`} host={route.host} tab={route.tab} vrf={route.vrf} />;
+    case 'flows':
+      return <FlowsView search={route.search} />;
     case 'search':
       return <SearchView key={route.q} q={route.q} />;
     default:

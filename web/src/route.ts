@@ -2,6 +2,7 @@
 // a deep link that survives a reload (the controller answers any /ui/ path with the app).
 
 import { useEffect, useState } from 'preact/hooks';
+import { TABS, type Tab } from './infra/VrouterView';
 
 export type Route =
   | { view: 'home' }
@@ -13,6 +14,9 @@ export type Route =
   | { view: 'edit'; type: string; uuid: string }
   | { view: 'graph' }
   | { view: 'bgp' }
+  | { view: 'vrouters' }
+  | { view: 'vrouter'; host: string; tab: Tab; vrf: string }
+  | { view: 'flows'; search: string }
   | { view: 'search'; q: string }
   | { view: 'missing'; path: string };
 
@@ -31,6 +35,13 @@ export function parse(loc: Location = window.location): Route {
       return { view: 'graph' };
     case 'bgp':
       return { view: 'bgp' };
+    case 'vrouters': {
+      if (!parts[1]) return { view: 'vrouters' };
+      const tab = TABS.find((t) => t === q.get('tab')) ?? 'ports';
+      return { view: 'vrouter', host: parts[1], tab, vrf: q.get('vrf') ?? '' };
+    }
+    case 'flows':
+      return { view: 'flows', search: loc.search };
     case 'search':
       return { view: 'search', q: q.get('q') ?? '' };
     case 'list':
@@ -58,6 +69,10 @@ export const href = {
   edit: (type: string, uuid: string) => `/ui/edit/${type}/${uuid}`,
   graph: () => '/ui/graph',
   bgp: () => '/ui/bgp',
+  vrouters: () => '/ui/vrouters',
+  vrouter: (host: string, tab = 'ports', vrf = '') =>
+    `/ui/vrouters/${encodeURIComponent(host)}${tab !== 'ports' ? `?tab=${tab}` : ''}${vrf ? `${tab !== 'ports' ? '&' : '?'}vrf=${vrf}` : ''}`,
+  flows: (query = '') => `/ui/flows${query}`,
   search: (q: string) => `/ui/search?q=${encodeURIComponent(q)}`,
   signin: () => '/ui/signin',
 };

@@ -10,6 +10,7 @@ use anyhow::Context;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
+mod console_proxy;
 mod metered_store;
 mod metrics;
 mod metrics_control;
@@ -261,8 +262,13 @@ async fn main() -> anyhow::Result<()> {
         // The web console at /ui/, beside the API: its app calls the API with the caller's
         // token, so it has the API's auth.
         let mut router = router.merge(cirrus_console::router());
-        if let Some(node) = &control {
-            router = router.merge(console_control(node, state.clone()));
+        let analytics_at = analytics.as_ref().map(|a| a.2);
+        if control.is_some() || analytics_at.is_some() {
+            router = router.merge(console_control(
+                control.as_ref(),
+                analytics_at,
+                state.clone(),
+            ));
         }
         if cirrus_console::BUILT {
             tracing::info!(console = %format!("http://{}/ui/", args.api_listen), "web console");
@@ -300,7 +306,7 @@ async fn main() -> anyhow::Result<()> {
         // Cease to every peer, so they drop the session now rather than at hold-timer expiry.
         c.shutdown().await;
     }
-    if let Some((stop, task)) = analytics {
+    if let Some((stop, task, _)) = analytics {
         let _ = stop.send(());
         let _ = task.await;
     }
@@ -392,36 +398,40 @@ async fn start_control(
 }
 
 /// The control node's introspect (BGP peers, routes, vrouters) for the web console, under
-/// `/ui/control/` on the API's listener, for admins by the API's own auth (the console's page
-/// cannot reach the introspect port: another origin).
+/// `/ui/control/` on the API's listener, with the vrouters' introspect and the analytics query
+/// API under `/ui/vrouter/` and `/ui/analytics/` (`console_proxy.rs`), for admins by the API's
+/// own auth (the console's page cannot reach the other listeners: other origins).
 fn console_control(
-    node: &cirrus_control::ControlNode,
+    node: Option<&cirrus_control::ControlNode>,
+    analytics: Option<SocketAddr>,
     state: std::sync::Arc<cirrus_api::ApiState>,
 ) -> axum::Router {
     use axum::response::IntoResponse;
-    let introspect = cirrus_control::introspect::router(node.speaker.clone(), node.hub.clone());
-    axum::Router::new()
-        .nest("/ui/control", introspect)
-        .layer(axum::middleware::from_fn(
-            move |req: axum::extract::Request, next: axum::middleware::Next| {
-                let state = state.clone();
-                async move {
-                    // Under --auth keystone the token is validated first (cached after).
-                    let checked =
-                        cirrus_api::auth::keystone_project::check(&state, req.headers()).await;
-                    let caller = checked.and_then(|()| state.identify(req.headers()));
-                    match caller {
-                        Ok(c) if c.admin => next.run(req).await,
-                        Ok(_) => (
-                            axum::http::StatusCode::FORBIDDEN,
-                            "the control node's state is for admins only",
-                        )
-                            .into_response(),
-                        Err(e) => e.into_response(),
-                    }
+    let mut router = console_proxy::router(node.and_then(|n| n.hub.clone()), analytics);
+    if let Some(node) = node {
+        let introspect = cirrus_control::introspect::router(node.speaker.clone(), node.hub.clone());
+        router = router.nest("/ui/control", introspect);
+    }
+    router.layer(axum::middleware::from_fn(
+        move |req: axum::extract::Request, next: axum::middleware::Next| {
+            let state = state.clone();
+            async move {
+                // Under --auth keystone the token is validated first (cached after).
+                let checked =
+                    cirrus_api::auth::keystone_project::check(&state, req.headers()).await;
+                let caller = checked.and_then(|()| state.identify(req.headers()));
+                match caller {
+                    Ok(c) if c.admin => next.run(req).await,
+                    Ok(_) => (
+                        axum::http::StatusCode::FORBIDDEN,
+                        "the control node's state is for admins only",
+                    )
+                        .into_response(),
+                    Err(e) => e.into_response(),
                 }
-            },
-        ))
+            }
+        },
+    ))
 }
 
 /// Binds one analytics listener: a bind failure is fatal when the address was given, and a
@@ -447,9 +457,11 @@ async fn bind_analytics(
     }
 }
 
+/// The analytics role: its stop signal, its task, and where its query API listens.
 type AnalyticsTask = (
     tokio::sync::oneshot::Sender<()>,
     tokio::task::JoinHandle<()>,
+    SocketAddr,
 );
 
 /// Starts the analytics node: the store in --data-dir/analytics, the collector, the API.
@@ -474,6 +486,7 @@ async fn start_analytics(args: &Args) -> anyhow::Result<Option<AnalyticsTask>> {
         return Ok(None);
     };
     let dir = args.data_dir.join("analytics");
+    let api_at = api.local_addr()?;
     let mut cfg = cirrus_analytics::server::AnalyticsConfig::new(dir.clone());
     cfg.retention_hours = args.analytics_retention_hours;
     tracing::info!(
@@ -493,7 +506,7 @@ async fn start_analytics(args: &Args) -> anyhow::Result<Option<AnalyticsTask>> {
             tracing::error!(error = %e, "analytics stopped");
         }
     });
-    Ok(Some((stop, task)))
+    Ok(Some((stop, task, api_at)))
 }
 
 /// The machine's hostname, short form (what Contrail's provisioning names control nodes by).

@@ -1,7 +1,8 @@
 //! The Cirrus programs a lab runs: `cirrus-controller` in the root namespace (its API and
 //! introspect on loopback, its channel and BGP on the underlay address 198.18.x.1) and one
-//! `cirrus-vrouter` per compute node (its port IPC and introspect on 127.0.0.1 inside the
-//! node's namespace), each started, recorded and waited on until it serves.
+//! `cirrus-vrouter` per compute node (its port IPC on 127.0.0.1 inside the node's namespace,
+//! its introspect on every address of the node, as Contrail's agent, so that the controller's
+//! console reaches it over the underlay), each started, recorded and waited on until it serves.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -20,9 +21,11 @@ use crate::state::ProcessRecord;
 pub const CHANNEL_PORT: u16 = 5269;
 /// The vrouter's port IPC, as Contrail's.
 pub const PORT_IPC: SocketAddr = SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 9091);
-/// The vrouter's introspect, as Contrail's agent.
+/// The vrouter's introspect, as Contrail's agent: port 8085 on every address of the compute
+/// node (its loopback for `cirrusctl vrouter --node`, its underlay address for the controller's
+/// web console).
 pub const VROUTER_INTROSPECT: SocketAddr =
-    SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8085);
+    SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), 8085);
 
 /// How to run a controller.
 #[derive(Debug, Clone)]

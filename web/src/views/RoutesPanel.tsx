@@ -3,8 +3,9 @@
 
 import { useEffect, useState } from 'preact/hooks';
 import { call, list, message } from '../api';
+import { JsonTable } from '../infra/JsonTable';
 
-type Answer = { instance: string | null; routes: Record<string, unknown>[]; vrouter_routes?: unknown };
+type Answer = { instance: string | null; routes: Record<string, unknown>[]; vrouter_routes?: Record<string, unknown>[] };
 
 function cell(v: unknown): string {
   if (v == null) return '—';
@@ -49,6 +50,13 @@ export function RoutesPanel() {
                 </tbody>
               </table>
             </div>
+          )}
+          {Array.isArray(answer.vrouter_routes) && (
+            <>
+              <h3>As its vrouters receive it</h3>
+              <p class="muted">The route server's table of this instance: every prefix with its next hops, from vrouters and BGP.</p>
+              <JsonTable rows={answer.vrouter_routes} label="Routes from vrouters and BGP" testid="vrouter-routes" />
+            </>
           )}
         </>
       )}

@@ -29,6 +29,8 @@ export function Shell({ route, children }: { route: Route; children: ComponentCh
     ...FORM_TYPES.map(([t, label]) => [href.list(t), label] as [string, string]),
     [href.graph(), 'Connectivity'],
     [href.bgp(), 'BGP peers'],
+    [href.vrouters(), 'vRouters'],
+    [href.flows(), 'Flows'],
     [href.types(), 'All types'],
   ];
   return (
