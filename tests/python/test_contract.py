@@ -10,7 +10,8 @@ import pytest
 import requests
 from vnc_api.exceptions import BadRequest, NoIdError, RefsExistError
 from vnc_api.gen.resource_xsd import VirtualMachineInterfacePropertiesType as VMIPT
-from vnc_api.vnc_api import Project, VirtualMachineInterface, VirtualNetwork
+from vnc_api.vnc_api import (ApiAccessList, Domain, GlobalSystemConfig, Project,
+                             VirtualMachineInterface, VirtualNetwork)
 
 from test_objects import make_vn
 
@@ -195,3 +196,16 @@ def test_prop_collection_calls_on_a_plain_field_are_400(controller, vnc, project
     r = requests.get(controller.url + "/prop-collection-get",
                      params={"uuid": port.uuid, "fields": "display_name"})
     assert r.status_code == 400, r.text
+
+
+def test_parent_fq_name_matching_two_parent_types_lists_both(vnc, name):
+    gsc = GlobalSystemConfig(name)
+    vnc.global_system_config_create(gsc)
+    domain = Domain(name)
+    vnc.domain_create(domain)
+    under_gsc = ApiAccessList(name + "-g", parent_obj=gsc)
+    vnc.api_access_list_create(under_gsc)
+    under_domain = ApiAccessList(name + "-d", parent_obj=domain)
+    vnc.api_access_list_create(under_domain)
+    got = vnc.api_access_lists_list(parent_fq_name=[name])["api-access-lists"]
+    assert sorted(a["uuid"] for a in got) == sorted([under_gsc.uuid, under_domain.uuid])
