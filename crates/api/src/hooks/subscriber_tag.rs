@@ -33,7 +33,6 @@ fn tag_of<'a>(ipam: &'a Obj, subnet_uuid: &str) -> Option<&'a str> {
         .filter(|t| !t.is_empty())
 }
 
-#[allow(clippy::too_many_arguments)]
 pub(super) fn allocate(
     c: &Ctx,
     owner: &str,
