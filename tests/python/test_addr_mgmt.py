@@ -413,3 +413,59 @@ def test_instance_ip_through_a_vrouter(vnc, project, name):
     again = via(name + "-4", routers[0])
     vnc.instance_ip_create(again)
     assert vnc.instance_ip_read(id=again.uuid).instance_ip_address == "14.1.2.31"
+
+
+def test_changed_dns_address_frees_the_old_one(vnc, project, name):
+    ipam = ipam_of(vnc, project, name + "-ipam", ipam_subnet_method="user-defined-subnet")
+    s = sn("11.1.1.0", 24, addr_from_start=True)
+    vn = VirtualNetwork(name, project)
+    vn.add_network_ipam(ipam, VnSubnetsType([s]))
+    vnc.virtual_network_create(vn)
+    assert iip(vnc, vn).instance_ip_address == "11.1.1.3", "gateway .1 and DNS .2 reserved"
+    s.set_dns_server_address("11.1.1.100")
+    vn._pending_field_updates.add("network_ipam_refs")
+    vnc.virtual_network_update(vn)
+    assert subnets_of(vnc.virtual_network_read(id=vn.uuid))[0].dns_server_address == "11.1.1.100"
+    assert iip(vnc, vn).instance_ip_address == "11.1.1.2", "the old DNS address is free again"
+    with pytest.raises(RefsExistError, match="IP address already in use"):
+        iip(vnc, vn, instance_ip_address="11.1.1.100")
+
+
+def test_ipv6_subnets_in_upper_case(vnc, project, name):
+    upper = sn("FD00:1:1:1::0", 64, default_gateway="FD00:1:1:1::1")
+    lower = sn("fd00:1:2:3::0", 64, default_gateway="fd00:1:2:3::1")
+    ipam = ipam_of(vnc, project, name + "-ipam")
+    vn = network(vnc, project, name, [upper, lower], ipam=ipam)
+    vnc.virtual_network_delete(id=vn.uuid)
+    vn = network(vnc, project, name, [upper], ipam=ipam)
+    vn.set_virtual_network_properties(VirtualNetworkType(forwarding_mode="l3"))
+    vnc.virtual_network_update(vn)
+    got = vnc.virtual_network_read(id=vn.uuid)
+    assert got.get_virtual_network_properties().forwarding_mode == "l3"
+    assert iip(vnc, got, instance_ip_family="v6").instance_ip_address.startswith("fd00:1:1:1:")
+
+
+def test_subscriber_tags_pick_their_subnet(vnc, project, name):
+    """An instance IP with a subscriber tag takes its address from the subnetted IPAM's subnet
+    serving that tag, else from the first subnet serving none, which then serves the tag."""
+    ipam = ipam_of(vnc, project, name, ipam_subnet_method="flat-subnet", ipam_subnetting=True)
+    ipam.set_ipam_subnets(IpamSubnets([sn("13.2.1.0", 29), sn("13.2.2.0", 29),
+                                       sn("13.2.3.0", 29)]))
+    vnc.network_ipam_update(ipam)
+
+    def tagged(n, tag=None):
+        obj = InstanceIp(n, instance_ip_subscriber_tag=tag)
+        obj.add_network_ipam(ipam)
+        vnc.instance_ip_create(obj)
+        return vnc.instance_ip_read(id=obj.uuid).instance_ip_address
+
+    assert tagged(name + "-a1", "a").startswith("13.2.1.")
+    assert tagged(name + "-b1", "b").startswith("13.2.2.")
+    assert tagged(name + "-a2", "a").startswith("13.2.1.")
+    tags = [s.subscriber_tag for s in vnc.network_ipam_read(id=ipam.uuid).ipam_subnets.subnets]
+    assert tags == ["a", "b", None]
+    # A subnetted subnet reserves no gateway or service address: a /29 holds .1 to .6.
+    got = [tagged(f"{name}-c{i}", "c") for i in range(6)]
+    assert sorted(got) == [f"13.2.3.{i}" for i in range(1, 7)]
+    with pytest.raises(BadRequest, match="has exhausted subnet"):
+        tagged(name + "-d", "d")

@@ -427,3 +427,20 @@ def test_sub_cluster_ids(vnc, name):
     vnc.sub_cluster_create(again)
     for sc in (auto, reuse, again):
         vnc.sub_cluster_delete(id=sc.uuid)
+
+
+def test_same_vlan_tag_under_primaries_on_different_networks(vnc, project, name):
+    vn1 = make_vn(vnc, project, name + "-1")
+    vn2 = make_vn(vnc, project, name + "-2", prefix="10.2.0.0")
+    subs = []
+    for vn in (vn1, vn2):
+        primary = vmi(vnc, project, vn, vn.name + "-p")
+        vnc.virtual_machine_interface_create(primary)
+        sub = vmi(vnc, project, vn, vn.name + "-256", virtual_machine_interface_properties=VMIPT(
+            sub_interface_vlan_tag=256))
+        sub.set_virtual_machine_interface(primary)
+        vnc.virtual_machine_interface_create(sub)
+        subs.append(sub)
+    got = [vnc.virtual_machine_interface_read(id=s.uuid) for s in subs]
+    assert [g.get_virtual_machine_interface_properties().sub_interface_vlan_tag for g in got] == \
+        [256, 256]

@@ -359,6 +359,7 @@ pub fn plan_update_with(
 pub fn plan_delete(index: &Index, caller: &Caller, obj: &Obj) -> ApiResult<Planned> {
     let what = format!("{} {}", obj.type_name(), obj.fq_str);
     caller.check_delete(obj)?;
+    crate::rules::check_delete(obj)?;
     let cascade = hooks::cascade(index, obj);
     let going: HashSet<&str> = std::iter::once(obj.uuid.as_str())
         .chain(cascade.iter().map(|o| o.uuid.as_str()))

@@ -59,6 +59,13 @@ pub fn normalize(index: &Index, what: &str, vn: &mut Obj, old: Option<&Obj>) -> 
         .and_then(|p| p.get("forwarding_mode"))
         .and_then(Value::as_str)
         == Some("l3");
+    // A routed network's subnets reserve no gateway or service address (Contrail's
+    // `routed_vn`), like a subnetted IPAM's.
+    let routed = vn
+        .body
+        .get("virtual_network_category")
+        .and_then(Value::as_str)
+        == Some("routed");
     let Some(refs) = vn
         .body
         .get_mut("network_ipam_refs")
@@ -113,7 +120,7 @@ pub fn normalize(index: &Index, what: &str, vn: &mut Obj, old: Option<&Obj>) -> 
             what,
             &mut list,
             &old_entries,
-            false,
+            routed,
         )?);
         r["attr"]["ipam_subnets"] = Value::Array(list);
     }

@@ -276,8 +276,19 @@ fn assign_from_ipams(c: &Ctx, obj: &mut Obj, p: &mut Planned) -> ApiResult<()> {
             .filter(|u| !u.is_empty())
             .map(str::to_string),
     };
-    let picked = addr::allocate_from(c.index, c.reserved, first, &subnets, &ask, &obj.uuid, p)
-        .map_err(|e| e.on_create(c.what))?;
+    let tag = obj
+        .body
+        .get("instance_ip_subscriber_tag")
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string);
+    let picked = match tag {
+        Some(tag) => {
+            super::subscriber_tag::allocate(c, &obj.uuid, &ipams, &subnets, &tag, &ask, p)?
+        }
+        None => addr::allocate_from(c.index, c.reserved, first, &subnets, &ask, &obj.uuid, p)
+            .map_err(|e| e.on_create(c.what))?,
+    };
     record_address(c, obj, picked, "instance_ip_address", "instance_ip_family")
 }
 

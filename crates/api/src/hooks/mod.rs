@@ -19,8 +19,10 @@ mod addresses;
 mod ipam;
 mod network;
 mod port;
+mod project;
 mod security_group;
 mod sub_cluster;
+mod subscriber_tag;
 mod tag;
 
 pub struct Ctx<'a> {
@@ -58,6 +60,9 @@ struct TypeHooks {
     delete: Delete,
     /// Children that go away with the object: derived by the server or the intent compiler.
     cascade: &'static [&'static str],
+    /// Children by (type, name) that go away with the object: the server's companions of a type
+    /// a client also creates (a project's default application policy set).
+    cascade_named: &'static [(&'static str, &'static str)],
 }
 
 const PLAIN: TypeHooks = TypeHooks {
@@ -65,16 +70,26 @@ const PLAIN: TypeHooks = TypeHooks {
     update: |_, _, _, _| Ok(()),
     delete: |_, _, _| {},
     cascade: &[],
+    cascade_named: &[],
 };
 
 /// The hooks, by resource type; types not named here are plain storage.
 const HOOKS: &[(&str, TypeHooks)] = &[
+    (
+        "project",
+        TypeHooks {
+            create: project::create,
+            cascade_named: &[project::DEFAULT_APS],
+            ..PLAIN
+        },
+    ),
     (
         "virtual-network",
         TypeHooks {
             create: network::create,
             update: network::update,
             delete: network::delete,
+            cascade_named: &[],
             cascade: &["routing-instance", "access-control-list"],
         },
     ),
@@ -101,6 +116,7 @@ const HOOKS: &[(&str, TypeHooks)] = &[
             create: tag::create,
             update: tag::update,
             delete: tag::delete,
+            cascade_named: &[],
             cascade: &[],
         },
     ),
@@ -110,6 +126,7 @@ const HOOKS: &[(&str, TypeHooks)] = &[
             create: tag::type_create,
             update: tag::type_update,
             delete: tag::type_delete,
+            cascade_named: &[],
             cascade: &[],
         },
     ),
@@ -134,6 +151,7 @@ const HOOKS: &[(&str, TypeHooks)] = &[
             create: addresses::create_instance_ip,
             update: addresses::update,
             delete: addresses::delete,
+            cascade_named: &[],
             cascade: &[],
         },
     ),
@@ -143,6 +161,7 @@ const HOOKS: &[(&str, TypeHooks)] = &[
             create: addresses::create_in_pool,
             update: addresses::update,
             delete: addresses::delete,
+            cascade_named: &[],
             cascade: &[],
         },
     ),
@@ -152,6 +171,7 @@ const HOOKS: &[(&str, TypeHooks)] = &[
             create: addresses::create_in_pool,
             update: addresses::update,
             delete: addresses::delete,
+            cascade_named: &[],
             cascade: &[],
         },
     ),
@@ -221,10 +241,13 @@ pub fn drop_refs_to(obj: &mut Obj, target: &str) {
 
 /// Objects that go away together with `obj` (its type's `cascade` children).
 pub fn cascade(index: &Index, obj: &Obj) -> Vec<Arc<Obj>> {
-    let derived = hooks_of(obj.type_name()).cascade;
+    let h = hooks_of(obj.type_name());
     index
         .children(&obj.uuid)
-        .filter(|c| derived.contains(&c.type_name()))
+        .filter(|c| {
+            h.cascade.contains(&c.type_name())
+                || h.cascade_named.contains(&(c.type_name(), c.name()))
+        })
         .cloned()
         .collect()
 }
@@ -242,6 +265,36 @@ pub fn refs_of<'a>(obj: &'a Obj, field: &str) -> impl Iterator<Item = &'a str> {
         .into_iter()
         .flatten()
         .filter_map(|r| r.get("uuid")?.as_str())
+}
+
+/// A server-made child `name` of `parent` with `body` (fresh uuid, default id_perms, display
+/// name), created in the same transaction as its parent.
+pub(crate) fn companion(
+    type_name: &str,
+    parent: &Obj,
+    name: &str,
+    mut body: serde_json::Map<String, Value>,
+) -> Obj {
+    let ty = cirrus_model::schema()
+        .resource(type_name)
+        .expect("companion types are in the schema");
+    let mut fq_name = parent.fq_name.clone();
+    fq_name.push(name.to_string());
+    let uuid = uuid::Uuid::new_v4().to_string();
+    body.insert("id_perms".into(), crate::object::default_id_perms(&uuid));
+    body.insert("display_name".into(), Value::from(name));
+    Obj {
+        ty,
+        fq_str: fq_name.join(":"),
+        fq_name,
+        uuid,
+        parent: Some(crate::object::Parent {
+            type_name: parent.type_name(),
+            uuid: parent.uuid.clone(),
+        }),
+        body,
+        revision: 0,
+    }
 }
 
 pub(crate) fn server_owned(c: &Ctx, obj: &Obj, field: &str) -> ApiResult<()> {

@@ -9,7 +9,7 @@ use crate::alloc::addr;
 use crate::alloc::ids::{self, VN_IDS};
 use crate::error::{ApiError, ApiResult};
 use crate::index::Index;
-use crate::object::{Obj, Parent};
+use crate::object::Obj;
 use crate::write::Planned;
 
 pub(super) fn create(c: &Ctx, obj: &mut Obj, p: &mut Planned) -> ApiResult<Companions> {
@@ -44,34 +44,17 @@ pub(super) fn delete(index: &Index, obj: &Obj, p: &mut Planned) {
     }
 }
 
-/// Contrail's primary routing instance of a VN: same name, child of the VN.
+/// Contrail's primary routing instance of a VN: same name, child of the VN, marked default
+/// (`routing_instance_is_default`) from the start, as Contrail's api-server creates it; a client
+/// can neither delete it nor change the mark (`rules/routing_instance.rs`).
 fn primary_routing_instance(vn: &Obj) -> Obj {
-    let ty = cirrus_model::schema()
-        .resource("routing-instance")
-        .expect("schema has routing-instance");
     // The fabric network's instance is Contrail's `__default__`, the default routing instance.
     let fabric = vn.fq_str == "default-domain:default-project:ip-fabric";
     let name = if fabric { "__default__" } else { vn.name() };
-    let mut fq_name = vn.fq_name.clone();
-    fq_name.push(name.to_string());
-    let uuid = uuid::Uuid::new_v4().to_string();
     let mut body = serde_json::Map::new();
-    body.insert("routing_instance_is_default".into(), json!(fabric));
+    body.insert("routing_instance_is_default".into(), json!(true));
     if let Some(p) = vn.body.get("perms2") {
         body.insert("perms2".into(), p.clone());
     }
-    body.insert("id_perms".into(), crate::object::default_id_perms(&uuid));
-    body.insert("display_name".into(), json!(name));
-    Obj {
-        ty,
-        fq_str: fq_name.join(":"),
-        fq_name,
-        uuid,
-        parent: Some(Parent {
-            type_name: vn.type_name(),
-            uuid: vn.uuid.clone(),
-        }),
-        body,
-        revision: 0,
-    }
+    super::companion("routing-instance", vn, name, body)
 }

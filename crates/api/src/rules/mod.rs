@@ -9,19 +9,24 @@ use crate::error::{ApiError, ApiResult};
 use crate::index::Index;
 use crate::object::Obj;
 
+mod application_policy_set;
 mod bgp_router;
 mod bgpaas;
 mod bgpvpn;
 mod bridge_domain;
+mod fabric;
 mod firewall;
 mod floating_ip;
 mod global_system_config;
 mod host_based_service;
 mod instance_ip;
+mod physical_interface;
 mod physical_router;
 mod policy_rules;
 mod qos_config;
 mod route_targets;
+mod routed_network;
+mod routing_instance;
 mod routing_policy;
 mod sub_cluster;
 mod tag_refs;
@@ -66,7 +71,34 @@ pub const RULES: &[(&str, Rule)] = &[
     ("virtual-network", route_targets::check_lists),
     ("logical-router", route_targets::check_lists),
     ("global-system-config", route_targets::check_global_asn),
+    ("routing-instance", routing_instance::check),
+    ("application-policy-set", application_policy_set::check),
+    ("virtual-network", routed_network::check),
+    ("physical-interface", physical_interface::check),
+    ("fabric", fabric::check),
 ];
+
+pub type DeleteRule = fn(&Obj) -> ApiResult<()>;
+
+/// What a client may not delete, by resource type (Contrail's `pre_dbe_delete` refusals). Only
+/// the object a request names is checked: what a cascade takes along is the server's doing.
+pub const DELETE_RULES: &[(&str, DeleteRule)] = &[
+    ("routing-instance", routing_instance::check_delete),
+    (
+        "application-policy-set",
+        application_policy_set::check_delete,
+    ),
+];
+
+/// Applies the delete rules of `obj`'s type.
+pub fn check_delete(obj: &Obj) -> ApiResult<()> {
+    for (ty, rule) in DELETE_RULES {
+        if *ty == obj.type_name() {
+            rule(obj)?;
+        }
+    }
+    Ok(())
+}
 
 /// Applies the rules of `new`'s type, and those of every type (`old` is None on create).
 pub fn check(c: &Ctx, old: Option<&Obj>, new: &mut Obj) -> ApiResult<()> {
