@@ -257,6 +257,21 @@ impl Batch {
         std::borrow::Cow::Owned(b)
     }
 
+    /// Drops the rows from `len` on (the dictionaries keep their values).
+    pub fn truncate(&mut self, len: usize) {
+        for c in self.cols.iter_mut().flatten() {
+            match c {
+                Col::Int(v) => v.truncate(len),
+                Col::Str(s) => s.ids.truncate(len),
+                Col::Uuid(u) => {
+                    u.vals.truncate(len);
+                    u.present.truncate(len);
+                }
+            }
+        }
+        self.len = self.len.min(len);
+    }
+
     /// Starts appending a row: push every column in schema order, then [`RowWriter::end`].
     pub fn row(&mut self) -> RowWriter<'_> {
         RowWriter { batch: self, at: 0 }

@@ -262,27 +262,37 @@ impl Store {
 
     /// Adds samples; seals each dataset's batch that is full.
     pub fn ingest(&self, samples: &[SessionSample]) -> Result<(), FileError> {
-        self.ingest_refs(samples.len(), |each| {
-            samples.iter().for_each(|s| each(&s.as_ref()))
+        let r: Result<usize, WireError> = self.ingest_refs(|each| {
+            samples.iter().for_each(|s| each(&s.as_ref()));
+            Ok(samples.len())
         });
+        r.expect("owned samples always ingest");
         Ok(())
     }
 
     /// Adds the records of one wire frame body, all of them or (when the frame does not
-    /// decode) none.
+    /// decode) none: the frame is decoded once, straight into the columns, and a record
+    /// that fails takes back the rows of the records before it.
     pub fn ingest_frame(&self, body: &[u8]) -> Result<u32, WireError> {
-        let n = wire::check_body(body)?;
-        self.ingest_refs(n as usize, |each| {
-            let _ = wire::decode_body_ref(body, |r| each(&r));
-        });
-        Ok(n)
+        self.ingest_refs(|each| wire::decode_body_ref(body, |r| each(&r)).map(|n| n as usize))
+            .map(|n| n as u32)
     }
 
-    fn ingest_refs(&self, n: usize, walk: impl FnOnce(&mut dyn FnMut(&SessionSampleRef<'_>))) {
+    fn ingest_refs<E>(
+        &self,
+        walk: impl FnOnce(&mut dyn FnMut(&SessionSampleRef<'_>)) -> Result<usize, E>,
+    ) -> Result<usize, E> {
         let mut o = self.wait_for_writer();
         let [flow, session] = &mut o.batches;
         let (f0, s0) = (flow.len, session.len);
-        walk(&mut |s| ingest(flow, session, s));
+        let n = match walk(&mut |s| ingest(flow, session, s)) {
+            Ok(n) => n,
+            Err(e) => {
+                flow.truncate(f0);
+                session.truncate(s0);
+                return Err(e);
+            }
+        };
         let (df, dsess) = ((flow.len - f0) as u64, (session.len - s0) as u64);
         o.stats.samples += n as u64;
         o.stats.flow_rows += df;
@@ -292,6 +302,7 @@ impl Store {
                 self.seal(&mut o, ds);
             }
         }
+        Ok(n)
     }
 
     /// The lock, once fewer than [`MAX_PENDING`] sealed batches wait for the writer.

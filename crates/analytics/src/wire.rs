@@ -244,7 +244,7 @@ pub fn decode_body(body: &[u8], mut each: impl FnMut(SessionSample)) -> Result<u
 
 /// Decodes a frame body, calling `each` per record borrowed from `body` (no allocation).
 /// A record that fails to decode stops the walk: records before it were already handed
-/// over, so a caller that must take a frame whole checks it first ([`check_body`]).
+/// over, so a caller that must take a frame whole undoes them on error.
 pub fn decode_body_ref<'a>(
     body: &'a [u8],
     mut each: impl FnMut(SessionSampleRef<'a>),
@@ -260,11 +260,6 @@ pub fn decode_body_ref<'a>(
         each(r.record()?);
     }
     Ok(count)
-}
-
-/// Checks that a frame body decodes whole, without keeping its records.
-pub fn check_body(body: &[u8]) -> Result<u32, WireError> {
-    decode_body_ref(body, |_| {})
 }
 
 #[cfg(test)]
