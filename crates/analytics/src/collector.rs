@@ -24,13 +24,17 @@ async fn connection(mut s: TcpStream, store: Arc<Store>) -> Result<(), String> {
         let len = wire::frame_len(&head).map_err(|e| e.to_string())?;
         body.resize(len, 0);
         s.read_exact(&mut body).await.map_err(|e| e.to_string())?;
-        let mut recs = Vec::new();
-        wire::decode_body(&body, |r| recs.push(r)).map_err(|e: WireError| e.to_string())?;
+        // Decoded straight into the columns, off the runtime's threads (ingest may wait
+        // when the writer is far behind); the buffer comes back for the next frame.
         let st = store.clone();
-        tokio::task::spawn_blocking(move || st.ingest(&recs))
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())?;
+        let (b, r) = tokio::task::spawn_blocking(move || {
+            let r = st.ingest_frame(&body);
+            (body, r)
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+        body = b;
+        r.map_err(|e: WireError| e.to_string())?;
     }
 }
 

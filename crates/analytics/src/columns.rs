@@ -55,6 +55,12 @@ pub struct StrCol {
     pub dict: Vec<Arc<str>>,
     pub ids: Vec<u32>,
     lookup: FxMap<Arc<str>, u32>,
+    /// The id pushed last: runs of one value (a frame's vrouter, an empty rule) skip the
+    /// hash lookup.
+    last: u32,
+    /// Values formatted from a fixed-width key (an address, a port): the key's id, so a
+    /// value is formatted once per column, not once per row.
+    keyed: FxMap<u128, u32>,
 }
 
 impl StrCol {
@@ -70,11 +76,84 @@ impl StrCol {
         i
     }
     pub fn push(&mut self, s: &str) {
+        if let Some(d) = self.dict.get(self.last as usize)
+            && **d == *s
+        {
+            self.ids.push(self.last);
+            return;
+        }
         let i = self.intern(s);
+        self.last = i;
+        self.ids.push(i);
+    }
+    /// Pushes the value `fmt` writes for `key`, formatting it only the first time this
+    /// column sees `key` (keys must map to one value each).
+    /// `None`: no key; the value is formatted and interned.
+    pub fn push_keyed(&mut self, key: Option<u128>, fmt: impl FnOnce(&mut String)) {
+        let Some(key) = key else {
+            let mut s = String::new();
+            fmt(&mut s);
+            return self.push(&s);
+        };
+        if let Some(&i) = self.keyed.get(&key) {
+            self.ids.push(i);
+            return;
+        }
+        let mut s = String::new();
+        fmt(&mut s);
+        let i = self.intern(&s);
+        self.keyed.insert(key, i);
         self.ids.push(i);
     }
     pub fn get(&self, row: usize) -> &str {
         &self.dict[self.ids[row] as usize]
+    }
+}
+
+/// Flow uuids in an open batch: unique per flow, so kept as 16 bytes each (no string, no
+/// dictionary) until a file is written or a query reads them (`None` = no reverse flow).
+#[derive(Debug, Default, Clone)]
+pub struct UuidCol {
+    pub vals: Vec<u128>,
+    pub present: Vec<bool>,
+}
+
+/// Contrail's text form of a uuid (`8-4-4-4-12` lower-case hex) into `buf`.
+pub fn uuid_text(buf: &mut String, u: u128) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for (i, byte) in u.to_be_bytes().iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            buf.push('-');
+        }
+        buf.push(HEX[(byte >> 4) as usize] as char);
+        buf.push(HEX[(byte & 15) as usize] as char);
+    }
+}
+
+impl UuidCol {
+    pub fn push(&mut self, u: Option<u128>) {
+        self.vals.push(u.unwrap_or(0));
+        self.present.push(u.is_some());
+    }
+    /// The text of row `row` into `buf` (empty when absent).
+    pub fn text(&self, row: usize, buf: &mut String) {
+        buf.clear();
+        if self.present[row] {
+            uuid_text(buf, self.vals[row]);
+        }
+    }
+    /// The same values as a string column (one dictionary entry per row; read only).
+    pub fn to_str_col(&self) -> StrCol {
+        let mut s = StrCol::default();
+        let mut buf = String::with_capacity(36);
+        s.dict.reserve(self.vals.len());
+        s.ids.reserve(self.vals.len());
+        for row in 0..self.vals.len() {
+            self.text(row, &mut buf);
+            s.ids.push(s.dict.len() as u32);
+            s.dict.push(Arc::from(buf.as_str()));
+        }
+        s
     }
 }
 
@@ -83,6 +162,8 @@ impl StrCol {
 pub enum Col {
     Int(Vec<i64>),
     Str(StrCol),
+    /// A string column held as raw uuids (open batches only).
+    Uuid(UuidCol),
 }
 
 impl Col {
@@ -90,6 +171,7 @@ impl Col {
         match self {
             Col::Int(v) => v.len(),
             Col::Str(s) => s.ids.len(),
+            Col::Uuid(u) => u.vals.len(),
         }
     }
     pub fn is_empty(&self) -> bool {
@@ -127,6 +209,69 @@ impl Batch {
         }
     }
 
+    /// An empty open batch: like [`Batch::new`], with the columns named in `raw_uuids`
+    /// held as raw uuids, and room for `rows` rows (address space only until used: the
+    /// columns never move while they fill).
+    pub fn new_open<'a>(
+        cols: impl Iterator<Item = (&'a str, Kind)>,
+        raw_uuids: &[&str],
+        rows: usize,
+    ) -> Self {
+        Batch {
+            cols: cols
+                .map(|(name, k)| {
+                    Some(match k {
+                        Kind::Int => Col::Int(Vec::with_capacity(rows)),
+                        Kind::Str if raw_uuids.contains(&name) => Col::Uuid(UuidCol {
+                            vals: Vec::with_capacity(rows),
+                            present: Vec::with_capacity(rows),
+                        }),
+                        Kind::Str => Col::Str(StrCol {
+                            ids: Vec::with_capacity(rows),
+                            ..StrCol::default()
+                        }),
+                    })
+                })
+                .collect(),
+            len: 0,
+        }
+    }
+
+    /// This batch as queries read it: raw uuid columns among `wanted` become string
+    /// columns (borrowed unchanged when there are none).
+    pub fn readable(&self, wanted: &[usize]) -> std::borrow::Cow<'_, Batch> {
+        let raw = |c: &usize| matches!(self.cols.get(*c), Some(Some(Col::Uuid(_))));
+        if !wanted.iter().any(raw) {
+            return std::borrow::Cow::Borrowed(self);
+        }
+        let mut b = Batch {
+            cols: vec![None; self.cols.len()],
+            len: self.len,
+        };
+        for &c in wanted {
+            b.cols[c] = match &self.cols[c] {
+                Some(Col::Uuid(u)) => Some(Col::Str(u.to_str_col())),
+                other => other.clone(),
+            };
+        }
+        std::borrow::Cow::Owned(b)
+    }
+
+    /// Drops the rows from `len` on (the dictionaries keep their values).
+    pub fn truncate(&mut self, len: usize) {
+        for c in self.cols.iter_mut().flatten() {
+            match c {
+                Col::Int(v) => v.truncate(len),
+                Col::Str(s) => s.ids.truncate(len),
+                Col::Uuid(u) => {
+                    u.vals.truncate(len);
+                    u.present.truncate(len);
+                }
+            }
+        }
+        self.len = self.len.min(len);
+    }
+
     /// Starts appending a row: push every column in schema order, then [`RowWriter::end`].
     pub fn row(&mut self) -> RowWriter<'_> {
         RowWriter { batch: self, at: 0 }
@@ -135,14 +280,14 @@ impl Batch {
     pub fn int(&self, col: usize) -> Option<&[i64]> {
         match self.cols.get(col)?.as_ref()? {
             Col::Int(v) => Some(v),
-            Col::Str(_) => None,
+            _ => None,
         }
     }
 
     pub fn str(&self, col: usize) -> Option<&StrCol> {
         match self.cols.get(col)?.as_ref()? {
             Col::Str(s) => Some(s),
-            Col::Int(_) => None,
+            _ => None,
         }
     }
 }
@@ -154,6 +299,7 @@ pub struct RowWriter<'a> {
 }
 
 impl RowWriter<'_> {
+    #[inline]
     pub fn int(mut self, v: i64) -> Self {
         match &mut self.batch.cols[self.at] {
             Some(Col::Int(c)) => c.push(v),
@@ -162,9 +308,37 @@ impl RowWriter<'_> {
         self.at += 1;
         self
     }
+    #[inline]
     pub fn str(mut self, v: &str) -> Self {
         match &mut self.batch.cols[self.at] {
             Some(Col::Str(c)) => c.push(v),
+            _ => panic!("column {} is not a string column", self.at),
+        }
+        self.at += 1;
+        self
+    }
+    /// A string formatted from `key` by `fmt`, formatted once per distinct key.
+    #[inline]
+    pub fn keyed(mut self, key: Option<u128>, fmt: impl FnOnce(&mut String)) -> Self {
+        match &mut self.batch.cols[self.at] {
+            Some(Col::Str(c)) => c.push_keyed(key, fmt),
+            _ => panic!("column {} is not a string column", self.at),
+        }
+        self.at += 1;
+        self
+    }
+    /// A flow uuid (`None`: the empty string).
+    #[inline]
+    pub fn uuid(mut self, u: Option<u128>) -> Self {
+        match &mut self.batch.cols[self.at] {
+            Some(Col::Uuid(c)) => c.push(u),
+            Some(Col::Str(c)) => {
+                let mut buf = String::new();
+                if let Some(u) = u {
+                    uuid_text(&mut buf, u);
+                }
+                c.push(&buf);
+            }
             _ => panic!("column {} is not a string column", self.at),
         }
         self.at += 1;

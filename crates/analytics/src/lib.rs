@@ -18,6 +18,8 @@ pub mod ingest;
 #[cfg(feature = "server")]
 pub mod parquet_io;
 #[cfg(feature = "server")]
+pub mod parquet_strings;
+#[cfg(feature = "server")]
 pub mod query;
 #[cfg(feature = "server")]
 pub mod schema;

@@ -17,7 +17,8 @@ use parquet::file::statistics::Statistics;
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::{ColumnPath, Type};
 
-use crate::columns::{Batch, Col, FxMap, Kind, StrCol};
+use crate::columns::{Batch, Col, Kind};
+use crate::parquet_strings::{PageError, read_str_column};
 use crate::schema::Dataset;
 
 /// Why a partition file could not be written or read.
@@ -30,6 +31,12 @@ pub enum FileError {
     },
     #[error("{path}: {source}")]
     Parquet { path: String, source: ParquetError },
+    #[error("{path}: column {column}: {error}")]
+    Page {
+        path: String,
+        column: &'static str,
+        error: PageError,
+    },
     #[error("{path}: column {column} is not {expected:?}")]
     Shape {
         path: String,
@@ -86,9 +93,9 @@ pub fn write(ds: Dataset, batch: &Batch, path: &Path) -> Result<u64, FileError> 
         .set_statistics_enabled(EnabledStatistics::None)
         .set_column_statistics_enabled(ColumnPath::from("T"), EnabledStatistics::Chunk);
     // Flow uuids are unique per flow: a dictionary would only be built to be dropped.
-    for c in ["UuidKey", "forward_flow_uuid", "reverse_flow_uuid"] {
+    for c in crate::schema::RAW_UUIDS {
         if ds.column(c).is_some() {
-            props = props.set_column_dictionary_enabled(ColumnPath::from(c), false);
+            props = props.set_column_dictionary_enabled(ColumnPath::from(*c), false);
         }
     }
     let props = props.build();
@@ -113,6 +120,18 @@ pub fn write(ds: Dataset, batch: &Batch, path: &Path) -> Result<u64, FileError> 
                     .collect();
                 let vals: Vec<ByteArray> =
                     s.ids.iter().map(|&id| dict[id as usize].clone()).collect();
+                cw.typed::<ByteArrayType>()
+                    .write_batch(&vals, None, None)
+                    .map_err(pq)?;
+            }
+            Col::Uuid(u) => {
+                let mut buf = String::with_capacity(36);
+                let vals: Vec<ByteArray> = (0..u.vals.len())
+                    .map(|row| {
+                        u.text(row, &mut buf);
+                        ByteArray::from(buf.as_bytes().to_vec())
+                    })
+                    .collect();
                 cw.typed::<ByteArrayType>()
                     .write_batch(&vals, None, None)
                     .map_err(pq)?;
@@ -183,35 +202,13 @@ pub fn read(
                     }
                     Col::Int(v)
                 }
-                (Kind::Str, r @ ColumnReader::ByteArrayColumnReader(_)) => {
-                    let mut r = get_typed_column_reader::<ByteArrayType>(r);
-                    let mut v: Vec<ByteArray> = Vec::with_capacity(n);
-                    while v.len() < n {
-                        let (recs, _, _) = r
-                            .read_records(n - v.len(), None, None, &mut v)
-                            .map_err(pq)?;
-                        if recs == 0 {
-                            break;
-                        }
-                    }
-                    // Values of a dictionary page share the page's buffer: intern each
-                    // distinct (address, length) once, while there are few of them.
-                    let mut s = StrCol::default();
-                    s.ids.reserve(n);
-                    let mut seen: FxMap<(usize, usize), u32> = FxMap::default();
-                    for b in &v {
-                        let d = b.data();
-                        let at = (d.as_ptr() as usize, d.len());
-                        if let Some(&id) = seen.get(&at) {
-                            s.ids.push(id);
-                            continue;
-                        }
-                        let id = s.intern(std::str::from_utf8(d).map_err(|_| shape())?);
-                        s.ids.push(id);
-                        if seen.len() < 1 << 16 {
-                            seen.insert(at, id);
-                        }
-                    }
+                (Kind::Str, ColumnReader::ByteArrayColumnReader(_)) => {
+                    let mut pages = rg.get_column_page_reader(ci).map_err(pq)?;
+                    let s = read_str_column(pages.as_mut(), n).map_err(|e| FileError::Page {
+                        path: p.clone(),
+                        column: cols[ci].name,
+                        error: e,
+                    })?;
                     Col::Str(s)
                 }
                 _ => return Err(shape()),

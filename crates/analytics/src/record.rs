@@ -142,3 +142,138 @@ impl Default for SessionSample {
         }
     }
 }
+
+/// A [`FlowSide`] borrowed from a wire frame (or from an owned side): the collector reads
+/// records this way, with no allocation per string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FlowSideRef<'a> {
+    pub uuid: u128,
+    pub pass: bool,
+    pub sg_rule_uuid: &'a str,
+    pub nw_ace_uuid: &'a str,
+    pub fw_rule_uuid: &'a str,
+    pub drop_reason: &'a str,
+    pub underlay_source_port: u16,
+    pub bytes: u64,
+    pub packets: u64,
+    pub diff_bytes: u64,
+    pub diff_packets: u64,
+}
+
+/// A [`SessionSample`] borrowed from a wire frame (or from an owned sample).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionSampleRef<'a> {
+    pub t_us: u64,
+    pub event: Event,
+    pub vrouter: &'a str,
+    pub vrouter_ip: IpAddr,
+    pub other_vrouter_ip: IpAddr,
+    pub encap: Encap,
+    pub source_vn: &'a str,
+    pub source_ip: IpAddr,
+    pub sport: u16,
+    pub dest_vn: &'a str,
+    pub dest_ip: IpAddr,
+    pub dport: u16,
+    pub protocol: u8,
+    pub source_local: bool,
+    pub dest_local: bool,
+    pub vmi: &'a str,
+    pub setup_time: u64,
+    pub teardown_time: u64,
+    pub teardown_reason: &'a str,
+    pub forward: FlowSideRef<'a>,
+    pub reverse: Option<FlowSideRef<'a>>,
+}
+
+impl FlowSide {
+    pub fn as_ref(&self) -> FlowSideRef<'_> {
+        FlowSideRef {
+            uuid: self.uuid,
+            pass: self.pass,
+            sg_rule_uuid: &self.sg_rule_uuid,
+            nw_ace_uuid: &self.nw_ace_uuid,
+            fw_rule_uuid: &self.fw_rule_uuid,
+            drop_reason: &self.drop_reason,
+            underlay_source_port: self.underlay_source_port,
+            bytes: self.bytes,
+            packets: self.packets,
+            diff_bytes: self.diff_bytes,
+            diff_packets: self.diff_packets,
+        }
+    }
+}
+
+impl FlowSideRef<'_> {
+    pub fn to_owned_side(&self) -> FlowSide {
+        FlowSide {
+            uuid: self.uuid,
+            pass: self.pass,
+            sg_rule_uuid: self.sg_rule_uuid.to_owned(),
+            nw_ace_uuid: self.nw_ace_uuid.to_owned(),
+            fw_rule_uuid: self.fw_rule_uuid.to_owned(),
+            drop_reason: self.drop_reason.to_owned(),
+            underlay_source_port: self.underlay_source_port,
+            bytes: self.bytes,
+            packets: self.packets,
+            diff_bytes: self.diff_bytes,
+            diff_packets: self.diff_packets,
+        }
+    }
+}
+
+impl SessionSample {
+    pub fn as_ref(&self) -> SessionSampleRef<'_> {
+        SessionSampleRef {
+            t_us: self.t_us,
+            event: self.event,
+            vrouter: &self.vrouter,
+            vrouter_ip: self.vrouter_ip,
+            other_vrouter_ip: self.other_vrouter_ip,
+            encap: self.encap,
+            source_vn: &self.source_vn,
+            source_ip: self.source_ip,
+            sport: self.sport,
+            dest_vn: &self.dest_vn,
+            dest_ip: self.dest_ip,
+            dport: self.dport,
+            protocol: self.protocol,
+            source_local: self.source_local,
+            dest_local: self.dest_local,
+            vmi: &self.vmi,
+            setup_time: self.setup_time,
+            teardown_time: self.teardown_time,
+            teardown_reason: &self.teardown_reason,
+            forward: self.forward.as_ref(),
+            reverse: self.reverse.as_ref().map(FlowSide::as_ref),
+        }
+    }
+}
+
+impl SessionSampleRef<'_> {
+    pub fn to_owned_sample(&self) -> SessionSample {
+        SessionSample {
+            t_us: self.t_us,
+            event: self.event,
+            vrouter: self.vrouter.to_owned(),
+            vrouter_ip: self.vrouter_ip,
+            other_vrouter_ip: self.other_vrouter_ip,
+            encap: self.encap,
+            source_vn: self.source_vn.to_owned(),
+            source_ip: self.source_ip,
+            sport: self.sport,
+            dest_vn: self.dest_vn.to_owned(),
+            dest_ip: self.dest_ip,
+            dport: self.dport,
+            protocol: self.protocol,
+            source_local: self.source_local,
+            dest_local: self.dest_local,
+            vmi: self.vmi.to_owned(),
+            setup_time: self.setup_time,
+            teardown_time: self.teardown_time,
+            teardown_reason: self.teardown_reason.to_owned(),
+            forward: self.forward.to_owned_side(),
+            reverse: self.reverse.as_ref().map(FlowSideRef::to_owned_side),
+        }
+    }
+}

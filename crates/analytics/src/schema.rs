@@ -118,6 +118,10 @@ pub const SESSION: &[Column] = &[
     c("underlay_proto", Int, "int", false),
 ];
 
+/// Columns that hold one flow's uuid per row: open batches keep them as 16 bytes, and
+/// their files have no dictionary.
+pub const RAW_UUIDS: &[&str] = &["UuidKey", "forward_flow_uuid", "reverse_flow_uuid"];
+
 /// A stored dataset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Dataset {

@@ -1,19 +1,28 @@
-//! The store: the open batches in memory and Parquet files under
-//! `<dir>/<dataset>/<hour>/<first T>-<last T>-<seq>.parquet`, one hour directory per
-//! partition (named by the hour's start in microseconds). A batch is flushed when it
-//! reaches `flush_rows` or when [`Store::flush`] is called (the collector does so every
-//! few seconds); partitions older than the retention are removed whole.
+//! The store: the open batches in memory, sealed batches waiting for the writer thread,
+//! and Parquet files under `<dir>/<dataset>/<hour>/<first T>-<last T>-<seq>.parquet`, one
+//! hour directory per partition (named by the hour's start in microseconds). A batch is
+//! sealed when it reaches `flush_rows` or when [`Store::flush`] is called (the collector
+//! does so every few seconds); the writer thread encodes it while ingest goes on, and
+//! queries read it from memory until its file is in place. Partitions older than the
+//! retention are removed whole.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
 
 use crate::columns::Batch;
-use crate::ingest::{Scratch, ingest};
+use crate::ingest::ingest;
 use crate::parquet_io::{self, FileError};
-use crate::record::SessionSample;
-use crate::schema::Dataset;
+use crate::record::{SessionSample, SessionSampleRef};
+use crate::schema::{Dataset, RAW_UUIDS};
+use crate::wire::{self, WireError};
 
 pub const HOUR_US: i64 = 3_600_000_000;
+
+/// Sealed batches waiting for the writer before ingest waits too (the bound on memory
+/// when the disk falls behind).
+const MAX_PENDING: usize = 6;
 
 /// Store settings.
 #[derive(Debug, Clone)]
@@ -35,22 +44,49 @@ pub struct StoreStats {
     pub bytes_written: u64,
     pub partitions_removed: u64,
     pub write_errors: u64,
+    /// Times ingest waited because the writer was [`MAX_PENDING`] batches behind.
+    pub ingest_waits: u64,
+}
+
+/// A batch handed to the writer; queries read it until its file is in place.
+struct Sealed {
+    ds: Dataset,
+    seq: u64,
+    batch: Arc<Batch>,
+    /// Being written (or queued); false after a failed write, until the next flush.
+    busy: bool,
+    error: Option<FileError>,
 }
 
 struct Open {
     batches: [Batch; 2],
-    scratch: Scratch,
-    seq: u64,
+    /// The sequence number the next sealed batch gets (it names its file).
+    next_seq: u64,
+    sealed: Vec<Sealed>,
     stats: StoreStats,
 }
 
-pub struct Store {
+struct Inner {
     cfg: StoreConfig,
     open: Mutex<Open>,
+    /// Signalled whenever a sealed batch is written or fails.
+    written: Condvar,
 }
 
-fn empty(ds: Dataset) -> Batch {
-    Batch::new(ds.columns().iter().map(|c| c.kind))
+pub struct Store {
+    inner: Arc<Inner>,
+    jobs: Option<mpsc::Sender<(Dataset, u64, Arc<Batch>)>>,
+    writer: Option<JoinHandle<()>>,
+}
+
+fn empty(ds: Dataset, rows: usize) -> Batch {
+    // A few frames past the limit before the batch is sealed.
+    let rows = rows.saturating_add(1 << 14);
+    Batch::new_open(
+        ds.columns().iter().map(|c| (c.name, c.kind)),
+        RAW_UUIDS,
+        rows,
+    )
 }
 
 fn idx(ds: Dataset) -> usize {
@@ -60,111 +96,55 @@ fn idx(ds: Dataset) -> usize {
     }
 }
 
-/// One file of a dataset and the `T` range in its name.
+/// One file of a dataset, the `T` range and the sequence number in its name.
 #[derive(Debug, Clone)]
 pub struct FileRef {
     pub path: PathBuf,
     pub first: i64,
     pub last: i64,
+    pub seq: u64,
 }
 
-impl Store {
-    pub fn open(cfg: StoreConfig) -> Result<Self, FileError> {
-        for ds in Dataset::ALL {
-            let d = cfg.dir.join(ds.dir());
-            std::fs::create_dir_all(&d).map_err(|source| FileError::Io {
-                path: d.display().to_string(),
-                source,
-            })?;
-        }
-        Ok(Store {
-            cfg,
-            open: Mutex::new(Open {
-                batches: [empty(Dataset::Flow), empty(Dataset::Session)],
-                scratch: Scratch::default(),
-                seq: 0,
-                stats: StoreStats::default(),
-            }),
-        })
-    }
-
-    pub fn dir(&self) -> &Path {
-        &self.cfg.dir
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Open> {
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, Open> {
         self.open.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub fn stats(&self) -> StoreStats {
-        self.lock().stats
-    }
-
-    /// Adds samples; writes a file for each dataset whose batch is full.
-    pub fn ingest(&self, samples: &[SessionSample]) -> Result<(), FileError> {
+    /// Writes one sealed batch as a file (the writer thread).
+    fn write(&self, ds: Dataset, seq: u64, b: &Batch) {
+        let r = (|| {
+            let t = b.int(0).expect("T is column 0");
+            let (first, last) = t
+                .iter()
+                .fold((i64::MAX, i64::MIN), |(a, z), &v| (a.min(v), z.max(v)));
+            let hour = first.div_euclid(HOUR_US) * HOUR_US;
+            let dir = self.cfg.dir.join(ds.dir()).join(hour.to_string());
+            std::fs::create_dir_all(&dir).map_err(|source| FileError::Io {
+                path: dir.display().to_string(),
+                source,
+            })?;
+            parquet_io::write(ds, b, &dir.join(format!("{first}-{last}-{seq}.parquet")))
+        })();
         let mut o = self.lock();
-        let Open {
-            batches, scratch, ..
-        } = &mut *o;
-        let [flow, session] = batches;
-        let (f0, s0) = (flow.len, session.len);
-        for s in samples {
-            ingest(flow, session, s, scratch);
-        }
-        let (df, dsess) = ((flow.len - f0) as u64, (session.len - s0) as u64);
-        o.stats.samples += samples.len() as u64;
-        o.stats.flow_rows += df;
-        o.stats.session_rows += dsess;
-        for ds in Dataset::ALL {
-            if o.batches[idx(ds)].len >= self.cfg.flush_rows {
-                self.flush_one(&mut o, ds)?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Writes every open batch that has rows.
-    pub fn flush(&self) -> Result<(), FileError> {
-        let mut o = self.lock();
-        for ds in Dataset::ALL {
-            self.flush_one(&mut o, ds)?;
-        }
-        Ok(())
-    }
-
-    fn flush_one(&self, o: &mut Open, ds: Dataset) -> Result<(), FileError> {
-        let b = &o.batches[idx(ds)];
-        if b.len == 0 {
-            return Ok(());
-        }
-        let t = b.int(0).expect("T is column 0");
-        let (first, last) = t
-            .iter()
-            .fold((i64::MAX, i64::MIN), |(a, z), &v| (a.min(v), z.max(v)));
-        let hour = first.div_euclid(HOUR_US) * HOUR_US;
-        let dir = self.cfg.dir.join(ds.dir()).join(hour.to_string());
-        std::fs::create_dir_all(&dir).map_err(|source| FileError::Io {
-            path: dir.display().to_string(),
-            source,
-        })?;
-        o.seq += 1;
-        let path = dir.join(format!("{first}-{last}-{}.parquet", o.seq));
-        match parquet_io::write(ds, b, &path) {
+        match r {
             Ok(bytes) => {
                 o.stats.files_written += 1;
                 o.stats.bytes_written += bytes;
-                o.batches[idx(ds)] = empty(ds);
-                Ok(())
+                o.sealed.retain(|s| s.seq != seq);
             }
             Err(e) => {
                 o.stats.write_errors += 1;
-                Err(e)
+                if let Some(s) = o.sealed.iter_mut().find(|s| s.seq == seq) {
+                    s.busy = false;
+                    s.error = Some(e);
+                }
             }
         }
+        drop(o);
+        self.written.notify_all();
     }
 
-    /// The files of `ds` whose `T` range meets `[from, to]`.
-    pub fn files(&self, ds: Dataset, from: i64, to: i64) -> Vec<FileRef> {
+    fn files(&self, ds: Dataset, from: i64, to: i64) -> Vec<FileRef> {
         let mut out = Vec::new();
         let Ok(hours) = std::fs::read_dir(self.cfg.dir.join(ds.dir())) else {
             return out;
@@ -185,9 +165,10 @@ impl Store {
                     continue;
                 };
                 let mut parts = stem.split('-');
-                let (Some(Ok(first)), Some(Ok(last))) = (
+                let (Some(Ok(first)), Some(Ok(last)), Some(Ok(seq))) = (
                     parts.next().map(str::parse::<i64>),
                     parts.next().map(str::parse::<i64>),
+                    parts.next().map(str::parse::<u64>),
                 ) else {
                     continue;
                 };
@@ -196,16 +177,225 @@ impl Store {
                         path: f.path(),
                         first,
                         last,
+                        seq,
                     });
                 }
             }
         }
-        out.sort_by_key(|f| (f.first, f.last));
+        out.sort_by_key(|f| (f.first, f.last, f.seq));
         out
+    }
+}
+
+fn read_file(
+    ds: Dataset,
+    f: &FileRef,
+    wanted: &[usize],
+    from: i64,
+    to: i64,
+    each: &mut impl FnMut(&Batch),
+) -> Result<(), FileError> {
+    match parquet_io::read(ds, &f.path, wanted, from, to) {
+        Ok(batches) => batches.iter().for_each(each),
+        // Removed by retention between listing and reading.
+        Err(FileError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    Ok(())
+}
+
+impl Store {
+    pub fn open(cfg: StoreConfig) -> Result<Self, FileError> {
+        for ds in Dataset::ALL {
+            let d = cfg.dir.join(ds.dir());
+            std::fs::create_dir_all(&d).map_err(|source| FileError::Io {
+                path: d.display().to_string(),
+                source,
+            })?;
+        }
+        // Sequence numbers continue after the files already there, so names stay unique.
+        let rows = cfg.flush_rows;
+        let inner = Arc::new(Inner {
+            cfg,
+            open: Mutex::new(Open {
+                batches: [empty(Dataset::Flow, rows), empty(Dataset::Session, rows)],
+                next_seq: 0,
+                sealed: Vec::new(),
+                stats: StoreStats::default(),
+            }),
+            written: Condvar::new(),
+        });
+        let next = Dataset::ALL
+            .iter()
+            .flat_map(|&ds| inner.files(ds, i64::MIN, i64::MAX))
+            .map(|f| f.seq + 1)
+            .max()
+            .unwrap_or(1);
+        inner.lock().next_seq = next;
+        let (tx, rx) = mpsc::channel::<(Dataset, u64, Arc<Batch>)>();
+        let w = inner.clone();
+        let writer = std::thread::Builder::new()
+            .name("analytics-writer".into())
+            .spawn(move || {
+                for (ds, seq, b) in rx {
+                    w.write(ds, seq, &b);
+                }
+            })
+            .map_err(|source| FileError::Io {
+                path: "analytics-writer thread".into(),
+                source,
+            })?;
+        Ok(Store {
+            inner,
+            jobs: Some(tx),
+            writer: Some(writer),
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.inner.cfg.dir
+    }
+
+    pub fn stats(&self) -> StoreStats {
+        self.inner.lock().stats
+    }
+
+    /// Adds samples; seals each dataset's batch that is full.
+    pub fn ingest(&self, samples: &[SessionSample]) -> Result<(), FileError> {
+        let r: Result<usize, WireError> = self.ingest_refs(|each| {
+            samples.iter().for_each(|s| each(&s.as_ref()));
+            Ok(samples.len())
+        });
+        r.expect("owned samples always ingest");
+        Ok(())
+    }
+
+    /// Adds the records of one wire frame body, all of them or (when the frame does not
+    /// decode) none: the frame is decoded once, straight into the columns, and a record
+    /// that fails takes back the rows of the records before it.
+    pub fn ingest_frame(&self, body: &[u8]) -> Result<u32, WireError> {
+        self.ingest_refs(|each| wire::decode_body_ref(body, |r| each(&r)).map(|n| n as usize))
+            .map(|n| n as u32)
+    }
+
+    fn ingest_refs<E>(
+        &self,
+        walk: impl FnOnce(&mut dyn FnMut(&SessionSampleRef<'_>)) -> Result<usize, E>,
+    ) -> Result<usize, E> {
+        let mut o = self.wait_for_writer();
+        let [flow, session] = &mut o.batches;
+        let (f0, s0) = (flow.len, session.len);
+        let n = match walk(&mut |s| ingest(flow, session, s)) {
+            Ok(n) => n,
+            Err(e) => {
+                flow.truncate(f0);
+                session.truncate(s0);
+                return Err(e);
+            }
+        };
+        let (df, dsess) = ((flow.len - f0) as u64, (session.len - s0) as u64);
+        o.stats.samples += n as u64;
+        o.stats.flow_rows += df;
+        o.stats.session_rows += dsess;
+        for ds in Dataset::ALL {
+            if o.batches[idx(ds)].len >= self.inner.cfg.flush_rows {
+                self.seal(&mut o, ds);
+            }
+        }
+        Ok(n)
+    }
+
+    /// The lock, once fewer than [`MAX_PENDING`] sealed batches wait for the writer.
+    fn wait_for_writer(&self) -> MutexGuard<'_, Open> {
+        let mut o = self.inner.lock();
+        let mut waited = false;
+        while o.sealed.iter().filter(|s| s.busy).count() >= MAX_PENDING {
+            waited = true;
+            o = self
+                .inner
+                .written
+                .wait(o)
+                .unwrap_or_else(|p| p.into_inner());
+        }
+        o.stats.ingest_waits += waited as u64;
+        o
+    }
+
+    /// Hands the open batch of `ds` to the writer.
+    fn seal(&self, o: &mut Open, ds: Dataset) {
+        if o.batches[idx(ds)].len == 0 {
+            return;
+        }
+        let b = Arc::new(std::mem::replace(
+            &mut o.batches[idx(ds)],
+            empty(ds, self.inner.cfg.flush_rows),
+        ));
+        let seq = o.next_seq;
+        o.next_seq += 1;
+        o.sealed.push(Sealed {
+            ds,
+            seq,
+            batch: b.clone(),
+            busy: true,
+            error: None,
+        });
+        if let Some(tx) = &self.jobs {
+            let _ = tx.send((ds, seq, b));
+        }
+    }
+
+    /// Writes every open batch that has rows (and retries failed ones), returning once
+    /// they are files, or with the first write error.
+    pub fn flush(&self) -> Result<(), FileError> {
+        let mut o = self.inner.lock();
+        for ds in Dataset::ALL {
+            self.seal(&mut o, ds);
+        }
+        let upto = o.next_seq;
+        let retry: Vec<_> = o
+            .sealed
+            .iter_mut()
+            .filter(|s| !s.busy)
+            .map(|s| {
+                s.busy = true;
+                s.error = None;
+                (s.ds, s.seq, s.batch.clone())
+            })
+            .collect();
+        if let Some(tx) = &self.jobs {
+            for j in retry {
+                let _ = tx.send(j);
+            }
+        }
+        loop {
+            if let Some(s) = o
+                .sealed
+                .iter_mut()
+                .find(|s| s.seq < upto && s.error.is_some())
+            {
+                return Err(s.error.take().expect("checked"));
+            }
+            if !o.sealed.iter().any(|s| s.seq < upto && s.busy) {
+                return Ok(());
+            }
+            o = self
+                .inner
+                .written
+                .wait(o)
+                .unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// The files of `ds` whose `T` range meets `[from, to]`.
+    pub fn files(&self, ds: Dataset, from: i64, to: i64) -> Vec<FileRef> {
+        self.inner.files(ds, from, to)
     }
 
     /// Calls `each` with every batch of `ds` that may hold rows in `[from, to]`: the files'
-    /// row groups (only the `wanted` columns) and then the open batch.
+    /// row groups (only the `wanted` columns), then the sealed batches not yet written,
+    /// then the open batch. Each row is seen once even while the writer moves batches
+    /// into files: files of batches that were still in memory when the scan began are
+    /// skipped, and what was sealed since is read under the lock.
     pub fn scan(
         &self,
         ds: Dataset,
@@ -214,26 +404,51 @@ impl Store {
         to: i64,
         mut each: impl FnMut(&Batch),
     ) -> Result<(), FileError> {
+        let (next_seq, in_memory): (u64, Vec<(u64, Arc<Batch>)>) = {
+            let o = self.inner.lock();
+            let mem = o.sealed.iter().filter(|s| s.ds == ds);
+            (o.next_seq, mem.map(|s| (s.seq, s.batch.clone())).collect())
+        };
         for f in self.files(ds, from, to) {
-            match parquet_io::read(ds, &f.path, wanted, from, to) {
-                Ok(batches) => batches.iter().for_each(&mut each),
-                // Removed by retention between listing and reading.
-                Err(FileError::Io { source, .. })
-                    if source.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(e),
+            if f.seq < next_seq && !in_memory.iter().any(|(s, _)| *s == f.seq) {
+                read_file(ds, &f, wanted, from, to, &mut each)?;
             }
         }
-        let o = self.lock();
-        each(&o.batches[idx(ds)]);
+        for (_, b) in &in_memory {
+            each(&b.readable(wanted));
+        }
+        let o = self.inner.lock();
+        let mut late: Vec<(u64, Option<&Arc<Batch>>)> = o
+            .sealed
+            .iter()
+            .filter(|s| s.ds == ds && s.seq >= next_seq)
+            .map(|s| (s.seq, Some(&s.batch)))
+            .collect();
+        if o.next_seq > next_seq {
+            // Sealed and written since the scan began: read from their files.
+            for f in self.files(ds, from, to) {
+                if f.seq >= next_seq && !late.iter().any(|(s, _)| *s == f.seq) {
+                    late.push((f.seq, None));
+                    read_file(ds, &f, wanted, from, to, &mut each)?;
+                }
+            }
+        }
+        late.sort_by_key(|(s, _)| *s);
+        for (_, b) in late {
+            if let Some(b) = b {
+                each(&b.readable(wanted));
+            }
+        }
+        each(&o.batches[idx(ds)].readable(wanted));
         Ok(())
     }
 
     /// Removes the partitions whose hour ended before `now_us - retention`.
     pub fn enforce_retention(&self, now_us: i64) -> u64 {
-        let cutoff = now_us - self.cfg.retention_us;
+        let cutoff = now_us - self.inner.cfg.retention_us;
         let mut removed = 0;
         for ds in Dataset::ALL {
-            let Ok(hours) = std::fs::read_dir(self.cfg.dir.join(ds.dir())) else {
+            let Ok(hours) = std::fs::read_dir(self.inner.cfg.dir.join(ds.dir())) else {
                 continue;
             };
             for h in hours.flatten() {
@@ -245,7 +460,7 @@ impl Store {
                 }
             }
         }
-        self.lock().stats.partitions_removed += removed;
+        self.inner.lock().stats.partitions_removed += removed;
         removed
     }
 
@@ -262,6 +477,17 @@ impl Store {
                 })
                 .sum()
         }
-        walk(&self.cfg.dir)
+        walk(&self.inner.cfg.dir)
+    }
+}
+
+impl Drop for Store {
+    /// Stops the writer after the batches already handed to it (open batches are not
+    /// written: call [`Store::flush`] first to keep them).
+    fn drop(&mut self) {
+        self.jobs.take();
+        if let Some(w) = self.writer.take() {
+            let _ = w.join();
+        }
     }
 }

@@ -6,7 +6,7 @@
 
 use std::net::IpAddr;
 
-use crate::record::{Encap, Event, FlowSide, SessionSample};
+use crate::record::{Encap, Event, FlowSide, FlowSideRef, SessionSample, SessionSampleRef};
 
 pub const MAGIC: &[u8; 4] = b"CFL1";
 /// The largest body a collector accepts (a bigger length means a broken stream).
@@ -140,14 +140,13 @@ impl<'a> Reader<'a> {
         let b = self.take(16, f)?;
         Ok(u128::from_le_bytes(b.try_into().expect("16 bytes")))
     }
-    fn str(&mut self, f: &'static str) -> Result<String, WireError> {
+    fn str(&mut self, f: &'static str) -> Result<&'a str, WireError> {
         let n = self.u16(f)? as usize;
         let b = self.take(n, f)?;
-        let s = std::str::from_utf8(b).map_err(|_| WireError::Invalid {
+        std::str::from_utf8(b).map_err(|_| WireError::Invalid {
             record: self.record,
             field: f,
-        })?;
-        Ok(s.to_owned())
+        })
     }
     fn ip(&mut self, f: &'static str) -> Result<IpAddr, WireError> {
         match self.u8(f)? {
@@ -165,8 +164,8 @@ impl<'a> Reader<'a> {
             }),
         }
     }
-    fn side(&mut self) -> Result<FlowSide, WireError> {
-        Ok(FlowSide {
+    fn side(&mut self) -> Result<FlowSideRef<'a>, WireError> {
+        Ok(FlowSideRef {
             uuid: self.u128("flowuuid")?,
             pass: self.u8("action")? != 0,
             sg_rule_uuid: self.str("sg_rule_uuid")?,
@@ -180,7 +179,7 @@ impl<'a> Reader<'a> {
             diff_packets: self.u64("diff_packets")?,
         })
     }
-    fn record(&mut self) -> Result<SessionSample, WireError> {
+    fn record(&mut self) -> Result<SessionSampleRef<'a>, WireError> {
         let t_us = self.u64("T")?;
         let event = self.u8("event")?;
         let event = Event::from_u8(event).ok_or(WireError::Invalid {
@@ -212,7 +211,7 @@ impl<'a> Reader<'a> {
         } else {
             None
         };
-        Ok(SessionSample {
+        Ok(SessionSampleRef {
             t_us,
             event,
             vrouter,
@@ -240,6 +239,16 @@ impl<'a> Reader<'a> {
 
 /// Decodes a frame body (after the 8-byte header), calling `each` per record.
 pub fn decode_body(body: &[u8], mut each: impl FnMut(SessionSample)) -> Result<u32, WireError> {
+    decode_body_ref(body, |r| each(r.to_owned_sample()))
+}
+
+/// Decodes a frame body, calling `each` per record borrowed from `body` (no allocation).
+/// A record that fails to decode stops the walk: records before it were already handed
+/// over, so a caller that must take a frame whole undoes them on error.
+pub fn decode_body_ref<'a>(
+    body: &'a [u8],
+    mut each: impl FnMut(SessionSampleRef<'a>),
+) -> Result<u32, WireError> {
     let mut r = Reader {
         buf: body,
         record: 0,

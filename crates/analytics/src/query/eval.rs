@@ -258,12 +258,40 @@ impl<'q> State<'q> {
         });
         let aggregated = self.q.aggregated();
         let mut key: Vec<i64> = Vec::with_capacity(src.len());
+        let keyed: Vec<usize> = (0..src.len())
+            .filter(|&i| !matches!(self.q.select[i].1, Sel::Agg(..)))
+            .collect();
+        let mut dense = match (aggregated, keyed.as_slice()) {
+            (true, &[k]) => match &src[k] {
+                Source::Str(ids, map) => Some((*ids, vec![u32::MAX; map.len()])),
+                _ => None,
+            },
+            _ => None,
+        };
         let (from, to) = (self.q.from, self.q.to);
         for (row, &ts) in t.iter().enumerate() {
             if ts < from || ts > to {
                 continue;
             }
             if !matchers.is_empty() && !matchers.iter().any(|and| and.iter().all(|m| m.test(row))) {
+                continue;
+            }
+            // One string key: its group is remembered per dictionary id of this batch.
+            let cached = dense.as_mut().map(|(ids, cache)| {
+                let d = ids[row] as usize;
+                (d, cache[d])
+            });
+            if let Some((_, g)) = cached
+                && g != u32::MAX
+            {
+                let g = g as usize;
+                let mut a = 0;
+                for (i, (_, s)) in self.q.select.iter().enumerate() {
+                    if let Sel::Agg(..) = s {
+                        self.aggs[g][a].add(src[i].get(ts, row));
+                        a += 1;
+                    }
+                }
                 continue;
             }
             key.clear();
@@ -297,6 +325,9 @@ impl<'q> State<'q> {
                         g
                     }
                 };
+                if let (Some((_, cache)), Some((d, _))) = (dense.as_mut(), cached) {
+                    cache[d] = g as u32;
+                }
                 let mut a = 0;
                 for (i, (_, s)) in self.q.select.iter().enumerate() {
                     if let Sel::Agg(..) = s {
