@@ -114,14 +114,27 @@ fn in_sequence<'a>(store: &'a ConfigStore, o: &'a Object, kind: &'a str) -> Vec<
     v.into_iter().map(|(_, o)| o).collect()
 }
 
-/// The firewall policies that apply to `port`, in evaluation order: those of the global
-/// application-policy-sets (`all_applications`), then those of the sets tagged with one of
-/// the port's application tags.
+/// Whether an `all_applications` set covers `port`: a global set (under the policy
+/// management, not a project) covers every port; a project's default set only the project's.
+fn covers(set: &Object, port: &Port) -> bool {
+    if set.parent_type != "project" {
+        return true;
+    }
+    let project = set.fq_name[..set.fq_name.len().saturating_sub(1)].join(":");
+    port.fq_name
+        .strip_prefix(project.as_str())
+        .is_some_and(|rest| rest.starts_with(':'))
+}
+
+/// The firewall policies that apply to `port`, in evaluation order: those of the
+/// application-policy-sets for all applications (the global ones, and its project's default
+/// set), then those of the sets tagged with one of the port's application tags.
 pub fn port_policies(store: &ConfigStore, port: &Port) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut sets: Vec<&Object> = store
         .of_kind("application-policy-set")
         .filter(|a| a.bool_prop("all_applications").unwrap_or(false))
+        .filter(|a| covers(a, port))
         .map(|a| &**a)
         .collect();
     let app_tags: Vec<u32> = port.tags.iter().copied().filter(|t| t >> 16 == 1).collect();
@@ -345,6 +358,40 @@ mod tests {
     use crate::config::port::port;
     use crate::config::testing::{obj, with_plain_refs, with_refs};
     use serde_json::json;
+
+    #[test]
+    fn a_projects_default_set_covers_only_its_own_ports() {
+        use crate::config::testing::child_of;
+        let mut s = crate::config::testing::port_slice();
+        let p = port(&s, "vmi1").unwrap();
+        let project: Vec<&str> = p.fq_name.split(':').take(2).collect();
+        for (uuid, proj, fp) in [
+            ("aps-mine", project[1], "fp-mine"),
+            ("aps-other", "elsewhere", "fp-other"),
+        ] {
+            s.upsert(obj(
+                "firewall-policy",
+                fp,
+                &[project[0], proj, fp],
+                json!({}),
+            ));
+            s.upsert(with_refs(
+                child_of(
+                    obj(
+                        "application-policy-set",
+                        uuid,
+                        &[project[0], proj, "default-application-policy-set"],
+                        json!({"all_applications": true}),
+                    ),
+                    "project",
+                    proj,
+                ),
+                "firewall_policy_refs",
+                &[(fp, json!({"sequence": "1"}))],
+            ));
+        }
+        assert_eq!(port_policies(&s, &p), vec!["fp-mine"]);
+    }
 
     #[test]
     fn policies_follow_the_application_tag_and_sequence() {
