@@ -132,13 +132,15 @@ pub struct Sources {
 
 /// The introspect router over a running speaker (and the channel's hub, when it runs).
 pub fn router(speaker: Speaker, hub: Option<Arc<HubHandle>>) -> Router {
+    let src = Sources { speaker, hub };
     Router::new()
         .route("/", get(index))
         .route("/bgp/neighbors", get(neighbors))
         .route("/routes", get(routes))
         .route("/vrouters", get(vrouters))
         .route("/vrouters/routes", get(vrouter_routes))
-        .with_state(Sources { speaker, hub })
+        .with_state(src.clone())
+        .merge(crate::sandesh::router(src))
 }
 
 async fn index() -> Json<serde_json::Value> {
