@@ -128,26 +128,69 @@ fn contrail_scrape_reads_the_agent_and_control_node_pages() {
     let c2 = state.compute("c2").unwrap().address.to_string();
     let tap1 = state.workload("w1").unwrap().host_ifname.clone();
 
-    // The agent, inside c1: interfaces, VRFs, routes.
-    let port = cirrus_lab::VROUTER_INTROSPECT.port().to_string();
-    let on_c1 = |args: &[&str]| {
-        let mut argv = vec!["env", "INTROSPECT_HOST=127.0.0.1"];
-        let p = format!("INTROSPECT_PORT={port}");
-        argv.push(&p);
-        argv.push(&ist);
-        argv.extend_from_slice(args);
-        ok(
-            sb.exec("c1", &argv),
-            &format!("contrail-scrape-ist {args:?}"),
-            &sb,
-        )
+    // `contrail-scrape` collects every page each introspect lists into an archive (the
+    // agent's inside c1); `contrail-scrape-ist` reads the collected pages in its working
+    // folder, as operators run it.
+    let port = cirrus_lab::VROUTER_INTROSPECT.port();
+    let scrape = bin.join("contrail-scrape").display().to_string();
+    let collect = |name: &str, node: Option<&str>, target: &str| -> PathBuf {
+        let work = sb.dir.join(format!("scrape-{name}"));
+        std::fs::create_dir_all(&work).unwrap();
+        let cmd = format!("cd {} && {scrape} --{name} {target}", work.display());
+        let out = match node {
+            Some(n) => sb.exec(n, &["sh", "-c", &cmd]),
+            None => std::process::Command::new("sh")
+                .args(["-c", &cmd])
+                .output()
+                .unwrap(),
+        };
+        ok(out, &format!("contrail-scrape --{name}"), &sb);
+        let untar = std::process::Command::new("tar")
+            .args(["-xzf", "contrail-scrape.tgz"])
+            .current_dir(&work)
+            .output()
+            .unwrap();
+        ok(untar, "tar -xzf contrail-scrape.tgz", &sb);
+        work.join("scrape")
     };
-    let intf = on_c1(&["vrouter", "intf"]);
+    let read = |dir: &std::path::Path, name: &str| {
+        walk(dir)
+            .into_iter()
+            .find(|p| p.file_name().is_some_and(|f| f == name))
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .unwrap_or_else(|| panic!("contrail-scrape wrote no {name}: {:?}", walk(dir)))
+    };
+    let ist_in = |dir: &std::path::Path, args: &[&str]| {
+        let out = std::process::Command::new(&ist)
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        ok(out, &format!("contrail-scrape-ist {args:?}"), &sb)
+    };
+
+    // The agent: interfaces, VRFs, routes; flows and drop counters among the pages.
+    let vr = wait_until(
+        "w2's route among c1's collected pages",
+        Duration::from_secs(15),
+        || {
+            let d = collect("vrouter", Some("c1"), &format!("127.0.0.1:{port}"));
+            walk(&d)
+                .iter()
+                .any(|p| {
+                    p.to_string_lossy().contains("Inet4UcRouteReq?vrf_index=")
+                        && std::fs::read_to_string(p).is_ok_and(|t| t.contains(&w2))
+                })
+                .then_some(d)
+        },
+        || sb.logs(),
+    );
+    let intf = ist_in(&vr, &["vrouter", "intf"]);
     assert!(
         intf.contains(&tap1) && intf.contains(&w1) && intf.contains(NET) && intf.contains("Active"),
         "{intf}"
     );
-    let vrf = on_c1(&["vrouter", "vrf", "-c", "name", "ucindex", "vn"]);
+    let vrf = ist_in(&vr, &["vrouter", "vrf", "-c", "name", "ucindex", "vn"]);
     let instance = format!("{NET}:red");
     let line = vrf
         .lines()
@@ -159,15 +202,7 @@ fn contrail_scrape_reads_the_agent_and_control_node_pages() {
         .find(|c| !c.is_empty() && c.chars().all(|x| x.is_ascii_digit()))
         .unwrap_or_else(|| panic!("no ucindex in {line}"))
         .to_string();
-    let routes = wait_until(
-        "w2's route in c1's VRF",
-        Duration::from_secs(15),
-        || {
-            let r = on_c1(&["vrouter", "route", "-v", &id]);
-            r.contains(&format!("{w2}/32")).then_some(r)
-        },
-        || sb.logs(),
-    );
+    let routes = ist_in(&vr, &["vrouter", "route", "-v", &id]);
     let to_w2: String = routes
         .split(&format!("{w2}/32"))
         .nth(1)
@@ -186,80 +221,37 @@ fn contrail_scrape_reads_the_agent_and_control_node_pages() {
         routes.contains(&format!("{w1}/32")) && routes.contains(&tap1),
         "{routes}"
     );
-
-    // Every page the agent lists, collected by `contrail-scrape` into its archive: the flows
-    // of the ping and the drop counters among them.
-    let work = sb.dir.join("scrape");
-    std::fs::create_dir_all(&work).unwrap();
-    let scrape = bin.join("contrail-scrape").display().to_string();
-    let work_s = work.display().to_string();
-    let target = format!("127.0.0.1:{port}");
-    ok(
-        sb.exec(
-            "c1",
-            &[
-                "sh",
-                "-c",
-                &format!("cd {work_s} && {scrape} --vrouter {target}"),
-            ],
-        ),
-        "contrail-scrape",
-        &sb,
-    );
-    let untar = std::process::Command::new("tar")
-        .args(["-xzf", "contrail-scrape.tgz"])
-        .current_dir(&work)
-        .output()
-        .unwrap();
-    ok(untar, "tar -xzf contrail-scrape.tgz", &sb);
-    let read = |name: &str| {
-        walk(&work.join("scrape"))
-            .into_iter()
-            .find(|p| p.file_name().is_some_and(|f| f == name))
-            .map(|p| std::fs::read_to_string(p).unwrap())
-            .unwrap_or_else(|| panic!("contrail-scrape wrote no {name}: {:?}", walk(&work)))
-    };
-    let flows = read("KFlowReq");
+    let flows = read(&vr, "KFlowReq");
     assert!(
         flows.contains("KFlowInfo") && flows.contains(&w1) && flows.contains(&w2),
         "{flows}"
     );
-    let drops = read("KDropStatsReq");
+    let drops = read(&vr, "KDropStatsReq");
     assert!(drops.contains("ds_flow_action_drop"), "{drops}");
-    let itf = read("ItfReq");
-    assert!(itf.contains(&tap1), "{itf}");
-    let rt = read(&format!("Inet4UcRouteReq?vrf_index={id}"));
-    assert!(rt.contains(&w2), "{rt}");
 
     // The control node: the GoBGP neighbour and the workloads' routes.
-    let (host, cport) = sb.introspect.split_once(':').unwrap();
-    let control_ist = |args: &[&str]| {
-        let out = std::process::Command::new(&ist)
-            .env("INTROSPECT_HOST", host)
-            .env("INTROSPECT_PORT", cport)
-            .args(args)
-            .output()
-            .unwrap();
-        ok(out, &format!("contrail-scrape-ist {args:?}"), &sb)
-    };
-    let nei = wait_until(
-        "the GoBGP neighbour Established in `control nei`",
+    let ctl = wait_until(
+        "the GoBGP neighbour Established and both workloads' routes on the control node",
         Duration::from_secs(30),
         || {
-            let n = control_ist(&["control", "nei"]);
-            (n.contains(&gobgp_at.to_string()) && n.contains("Established")).then_some(n)
+            let d = collect("control", None, &sb.introspect);
+            let nei = read(&d, "BgpNeighborReq");
+            let rt = read(&d, "ShowRouteReq");
+            (nei.contains("Established") && rt.contains(&w1) && rt.contains(&w2)).then_some(d)
         },
         || sb.logs(),
     );
-    assert!(nei.contains(&GOBGP_AS.to_string()), "{nei}");
-    let shown = wait_until(
-        "both workloads in `control route show`",
-        Duration::from_secs(30),
-        || {
-            let r = control_ist(&["control", "route", "show"]);
-            (r.contains(&format!("{w1}/32")) && r.contains(&format!("{w2}/32"))).then_some(r)
-        },
-        || sb.logs(),
+    let nei = ist_in(&ctl, &["control", "nei"]);
+    assert!(
+        nei.contains(&gobgp_at.to_string())
+            && nei.contains("Established")
+            && nei.contains(&GOBGP_AS.to_string()),
+        "{nei}"
+    );
+    let shown = ist_in(&ctl, &["control", "route", "show"]);
+    assert!(
+        shown.contains(&format!("{w1}/32")) && shown.contains(&format!("{w2}/32")),
+        "{shown}"
     );
     assert!(shown.contains("bgp.l3vpn.0"), "{shown}");
     assert!(shown.contains(&c2), "next hop c2: {shown}");

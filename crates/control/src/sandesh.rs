@@ -292,10 +292,11 @@ fn route_table(s: &mut Fields, instance: &str, name: &str, routes: &[&RouteInfo]
                 "ShowRoutePath",
                 paths.iter(),
                 |p, r| {
-                    let proto = if r.source.contains('.') || r.source.contains(':') {
-                        "BGP"
-                    } else {
+                    // Paths from vrouters (`local:vrouter:<name>`) came over the channel.
+                    let proto = if r.source.starts_with("local:vrouter") {
                         "XMPP"
+                    } else {
+                        "BGP"
                     };
                     let encap: Vec<&str> = r
                         .ext_communities
