@@ -53,3 +53,8 @@ for dir in web tests/console; do
   fi
 done
 echo "install-test-deps: console tools ok (node $(node --version))"
+
+# Contrail's operator tool that reads Sandesh XML introspect pages (crates/cli/tests/topology_sandesh.rs).
+if [ ! -x "$VENV/bin/contrail-scrape-ist" ]; then
+  "$VENV/bin/pip" install -q contrail-scrape
+fi

@@ -123,6 +123,8 @@ pub struct FlowContext {
     pub fabric_ifindex: IfIndex,
     /// Bumped per rebuild (flows decided on an older one may need re-evaluation).
     pub generation: u64,
+    /// What rule ids name (for `trace`).
+    pub rule_names: Arc<crate::trace::RuleNames>,
 }
 
 /// What the snapshot is built from.
@@ -200,6 +202,7 @@ pub fn build(inp: &ContextInputs<'_>) -> FlowContext {
     let mut ctx = FlowContext {
         fabric_ifindex: inp.fabric_ifindex,
         generation: inp.generation,
+        rule_names: Arc::new(crate::trace::rule_names(inp.store)),
         ..FlowContext::default()
     };
     let vrf_of = |n: &Network| inp.vrfs.get(&n.instance).copied();

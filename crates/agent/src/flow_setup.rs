@@ -146,7 +146,7 @@ struct Plan<'a> {
 fn finish(up: &Miss, plan: Plan<'_>) -> Decided {
     let Outcome { forward, reverse } =
         evaluate(&plan.h, plan.src.as_deref(), plan.dst.as_deref(), plan.opts);
-    let allowed_by = if forward.allowed() && crate::flow_export::rules_wanted() {
+    let allowed_by = if forward.allowed() && (crate::flow_export::rules_wanted() || EXPLAIN.get()) {
         crate::policy::allowed_by::allowed_by(
             &plan.h,
             plan.src.as_deref(),
@@ -210,6 +210,19 @@ pub fn decide(ctx: &FlowContext, up: &Upcall) -> Decided {
         return drop_only(&miss, Refusal::Malformed);
     }
     decide_miss(ctx, &miss)
+}
+
+thread_local! {
+    /// Set while [`decide_explained`] decides: the passing rules are wanted.
+    static EXPLAIN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Decides as [`decide_miss`] does, always naming the rules that passed (`trace`).
+pub fn decide_explained(ctx: &FlowContext, up: &Miss) -> Decided {
+    EXPLAIN.set(true);
+    let d = decide_miss(ctx, up);
+    EXPLAIN.set(false);
+    d
 }
 
 /// Decides a flow from what its first packet said.

@@ -6,7 +6,7 @@
 //!
 //! | path | answer |
 //! |---|---|
-//! | `/` | this list |
+//! | `/` | this list (HTML, with the Sandesh XML pages of `sandesh/`) |
 //! | `/status` | everything of the control side |
 //! | `/controllers` | sessions, subscriptions, counters |
 //! | `/ports` | ports with addresses, label, VRF, device state |
@@ -18,6 +18,7 @@
 //! | `/neighbours` | underlay neighbours |
 //! | `/services` | DHCP, ARP, ping and ND answers, counted |
 //! | `/nexthops` | programmed nexthops (id, what, table content) |
+//! | `/trace?port=P&dst=A&proto=tcp&dport=N` | what happens to that packet, and why (`trace.rs`) |
 //! | `/metrics` | the same counters for Prometheus (`introspect_metrics.rs`) |
 
 use std::sync::Arc;
@@ -45,6 +46,7 @@ pub struct Introspect {
     pub handle: RunnerHandle,
     pub stats: Arc<FlowStats>,
     pub traps: Arc<Traps>,
+    pub ctx: Arc<ArcSwap<crate::flow_context::FlowContext>>,
 }
 
 impl Introspect {
@@ -55,6 +57,7 @@ impl Introspect {
             handle: r.handle.clone(),
             stats: r.stats.clone(),
             traps: r.traps.clone(),
+            ctx: r.ctx.clone(),
         }
     }
 }
@@ -102,11 +105,25 @@ struct FlowsQuery {
     port: Option<u32>,
 }
 
-async fn index() -> Json<Value> {
-    Json(json!({
-        "endpoints": ["/status", "/controllers", "/ports", "/vrfs", "/routes?vrf=ID|instance=NAME",
-            "/flows?limit=N&vrf=ID&port=IFINDEX", "/drops", "/counters", "/neighbours", "/services", "/nexthops", "/metrics"]
-    }))
+/// The JSON pages, listed on the index beside the Sandesh module pages.
+const JSON_PAGES: &[&str] = &[
+    "/status",
+    "/controllers",
+    "/ports",
+    "/vrfs",
+    "/routes?vrf=ID|instance=NAME",
+    "/flows?limit=N&vrf=ID&port=IFINDEX",
+    "/drops",
+    "/counters",
+    "/neighbours",
+    "/services",
+    "/nexthops",
+    "/trace?port=P&dst=A&proto=P&dport=N",
+    "/metrics",
+];
+
+async fn index() -> axum::response::Html<String> {
+    axum::response::Html(crate::sandesh::index_html(JSON_PAGES))
 }
 
 async fn status(State(s): State<Introspect>) -> Json<Value> {
@@ -267,8 +284,10 @@ pub fn router(s: Introspect) -> Router {
         .route("/neighbours", get(neighbours))
         .route("/services", get(services))
         .route("/nexthops", get(nexthops))
+        .route("/trace", get(crate::trace::trace))
         .route("/metrics", get(crate::introspect_metrics::serve))
-        .with_state(s)
+        .with_state(s.clone())
+        .merge(crate::sandesh::router(s))
 }
 
 /// Serves on `listener` until `shutdown` completes.

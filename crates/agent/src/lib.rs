@@ -25,9 +25,11 @@ pub mod port_ipc;
 pub mod program;
 pub mod reevaluate;
 pub mod routes;
+pub mod sandesh;
 mod ser;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+pub mod trace;
 pub mod trap;
 pub mod traps;
 pub mod upcall_frame;

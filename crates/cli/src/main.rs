@@ -9,9 +9,11 @@ mod client;
 mod control;
 mod diff;
 mod document;
+mod flows;
 mod names;
 mod output;
 mod sandbox;
+mod trace;
 mod vrouter;
 
 use std::io::{Read, Write};
@@ -154,6 +156,20 @@ cirrusctl vrouter --node c1 flows             # a sandbox's compute node c1\n  \
 cirrusctl vrouter --node c2 routes --instance default-domain:demo:web:web\n  \
 cirrusctl vrouter --node c1 drops -o json")]
     Vrouter(vrouter::VrouterArgs),
+
+    /// Explain what a vrouter does with one packet from a port, and which rule decides it
+    #[command(after_help = "Examples:\n  \
+cirrusctl trace red-web1 --dst 10.1.1.4 --proto tcp --dport 80   # a sandbox workload\n  \
+cirrusctl trace tap1a2b3c4d-5e --dst 10.0.2.3 --proto udp --dport 53 --introspect http://127.0.0.1:8085\n  \
+cirrusctl trace 6c1d4f3e-8a55-4f7e-b1a1-5a4cc2b35e0f --node c1 --dst 10.0.2.3 --proto icmp -o json")]
+    Trace(trace::TraceArgs),
+
+    /// The flows the vrouters recorded (the analytics query API), filtered
+    #[command(after_help = "Examples:\n  \
+cirrusctl flows                                        # FlowSeriesTable, the last 10 minutes\n  \
+cirrusctl flows --vn default-domain:red:web --action deny --since 1h\n  \
+cirrusctl flows --src 10.1.1.3 --proto tcp --port 80 --table sessions -o json")]
+    Flows(flows::FlowsArgs),
 
     /// A whole Cirrus on this machine in network namespaces: controller, vrouters, workloads
     #[command(
@@ -325,6 +341,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             })
         }
         Command::Vrouter(args) => print(&vrouter::run(&args, format)?),
+        Command::Trace(args) => print(&trace::run(&args, format)?),
+        Command::Flows(args) => print(&flows::run(&args, format)?),
         Command::Control(args) => {
             let introspect = Client::new(&args.introspect, None);
             print(&match args.command {

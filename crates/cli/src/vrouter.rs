@@ -75,7 +75,7 @@ pub enum VrouterCommand {
 }
 
 /// Where the sandbox lives when `--sandbox-dir` is not given.
-fn default_sandbox_dir() -> PathBuf {
+pub(crate) fn default_sandbox_dir() -> PathBuf {
     let prefix = std::env::var("CIRRUS_SANDBOX_PREFIX").unwrap_or_else(|_| "cirrus".into());
     PathBuf::from("/run/cirrus-sandbox").join(prefix)
 }
@@ -102,7 +102,7 @@ fn node_namespace(args: &VrouterArgs, node: &str) -> anyhow::Result<String> {
 }
 
 /// GETs `path` from the vrouter's introspect, inside the node's namespace for `--node`.
-fn fetch(args: &VrouterArgs, path: &str) -> anyhow::Result<Value> {
+pub(crate) fn fetch(args: &VrouterArgs, path: &str) -> anyhow::Result<Value> {
     let client = Client::new(&args.introspect, None);
     match &args.node {
         None => get(&client, path),

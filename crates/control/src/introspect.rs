@@ -132,19 +132,30 @@ pub struct Sources {
 
 /// The introspect router over a running speaker (and the channel's hub, when it runs).
 pub fn router(speaker: Speaker, hub: Option<Arc<HubHandle>>) -> Router {
+    let src = Sources { speaker, hub };
     Router::new()
         .route("/", get(index))
         .route("/bgp/neighbors", get(neighbors))
         .route("/routes", get(routes))
         .route("/vrouters", get(vrouters))
         .route("/vrouters/routes", get(vrouter_routes))
-        .with_state(Sources { speaker, hub })
+        .with_state(src.clone())
+        .merge(crate::sandesh::router(src))
 }
 
-async fn index() -> Json<serde_json::Value> {
-    Json(
-        json!({"endpoints": ["/bgp/neighbors", "/routes?instance=&family=", "/vrouters", "/vrouters/routes?instance="]}),
-    )
+/// The index: the Sandesh module page (what Contrail's crawlers read) and the JSON pages.
+async fn index() -> axum::response::Html<String> {
+    let links: String = [
+        "bgp_peer.xml",
+        "/bgp/neighbors",
+        "/routes?instance=&amp;family=",
+        "/vrouters",
+        "/vrouters/routes?instance=",
+    ]
+    .iter()
+    .map(|l| format!("<a href=\"{l}\">{l}</a><br/>"))
+    .collect();
+    axum::response::Html(format!("<html><body>{links}</body></html>"))
 }
 
 async fn vrouters(State(src): State<Sources>) -> Result<Response, IntrospectError> {

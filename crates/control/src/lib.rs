@@ -26,6 +26,7 @@ pub mod introspect;
 pub mod own_router;
 pub mod placement;
 pub mod route_server;
+pub mod sandesh;
 pub mod slice;
 pub mod sync;
 #[cfg(feature = "testing")]
