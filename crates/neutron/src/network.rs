@@ -26,7 +26,7 @@ const ATTRS: &[Attr] = &[
     rw("port_security_enabled", Ty::Bool),
 ];
 
-pub fn render(idx: &Index, o: &Obj) -> Value {
+pub fn render(_idx: &Index, o: &Obj) -> Value {
     let mut m = Map::new();
     m.insert("id".into(), json!(o.uuid));
     m.insert("name".into(), json!(vnc::name(o)));
@@ -58,7 +58,6 @@ pub fn render(idx: &Index, o: &Obj) -> Value {
     m.insert("availability_zones".into(), json!([]));
     m.insert("ipv4_address_scope".into(), Value::Null);
     m.insert("ipv6_address_scope".into(), Value::Null);
-    let _ = idx;
     vnc::common(o, &mut m);
     Value::Object(m)
 }

@@ -369,11 +369,14 @@ async fn vmi_props(
     Ok(())
 }
 
+/// One fixed IP asked for: the subnet, and the address when given.
+type FixedIp = (String, Option<IpAddr>);
+
 /// The (subnet, address) pairs of `fixed_ips`, checked against the network.
 fn wanted_ips(
     net: &Obj,
     body: &Map<String, Value>,
-) -> NResult<Option<Vec<(String, Option<IpAddr>)>>> {
+) -> NResult<Option<Vec<FixedIp>>> {
     let subnets = subnet::of_network(net);
     let cidr = |s: &Map<String, Value>| -> Option<ipnet::IpNet> {
         let p = s.get("subnet")?;
@@ -612,7 +615,7 @@ pub async fn create(ctx: &Ctx, bytes: &[u8]) -> NResult<Value> {
         Some(l) => l,
         None => {
             // Neutron's default: one address from the first subnet of each family.
-            let mut l: Vec<(String, Option<IpAddr>)> = vec![];
+            let mut l: Vec<FixedIp> = vec![];
             let mut seen_v4 = false;
             let mut seen_v6 = false;
             for sn in subnet::of_network(&net) {

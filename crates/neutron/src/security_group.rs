@@ -3,7 +3,7 @@
 //! writes them: `rule_uuid` the Neutron id, the group's own side `{"security_group":
 //! "local"}`, the remote side a subnet (`remote_ip_prefix`, `0.0.0.0/0` or `::/0` when none)
 //! or a group's fq_name (`remote_group_id`), ingress when the local side is the destination,
-//! ports on the remote... destination side, protocol `any` for none. Each tenant gets the
+//! the port range on the destination ports, protocol `any` for none. Each tenant gets the
 //! `default` group (ingress from itself, egress anywhere, both families) on first use.
 
 use std::sync::Arc;

@@ -15,7 +15,7 @@ use ipnet::IpNet;
 use serde_json::{Map, Value, json};
 
 use crate::attrs::{Attr, Op, Ty, create_only, parse, rw, s};
-use crate::ctx::{Ctx, dashless};
+use crate::ctx::Ctx;
 use crate::error::{NResult, NeutronError};
 use crate::{network, vnc};
 
@@ -143,7 +143,6 @@ pub fn render(net: &Obj, s: &Map<String, Value>) -> Value {
     let modified = s.get("last_modified").and_then(Value::as_str).or(created);
     m.insert("created_at".into(), vnc::stamp(created));
     m.insert("updated_at".into(), vnc::stamp(modified));
-    let _ = dashless;
     Value::Object(m)
 }
 
