@@ -185,3 +185,22 @@ def test_filters_fields_sorting_pagination_and_extensions(cirrus, keystone):
     for i in ids:
         assert call(cirrus, tok, "DELETE", f"/v2.0/networks/{i}").status_code == 204
     assert call(cirrus, "bad-token", "GET", "/v2.0/networks").status_code == 401
+
+
+def test_quotas_are_the_projects_and_the_api_enforces_them(cirrus, keystone):
+    admin = token(keystone, "admin", "admin")
+    m2 = token(keystone, "m2", "p2")
+    p2 = keystone.projects["p2"]
+    # m2's first call creates its project; the quota is unlimited by default
+    assert call(cirrus, m2, "GET", f"/v2.0/quotas/{p2}").json()["quota"]["network"] == -1
+    r = call(cirrus, m2, "PUT", f"/v2.0/quotas/{p2}", {"quota": {"network": 1}})
+    assert r.status_code == 403
+    r = call(cirrus, admin, "PUT", f"/v2.0/quotas/{p2}", {"quota": {"network": 1}})
+    assert r.status_code == 200 and r.json()["quota"]["network"] == 1, r.text
+    first = call(cirrus, m2, "POST", "/v2.0/networks", {"network": {"name": "q1"}})
+    assert first.status_code == 201
+    r = call(cirrus, m2, "POST", "/v2.0/networks", {"network": {"name": "q2"}})
+    assert r.status_code == 409 and r.json()["NeutronError"]["type"] == "OverQuota", r.text
+    assert call(cirrus, admin, "DELETE", f"/v2.0/quotas/{p2}").status_code == 204
+    assert call(cirrus, m2, "GET", f"/v2.0/quotas/{p2}").json()["quota"]["network"] == -1
+    call(cirrus, m2, "DELETE", f"/v2.0/networks/{first.json()['network']['id']}")

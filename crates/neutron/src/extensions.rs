@@ -7,7 +7,7 @@ use crate::error::{NResult, NeutronError};
 const UPDATED: &str = "2026-12-02T00:00:00-00:00";
 
 /// (alias, name, description)
-pub const IMPLEMENTED: [(&str, &str, &str); 10] = [
+pub const IMPLEMENTED: [(&str, &str, &str); 11] = [
     (
         "security-group",
         "security-group",
@@ -43,6 +43,11 @@ pub const IMPLEMENTED: [(&str, &str, &str); 10] = [
         "standard-attr-timestamp",
         "Resource timestamps",
         "Adds created_at and updated_at fields to all Neutron resources that have Neutron standard attributes.",
+    ),
+    (
+        "quotas",
+        "Quota management support",
+        "Expose functions for quotas management per tenant",
     ),
     (
         "pagination",

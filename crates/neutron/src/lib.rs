@@ -13,6 +13,7 @@ pub mod floatingip;
 pub mod network;
 pub mod port;
 pub mod query;
+pub mod quota;
 pub mod security_group;
 pub mod subnet;
 pub mod vnc;
@@ -116,6 +117,12 @@ async fn ports(ctx: &Ctx) -> NResult<Vec<Value>> {
 async fn rules(ctx: &Ctx) -> NResult<Vec<Value>> {
     Ok(security_group::list_rules(ctx))
 }
+async fn quotas(ctx: &Ctx) -> NResult<Vec<Value>> {
+    quota::list(ctx)
+}
+async fn no_create(_: &Ctx, _: &[u8]) -> NResult<Value> {
+    Err(NeutronError::MethodNotAllowed)
+}
 async fn no_update(_: &Ctx, _: &str, _: &[u8]) -> NResult<Value> {
     Err(NeutronError::MethodNotAllowed)
 }
@@ -159,6 +166,16 @@ resource!(
     security_group::create,
     security_group::update,
     security_group::delete
+);
+resource!(
+    quotas_h,
+    "quota",
+    "quotas",
+    quotas,
+    quota::show,
+    no_create,
+    quota::update,
+    quota::delete
 );
 resource!(
     rules_h,
@@ -257,6 +274,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
     let r = both!(r, "ports", ports_h);
     let r = both!(r, "security-groups", sgs_h);
     let r = both!(r, "security-group-rules", rules_h);
+    let r = both!(r, "quotas", quotas_h);
     r.fallback(fallback)
         .method_not_allowed_fallback(|| async { NeutronError::MethodNotAllowed.into_response() })
         .with_state(state)

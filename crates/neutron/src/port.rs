@@ -373,10 +373,7 @@ async fn vmi_props(
 type FixedIp = (String, Option<IpAddr>);
 
 /// The (subnet, address) pairs of `fixed_ips`, checked against the network.
-fn wanted_ips(
-    net: &Obj,
-    body: &Map<String, Value>,
-) -> NResult<Option<Vec<FixedIp>>> {
+fn wanted_ips(net: &Obj, body: &Map<String, Value>) -> NResult<Option<Vec<FixedIp>>> {
     let subnets = subnet::of_network(net);
     let cidr = |s: &Map<String, Value>| -> Option<ipnet::IpNet> {
         let p = s.get("subnet")?;
