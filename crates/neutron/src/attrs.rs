@@ -225,3 +225,51 @@ pub fn s<'a>(body: &'a Map<String, Value>, k: &str) -> Option<&'a str> {
 pub fn b(body: &Map<String, Value>, k: &str) -> Option<bool> {
     body.get(k).and_then(Value::as_bool)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: &[Attr] = &[
+        rw("mtu", Ty::Int),
+        rw("shared", Ty::Bool),
+        create_only("cidr", Ty::Str).required(),
+    ];
+
+    fn err(body: &str, op: Op) -> String {
+        parse(body.as_bytes(), "network", A, op)
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn names_the_attribute_that_is_wrong() {
+        assert_eq!(
+            err(r#"{"network": {"cidr": "x", "colour": 1}}"#, Op::Create),
+            "Unrecognized attribute(s) 'colour'"
+        );
+        assert!(
+            err(r#"{"network": {"cidr": "x", "mtu": "big"}}"#, Op::Create)
+                .contains("Invalid input for mtu")
+        );
+        assert!(err(r#"{"network": {"cidr": "x", "shared": 3}}"#, Op::Create).contains("shared"));
+        assert!(err(r#"{"network": {}}"#, Op::Create).contains("'cidr'"));
+        assert!(
+            err(r#"{"network": {"cidr": "y"}}"#, Op::Update).contains("'cidr' not allowed in PUT")
+        );
+        assert!(err("{nope", Op::Create).contains("Malformed"));
+    }
+
+    #[test]
+    fn converts_strings_as_neutron_does() {
+        let b = parse(
+            br#"{"network": {"cidr": "x", "mtu": "1400", "shared": "True"}}"#,
+            "network",
+            A,
+            Op::Create,
+        )
+        .unwrap();
+        assert_eq!(b["mtu"], 1400);
+        assert_eq!(b["shared"], true);
+    }
+}

@@ -265,3 +265,39 @@ pub fn select(item: Value, fields: &[String]) -> Value {
         other => other,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn items() -> Vec<Value> {
+        ["a", "b", "c", "d"]
+            .iter()
+            .enumerate()
+            .map(|(i, n)| json!({"id": format!("id{i}"), "name": n, "shared": i % 2 == 0}))
+            .collect()
+    }
+
+    #[test]
+    fn filters_sorts_and_pages_with_links() {
+        let q = Query::parse(Some("sort_key=name&sort_dir=desc&limit=3&fields=name")).unwrap();
+        let v = apply(items(), &q, "networks", "http://h/v2.0/networks").unwrap();
+        assert_eq!(
+            v["networks"],
+            json!([{"name": "d"}, {"name": "c"}, {"name": "b"}])
+        );
+        let next = v["networks_links"][0]["href"].as_str().unwrap().to_string();
+        assert!(next.contains("marker=id1"), "{next}");
+        let q = Query::parse(next.split_once('?').map(|(_, q)| q)).unwrap();
+        let v = apply(items(), &q, "networks", "u").unwrap();
+        assert_eq!(v["networks"].as_array().unwrap().len(), 1);
+        assert_eq!(v["networks"][0]["name"], "a");
+        let q = Query::parse(Some("shared=true&name=a&name=b")).unwrap();
+        let v = apply(items(), &q, "networks", "u").unwrap();
+        assert_eq!(
+            v["networks"],
+            json!([{"id": "id0", "name": "a", "shared": true}])
+        );
+        assert!(v.get("networks_links").is_none());
+    }
+}
