@@ -35,6 +35,10 @@ echo "install-test-deps: ok (venv $VENV)"
 if [ ! -x "$VENV/bin/keystone-manage" ]; then
   "$VENV/bin/pip" install -q keystone
 fi
+# The Neutron API's clients and tempest (tests/python/test_neutron.py, tests/tempest/run.py).
+if ! "$VENV/bin/python" -c 'import openstack, openstackclient, tempest, neutron_tempest_plugin' 2>/dev/null; then
+  "$VENV/bin/pip" install -q openstacksdk python-openstackclient tempest neutron-tempest-plugin
+fi
 # openssl makes the CA and server certificate of tests/python/test_tls.py.
 ensure_packages install-test-deps openssl
 

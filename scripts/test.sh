@@ -36,6 +36,11 @@ CIRRUS_VNC_PYTHON="$VENV/bin/python" cargo test --workspace
 echo "== vnc_api suite"
 CIRRUS_CONTROLLER_BIN=${CARGO_TARGET_DIR:-$PWD/target}/debug/cirrus-controller \
   "$VENV/bin/python" -m pytest -q -p no:cacheprovider tests/python
+echo "== tempest (Neutron API, fixed list)"
+# tests/tempest/fixed.txt against a real Keystone and Cirrus' --neutron-listen; prints
+# `tempest: N passed, N failed, N skipped`.
+CIRRUS_CONTROLLER_BIN=${CARGO_TARGET_DIR:-$PWD/target}/debug/cirrus-controller \
+  "$VENV/bin/python" tests/tempest/run.py
 echo "== console browser suite"
 # The web console built into the controller (web/dist, embedded by crates/console), then driven
 # in Debian's chromium against a real controller; prints `console: N passed, N failed`.

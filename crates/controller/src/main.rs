@@ -14,6 +14,7 @@ mod console_proxy;
 mod metered_store;
 mod metrics;
 mod metrics_control;
+mod neutron;
 mod tls;
 
 // mimalloc: the intent compiler and the route server make many short-lived allocations;
@@ -158,6 +159,11 @@ struct Args {
     #[arg(long, env = "CIRRUS_CHANNEL_GRACEFUL_RESTART", default_value_t = 0)]
     channel_graceful_restart: u32,
 
+    /// Address and port of the Neutron v2.0 API (config role; `none` turns it off). When
+    /// defaulted and taken, it is skipped with a warning.
+    #[arg(long, env = "CIRRUS_NEUTRON_LISTEN", default_value = neutron::DEFAULT_LISTEN)]
+    neutron_listen: String,
+
     /// Log filter (tracing EnvFilter syntax), e.g. `info`, `cirrus_api=debug`.
     #[arg(long, env = "RUST_LOG", default_value = "info")]
     log: String,
@@ -259,6 +265,7 @@ async fn main() -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind(args.api_listen)
             .await
             .with_context(|| format!("binding --api-listen {}", args.api_listen))?;
+        neutron::start(&args.neutron_listen, state.clone()).await?;
         // The web console at /ui/, beside the API: its app calls the API with the caller's
         // token, so it has the API's auth.
         let mut router = router.merge(cirrus_console::router());

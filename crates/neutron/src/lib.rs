@@ -1,0 +1,281 @@
+//! The Neutron v2.0 API served natively over the VNC objects, mapped as Contrail's
+//! `vnc_openstack` maps them, so `vnc_api` and Neutron clients see one truth. Callers are
+//! identified exactly as on the VNC API (`--auth`, Keystone tokens through the api crate's
+//! gate); every write goes through the api crate's `ops`, so its rules, allocations and quotas
+//! apply. One module per resource; errors are [`error::NeutronError`], answered as Neutron's
+//! `{"NeutronError": {...}}` at the edge.
+
+pub mod attrs;
+pub mod ctx;
+pub mod error;
+pub mod extensions;
+pub mod floatingip;
+pub mod network;
+pub mod port;
+pub mod query;
+pub mod quota;
+pub mod security_group;
+pub mod subnet;
+pub mod vnc;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use cirrus_api::ApiState;
+use serde_json::{Value, json};
+
+use crate::ctx::Ctx;
+use crate::error::{NResult, NeutronError};
+use crate::query::Query;
+
+type St = State<Arc<ApiState>>;
+
+fn ok(status: StatusCode, v: Value) -> Response {
+    (status, axum::Json(v)).into_response()
+}
+
+fn reply(r: NResult<Response>) -> Response {
+    r.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// One member body `{"<member>": ...}` with `fields` applied.
+fn member(member: &str, v: Value, raw: Option<&str>) -> NResult<Response> {
+    let q = Query::parse(raw)?;
+    Ok(ok(
+        StatusCode::OK,
+        json!({ member: query::select(v, &q.fields) }),
+    ))
+}
+
+fn collection(ctx: &Ctx, items: Vec<Value>, coll: &str, raw: Option<&str>) -> NResult<Response> {
+    let q = Query::parse(raw)?;
+    let url = format!("{}/v2.0/{}", ctx.base, coll.replace('_', "-"));
+    let url = if coll == "security_group_rules" || coll == "security_groups" {
+        format!("{}/v2.0/{coll}", ctx.base).replace('_', "-")
+    } else {
+        url
+    };
+    Ok(ok(StatusCode::OK, query::apply(items, &q, coll, &url)?))
+}
+
+macro_rules! resource {
+    ($modname:ident, $member:literal, $coll:literal, $list:expr, $show:path, $create:path, $update:path, $delete:path) => {
+        pub mod $modname {
+            use super::*;
+            pub async fn list(State(s): St, h: HeaderMap, RawQuery(raw): RawQuery) -> Response {
+                reply(async {
+                    let ctx = Ctx::new(s, &h).await?;
+                    let items = $list(&ctx).await?;
+                    collection(&ctx, items, $coll, raw.as_deref())
+                }.await)
+            }
+            pub async fn create(State(s): St, h: HeaderMap, body: Bytes) -> Response {
+                reply(async {
+                    let ctx = Ctx::new(s, &h).await?;
+                    let v = $create(&ctx, &body).await?;
+                    Ok(ok(StatusCode::CREATED, json!({ $member: v })))
+                }.await)
+            }
+            pub async fn show(State(s): St, h: HeaderMap, Path(id): Path<String>, RawQuery(raw): RawQuery) -> Response {
+                reply(async {
+                    let ctx = Ctx::new(s, &h).await?;
+                    member($member, $show(&ctx, &id)?, raw.as_deref())
+                }.await)
+            }
+            pub async fn update(State(s): St, h: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
+                reply(async {
+                    let ctx = Ctx::new(s, &h).await?;
+                    let v = $update(&ctx, &id, &body).await?;
+                    Ok(ok(StatusCode::OK, json!({ $member: v })))
+                }.await)
+            }
+            pub async fn delete(State(s): St, h: HeaderMap, Path(id): Path<String>) -> Response {
+                reply(async {
+                    let ctx = Ctx::new(s, &h).await?;
+                    $delete(&ctx, &id).await?;
+                    Ok(StatusCode::NO_CONTENT.into_response())
+                }.await)
+            }
+        }
+    };
+}
+
+async fn networks(ctx: &Ctx) -> NResult<Vec<Value>> {
+    Ok(network::list(ctx))
+}
+async fn subnets(ctx: &Ctx) -> NResult<Vec<Value>> {
+    Ok(subnet::list(ctx))
+}
+async fn ports(ctx: &Ctx) -> NResult<Vec<Value>> {
+    Ok(port::list(ctx))
+}
+async fn rules(ctx: &Ctx) -> NResult<Vec<Value>> {
+    Ok(security_group::list_rules(ctx))
+}
+async fn quotas(ctx: &Ctx) -> NResult<Vec<Value>> {
+    quota::list(ctx)
+}
+async fn no_create(_: &Ctx, _: &[u8]) -> NResult<Value> {
+    Err(NeutronError::MethodNotAllowed)
+}
+async fn no_update(_: &Ctx, _: &str, _: &[u8]) -> NResult<Value> {
+    Err(NeutronError::MethodNotAllowed)
+}
+
+resource!(
+    networks_h,
+    "network",
+    "networks",
+    networks,
+    network::show,
+    network::create,
+    network::update,
+    network::delete
+);
+resource!(
+    subnets_h,
+    "subnet",
+    "subnets",
+    subnets,
+    subnet::show,
+    subnet::create,
+    subnet::update,
+    subnet::delete
+);
+resource!(
+    ports_h,
+    "port",
+    "ports",
+    ports,
+    port::show,
+    port::create,
+    port::update,
+    port::delete
+);
+resource!(
+    sgs_h,
+    "security_group",
+    "security_groups",
+    security_group::list,
+    security_group::show,
+    security_group::create,
+    security_group::update,
+    security_group::delete
+);
+resource!(
+    quotas_h,
+    "quota",
+    "quotas",
+    quotas,
+    quota::show,
+    no_create,
+    quota::update,
+    quota::delete
+);
+resource!(
+    rules_h,
+    "security_group_rule",
+    "security_group_rules",
+    rules,
+    security_group::show_rule,
+    security_group::create_rule,
+    no_update,
+    security_group::delete_rule
+);
+
+async fn versions(h: HeaderMap) -> Response {
+    let host = h
+        .get("host")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("localhost");
+    ok(
+        StatusCode::OK,
+        json!({"versions": [{"id": "v2.0", "status": "CURRENT",
+            "links": [{"rel": "self", "href": format!("http://{host}/v2.0/")}]}]}),
+    )
+}
+
+async fn v2(h: HeaderMap) -> Response {
+    let host = h
+        .get("host")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("localhost");
+    let res: Vec<Value> = [
+        "network",
+        "subnet",
+        "port",
+        "security_group",
+        "security_group_rule",
+    ]
+    .iter()
+    .map(|r| {
+        let c = format!("{r}s").replace('_', "-");
+        json!({"name": r, "collection": format!("{r}s"),
+                   "links": [{"rel": "self", "href": format!("http://{host}/v2.0/{c}")}]})
+    })
+    .collect();
+    ok(StatusCode::OK, json!({ "resources": res }))
+}
+
+async fn extensions_list(State(s): St, h: HeaderMap) -> Response {
+    reply(
+        async {
+            Ctx::new(s, &h).await?;
+            Ok(ok(
+                StatusCode::OK,
+                json!({"extensions": extensions::list()}),
+            ))
+        }
+        .await,
+    )
+}
+
+async fn extension_show(State(s): St, h: HeaderMap, Path(alias): Path<String>) -> Response {
+    reply(
+        async {
+            Ctx::new(s, &h).await?;
+            Ok(ok(
+                StatusCode::OK,
+                json!({"extension": extensions::show(&alias)?}),
+            ))
+        }
+        .await,
+    )
+}
+
+async fn fallback() -> Response {
+    NeutronError::NoRoute.into_response()
+}
+
+/// The Neutron API's routes, to serve on their own listener.
+pub fn router(state: Arc<ApiState>) -> Router {
+    macro_rules! both {
+        ($r:expr, $path:literal, $m:ident) => {
+            $r.route(concat!("/v2.0/", $path), get($m::list).post($m::create))
+                .route(
+                    concat!("/v2.0/", $path, "/{id}"),
+                    get($m::show).put($m::update).delete($m::delete),
+                )
+        };
+    }
+    let r = Router::new()
+        .route("/", get(versions))
+        .route("/v2.0", get(v2))
+        .route("/v2.0/", get(v2))
+        .route("/v2.0/extensions", get(extensions_list))
+        .route("/v2.0/extensions/{alias}", get(extension_show));
+    let r = both!(r, "networks", networks_h);
+    let r = both!(r, "subnets", subnets_h);
+    let r = both!(r, "ports", ports_h);
+    let r = both!(r, "security-groups", sgs_h);
+    let r = both!(r, "security-group-rules", rules_h);
+    let r = both!(r, "quotas", quotas_h);
+    r.fallback(fallback)
+        .method_not_allowed_fallback(|| async { NeutronError::MethodNotAllowed.into_response() })
+        .with_state(state)
+}
