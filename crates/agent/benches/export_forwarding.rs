@@ -44,12 +44,12 @@ const ROUND: usize = 500_000;
 const ROUNDS: usize = 10;
 const TARGET_PCT: f64 = 5.0;
 
-/// VRF 1 with workloads A and B, flows on B's port.
+/// VRF 1 with workloads A and B, both with policy (flows for what A sends).
 fn topology() -> (Controller, Dataplane) {
     let (mut c, dp) = Controller::new(16, VROUTER_MAC);
     c.add_vrf(1).unwrap();
     for (ifindex, mac, ip, nh, policy) in
-        [(IF_A, MAC_A, VM_A, 1, false), (IF_B, MAC_B, VM_B, 2, true)]
+        [(IF_A, MAC_A, VM_A, 1, true), (IF_B, MAC_B, VM_B, 2, true)]
     {
         c.set_interface(Interface {
             ifindex,
