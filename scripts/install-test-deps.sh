@@ -14,6 +14,7 @@ APT_PACKAGES=(
   iproute2 iputils-ping iperf3 busybox isc-dhcp-client nftables ethtool
   procps psmisc
   prometheus                         # /metrics scraped by a real Prometheus; promtool checks
+  nfdump                             # nfcapd receives the vrouter's IPFIX export, nfdump reads it
 )
 
 # shellcheck source=lib/apt.sh

@@ -5,8 +5,13 @@
 //! session sample per pair: `Setup` for a new flow, `Interval` with byte and packet deltas
 //! while it lives and counts move, `Teardown` when it is gone. Samples go through a bounded
 //! queue to a sender thread that writes them to the collector over TCP
-//! (`cirrus_analytics::wire`); when the queue is full or the collector is away, samples are
-//! dropped and counted, never waited for.
+//! (`cirrus_analytics::wire`), and to the IPFIX sender (`crate::ipfix`) when that is on;
+//! when a queue is full or the collector is away, samples are dropped and counted, never
+//! waited for.
+//!
+//! Each sample names the underlay (the far vrouter's address, the encapsulation and the
+//! tunnel's UDP source port) from the tunnel nexthop either direction of the pair pinned,
+//! and a torn-down flow says why ([`teardown`]).
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -18,7 +23,11 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use cirrus_analytics::record::{Encap, Event, FlowSide, SessionSample};
+use cirrus_dataplane::control::Dataplane;
 use cirrus_dataplane::flow::{FlowKey, FlowRecord, FlowVerdict};
+use cirrus_dataplane::pipeline::entropy_port;
+use cirrus_dataplane::tables::{IfIndex, Nexthop, Tables, TunnelEncap};
+use cirrus_dataplane::wire::TcpFlags;
 use cirrus_packet_io::handle::RunnerHandle;
 use cirrus_packet_io::report::FlowFilter;
 
@@ -34,10 +43,58 @@ pub fn rules_wanted() -> bool {
     RULES_WANTED.load(Ordering::Relaxed)
 }
 
+/// Why a flow was torn down (`teardown_reason`), in the terms of Contrail's flow events:
+/// aged out, closed by TCP, deleted by the agent on a config or policy change, or with
+/// the port it counted against. (Cirrus's flow table refuses new flows when full rather
+/// than evicting old ones, so there is no `evicted`.)
+pub mod teardown {
+    /// Idle past its timeout (Contrail's "aged").
+    pub const AGED: &str = "aged";
+    /// Closed by FIN in both directions.
+    pub const TCP_FIN: &str = "tcp-fin";
+    /// Reset by a TCP RST.
+    pub const TCP_RST: &str = "tcp-rst";
+    /// Deleted because a config, policy or route change would decide it differently.
+    pub const POLICY_CHANGE: &str = "policy-change";
+    /// Deleted with the port whose traffic set it up.
+    pub const PORT_DELETED: &str = "port-deleted";
+}
+
+/// Flows the agent deleted, with why, until the sampler sees them gone (bounded).
+static DELETED: Mutex<Option<HashMap<FlowKey, &'static str>>> = Mutex::new(None);
+const DELETED_CAP: usize = 1 << 16;
+
+/// Notes that the agent is deleting these flows for `reason` (one of [`teardown`]); a no-op
+/// while export is off.
+pub fn note_deleted<'a>(keys: impl IntoIterator<Item = &'a FlowKey>, reason: &'static str) {
+    if !rules_wanted() {
+        return;
+    }
+    let mut m = DELETED.lock().unwrap_or_else(|p| p.into_inner());
+    let m = m.get_or_insert_with(HashMap::new);
+    for k in keys {
+        if m.len() >= DELETED_CAP {
+            break;
+        }
+        m.insert(*k, reason);
+    }
+}
+
+fn take_deleted(k: &FlowKey) -> Option<&'static str> {
+    DELETED
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_mut()?
+        .remove(k)
+}
+
 /// Where and how often.
 #[derive(Debug, Clone)]
 pub struct FlowExportConfig {
-    pub collector: SocketAddr,
+    /// The analytics collector (`cirrus_analytics::wire` over TCP), if any.
+    pub collector: Option<SocketAddr>,
+    /// IPFIX collectors (UDP), if any.
+    pub ipfix: Vec<SocketAddr>,
     pub interval: Duration,
     /// Batches of samples waiting for the sender; more are dropped and counted.
     pub queue: usize,
@@ -72,7 +129,27 @@ pub struct Verdict {
     pub allowed_by: Vec<(Layer, Arc<str>)>,
 }
 
-fn verdict(r: Option<&Refusal>, allowed_by: &[(Layer, Arc<str>)]) -> Verdict {
+/// Why a flow was dropped (`drop_reason`), by the names of Contrail's agent
+/// (`FlowEntry::FlowDropReasonStr`): a policy layer's denial of the flow, or of its reply
+/// direction only (`reverse`), or a short flow the agent could not complete.
+pub fn drop_reason(r: &Refusal, reverse: bool) -> &'static str {
+    match (r, reverse) {
+        (Refusal::Policy(Layer::NetworkPolicy, _), false) => "Flow drop Policy",
+        (Refusal::Policy(Layer::NetworkPolicy, _), true) => "Flow drop Out Policy",
+        (Refusal::Policy(Layer::SecurityGroup, _), false) => "Flow drop SG",
+        (Refusal::Policy(Layer::SecurityGroup, _), true) => "Flow drop REVERSE SG",
+        (Refusal::Policy(Layer::Firewall, _), false) => "Flow drop Firewall Policy",
+        (Refusal::Policy(Layer::Firewall, _), true) => "Flow drop REVERSE Firewall Policy",
+        (Refusal::NoRoute, _) => "Short flow No Destination route",
+        // Contrail's spelling.
+        (Refusal::UnknownPort, _) => "Short flow Interface unavialable",
+        // The source does not own the port's address: Contrail's reverse-path check.
+        (Refusal::SourceMac, _) => "Short flow No Source route for RPF NH",
+        (Refusal::Malformed, _) => "UNKNOWN",
+    }
+}
+
+fn verdict(r: Option<&Refusal>, allowed_by: &[(Layer, Arc<str>)], reverse: bool) -> Verdict {
     match r {
         None => Verdict {
             pass: true,
@@ -89,7 +166,7 @@ fn verdict(r: Option<&Refusal>, allowed_by: &[(Layer, Arc<str>)]) -> Verdict {
                 Refusal::Policy(_, rule) => Some(rule.clone()),
                 _ => None,
             },
-            reason: r.reason(),
+            reason: drop_reason(r, reverse),
             allowed_by: Vec::new(),
         },
     }
@@ -120,14 +197,14 @@ impl DecisionLog {
             return;
         }
         let reverse = match (&d.refused, &d.reverse_refused) {
-            (_, Some(r)) => verdict(Some(r), &[]),
-            (r, None) => verdict(r.as_ref(), &d.allowed_by),
+            (_, Some(r)) => verdict(Some(r), &[], true),
+            (r, None) => verdict(r.as_ref(), &d.allowed_by, false),
         };
         m.insert(
             key,
             (
                 Decision {
-                    forward: verdict(d.refused.as_ref(), &d.allowed_by),
+                    forward: verdict(d.refused.as_ref(), &d.allowed_by, false),
                     reverse,
                 },
                 Instant::now(),
@@ -167,12 +244,82 @@ impl DecisionLog {
 
 struct Live {
     sample: SessionSample,
+    /// TCP flags of both directions, OR-ed, and the port the flow counts against, as last
+    /// dumped: why it went, when it goes.
+    tcp_flags: u8,
+    interface: IfIndex,
+}
+
+/// Why a followed flow is gone: what the agent noted when it deleted it, else what its
+/// last dump and the ports show.
+fn teardown_reason(k: &FlowKey, l: &Live, ctx: &FlowContext) -> &'static str {
+    if let Some(r) = take_deleted(k) {
+        return r;
+    }
+    if l.tcp_flags & TcpFlags::RST as u8 != 0 {
+        teardown::TCP_RST
+    } else if l.tcp_flags & TcpFlags::FIN as u8 != 0 {
+        teardown::TCP_FIN
+    } else if !ctx.ports.contains_key(&l.interface) {
+        teardown::PORT_DELETED
+    } else {
+        teardown::AGED
+    }
+}
+
+/// The tunnel behind nexthop `nh`: the far end and the encapsulation.
+fn tunnel(t: &Tables, nh: u32) -> Option<(Ipv4Addr, Encap)> {
+    if nh == 0 {
+        return None;
+    }
+    match t.nexthop(nh)? {
+        Nexthop::Tunnel { encap, dst_ip, .. } => Some((
+            *dst_ip,
+            match encap {
+                TunnelEncap::MplsOverUdp { .. } => Encap::MplsOverUdp,
+                TunnelEncap::MplsOverGre { .. } => Encap::MplsOverGre,
+                TunnelEncap::Vxlan { .. } => Encap::Vxlan,
+            },
+        )),
+        _ => None,
+    }
+}
+
+/// Fills the underlay of a sample from whichever direction was pinned to a tunnel (the
+/// one leaving this vrouter over the fabric): the far vrouter, the encapsulation, and that
+/// direction's tunnel UDP source port (the entropy port the pipeline writes; MPLSoUDP and
+/// VXLAN only).
+fn fill_underlay(
+    s: &mut SessionSample,
+    t: &Tables,
+    fwd: Option<&FlowRecord>,
+    rev: Option<&FlowRecord>,
+) {
+    let fwd_t = fwd.and_then(|r| tunnel(t, r.nexthop).map(|x| (x, r.key)));
+    let rev_t = rev.and_then(|r| tunnel(t, r.nexthop).map(|x| (x, r.key)));
+    let Some(((ip, encap), _)) = fwd_t.or(rev_t) else {
+        return;
+    };
+    s.other_vrouter_ip = IpAddr::V4(ip);
+    s.encap = encap;
+    let port = |key: FlowKey| match encap {
+        Encap::MplsOverUdp | Encap::Vxlan => entropy_port(key.hash()),
+        _ => 0,
+    };
+    if let Some((_, k)) = fwd_t {
+        s.forward.underlay_source_port = port(k);
+    }
+    if let (Some((_, k)), Some(x)) = (rev_t, s.reverse.as_mut()) {
+        x.underlay_source_port = port(k);
+    }
 }
 
 /// The sampler's state between dumps.
 struct Sampler {
     hostname: String,
     underlay: Ipv4Addr,
+    /// The programmed tables (nexthops), when running with a dataplane.
+    tables: Option<Dataplane>,
     live: HashMap<FlowKey, Live>,
     next_uuid: u64,
     seed: u64,
@@ -185,6 +332,23 @@ fn now_us() -> u64 {
         .unwrap_or(0)
 }
 
+/// The network Contrail's agent names when it knows none for an address (no route to it
+/// in the flow's VRF): `FlowHandler::UnknownVn()`.
+pub const UNKNOWN_VN: &str = "__UNKNOWN__";
+
+/// The network of the local ports in `vrf`: the network a route without an origin
+/// belongs to (a static or BGP-learned route of that network's routing instance).
+fn vrf_network(ctx: &FlowContext, vrf: u16) -> Option<&str> {
+    ctx.ports
+        .values()
+        .filter(|p| p.vrf == vrf)
+        .find_map(|p| p.info.networks.first())
+        .and_then(|n| ctx.names.name(*n))
+}
+
+/// The network of `addr` as seen from `vrf`, whether it is a local port, and that port.
+/// A local port's own network; else the origin network of the route to it; else, for a
+/// route without one, the VRF's network; else (no route) [`UNKNOWN_VN`].
 fn network_name(ctx: &FlowContext, vrf: u16, addr: IpAddr) -> (String, bool, String) {
     if let Some(l) = ctx.local.get(&(vrf, addr)) {
         let ifx = match l {
@@ -196,20 +360,37 @@ fn network_name(ctx: &FlowContext, vrf: u16, addr: IpAddr) -> (String, bool, Str
                 .networks
                 .first()
                 .and_then(|n| ctx.names.name(*n))
-                .unwrap_or("")
+                .or_else(|| vrf_network(ctx, p.vrf))
+                .unwrap_or(UNKNOWN_VN)
                 .to_string();
             return (vn, true, p.uuid.clone());
         }
     }
-    let vn = ctx
-        .vrfs
-        .get(&vrf)
-        .and_then(|r| r.lookup(addr))
-        .and_then(|i| i.networks.first())
-        .and_then(|n| ctx.names.name(*n))
-        .unwrap_or("")
-        .to_string();
-    (vn, false, String::new())
+    let vn = match ctx.vrfs.get(&vrf).and_then(|r| r.lookup(addr)) {
+        None => UNKNOWN_VN,
+        Some(i) => i
+            .networks
+            .first()
+            .and_then(|n| ctx.names.name(*n))
+            .or_else(|| vrf_network(ctx, vrf))
+            .unwrap_or(UNKNOWN_VN),
+    };
+    (vn.to_string(), false, String::new())
+}
+
+/// Both ends' networks (and local ports) of flow `k` routed into `dst_vrf`.
+type Ends = ((String, bool, String), (String, bool, String));
+
+fn ends(ctx: &FlowContext, k: &FlowKey, dst_vrf: u16) -> Ends {
+    let src = network_name(ctx, k.vrf(), k.src());
+    // A dropped flow routes nowhere (no destination VRF): look in the source's.
+    let dst = match network_name(ctx, dst_vrf, k.dst()) {
+        (vn, false, _) if vn == UNKNOWN_VN && dst_vrf != k.vrf() => {
+            network_name(ctx, k.vrf(), k.dst())
+        }
+        found => found,
+    };
+    (src, dst)
 }
 
 fn side(v: &Verdict, uuid: u128, r: Option<&FlowRecord>) -> FlowSide {
@@ -235,16 +416,49 @@ fn side(v: &Verdict, uuid: u128, r: Option<&FlowRecord>) -> FlowSide {
         sg_rule_uuid: sg,
         nw_ace_uuid: nw,
         fw_rule_uuid: fw,
-        drop_reason: if pass {
-            String::new()
-        } else {
-            v.reason.to_string()
+        drop_reason: match (pass, v.reason) {
+            (true, _) => String::new(),
+            // Dropped with no decision noted (the log was full): Contrail's DROP_UNKNOWN.
+            (false, "") => "UNKNOWN".to_string(),
+            (false, why) => why.to_string(),
         },
         underlay_source_port: 0,
         bytes: r.map_or(0, |r| r.bytes),
         packets: r.map_or(0, |r| r.packets),
         diff_bytes: r.map_or(0, |r| r.bytes),
         diff_packets: r.map_or(0, |r| r.packets),
+    }
+}
+
+/// Bytes per packet the flow counters hold beyond the IP packet: the Ethernet header of a
+/// workload's frame, and for a packet from the fabric its outer headers (as
+/// `cirrus_dataplane::tables::template` writes them: Ethernet and IPv4, then UDP and
+/// MPLS, GRE and MPLS, or UDP, VXLAN and the inner Ethernet header).
+fn framing(from_fabric: bool, encap: Encap) -> u64 {
+    const ETH: u64 = 14;
+    ETH + match (from_fabric, encap) {
+        (false, _) | (true, Encap::None) => 0,
+        (true, Encap::MplsOverUdp) => 20 + 8 + 4,
+        (true, Encap::MplsOverGre) => 20 + 4 + 4,
+        (true, Encap::Vxlan) => 20 + 8 + 8 + 14,
+    }
+}
+
+/// Turns a sample's byte counts from the frames the dataplane counted into IP bytes (IP
+/// headers and payload, as IPFIX's octet counts and Contrail's flow bytes are), so both
+/// directions of a session count alike. A direction entered from the fabric when its
+/// source is not a local port; its encapsulation is the tunnel's the session uses (an
+/// arriving packet whose encapsulation is not known yet loses only its Ethernet header).
+fn to_ip_bytes(s: &mut SessionSample) {
+    let fwd = framing(!s.source_local, s.encap);
+    let rev = framing(!s.dest_local, s.encap);
+    let fix = |x: &mut FlowSide, per: u64| {
+        x.bytes = x.bytes.saturating_sub(x.packets * per);
+        x.diff_bytes = x.diff_bytes.saturating_sub(x.diff_packets * per);
+    };
+    fix(&mut s.forward, fwd);
+    if let Some(r) = s.reverse.as_mut() {
+        fix(r, rev);
     }
 }
 
@@ -261,14 +475,7 @@ impl Sampler {
         rev: Option<&FlowRecord>,
         now: u64,
     ) -> SessionSample {
-        let (svn, sl, svmi) = network_name(ctx, k.vrf(), k.src());
-        // A dropped flow routes nowhere (no destination VRF): look in the source's.
-        let (dvn, dl, dvmi) = match network_name(ctx, dst_vrf, k.dst()) {
-            (vn, false, _) if vn.is_empty() && dst_vrf != k.vrf() => {
-                network_name(ctx, k.vrf(), k.dst())
-            }
-            found => found,
-        };
+        let ((svn, sl, svmi), (dvn, dl, dvmi)) = ends(ctx, k, dst_vrf);
         let (fu, ru) = (self.uuid(), self.uuid());
         let reverse = match (rev, r) {
             (Some(x), _) => Some(side(&d.reverse, ru, Some(x))),
@@ -334,8 +541,22 @@ impl Sampler {
                 continue;
             }
             seen.insert(r.key, ());
+            let flags = r.tcp_flags | rev.map_or(0, |x| x.tcp_flags);
             if let Some(l) = self.live.get_mut(&r.key) {
+                l.tcp_flags |= flags;
+                l.interface = r.interface;
                 let s = &mut l.sample;
+                // Set up before the route to an end was known: named once it is.
+                if s.source_vn == UNKNOWN_VN || s.dest_vn == UNKNOWN_VN {
+                    let ((svn, ..), (dvn, ..)) = ends(ctx, &r.key, r.dst_vrf);
+                    (s.source_vn, s.dest_vn) = (svn, dvn);
+                }
+                // Pinned to a tunnel only at its first forwarded packet.
+                if s.encap == Encap::None
+                    && let Some(t) = &self.tables
+                {
+                    fill_underlay(s, &t.load(), Some(r), rev);
+                }
                 let f0 = (s.forward.bytes, s.forward.packets);
                 let r0 = s.reverse.as_ref().map_or((0, 0), |x| (x.bytes, x.packets));
                 let r1 = rev.map_or((0, 0), |x| (x.bytes, x.packets));
@@ -367,9 +588,19 @@ impl Sampler {
                     ..Verdict::default()
                 },
             });
-            let s = self.setup(ctx, &r.key, r.dst_vrf, &d, Some(r), rev, now);
+            let mut s = self.setup(ctx, &r.key, r.dst_vrf, &d, Some(r), rev, now);
+            if let Some(t) = &self.tables {
+                fill_underlay(&mut s, &t.load(), Some(r), rev);
+            }
             out.push(s.clone());
-            self.live.insert(r.key, Live { sample: s });
+            self.live.insert(
+                r.key,
+                Live {
+                    sample: s,
+                    tcp_flags: flags,
+                    interface: r.interface,
+                },
+            );
         }
         // Flows decided before this dump and not in it lived less than an interval: their
         // setup and teardown, without counters.
@@ -378,7 +609,7 @@ impl Sampler {
             out.push(s.clone());
             s.event = Event::Teardown;
             s.teardown_time = now;
-            s.teardown_reason = "removed".into();
+            s.teardown_reason = take_deleted(&k).unwrap_or(teardown::AGED).into();
             out.push(s);
         }
         let gone: Vec<FlowKey> = self
@@ -389,11 +620,12 @@ impl Sampler {
             .collect();
         for k in gone {
             if let Some(mut l) = self.live.remove(&k) {
+                let why = teardown_reason(&k, &l, ctx);
                 let s = &mut l.sample;
                 s.t_us = now;
                 s.event = Event::Teardown;
                 s.teardown_time = now;
-                s.teardown_reason = "removed".into();
+                s.teardown_reason = why.into();
                 s.forward.diff_bytes = 0;
                 s.forward.diff_packets = 0;
                 if let Some(x) = s.reverse.as_mut() {
@@ -403,6 +635,7 @@ impl Sampler {
                 out.push(l.sample);
             }
         }
+        out.iter_mut().for_each(to_ip_bytes);
         out
     }
 }
@@ -410,7 +643,7 @@ impl Sampler {
 /// The most flow entries one dump copies out of each worker.
 const DUMP_LIMIT: usize = 1 << 20;
 
-fn sender(rx: Receiver<Vec<SessionSample>>, to: SocketAddr, stats: Arc<ExportStats>) {
+fn sender(rx: Receiver<Arc<Vec<SessionSample>>>, to: SocketAddr, stats: Arc<ExportStats>) {
     let mut conn: Option<TcpStream> = None;
     let mut buf = Vec::new();
     while let Ok(batch) = rx.recv() {
@@ -449,23 +682,44 @@ pub fn parts() -> (Arc<DecisionLog>, Arc<ExportStats>) {
     (Arc::new(DecisionLog::new(1 << 18, stats.clone())), stats)
 }
 
-/// Starts the sampler and sender threads.
+/// Starts the sampler thread and a sender thread for each destination: the analytics
+/// collector, IPFIX collectors. `tables` names the underlay of flows that leave by a tunnel.
+#[allow(clippy::too_many_arguments)]
 pub fn start(
     cfg: FlowExportConfig,
     hostname: String,
     underlay: Ipv4Addr,
     handle: RunnerHandle,
     ctx: Arc<ArcSwap<FlowContext>>,
+    tables: Option<Dataplane>,
     (log, stats): (Arc<DecisionLog>, Arc<ExportStats>),
-) {
+) -> Option<Arc<crate::ipfix::IpfixStats>> {
     RULES_WANTED.store(true, Ordering::Relaxed);
-    let (tx, rx): (SyncSender<Vec<SessionSample>>, _) = sync_channel(cfg.queue.max(1));
-    let st = stats.clone();
-    let to = cfg.collector;
-    std::thread::Builder::new()
-        .name("cirrus-flow-send".into())
-        .spawn(move || sender(rx, to, st))
-        .expect("spawning the flow export sender");
+    let tx = cfg.collector.map(|to| {
+        let (tx, rx): (SyncSender<Arc<Vec<SessionSample>>>, _) = sync_channel(cfg.queue.max(1));
+        let st = stats.clone();
+        std::thread::Builder::new()
+            .name("cirrus-flow-send".into())
+            .spawn(move || sender(rx, to, st))
+            .expect("spawning the flow export sender");
+        tx
+    });
+    let ipfix = if cfg.ipfix.is_empty() {
+        None
+    } else {
+        match crate::ipfix::start(crate::ipfix::IpfixConfig {
+            collectors: cfg.ipfix.clone(),
+            domain: u32::from(underlay),
+            queue: cfg.queue,
+        }) {
+            Ok(sink) => Some(sink),
+            Err(e) => {
+                tracing::error!(error = %e, "ipfix export not started");
+                None
+            }
+        }
+    };
+    let ipfix_stats = ipfix.as_ref().map(|s| s.stats.clone());
     let (st, lg) = (stats.clone(), log.clone());
     std::thread::Builder::new()
         .name("cirrus-flow-export".into())
@@ -473,6 +727,7 @@ pub fn start(
             let mut s = Sampler {
                 hostname,
                 underlay,
+                tables,
                 live: HashMap::new(),
                 next_uuid: 0,
                 seed: now_us(),
@@ -490,242 +745,25 @@ pub fn start(
                 }
                 let n = samples.len() as u64;
                 st.samples.fetch_add(n, Ordering::Relaxed);
-                match tx.try_send(samples) {
-                    Ok(()) => {}
-                    Err(TrySendError::Full(_)) => {
-                        st.dropped.fetch_add(n, Ordering::Relaxed);
+                let samples = Arc::new(samples);
+                if let Some(sink) = &ipfix {
+                    sink.offer(samples.clone());
+                }
+                if let Some(tx) = &tx {
+                    match tx.try_send(samples) {
+                        Ok(()) => {}
+                        Err(TrySendError::Full(_)) => {
+                            st.dropped.fetch_add(n, Ordering::Relaxed);
+                        }
+                        Err(TrySendError::Disconnected(_)) => return,
                     }
-                    Err(TrySendError::Disconnected(_)) => return,
                 }
             }
         })
         .expect("spawning the flow export sampler");
+    ipfix_stats
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use cirrus_dataplane::flow::{FlowDecision, FlowSpec};
-    use cirrus_dataplane::wire::IpProtocol;
-
-    fn rec(index: u32, key: FlowKey, rev: FlowKey, verdict: FlowVerdict, bytes: u64) -> FlowRecord {
-        FlowRecord {
-            index,
-            key,
-            verdict,
-            nat_src: false,
-            nat_dst: false,
-            rev: 0,
-            rev_key: Some(rev),
-            interface: 3,
-            out_interface: None,
-            nexthop: 0,
-            dst_vrf: 1,
-            mirror: 0,
-            packets: bytes / 100,
-            bytes,
-            last_seen: 0,
-            tcp_flags: 0,
-        }
-    }
-
-    /// A flow from 10.0.0.1:`sport` to 10.0.0.2:`dport` in VRF 1.
-    fn key(proto: IpProtocol, sport: u16, dport: u16) -> FlowKey {
-        FlowKey::new(
-            1,
-            proto,
-            [10, 0, 0, 1].into(),
-            [10, 0, 0, 2].into(),
-            sport,
-            dport,
-        )
-    }
-
-    /// The agent's decision on `key` (slab `index`), as the decision log is told of it.
-    fn decided(
-        index: u32,
-        key: FlowKey,
-        forward: FlowSpec,
-        refused: Option<Refusal>,
-        allowed_by: Vec<(Layer, Arc<str>)>,
-    ) -> Decided {
-        Decided {
-            decision: FlowDecision {
-                index,
-                key,
-                forward,
-                reverse: None,
-            },
-            refused,
-            reverse_refused: None,
-            nat: None,
-            allowed_by,
-        }
-    }
-
-    fn sampler() -> Sampler {
-        Sampler {
-            hostname: "c1".into(),
-            underlay: Ipv4Addr::new(198, 18, 0, 11),
-            live: HashMap::new(),
-            next_uuid: 0,
-            seed: 1,
-        }
-    }
-
-    #[test]
-    fn setup_interval_deltas_and_teardown_of_a_pair() {
-        let f = key(IpProtocol::TCP, 4000, 80);
-        let r = f.reversed(1);
-        let log = DecisionLog::new(8, Arc::new(ExportStats::default()));
-        let ctx = FlowContext::default();
-        let mut s = sampler();
-        // The reverse entry has the lower slab index: the decision log says which is forward.
-        log.note(
-            f,
-            &decided(
-                9,
-                f,
-                FlowSpec::forward(1),
-                None,
-                vec![(Layer::SecurityGroup, Arc::from("sg-allow-1"))],
-            ),
-        );
-        let one = s.sample(
-            &[
-                rec(2, r, f, FlowVerdict::Forward, 300),
-                rec(9, f, r, FlowVerdict::Forward, 1000),
-            ],
-            &ctx,
-            &log,
-            10,
-            Instant::now(),
-        );
-        assert_eq!(one.len(), 1);
-        assert_eq!(one[0].event, Event::Setup);
-        assert_eq!((one[0].source_ip, one[0].dport), (f.src(), 80));
-        assert_eq!(one[0].forward.diff_bytes, 1000);
-        assert_eq!(one[0].reverse.as_ref().unwrap().diff_bytes, 300);
-        assert!(one[0].forward.pass);
-        assert_eq!(one[0].forward.sg_rule_uuid, "sg-allow-1");
-        // Unchanged counters: nothing; moved: the deltas.
-        assert!(
-            s.sample(
-                &[
-                    rec(2, r, f, FlowVerdict::Forward, 300),
-                    rec(9, f, r, FlowVerdict::Forward, 1000)
-                ],
-                &ctx,
-                &log,
-                20,
-                Instant::now()
-            )
-            .is_empty()
-        );
-        let two = s.sample(
-            &[
-                rec(2, r, f, FlowVerdict::Forward, 350),
-                rec(9, f, r, FlowVerdict::Forward, 1600),
-            ],
-            &ctx,
-            &log,
-            30,
-            Instant::now(),
-        );
-        assert_eq!(two.len(), 1);
-        assert_eq!(two[0].event, Event::Interval);
-        assert_eq!(
-            (two[0].forward.diff_bytes, two[0].forward.bytes),
-            (600, 1600)
-        );
-        assert_eq!(two[0].reverse.as_ref().unwrap().diff_bytes, 50);
-        assert_eq!(two[0].forward.uuid, one[0].forward.uuid);
-        let three = s.sample(&[], &ctx, &log, 40, Instant::now());
-        assert_eq!(three.len(), 1);
-        assert_eq!(
-            (
-                three[0].event,
-                three[0].teardown_time,
-                three[0].forward.diff_bytes
-            ),
-            (Event::Teardown, 40, 0)
-        );
-    }
-
-    #[test]
-    fn a_denied_flow_names_its_rule_and_reason() {
-        let f = key(IpProtocol::TCP, 4000, 22);
-        let log = DecisionLog::new(8, Arc::new(ExportStats::default()));
-        log.note(
-            f,
-            &decided(
-                1,
-                f,
-                FlowSpec::drop(),
-                Some(Refusal::Policy(
-                    Layer::SecurityGroup,
-                    Arc::from("sg-rule-1"),
-                )),
-                Vec::new(),
-            ),
-        );
-        let mut d = rec(1, f, f.reversed(1), FlowVerdict::Drop, 60);
-        d.rev_key = None;
-        let out = sampler().sample(&[d], &FlowContext::default(), &log, 5, Instant::now());
-        assert_eq!(out.len(), 1);
-        let fw = &out[0].forward;
-        assert!(!fw.pass);
-        assert_eq!(
-            (fw.sg_rule_uuid.as_str(), fw.drop_reason.as_str()),
-            ("sg-rule-1", "security-group")
-        );
-        assert!(out[0].reverse.is_none());
-    }
-
-    #[test]
-    fn a_full_decision_log_counts_what_it_drops() {
-        let stats = Arc::new(ExportStats::default());
-        let log = DecisionLog::new(1, stats.clone());
-        let d = |p| {
-            let k = key(IpProtocol::UDP, p, 53);
-            (k, decided(1, k, FlowSpec::forward(1), None, Vec::new()))
-        };
-        for p in [1, 2, 3] {
-            let (k, x) = d(p);
-            log.note(k, &x);
-        }
-        assert_eq!(stats.decisions_dropped.load(Ordering::Relaxed), 2);
-    }
-
-    #[test]
-    fn a_flow_gone_before_any_dump_still_has_its_setup_and_teardown() {
-        let f = key(IpProtocol::TCP, 4000, 80);
-        let log = DecisionLog::new(8, Arc::new(ExportStats::default()));
-        log.note(
-            f,
-            &decided(
-                1,
-                f,
-                FlowSpec::forward(1),
-                None,
-                vec![(Layer::NetworkPolicy, Arc::from("nw-rule-a"))],
-            ),
-        );
-        let mut s = sampler();
-        let before = Instant::now() - Duration::from_secs(1);
-        assert!(
-            s.sample(&[], &FlowContext::default(), &log, 5, before)
-                .is_empty(),
-            "decided after that dump began"
-        );
-        let out = s.sample(&[], &FlowContext::default(), &log, 6, Instant::now());
-        let events: Vec<Event> = out.iter().map(|x| x.event).collect();
-        assert_eq!(events, [Event::Setup, Event::Teardown]);
-        assert_eq!(out[0].forward.nw_ace_uuid, "nw-rule-a");
-        assert!(out[0].forward.pass && out[0].reverse.is_some());
-        assert!(
-            s.sample(&[], &FlowContext::default(), &log, 7, Instant::now())
-                .is_empty()
-        );
-    }
-}
+#[path = "flow_export_tests.rs"]
+mod tests;

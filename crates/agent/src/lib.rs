@@ -16,6 +16,7 @@ pub mod flow_setup;
 pub mod flow_stats;
 pub mod introspect;
 mod introspect_metrics;
+pub mod ipfix;
 pub mod labels;
 pub mod node;
 pub mod oper;

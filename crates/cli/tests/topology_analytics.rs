@@ -13,6 +13,8 @@ use serde_json::{Value, json};
 
 const LEFT: &str = "default-domain:ana:left";
 const RIGHT: &str = "default-domain:ana:right";
+/// Outside every subnet of the sandbox: no route to it.
+const NOWHERE: &str = "10.31.9.9";
 
 const CONFIG: &str = "\
 kind: project
@@ -123,6 +125,8 @@ fn flows_and_sessions_name_the_rule_that_passed_or_denied_them() {
         None,
         "r1:81 is denied by rule B"
     );
+    // An address no network has a route to: dropped, its network unknown.
+    assert_eq!(connect(&sb, "l1", NOWHERE, 80), None);
 
     // Within the export interval and a little more for the collector.
     let flows = json!({
@@ -155,7 +159,7 @@ fn flows_and_sessions_name_the_rule_that_passed_or_denied_them() {
         } else {
             assert_eq!(
                 (&r["action"], &r["nw_ace_uuid"], &r["drop_reason"]),
-                (&json!("deny"), &json!(rule_b), &json!("network-policy")),
+                (&json!("deny"), &json!(rule_b), &json!("Flow drop Policy")),
                 "{r}"
             );
         }
@@ -188,4 +192,102 @@ fn flows_and_sessions_name_the_rule_that_passed_or_denied_them() {
     };
     assert!(rows.contains(&want(80, "pass", &rule_a)), "{rows:?}");
     assert!(rows.contains(&want(81, "deny", &rule_b)), "{rows:?}");
+
+    underlay_teardown_and_networks(&sb, &l1, &r1);
+}
+
+/// The fields of issue 11 part 1 on the same flows: l1:x -> r1:80 crossed the fabric from
+/// c1 to c2 (MPLS over UDP between the two vrouters, the tunnel's entropy source port on
+/// the direction each vrouter sent), was closed by FIN (teardown reason); a flow to an
+/// address without a route is dropped as Contrail's agent says it and names the unknown
+/// network as it does, and no flow of the sandbox has an empty network.
+fn underlay_teardown_and_networks(sb: &Sandbox, l1: &str, r1: &str) {
+    let q = json!({
+        "table": "FlowSeriesTable", "start_time": "now-10m", "end_time": "now",
+        "select_fields": ["vrouter", "vrouter_ip", "other_vrouter_ip", "underlay_proto",
+                          "underlay_source_port", "sourcevn", "destvn", "sourceip", "destip",
+                          "sport", "dport", "teardown_reason", "T"],
+        "where": [[{"name": "sourceip", "value": l1, "op": 1}, {"name": "destip", "value": r1, "op": 1}],
+                  [{"name": "sourceip", "value": r1, "op": 1}, {"name": "destip", "value": l1, "op": 1}]],
+    });
+    // The connection closed with FIN both ways: torn down within the closing timeout and
+    // an export interval.
+    let rows = wait_until(
+        "the connection to r1:80 torn down by FIN on both vrouters",
+        Duration::from_secs(20),
+        || {
+            let rows = query(sb, &q);
+            let closed = |vr: &str| {
+                rows.iter().any(|r| {
+                    r["vrouter"] == vr
+                        && (r["dport"] == 80 || r["sport"] == 80)
+                        && r["teardown_reason"] == "tcp-fin"
+                })
+            };
+            (closed("c1") && closed("c2")).then_some(rows)
+        },
+        || format!("{:?}\n{}", query(sb, &q), sb.logs()),
+    );
+    let ip_of = |vr: &str| {
+        rows.iter()
+            .find(|r| r["vrouter"] == vr)
+            .and_then(|r| r["vrouter_ip"].as_str())
+            .unwrap_or_else(|| panic!("{vr}'s address: {rows:?}"))
+            .to_string()
+    };
+    let (c1, c2) = (ip_of("c1"), ip_of("c2"));
+    assert_ne!(c1, c2);
+    let tcp80: Vec<&Value> = rows
+        .iter()
+        .filter(|r| r["dport"] == 80 || r["sport"] == 80)
+        .collect();
+    for r in &tcp80 {
+        let other = if r["vrouter"] == "c1" { &c2 } else { &c1 };
+        // 2: MPLS over UDP (`cirrus_analytics::record::Encap`).
+        assert_eq!(
+            (&r["other_vrouter_ip"], &r["underlay_proto"]),
+            (&json!(other), &json!(2)),
+            "{r}"
+        );
+        let (src, dst) = if r["sourceip"] == l1 {
+            (LEFT, RIGHT)
+        } else {
+            (RIGHT, LEFT)
+        };
+        assert_eq!(
+            (&r["sourcevn"], &r["destvn"]),
+            (&json!(src), &json!(dst)),
+            "{r}"
+        );
+        // Each vrouter's tunnel source port is on the direction it sent over the fabric.
+        let sent = (r["vrouter"] == "c1") == (r["sourceip"] == l1);
+        let port = r["underlay_source_port"].as_i64().unwrap_or(-1);
+        if sent {
+            assert!((0xc000..=0xffff).contains(&port), "entropy port: {r}");
+        } else {
+            assert_eq!(port, 0, "{r}");
+        }
+    }
+    // No route: Contrail's unknown network and drop reason.
+    let q = json!({"table": "FlowSeriesTable", "start_time": "now-10m", "end_time": "now",
+                   "select_fields": ["vrouter", "sourcevn", "destvn", "action", "drop_reason"],
+                   "where": [[{"name": "destip", "value": NOWHERE, "op": 1}]]});
+    let rows = query(sb, &q);
+    assert!(!rows.is_empty(), "the flow to {NOWHERE}");
+    for r in &rows {
+        assert_eq!(
+            r,
+            &json!({"vrouter": "c1", "sourcevn": LEFT, "destvn": "__UNKNOWN__", "action": "drop",
+                    "drop_reason": "Short flow No Destination route"}),
+        );
+    }
+    // No flow of the sandbox without its networks.
+    let all = json!({"table": "FlowSeriesTable", "start_time": "now-10m", "end_time": "now",
+                     "select_fields": ["vrouter", "sourcevn", "destvn", "sourceip", "destip", "sport", "dport", "protocol"]});
+    let rows = query(sb, &all);
+    let unnamed: Vec<&Value> = rows
+        .iter()
+        .filter(|r| r["sourcevn"] == "" || r["destvn"] == "")
+        .collect();
+    assert!(unnamed.is_empty(), "flows without a network: {unnamed:?}");
 }

@@ -86,6 +86,16 @@ struct Args {
     #[arg(long, env = "CIRRUS_COLLECTOR")]
     collector: Option<SocketAddr>,
 
+    /// IPFIX collectors (RFC 7011 over UDP, e.g. nfcapd) that receive this node's flow
+    /// records, comma-separated; with or without --collector.
+    #[arg(
+        long,
+        env = "CIRRUS_IPFIX",
+        value_delimiter = ',',
+        value_name = "HOST:PORT[,...]"
+    )]
+    ipfix: Vec<SocketAddr>,
+
     /// Seconds between flow samples (byte and packet deltas of live flows, teardowns).
     #[arg(long, default_value_t = 5)]
     flow_export_interval: u64,
@@ -177,13 +187,14 @@ async fn main() -> anyhow::Result<()> {
     opts.token = token;
     opts.workers = args.workers.max(1);
     opts.neighbours = link::kernel_neighbours(&args.fabric_interface);
-    opts.flow_export =
-        args.collector
-            .map(|collector| cirrus_agent::flow_export::FlowExportConfig {
-                collector,
-                interval: std::time::Duration::from_secs(args.flow_export_interval.max(1)),
-                queue: 64,
-            });
+    opts.flow_export = (args.collector.is_some() || !args.ipfix.is_empty()).then(|| {
+        cirrus_agent::flow_export::FlowExportConfig {
+            collector: args.collector,
+            ipfix: args.ipfix.clone(),
+            interval: std::time::Duration::from_secs(args.flow_export_interval.max(1)),
+            queue: 64,
+        }
+    });
     let gso = GsoConfig::for_fabric_mtu(link::mtu(&args.fabric_interface)?);
     let running = start(opts, Box::new(SystemDevices { io: args.io, gso }))
         .with_context(|| format!("starting the vrouter {hostname}"))?;

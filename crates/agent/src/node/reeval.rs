@@ -87,6 +87,10 @@ impl Reeval {
                     let stale = stale_flows(&ctx, &records);
                     if !stale.is_empty() {
                         let n = stale.len();
+                        crate::flow_export::note_deleted(
+                            stale.iter(),
+                            crate::flow_export::teardown::POLICY_CHANGE,
+                        );
                         let stale = Arc::new(stale);
                         match handle
                             .delete_flows(FlowFilter::matching(move |r| stale.contains(&r.key)))

@@ -229,6 +229,7 @@ pub fn start(opts: AgentOptions, mut devices: Box<dyn Devices>) -> Result<Runnin
             opts.fabric.ip,
             handle.clone(),
             ctx.clone(),
+            Some(dp.clone()),
             parts,
         );
     }

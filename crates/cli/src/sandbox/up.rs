@@ -57,6 +57,11 @@ pub struct UpArgs {
     #[arg(long, value_name = "IO")]
     pub vrouter_io: Option<String>,
 
+    /// IPFIX collectors the vrouters also export their flows to (their --ipfix), e.g. an
+    /// nfcapd listening on the underlay
+    #[arg(long, value_delimiter = ',', value_name = "HOST:PORT[,...]")]
+    pub vrouter_ipfix: Vec<SocketAddr>,
+
     /// How long to wait for each program to come up, in seconds
     #[arg(long, default_value_t = 60, value_name = "SECONDS")]
     pub timeout: u64,
@@ -304,6 +309,15 @@ fn start_services(
                 "--flow-export-interval".to_string(),
                 "1".to_string(),
             ]);
+        }
+        if !args.vrouter_ipfix.is_empty() {
+            let to: Vec<String> = args.vrouter_ipfix.iter().map(|a| a.to_string()).collect();
+            spec.extra_args
+                .extend(["--ipfix".to_string(), to.join(",")]);
+            if collector.is_none() {
+                spec.extra_args
+                    .extend(["--flow-export-interval".to_string(), "1".to_string()]);
+            }
         }
         lab.start_vrouter(&spec, timeout)?;
     }
