@@ -141,43 +141,31 @@ fn cols(t: FlowTable) -> Cols {
     }
 }
 
+/// The columns FlowSeriesTable and FlowRecordTable share, before their counters.
+const FLOW_COLUMNS: [&str; 13] = [
+    "vrouter",
+    "sourcevn",
+    "sourceip",
+    "sport",
+    "destvn",
+    "destip",
+    "dport",
+    "protocol",
+    "action",
+    "nw_ace_uuid",
+    "sg_rule_uuid",
+    "security_policy_rule",
+    "drop_reason",
+];
+
 fn select(t: FlowTable) -> Vec<&'static str> {
     match t {
-        FlowTable::Series => vec![
-            "vrouter",
-            "sourcevn",
-            "sourceip",
-            "sport",
-            "destvn",
-            "destip",
-            "dport",
-            "protocol",
-            "action",
-            "nw_ace_uuid",
-            "sg_rule_uuid",
-            "security_policy_rule",
-            "drop_reason",
-            "SUM(packets)",
-            "SUM(bytes)",
-        ],
-        FlowTable::Records => vec![
-            "vrouter",
-            "sourcevn",
-            "sourceip",
-            "sport",
-            "destvn",
-            "destip",
-            "dport",
-            "protocol",
-            "action",
-            "nw_ace_uuid",
-            "sg_rule_uuid",
-            "security_policy_rule",
-            "drop_reason",
-            "setup_time",
-            "agg-packets",
-            "agg-bytes",
-        ],
+        FlowTable::Series => [&FLOW_COLUMNS[..], &["SUM(packets)", "SUM(bytes)"]].concat(),
+        FlowTable::Records => [
+            &FLOW_COLUMNS[..],
+            &["setup_time", "agg-packets", "agg-bytes"],
+        ]
+        .concat(),
         FlowTable::Sessions => vec![
             "vrouter",
             "vn",
