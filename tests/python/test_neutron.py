@@ -10,7 +10,7 @@ import sys
 import pytest
 import requests
 
-from conftest import Controller, free_port
+from conftest import Controller, allow_role, free_port
 from test_keystone_auth import DOMAIN, Keystone, dashed, vnc
 
 openstack = pytest.importorskip("openstack") if os.environ.get("CI") != "true" else __import__("openstack")
@@ -33,6 +33,8 @@ def cirrus(keystone):
     c = Controller(auth=f"keystone={keystone.url}/v3,credentials={creds}",
                    args=["--neutron-listen", f"127.0.0.1:{port}"])
     c.neutron = f"http://127.0.0.1:{port}"
+    # The VNC API (read back with vnc_api here) is under rbac: members need a rule there.
+    allow_role(vnc(c, keystone, "admin", "admin"), "member")
     yield c
     c.close()
 
