@@ -16,6 +16,7 @@ use crate::reservations::Reservations;
 use crate::write::Planned;
 
 mod addresses;
+mod host_based_service;
 mod ipam;
 mod network;
 mod port;
@@ -24,6 +25,7 @@ mod security_group;
 mod sub_cluster;
 mod subscriber_tag;
 mod tag;
+mod virtual_port_group;
 
 pub struct Ctx<'a> {
     pub index: &'a Index,
@@ -146,6 +148,21 @@ const HOOKS: &[(&str, TypeHooks)] = &[
         },
     ),
     (
+        "host-based-service",
+        TypeHooks {
+            create: host_based_service::create,
+            ..PLAIN
+        },
+    ),
+    (
+        "virtual-port-group",
+        TypeHooks {
+            update: virtual_port_group::update,
+            delete: virtual_port_group::delete,
+            ..PLAIN
+        },
+    ),
+    (
         "instance-ip",
         TypeHooks {
             create: addresses::create_instance_ip,
@@ -241,6 +258,18 @@ pub fn drop_refs_to(obj: &mut Obj, target: &str) {
 
 /// Objects that go away together with `obj` (its type's `cascade` children).
 pub fn cascade(index: &Index, obj: &Obj) -> Vec<Arc<Obj>> {
+    let mut going = children_going(index, obj);
+    // A host-based service's left and right networks are its project's children, not its own.
+    if obj.type_name() == "host-based-service" {
+        for vn in host_based_service::derived(index, obj) {
+            going.extend(children_going(index, &vn));
+            going.push(vn);
+        }
+    }
+    going
+}
+
+fn children_going(index: &Index, obj: &Obj) -> Vec<Arc<Obj>> {
     let h = hooks_of(obj.type_name());
     index
         .children(&obj.uuid)
