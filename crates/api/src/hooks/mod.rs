@@ -21,6 +21,7 @@ mod ipam;
 mod network;
 mod port;
 mod project;
+mod security_draft;
 mod security_group;
 mod sub_cluster;
 mod subscriber_tag;
@@ -81,7 +82,11 @@ const HOOKS: &[(&str, TypeHooks)] = &[
         "project",
         TypeHooks {
             create: project::create,
-            cascade_named: &[project::DEFAULT_APS],
+            update: security_draft::on_update,
+            cascade_named: &[
+                project::DEFAULT_APS,
+                ("policy-management", security_draft::DRAFT_PM),
+            ],
             ..PLAIN
         },
     ),
@@ -151,6 +156,13 @@ const HOOKS: &[(&str, TypeHooks)] = &[
         "host-based-service",
         TypeHooks {
             create: host_based_service::create,
+            ..PLAIN
+        },
+    ),
+    (
+        "global-system-config",
+        TypeHooks {
+            update: security_draft::on_update,
             ..PLAIN
         },
     ),

@@ -14,6 +14,7 @@ mod bgp_router;
 mod bgpaas;
 mod bgpvpn;
 mod bridge_domain;
+mod draft_mode_state;
 mod fabric;
 mod firewall;
 mod floating_ip;
@@ -78,6 +79,11 @@ pub const RULES: &[(&str, Rule)] = &[
     ("physical-interface", physical_interface::check),
     ("fabric", fabric::check),
     ("virtual-port-group", virtual_port_group::check),
+    ("address-group", draft_mode_state::check),
+    ("application-policy-set", draft_mode_state::check),
+    ("firewall-policy", draft_mode_state::check),
+    ("firewall-rule", draft_mode_state::check),
+    ("service-group", draft_mode_state::check),
 ];
 
 pub type DeleteRule = fn(&Index, &Obj) -> ApiResult<()>;
