@@ -11,6 +11,7 @@ pub mod crud;
 pub mod defaults;
 pub mod error;
 pub mod fields;
+pub mod hbs_get;
 pub mod hooks;
 pub mod http;
 pub mod index;

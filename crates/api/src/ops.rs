@@ -359,7 +359,7 @@ pub fn plan_update_with(
 pub fn plan_delete(index: &Index, caller: &Caller, obj: &Obj) -> ApiResult<Planned> {
     let what = format!("{} {}", obj.type_name(), obj.fq_str);
     caller.check_delete(obj)?;
-    crate::rules::check_delete(obj)?;
+    crate::rules::check_delete(index, obj)?;
     let cascade = hooks::cascade(index, obj);
     let going: HashSet<&str> = std::iter::once(obj.uuid.as_str())
         .chain(cascade.iter().map(|o| o.uuid.as_str()))
@@ -371,6 +371,17 @@ pub fn plan_delete(index: &Index, caller: &Caller, obj: &Obj) -> ApiResult<Plann
     for o in cascade.iter() {
         for r in index.back_refs(&o.uuid) {
             if !going.contains(r.uuid.as_str()) && hooks::dropped_with_target(r, o) {
+                let r2 = stripped
+                    .entry(r.uuid.as_str())
+                    .or_insert_with(|| (**r).clone());
+                hooks::drop_refs_to(r2, &o.uuid);
+            }
+        }
+    }
+    // A relaxed ref goes with its target too, as Contrail drops it from the referrer.
+    for o in std::iter::once(obj).chain(cascade.iter().map(|o| o.as_ref())) {
+        for r in index.back_refs(&o.uuid) {
+            if !going.contains(r.uuid.as_str()) && index.is_relaxed(&o.uuid, &r.uuid) {
                 let r2 = stripped
                     .entry(r.uuid.as_str())
                     .or_insert_with(|| (**r).clone());

@@ -60,6 +60,7 @@ fn table() -> Vec<Route> {
             post(actions::useragent_kv),
         ),
         route("chown", "/chown", post(actions::chown)),
+        route("hbs-get", "/hbs-get", post(crate::hbs_get::hbs_get)),
         route("chmod", "/chmod", post(actions::chmod)),
         route("set-tag", "/set-tag", post(actions::set_tag)),
         route("obj-perms", "/obj-perms", get(actions::obj_perms)),

@@ -29,17 +29,30 @@ impl Planned {
             .push(Compare::ModRevision { key, revision: 0 });
     }
 
+    /// A compare already planned is not repeated (two steps may guard one key).
     pub fn at_revision(&mut self, key: String, revision: i64) {
-        self.txn
-            .compares
-            .push(Compare::ModRevision { key, revision });
+        let planned = self.txn.compares.iter().any(|c| {
+            matches!(c, Compare::ModRevision { key: k, revision: r } if *k == key && *r == revision)
+        });
+        if !planned {
+            self.txn
+                .compares
+                .push(Compare::ModRevision { key, revision });
+        }
     }
 
+    /// A second put of one key replaces the first: a store refuses a key twice in a transaction.
     pub fn put(&mut self, key: String, value: impl Into<Vec<u8>>) {
-        self.txn.ops.push(Op::Put {
-            key,
-            value: value.into(),
-        });
+        let value = value.into();
+        match self
+            .txn
+            .ops
+            .iter_mut()
+            .find(|op| matches!(op, Op::Put { key: k, .. } if *k == key))
+        {
+            Some(Op::Put { value: v, .. }) => *v = value,
+            _ => self.txn.ops.push(Op::Put { key, value }),
+        }
     }
 
     pub fn delete(&mut self, key: String) {

@@ -16,14 +16,17 @@ use crate::reservations::Reservations;
 use crate::write::Planned;
 
 mod addresses;
+mod host_based_service;
 mod ipam;
 mod network;
 mod port;
 mod project;
+mod security_draft;
 mod security_group;
 mod sub_cluster;
 mod subscriber_tag;
 mod tag;
+mod virtual_port_group;
 
 pub struct Ctx<'a> {
     pub index: &'a Index,
@@ -79,7 +82,11 @@ const HOOKS: &[(&str, TypeHooks)] = &[
         "project",
         TypeHooks {
             create: project::create,
-            cascade_named: &[project::DEFAULT_APS],
+            update: security_draft::on_update,
+            cascade_named: &[
+                project::DEFAULT_APS,
+                ("policy-management", security_draft::DRAFT_PM),
+            ],
             ..PLAIN
         },
     ),
@@ -142,6 +149,28 @@ const HOOKS: &[(&str, TypeHooks)] = &[
         TypeHooks {
             create: sub_cluster::create,
             update: sub_cluster::update,
+            ..PLAIN
+        },
+    ),
+    (
+        "host-based-service",
+        TypeHooks {
+            create: host_based_service::create,
+            ..PLAIN
+        },
+    ),
+    (
+        "global-system-config",
+        TypeHooks {
+            update: security_draft::on_update,
+            ..PLAIN
+        },
+    ),
+    (
+        "virtual-port-group",
+        TypeHooks {
+            update: virtual_port_group::update,
+            delete: virtual_port_group::delete,
             ..PLAIN
         },
     ),
@@ -241,6 +270,18 @@ pub fn drop_refs_to(obj: &mut Obj, target: &str) {
 
 /// Objects that go away together with `obj` (its type's `cascade` children).
 pub fn cascade(index: &Index, obj: &Obj) -> Vec<Arc<Obj>> {
+    let mut going = children_going(index, obj);
+    // A host-based service's left and right networks are its project's children, not its own.
+    if obj.type_name() == "host-based-service" {
+        for vn in host_based_service::derived(index, obj) {
+            going.extend(children_going(index, &vn));
+            going.push(vn);
+        }
+    }
+    going
+}
+
+fn children_going(index: &Index, obj: &Obj) -> Vec<Arc<Obj>> {
     let h = hooks_of(obj.type_name());
     index
         .children(&obj.uuid)

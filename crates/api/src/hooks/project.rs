@@ -28,5 +28,7 @@ pub(super) fn create(_c: &Ctx, obj: &mut Obj, _p: &mut Planned) -> ApiResult<Com
     if let Value::Array(list) = refs {
         list.push(json!({"to": aps.fq_name, "uuid": aps.uuid, "attr": null}));
     }
-    Ok(vec![aps])
+    let mut made = vec![aps];
+    made.extend(super::security_draft::on_create(obj));
+    Ok(made)
 }

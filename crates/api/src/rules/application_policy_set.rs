@@ -22,7 +22,7 @@ pub fn check(c: &Ctx, _old: Option<&Obj>, _new: &mut Obj) -> ApiResult<()> {
     Ok(())
 }
 
-pub fn check_delete(o: &Obj) -> ApiResult<()> {
+pub fn check_delete(_index: &crate::index::Index, o: &Obj) -> ApiResult<()> {
     if o.body.get("all_applications").and_then(Value::as_bool) == Some(true) {
         return Err(ApiError::bad_request(format!(
             "application-policy-set {}: Application Policy Set defined on all applications \

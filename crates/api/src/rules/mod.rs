@@ -14,6 +14,7 @@ mod bgp_router;
 mod bgpaas;
 mod bgpvpn;
 mod bridge_domain;
+mod draft_mode_state;
 mod fabric;
 mod firewall;
 mod floating_ip;
@@ -31,6 +32,7 @@ mod routing_policy;
 mod sub_cluster;
 mod tag_refs;
 mod virtual_network;
+mod virtual_port_group;
 mod virtual_router;
 mod vmi;
 
@@ -76,9 +78,15 @@ pub const RULES: &[(&str, Rule)] = &[
     ("virtual-network", routed_network::check),
     ("physical-interface", physical_interface::check),
     ("fabric", fabric::check),
+    ("virtual-port-group", virtual_port_group::check),
+    ("address-group", draft_mode_state::check),
+    ("application-policy-set", draft_mode_state::check),
+    ("firewall-policy", draft_mode_state::check),
+    ("firewall-rule", draft_mode_state::check),
+    ("service-group", draft_mode_state::check),
 ];
 
-pub type DeleteRule = fn(&Obj) -> ApiResult<()>;
+pub type DeleteRule = fn(&Index, &Obj) -> ApiResult<()>;
 
 /// What a client may not delete, by resource type (Contrail's `pre_dbe_delete` refusals). Only
 /// the object a request names is checked: what a cascade takes along is the server's doing.
@@ -88,13 +96,15 @@ pub const DELETE_RULES: &[(&str, DeleteRule)] = &[
         "application-policy-set",
         application_policy_set::check_delete,
     ),
+    ("virtual-port-group", virtual_port_group::check_delete),
+    ("host-based-service", host_based_service::check_delete),
 ];
 
 /// Applies the delete rules of `obj`'s type.
-pub fn check_delete(obj: &Obj) -> ApiResult<()> {
+pub fn check_delete(index: &Index, obj: &Obj) -> ApiResult<()> {
     for (ty, rule) in DELETE_RULES {
         if *ty == obj.type_name() {
-            rule(obj)?;
+            rule(index, obj)?;
         }
     }
     Ok(())

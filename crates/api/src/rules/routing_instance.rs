@@ -36,7 +36,7 @@ pub fn check(c: &Ctx, old: Option<&Obj>, new: &mut Obj) -> ApiResult<()> {
     }
 }
 
-pub fn check_delete(o: &Obj) -> ApiResult<()> {
+pub fn check_delete(_index: &crate::index::Index, o: &Obj) -> ApiResult<()> {
     if is_default(o) {
         return Err(system_resource(o));
     }
