@@ -216,7 +216,7 @@ export default [
       const deny = page.locator(`[data-testid=flows] tr[data-action=deny][data-dport="81"]`);
       await deny.first().waitFor({ timeout: 30000 });
       figure('flow view opened -> recorded flows shown (ms)', Date.now() - opened);
-      assert.match(await deny.first().textContent(), /network-policy/);
+      assert.match(await deny.first().textContent(), /Flow drop Policy/);
       assert.equal(await deny.first().locator(`[data-rule-uuid="${ruleB}"]`).count(), 1);
       assert.match(await deny.first().textContent(), /policy web rule 2/);
       const pass = page.locator(`[data-testid=flows] tr[data-action=pass][data-src="${l1}"]`);
