@@ -80,7 +80,8 @@ impl Ctx {
         }
         if self.state.index().get(&uuid).is_none() {
             let id = given.unwrap_or(&uuid).to_string();
-            keystone_project::ensure_project(&self.state, &id, &id, keystone_project::DOMAIN).await?;
+            keystone_project::ensure_project(&self.state, &id, &id, keystone_project::DOMAIN)
+                .await?;
         }
         Ok(uuid)
     }
