@@ -62,7 +62,7 @@ fn gateway_refs(ctx: &Ctx, body: &Map<String, Value>) -> NResult<Option<Value>> 
     let Some(info) = body.get("external_gateway_info") else {
         return Ok(None);
     };
-    let Some(info) = info.as_object() else {
+    let Some(info) = info.as_object().filter(|i| !i.is_empty()) else {
         return Ok(Some(json!([])));
     };
     const KNOWN: [&str; 3] = ["network_id", "enable_snat", "external_fixed_ips"];
