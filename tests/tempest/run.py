@@ -136,7 +136,7 @@ def main():
         tail = out[-6000:] if run.returncode else out[-1500:]
         print(tail)
         for line in out.splitlines():
-            if line.endswith("... FAILED"):
+            if line.endswith("... FAILED") or (args.regex and line.endswith("... ok")):
                 print(line)
         counts = {}
         for k in ("Passed", "Failed", "Skipped"):

@@ -226,6 +226,37 @@ fn info(router: &Obj, port: &Value, subnet_id: &str) -> Value {
     })
 }
 
+/// 400 naming `attr` when the router has an interface on subnet `sid` or on one whose CIDR
+/// overlaps it (vnc_openstack's `_check_for_dup_router_subnet`).
+fn check_dup_subnet(ctx: &Ctx, router: &Obj, sid: &str, attr: &str) -> NResult<()> {
+    let cidr_of = |id: &str| -> Option<ipnet::IpNet> {
+        let (net, sn) = subnet::find(ctx, id).ok()?;
+        subnet::render(&net, &sn)
+            .get("cidr")?
+            .as_str()?
+            .parse()
+            .ok()
+    };
+    let new = cidr_of(sid);
+    for have in router_subnets(&ctx.state.index(), router) {
+        let clash = have == sid
+            || match (new, cidr_of(&have)) {
+                (Some(a), Some(b)) => a.contains(&b.network()) || b.contains(&a.network()),
+                _ => false,
+            };
+        if clash {
+            return Err(NeutronError::invalid(
+                attr,
+                format!(
+                    "Router {} already has a port on subnet {have}, which overlaps subnet {sid}",
+                    router.uuid
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The subnets the router already has an interface on.
 fn router_subnets(idx: &Index, router: &Obj) -> Vec<String> {
     vnc::ref_uuids(router, "virtual_machine_interface_refs")
@@ -257,12 +288,7 @@ pub async fn add_interface(ctx: &Ctx, id: &str, bytes: &[u8]) -> NResult<Value> 
                     )
                 })?
                 .to_string();
-            if router_subnets(&ctx.state.index(), &router).contains(&sid) {
-                return Err(NeutronError::invalid(
-                    "subnet_id",
-                    format!("Router {id} already has a port on subnet {sid}"),
-                ));
-            }
+            check_dup_subnet(ctx, &router, &sid, "subnet_id")?;
             let req = json!({"port": {
                 "tenant_id": rendered.get("tenant_id"),
                 "network_id": net.uuid,
@@ -306,12 +332,7 @@ pub async fn add_interface(ctx: &Ctx, id: &str, bytes: &[u8]) -> NResult<Value> 
                 .and_then(Value::as_str)
                 .unwrap_or("")
                 .to_string();
-            if router_subnets(&ctx.state.index(), &router).contains(&sid) {
-                return Err(NeutronError::invalid(
-                    "port_id",
-                    format!("Router {id} already has a port on subnet {sid}"),
-                ));
-            }
+            check_dup_subnet(ctx, &router, &sid, "port_id")?;
             let mut input = Map::new();
             input.insert(
                 "virtual_machine_interface_device_owner".into(),
