@@ -1,7 +1,8 @@
 """The Neutron v2.0 API on --neutron-listen, with a real Keystone (the fixture of
 test_keystone_auth.py) issuing tokens: openstacksdk creates, lists, shows, updates and deletes
-networks, subnets, ports, security groups and rules, and vnc_api sees the same objects; bad
-input gets Neutron's 400 naming the attribute and changes nothing.
+networks, subnets, ports, security groups and rules, routers and floating IPs, and vnc_api sees
+the same objects (logical-router, floating-ip); bad input gets Neutron's 400 naming the
+attribute and changes nothing.
 """
 
 import os
@@ -33,7 +34,8 @@ def cirrus(keystone):
     c = Controller(auth=f"keystone={keystone.url}/v3,credentials={creds}",
                    args=["--neutron-listen", f"127.0.0.1:{port}"])
     c.neutron = f"http://127.0.0.1:{port}"
-    # The VNC API (read back with vnc_api here) is under rbac: members need a rule there.
+    # members need an api-access-list rule to read through vnc_api (the Neutron API makes
+    # its own tenant checks), as on Contrail under aaa_mode rbac
     allow_role(vnc(c, keystone, "admin", "admin"), "member")
     yield c
     c.close()
@@ -183,7 +185,7 @@ def test_filters_fields_sorting_pagination_and_extensions(cirrus, keystone):
     assert [n["name"] for n in r2["networks"]] == ["pa"]
     ext = {e["alias"] for e in call(cirrus, tok, "GET", "/v2.0/extensions").json()["extensions"]}
     assert {"security-group", "binding", "port-security", "external-net", "net-mtu"} <= ext
-    assert "router" not in ext
+    assert "router" in ext and "ext-gw-mode" not in ext
     for i in ids:
         assert call(cirrus, tok, "DELETE", f"/v2.0/networks/{i}").status_code == 204
     assert call(cirrus, "bad-token", "GET", "/v2.0/networks").status_code == 401
@@ -206,3 +208,84 @@ def test_quotas_are_the_projects_and_the_api_enforces_them(cirrus, keystone):
     assert call(cirrus, admin, "DELETE", f"/v2.0/quotas/{p2}").status_code == 204
     assert call(cirrus, m2, "GET", f"/v2.0/quotas/{p2}").json()["quota"]["network"] == -1
     call(cirrus, m2, "DELETE", f"/v2.0/networks/{first.json()['network']['id']}")
+
+
+def test_routers_interfaces_gateway_and_floating_ips_are_vnc_objects(cirrus, keystone):
+    admin = sdk(cirrus, keystone, "admin", "admin")
+    conn = sdk(cirrus, keystone, "m1", "p1")
+    m1 = vnc(cirrus, keystone, "m1", "p1")
+    ext = admin.network.create_network(name="public", is_router_external=True, shared=True)
+    ext_sub = admin.network.create_subnet(network_id=ext.id, cidr="192.0.2.0/24", ip_version=4)
+    net = conn.network.create_network(name="inside")
+    sub = conn.network.create_subnet(network_id=net.id, cidr="10.8.0.0/24", ip_version=4)
+
+    router = conn.network.create_router(name="r1", external_gateway_info={"network_id": ext.id})
+    assert router.status == "ACTIVE" and router.is_admin_state_up
+    assert router.external_gateway_info["network_id"] == ext.id
+    assert router.external_gateway_info["enable_snat"] is True
+    lr = m1.logical_router_read(id=router.id)
+    assert lr.get_fq_name() == ["default-domain", "p1", "r1"]
+    assert [r["uuid"] for r in lr.get_virtual_network_refs()] == [ext.id]
+
+    info = conn.network.add_interface_to_router(router, subnet_id=sub.id)
+    assert info["subnet_id"] == sub.id and info["id"] == router.id
+    rport = conn.network.get_port(info["port_id"])
+    assert rport.device_owner == "network:router_interface" and rport.device_id == router.id
+    assert rport.fixed_ips == [{"subnet_id": sub.id, "ip_address": "10.8.0.1"}]
+    lr = m1.logical_router_read(id=router.id)
+    assert [r["uuid"] for r in lr.get_virtual_machine_interface_refs()] == [rport.id]
+    # a second interface on the same subnet is refused, naming the attribute
+    r = call(cirrus, token(keystone, "m1", "p1"), "PUT",
+             f"/v2.0/routers/{router.id}/add_router_interface", {"subnet_id": sub.id})
+    assert r.status_code == 400 and "subnet_id" in r.json()["NeutronError"]["message"], r.text
+    # a router with an interface is in use
+    with pytest.raises(openstack.exceptions.ConflictException):
+        conn.network.delete_router(router)
+
+    vm_port = conn.network.create_port(network_id=net.id)
+    fip = conn.network.create_ip(floating_network_id=ext.id)
+    assert fip.status == "DOWN" and fip.port_id is None and fip.router_id is None
+    assert fip.floating_ip_address.startswith("192.0.2.")
+    vfip = m1.floating_ip_read(id=fip.id)
+    assert vfip.floating_ip_address == fip.floating_ip_address
+    assert vfip.get_fq_name()[:-1] == ["default-domain", "admin", "public", "floating-ip-pool"]
+    fip = conn.network.update_ip(fip, port_id=vm_port.id)
+    assert fip.status == "ACTIVE" and fip.port_id == vm_port.id
+    assert fip.fixed_ip_address == vm_port.fixed_ips[0]["ip_address"]
+    assert fip.router_id == router.id
+    vfip = m1.floating_ip_read(id=fip.id)
+    assert [r["uuid"] for r in vfip.get_virtual_machine_interface_refs()] == [vm_port.id]
+    assert vfip.floating_ip_fixed_ip_address == fip.fixed_ip_address
+    assert [f.id for f in conn.network.ips(port_id=vm_port.id)] == [fip.id]
+    fip = conn.network.update_ip(fip, port_id=None)
+    assert fip.status == "DOWN" and fip.port_id is None and fip.fixed_ip_address is None
+
+    tok = token(keystone, "m1", "p1")
+    r = call(cirrus, tok, "POST", "/v2.0/floatingips",
+             {"floatingip": {"floating_network_id": ext.id, "fixed_ip_address": "10.8.0.5"}})
+    assert r.status_code == 400 and "fixed_ip_address" in r.json()["NeutronError"]["message"]
+    r = call(cirrus, tok, "POST", "/v2.0/floatingips", {"floatingip": {"floating_network_id": net.id}})
+    assert r.status_code == 400 and "floating_network_id" in r.json()["NeutronError"]["message"]
+    r = call(cirrus, tok, "POST", "/v2.0/routers", {"router": {"name": "x", "flavor": 1}})
+    assert r.status_code == 400 and "flavor" in r.json()["NeutronError"]["message"]
+    r = call(cirrus, tok, "POST", "/v2.0/routers",
+             {"router": {"external_gateway_info": {"network_id": net.id}}})
+    assert r.status_code == 400 and "external_gateway_info" in r.json()["NeutronError"]["message"]
+    r = call(cirrus, tok, "PUT", f"/v2.0/routers/{router.id}/add_router_interface", {})
+    assert r.status_code == 400
+    assert [x.id for x in conn.network.routers()] == [router.id]
+
+    conn.network.delete_ip(fip)
+    with pytest.raises(Exception):
+        m1.floating_ip_read(id=fip.id)
+    conn.network.remove_interface_from_router(router, subnet_id=sub.id)
+    assert conn.network.find_port(rport.id) is None
+    router = conn.network.update_router(router, external_gateway_info=None, name="r1b")
+    assert router.external_gateway_info is None and router.name == "r1b"
+    assert not m1.logical_router_read(id=router.id).get_virtual_network_refs()
+    conn.network.delete_router(router)
+    conn.network.delete_port(vm_port)
+    conn.network.delete_subnet(sub)
+    conn.network.delete_network(net)
+    admin.network.delete_subnet(ext_sub)
+    admin.network.delete_network(ext)

@@ -17,6 +17,8 @@ import subprocess
 import sys
 import tempfile
 
+import requests
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "python"))
 
@@ -24,10 +26,10 @@ from conftest import Controller, free_port  # noqa: E402
 from test_keystone_auth import Keystone  # noqa: E402
 
 EXTENSIONS = ("security-group,binding,port-security,allowed-address-pairs,external-net,net-mtu,"
-              "standard-attr-description,standard-attr-timestamp,pagination,sorting")
+              "standard-attr-description,standard-attr-timestamp,pagination,sorting,router")
 
 
-def conf(keystone, workdir):
+def conf(keystone, workdir, public):
     return f"""[DEFAULT]
 log_file = {workdir}/tempest.log
 [auth]
@@ -56,8 +58,10 @@ project_network_cidr = 10.100.0.0/16
 project_network_mask_bits = 28
 project_network_v6_cidr = 2001:db8::/48
 project_network_v6_mask_bits = 64
-public_network_id =
+public_network_id = {public}
+floating_network_name = public
 shared_physical_network = false
+build_timeout = 30
 [network-feature-enabled]
 api_extensions = {EXTENSIONS}
 ipv6 = true
@@ -65,6 +69,13 @@ ipv6_subnet_attributes = true
 [validation]
 run_validation = false
 """
+
+
+def neutron(port, token, path, body):
+    r = requests.post(f"http://127.0.0.1:{port}{path}", json=body, timeout=30,
+                      headers={"X-Auth-Token": token})
+    r.raise_for_status()
+    return r.json()
 
 
 def main():
@@ -105,9 +116,15 @@ def main():
         roles = {r["name"] for r in keystone.api("GET", "/roles", admin)["roles"]}
         if "member" not in roles:
             keystone.api("POST", "/roles", admin, {"role": {"name": "member"}})
+        # the external network floating IPs and router gateways come from (tempest's
+        # public_network_id), made as the admin through the Neutron API
+        public = neutron(port, admin, "/v2.0/networks", {"network": {
+            "name": "public", "router:external": True, "shared": True}})["network"]["id"]
+        neutron(port, admin, "/v2.0/subnets", {"subnet": {
+            "network_id": public, "cidr": "172.24.4.0/24", "ip_version": 4}})
         subprocess.run([tempest, "init", workdir], check=True, stdout=subprocess.DEVNULL)
         with open(os.path.join(workdir, "etc", "tempest.conf"), "w") as f:
-            f.write(conf(keystone, workdir))
+            f.write(conf(keystone, workdir, public))
         cmd = [tempest, "run", "--concurrency", args.concurrency]
         if args.regex:
             cmd += ["--regex", args.regex]
@@ -118,6 +135,9 @@ def main():
         out = run.stdout
         tail = out[-6000:] if run.returncode else out[-1500:]
         print(tail)
+        for line in out.splitlines():
+            if line.endswith("... FAILED") or (args.regex and line.endswith("... ok")):
+                print(line)
         counts = {}
         for k in ("Passed", "Failed", "Skipped"):
             m = re.search(rf"- {k}: (\d+)", out)

@@ -7,7 +7,7 @@ use crate::error::{NResult, NeutronError};
 const UPDATED: &str = "2026-12-02T00:00:00-00:00";
 
 /// (alias, name, description)
-pub const IMPLEMENTED: [(&str, &str, &str); 11] = [
+pub const IMPLEMENTED: [(&str, &str, &str); 12] = [
     (
         "security-group",
         "security-group",
@@ -53,6 +53,11 @@ pub const IMPLEMENTED: [(&str, &str, &str); 11] = [
         "pagination",
         "Pagination support",
         "Extension that indicates that pagination is enabled.",
+    ),
+    (
+        "router",
+        "Neutron L3 Router",
+        "Router abstraction for basic L3 forwarding between L2 Neutron networks and access to external networks via a NAT gateway.",
     ),
     (
         "sorting",

@@ -14,6 +14,7 @@ pub mod network;
 pub mod port;
 pub mod query;
 pub mod quota;
+pub mod router;
 pub mod security_group;
 pub mod subnet;
 pub mod vnc;
@@ -168,6 +169,26 @@ resource!(
     security_group::delete
 );
 resource!(
+    routers_h,
+    "router",
+    "routers",
+    router::list,
+    router::show,
+    router::create,
+    router::update,
+    router::delete
+);
+resource!(
+    fips_h,
+    "floatingip",
+    "floatingips",
+    floatingip::list,
+    floatingip::show,
+    floatingip::create,
+    floatingip::update,
+    floatingip::delete
+);
+resource!(
     quotas_h,
     "quota",
     "quotas",
@@ -187,6 +208,27 @@ resource!(
     no_update,
     security_group::delete_rule
 );
+
+/// `PUT /v2.0/routers/{id}/add_router_interface` and `.../remove_router_interface`.
+async fn router_interface(
+    State(s): St,
+    h: HeaderMap,
+    Path((id, action)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    reply(
+        async {
+            let ctx = Ctx::new(s, &h).await?;
+            let v = match action.as_str() {
+                "add_router_interface" => router::add_interface(&ctx, &id, &body).await?,
+                "remove_router_interface" => router::remove_interface(&ctx, &id, &body).await?,
+                _ => return Err(NeutronError::NoRoute),
+            };
+            Ok(ok(StatusCode::OK, v))
+        }
+        .await,
+    )
+}
 
 async fn versions(h: HeaderMap) -> Response {
     let host = h
@@ -211,6 +253,8 @@ async fn v2(h: HeaderMap) -> Response {
         "port",
         "security_group",
         "security_group_rule",
+        "router",
+        "floatingip",
     ]
     .iter()
     .map(|r| {
@@ -275,6 +319,12 @@ pub fn router(state: Arc<ApiState>) -> Router {
     let r = both!(r, "security-groups", sgs_h);
     let r = both!(r, "security-group-rules", rules_h);
     let r = both!(r, "quotas", quotas_h);
+    let r = both!(r, "routers", routers_h);
+    let r = both!(r, "floatingips", fips_h);
+    let r = r.route(
+        "/v2.0/routers/{id}/{action}",
+        axum::routing::put(router_interface),
+    );
     r.fallback(fallback)
         .method_not_allowed_fallback(|| async { NeutronError::MethodNotAllowed.into_response() })
         .with_state(state)

@@ -107,16 +107,18 @@ pub fn render(idx: &Index, o: &Obj) -> Value {
     let up = vnc::enabled(o);
     m.insert("admin_state_up".into(), json!(up));
     let host = vnc::kv(o, BINDINGS, "host_id").unwrap_or_default();
+    // as vnc_openstack: a port with a device (a VM, a router) is ACTIVE
+    let device = device_id(idx, o);
     m.insert(
         "status".into(),
-        json!(if up && !host.is_empty() {
+        json!(if up && (!host.is_empty() || !device.is_empty()) {
             "ACTIVE"
         } else {
             "DOWN"
         }),
     );
     m.insert("fixed_ips".into(), Value::Array(fixed_ips(idx, o)));
-    m.insert("device_id".into(), json!(device_id(idx, o)));
+    m.insert("device_id".into(), json!(device));
     m.insert(
         "device_owner".into(),
         json!(

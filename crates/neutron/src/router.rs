@@ -1,0 +1,436 @@
+//! Routers: a Neutron router is a logical-router under the tenant's project (fq_name the name
+//! or `<name>-<uuid>` on a clash, name in `display_name`, `admin_state_up` in
+//! `id_perms.enable`), as vnc_openstack maps it. Its gateway (`external_gateway_info`) is its
+//! `virtual_network_refs` to a `router:external` network, always SNAT as in Contrail; an
+//! interface is a port (virtual-machine-interface, device_owner `network:router_interface`,
+//! the subnet's gateway address) in the router's `virtual_machine_interface_refs`.
+
+use std::sync::Arc;
+
+use cirrus_api::index::Index;
+use cirrus_api::object::Obj;
+use serde_json::{Map, Value, json};
+
+use crate::attrs::{Attr, Op, Ty, parse, rw};
+use crate::ctx::Ctx;
+use crate::error::{NResult, NeutronError};
+use crate::{network, port, subnet, vnc};
+
+pub const TYPE: &str = "logical-router";
+pub const RESOURCE: &str = "Router";
+pub const INTERFACE_OWNER: &str = "network:router_interface";
+
+const ATTRS: &[Attr] = &[
+    rw("admin_state_up", Ty::Bool),
+    rw("external_gateway_info", Ty::Dict).nullable(),
+];
+
+pub fn render(_idx: &Index, o: &Obj) -> Value {
+    let mut m = Map::new();
+    m.insert("id".into(), json!(o.uuid));
+    m.insert("name".into(), json!(vnc::name(o)));
+    let up = vnc::enabled(o);
+    m.insert("admin_state_up".into(), json!(up));
+    m.insert("status".into(), json!("ACTIVE"));
+    let gw = vnc::ref_uuids(o, "virtual_network_refs").into_iter().next();
+    m.insert(
+        "external_gateway_info".into(),
+        match gw {
+            Some(n) => json!({"network_id": n, "enable_snat": true, "external_fixed_ips": []}),
+            None => Value::Null,
+        },
+    );
+    m.insert("gw_port_id".into(), Value::Null);
+    m.insert("routes".into(), json!([]));
+    vnc::common(o, &mut m);
+    Value::Object(m)
+}
+
+pub fn show(ctx: &Ctx, id: &str) -> NResult<Value> {
+    let o = vnc::get(ctx, TYPE, RESOURCE, id)?;
+    Ok(render(&ctx.state.index(), &o))
+}
+
+pub async fn list(ctx: &Ctx) -> NResult<Vec<Value>> {
+    let objs = vnc::list(ctx, TYPE);
+    let idx = ctx.state.index();
+    Ok(objs.iter().map(|o| render(&idx, o)).collect())
+}
+
+/// The gateway network refs of `external_gateway_info` (None: not given; empty: cleared).
+fn gateway_refs(ctx: &Ctx, body: &Map<String, Value>) -> NResult<Option<Value>> {
+    let Some(info) = body.get("external_gateway_info") else {
+        return Ok(None);
+    };
+    let Some(info) = info.as_object().filter(|i| !i.is_empty()) else {
+        return Ok(Some(json!([])));
+    };
+    const KNOWN: [&str; 3] = ["network_id", "enable_snat", "external_fixed_ips"];
+    if let Some(k) = info.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+        return Err(NeutronError::invalid(
+            "external_gateway_info",
+            format!("Unrecognized attribute '{k}'"),
+        ));
+    }
+    match info.get("enable_snat") {
+        None | Some(Value::Bool(true)) => {}
+        Some(Value::Bool(false)) => {
+            return Err(NeutronError::invalid(
+                "external_gateway_info",
+                "enable_snat: a Contrail router's gateway always does SNAT",
+            ));
+        }
+        Some(v) => {
+            return Err(NeutronError::invalid(
+                "external_gateway_info",
+                format!("enable_snat: '{v}' is not a boolean"),
+            ));
+        }
+    }
+    if info
+        .get("external_fixed_ips")
+        .and_then(Value::as_array)
+        .is_some_and(|l| !l.is_empty())
+    {
+        return Err(NeutronError::invalid(
+            "external_gateway_info",
+            "external_fixed_ips: a Contrail router's gateway has no port",
+        ));
+    }
+    let Some(net_id) = info.get("network_id").and_then(Value::as_str) else {
+        return Err(NeutronError::invalid(
+            "external_gateway_info",
+            "network_id is required",
+        ));
+    };
+    let external = ctx.state.index().get_typed(network::TYPE, net_id).map(|n| {
+        n.body
+            .get("router_external")
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+    });
+    match external {
+        None => Err(NeutronError::not_found(network::RESOURCE, net_id)),
+        Some(false) => Err(NeutronError::invalid(
+            "external_gateway_info",
+            format!("Network {net_id} is not a valid external network"),
+        )),
+        Some(true) => Ok(Some(json!([vnc::ref_to(net_id)]))),
+    }
+}
+
+pub async fn create(ctx: &Ctx, bytes: &[u8]) -> NResult<Value> {
+    let body = parse(bytes, "router", ATTRS, Op::Create)?;
+    let gw = gateway_refs(ctx, &body)?;
+    let project = ctx.project_for(&body).await?;
+    let pfq = vnc::project_fq(ctx, &project)?;
+    let uuid = uuid::Uuid::new_v4().to_string();
+    let name = crate::attrs::s(&body, "name").unwrap_or("");
+    let last = vnc::free_name(ctx, TYPE, &pfq, name, &uuid);
+    let mut fq: Vec<&str> = pfq.split(':').collect();
+    fq.push(&last);
+    let mut input = Map::new();
+    input.insert("fq_name".into(), json!(fq));
+    input.insert("parent_type".into(), json!("project"));
+    input.insert("uuid".into(), json!(uuid));
+    input.insert("display_name".into(), json!(name));
+    input.insert("perms2".into(), ctx.perms2_for(&project));
+    let mut perms = vnc::id_perms(&body, Some("admin_state_up")).unwrap_or(json!({}));
+    if perms.get("enable").is_none() {
+        perms["enable"] = json!(true);
+    }
+    input.insert("id_perms".into(), perms);
+    if let Some(g) = gw {
+        input.insert("virtual_network_refs".into(), g);
+    }
+    let o = vnc::create(ctx, TYPE, input).await?;
+    show(ctx, &o.uuid)
+}
+
+pub async fn update(ctx: &Ctx, id: &str, bytes: &[u8]) -> NResult<Value> {
+    let body = parse(bytes, "router", ATTRS, Op::Update)?;
+    let o = vnc::get(ctx, TYPE, RESOURCE, id)?;
+    let mut input = Map::new();
+    if let Some(g) = gateway_refs(ctx, &body)? {
+        input.insert("virtual_network_refs".into(), g);
+    }
+    if let Some(n) = crate::attrs::s(&body, "name") {
+        input.insert("display_name".into(), json!(n));
+    }
+    if let Some(Value::Object(p)) = vnc::id_perms(&body, Some("admin_state_up")) {
+        let mut cur = o.body.get("id_perms").cloned().unwrap_or(json!({}));
+        for (k, v) in p {
+            cur[k] = v;
+        }
+        input.insert("id_perms".into(), cur);
+    }
+    if !input.is_empty() {
+        vnc::update(ctx, TYPE, id, input).await?;
+    }
+    show(ctx, id)
+}
+
+pub async fn delete(ctx: &Ctx, id: &str) -> NResult<()> {
+    let o = vnc::get(ctx, TYPE, RESOURCE, id)?;
+    if !vnc::ref_uuids(&o, "virtual_machine_interface_refs").is_empty() {
+        return Err(NeutronError::InUse {
+            kind: "RouterInUse",
+            message: format!("Router {id} still has ports"),
+        });
+    }
+    vnc::delete(ctx, TYPE, id).await
+}
+
+/// The body of add/remove_router_interface: `subnet_id` or `port_id`.
+fn interface_body(bytes: &[u8]) -> NResult<(Option<String>, Option<String>)> {
+    let v: Value = serde_json::from_slice(bytes)
+        .map_err(|e| NeutronError::Malformed(format!("Malformed request body: {e}")))?;
+    let Value::Object(m) = v else {
+        return Err(NeutronError::Malformed(
+            "Malformed request body: not a JSON object".into(),
+        ));
+    };
+    if let Some(k) = m.keys().find(|k| *k != "subnet_id" && *k != "port_id") {
+        return Err(NeutronError::UnknownAttributes(k.clone()));
+    }
+    let get = |k: &str| -> NResult<Option<String>> {
+        match m.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(v) => Err(NeutronError::invalid(k, format!("'{v}' is not a string"))),
+        }
+    };
+    let (sn, p) = (get("subnet_id")?, get("port_id")?);
+    if sn.is_none() && p.is_none() {
+        return Err(NeutronError::InvalidInput(
+            "Either subnet_id or port_id must be specified".into(),
+        ));
+    }
+    if sn.is_some() && p.is_some() {
+        return Err(NeutronError::InvalidInput(
+            "Cannot specify both subnet_id and port_id".into(),
+        ));
+    }
+    Ok((sn, p))
+}
+
+fn info(router: &Obj, port: &Value, subnet_id: &str) -> Value {
+    json!({
+        "id": router.uuid,
+        "tenant_id": port.get("tenant_id"),
+        "project_id": port.get("tenant_id"),
+        "port_id": port.get("id"),
+        "network_id": port.get("network_id"),
+        "subnet_id": subnet_id,
+        "subnet_ids": [subnet_id],
+    })
+}
+
+/// 400 naming `attr` when the router has an interface on subnet `sid` or on one whose CIDR
+/// overlaps it (vnc_openstack's `_check_for_dup_router_subnet`).
+fn check_dup_subnet(ctx: &Ctx, router: &Obj, sid: &str, attr: &str) -> NResult<()> {
+    let cidr_of = |id: &str| -> Option<ipnet::IpNet> {
+        let (net, sn) = subnet::find(ctx, id).ok()?;
+        subnet::render(&net, &sn)
+            .get("cidr")?
+            .as_str()?
+            .parse()
+            .ok()
+    };
+    let new = cidr_of(sid);
+    for have in router_subnets(&ctx.state.index(), router) {
+        let clash = have == sid
+            || match (new, cidr_of(&have)) {
+                (Some(a), Some(b)) => a.contains(&b.network()) || b.contains(&a.network()),
+                _ => false,
+            };
+        if clash {
+            return Err(NeutronError::invalid(
+                attr,
+                format!(
+                    "Router {} already has a port on subnet {have}, which overlaps subnet {sid}",
+                    router.uuid
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The subnets the router already has an interface on.
+fn router_subnets(idx: &Index, router: &Obj) -> Vec<String> {
+    vnc::ref_uuids(router, "virtual_machine_interface_refs")
+        .iter()
+        .filter_map(|p| idx.get(p))
+        .flat_map(|p| port::fixed_ips(idx, p))
+        .filter_map(|ip| {
+            ip.get("subnet_id")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .collect()
+}
+
+pub async fn add_interface(ctx: &Ctx, id: &str, bytes: &[u8]) -> NResult<Value> {
+    let router = vnc::get(ctx, TYPE, RESOURCE, id)?;
+    let (subnet_id, port_id) = interface_body(bytes)?;
+    let (port_val, subnet_id, created) = match (subnet_id, port_id) {
+        (Some(sid), _) => {
+            let (net, sn) = subnet::find(ctx, &sid)?;
+            let rendered = subnet::render(&net, &sn);
+            let gw = rendered
+                .get("gateway_ip")
+                .and_then(Value::as_str)
+                .ok_or_else(|| {
+                    NeutronError::invalid(
+                        "subnet_id",
+                        "Subnet for router interface must have a gateway IP",
+                    )
+                })?
+                .to_string();
+            check_dup_subnet(ctx, &router, &sid, "subnet_id")?;
+            let req = json!({"port": {
+                "tenant_id": rendered.get("tenant_id"),
+                "network_id": net.uuid,
+                "fixed_ips": [{"subnet_id": sid, "ip_address": gw}],
+                "admin_state_up": true,
+                "device_id": id,
+                "device_owner": INTERFACE_OWNER,
+                "name": "",
+                "port_security_enabled": false,
+            }});
+            let p = port::create(ctx, req.to_string().as_bytes()).await?;
+            (p, sid, true)
+        }
+        (None, Some(pid)) => {
+            let p = port::show(ctx, &pid)?;
+            let owner = p.get("device_owner").and_then(Value::as_str).unwrap_or("");
+            let dev = p.get("device_id").and_then(Value::as_str).unwrap_or("");
+            if !dev.is_empty() {
+                return Err(NeutronError::InUse {
+                    kind: "PortInUse",
+                    message: format!(
+                        "Unable to complete operation on port {pid} for network {}. Port already has an attached device {dev}.",
+                        p.get("network_id").and_then(Value::as_str).unwrap_or("")
+                    ),
+                });
+            }
+            let _ = owner;
+            let ips = p
+                .get("fixed_ips")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            if ips.len() != 1 {
+                return Err(NeutronError::invalid(
+                    "port_id",
+                    "Router port must have exactly one fixed IP",
+                ));
+            }
+            let sid = ips[0]
+                .get("subnet_id")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            check_dup_subnet(ctx, &router, &sid, "port_id")?;
+            let mut input = Map::new();
+            input.insert(
+                "virtual_machine_interface_device_owner".into(),
+                json!(INTERFACE_OWNER),
+            );
+            vnc::update(ctx, port::TYPE, &pid, input).await?;
+            (p, sid, false)
+        }
+        (None, None) => unreachable!("interface_body requires one"),
+    };
+    let pid = port_val
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let mut refs: Vec<Value> = vnc::ref_uuids(&router, "virtual_machine_interface_refs")
+        .iter()
+        .map(|u| vnc::ref_to(u))
+        .collect();
+    refs.push(vnc::ref_to(&pid));
+    let mut input = Map::new();
+    input.insert("virtual_machine_interface_refs".into(), Value::Array(refs));
+    if let Err(e) = vnc::update(ctx, TYPE, id, input).await {
+        if created {
+            let _ = port::delete(ctx, &pid).await;
+        }
+        return Err(e);
+    }
+    Ok(info(&router, &port_val, &subnet_id))
+}
+
+pub async fn remove_interface(ctx: &Ctx, id: &str, bytes: &[u8]) -> NResult<Value> {
+    let router = vnc::get(ctx, TYPE, RESOURCE, id)?;
+    let (subnet_id, port_id) = interface_body(bytes)?;
+    let attached = vnc::ref_uuids(&router, "virtual_machine_interface_refs");
+    let subnet_of = |p: &Value| -> String {
+        p.pointer("/fixed_ips/0/subnet_id")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let port_val = match (&subnet_id, &port_id) {
+        (_, Some(pid)) => {
+            let p = port::show(ctx, pid)?;
+            if !attached.contains(pid) {
+                return Err(NeutronError::NotFound {
+                    resource: "RouterInterface",
+                    id: format!("{pid} of router {id}"),
+                });
+            }
+            p
+        }
+        (Some(sid), None) => {
+            subnet::find(ctx, sid)?;
+            attached
+                .iter()
+                .filter_map(|p| port::show(ctx, p).ok())
+                .find(|p| subnet_of(p) == *sid)
+                .ok_or_else(|| NeutronError::NotFound {
+                    resource: "RouterInterface",
+                    id: format!("for router {id} on subnet {sid}"),
+                })?
+        }
+        (None, None) => unreachable!("interface_body requires one"),
+    };
+    let pid = port_val
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let sid = subnet_of(&port_val);
+    let refs: Vec<Value> = attached
+        .iter()
+        .filter(|u| **u != pid)
+        .map(|u| vnc::ref_to(u))
+        .collect();
+    let mut input = Map::new();
+    input.insert("virtual_machine_interface_refs".into(), Value::Array(refs));
+    vnc::update(ctx, TYPE, id, input).await?;
+    port::delete(ctx, &pid).await?;
+    Ok(info(&router, &port_val, &sid))
+}
+
+/// The router of a port's network that has a gateway to `ext_net` (for a floating IP).
+pub fn serving(idx: &Index, port_net: &str, ext_net: &str) -> Option<Arc<Obj>> {
+    idx.of_type(TYPE)
+        .find(|r| {
+            vnc::ref_uuids(r, "virtual_network_refs")
+                .iter()
+                .any(|n| n == ext_net)
+                && vnc::ref_uuids(r, "virtual_machine_interface_refs")
+                    .iter()
+                    .filter_map(|p| idx.get(p))
+                    .any(|p| {
+                        vnc::ref_uuids(p, "virtual_network_refs")
+                            .iter()
+                            .any(|n| n == port_net)
+                    })
+        })
+        .cloned()
+}
