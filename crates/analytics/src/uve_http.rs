@@ -325,6 +325,16 @@ mod tests {
     }
 
     #[test]
+    fn query_strings_are_percent_decoded() {
+        let q = params(Some(
+            "cfilt=UveVirtualNetworkAgent%3Ain_stats&flat&kfilt=a%2".into(),
+        ));
+        assert_eq!(q["cfilt"], "UveVirtualNetworkAgent:in_stats");
+        assert_eq!(q["flat"], "");
+        assert_eq!(q["kfilt"], "a%2");
+    }
+
+    #[test]
     fn cfilt_names_the_bad_struct() {
         let f = parse_cfilt("virtual-network", "UveVirtualNetworkAgent:in_stats").unwrap();
         assert_eq!(f["UveVirtualNetworkAgent"], vec!["in_stats".to_string()]);
