@@ -10,9 +10,15 @@ use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::store::Store;
+use crate::uve::Uves;
 use crate::wire::{self, WireError};
 
-async fn connection(mut s: TcpStream, store: Arc<Store>) -> Result<(), String> {
+async fn connection(
+    mut s: TcpStream,
+    store: Arc<Store>,
+    uves: Arc<Uves>,
+    conn: u64,
+) -> Result<(), String> {
     let mut head = [0u8; 8];
     let mut body = Vec::new();
     loop {
@@ -27,8 +33,12 @@ async fn connection(mut s: TcpStream, store: Arc<Store>) -> Result<(), String> {
         // Decoded straight into the columns, off the runtime's threads (ingest may wait
         // when the writer is far behind); the buffer comes back for the next frame.
         let st = store.clone();
+        let u = uves.clone();
         let (b, r) = tokio::task::spawn_blocking(move || {
             let r = st.ingest_frame(&body);
+            if r.is_ok() {
+                u.ingest_frame(conn, &body);
+            }
             (body, r)
         })
         .await
@@ -39,7 +49,13 @@ async fn connection(mut s: TcpStream, store: Arc<Store>) -> Result<(), String> {
 }
 
 /// Serves `listener` until the task is dropped, with the flush and retention timers.
-pub async fn serve(listener: TcpListener, store: Arc<Store>, flush_every: Duration) {
+/// The UVEs learn each connection's vrouters and when it closes.
+pub async fn serve(
+    listener: TcpListener,
+    store: Arc<Store>,
+    uves: Arc<Uves>,
+    flush_every: Duration,
+) {
     let st = store.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(flush_every);
@@ -61,13 +77,17 @@ pub async fn serve(listener: TcpListener, store: Arc<Store>, flush_every: Durati
             }
         }
     });
+    let mut conn: u64 = 0;
     loop {
         let Ok((sock, peer)) = listener.accept().await else {
             continue;
         };
-        let st = store.clone();
+        conn += 1;
+        let (st, u) = (store.clone(), uves.clone());
         tokio::spawn(async move {
-            if let Err(e) = connection(sock, st).await {
+            let r = connection(sock, st, u.clone(), conn).await;
+            u.close(conn);
+            if let Err(e) = r {
                 tracing::warn!(%peer, error = %e, "analytics: export stream closed");
             }
         });

@@ -2,7 +2,7 @@
 //! `/analytics/tables`, `/analytics/table/<t>`, `/analytics/table/<t>/schema` and
 //! `POST /analytics/query` (answered synchronously: `{"value": [rows]}`, plus `"bounded"`
 //! with one sentence per limit the query met). A malformed query is a 400 whose body names
-//! the field: `{"error": ..., "field": ...}`.
+//! the field: `{"error": ..., "field": ...}`. UVEs and alarms: [`crate::uve_http`].
 
 use std::sync::Arc;
 
@@ -23,9 +23,11 @@ pub struct Api {
     pub store: Arc<Store>,
     pub bounds: Bounds,
     pub eval: EvalBounds,
+    pub uves: Arc<crate::uve::Uves>,
+    pub alarms: crate::alarms::AlarmConfig,
 }
 
-fn base(h: &HeaderMap) -> String {
+pub(crate) fn base(h: &HeaderMap) -> String {
     let host = h
         .get(axum::http::header::HOST)
         .and_then(|v| v.to_str().ok())
@@ -33,7 +35,7 @@ fn base(h: &HeaderMap) -> String {
     format!("http://{host}")
 }
 
-fn error(status: StatusCode, field: &str, msg: &str) -> Response {
+pub(crate) fn error(status: StatusCode, field: &str, msg: &str) -> Response {
     (
         status,
         Json(json!({ "error": format!("{field}: {msg}"), "field": field })),
@@ -46,6 +48,9 @@ async fn root(h: HeaderMap) -> Json<Value> {
     Json(json!([
         { "name": "tables", "href": format!("{b}/analytics/tables") },
         { "name": "queries", "href": format!("{b}/analytics/query") },
+        { "name": "uves", "href": format!("{b}/analytics/uves") },
+        { "name": "alarms", "href": format!("{b}/analytics/alarms") },
+        { "name": "alarm-types", "href": format!("{b}/analytics/alarm-types") },
     ]))
 }
 
@@ -127,5 +132,13 @@ pub fn router(api: Arc<Api>) -> Router {
         .route("/analytics/table/{t}", get(table_links))
         .route("/analytics/table/{t}/schema", get(schema))
         .route("/analytics/query", post(run_query))
+        .route("/analytics/uves", get(crate::uve_http::uve_types))
+        .route("/analytics/uves/{types}", get(crate::uve_http::uve_list))
+        .route("/analytics/uves/{t}/{name}", get(crate::uve_http::uve_get))
+        .route("/analytics/alarms", get(crate::uve_http::alarms))
+        .route(
+            "/analytics/alarm-types",
+            get(crate::uve_http::types_of_alarms),
+        )
         .with_state(api)
 }

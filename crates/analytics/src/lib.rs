@@ -1,12 +1,15 @@
 //! Cirrus analytics: the flow and session records vrouters export (`record`, `wire`),
 //! the collector that receives them (`collector`), the columnar store that keeps them
 //! (`store`, `parquet_io`, `columns`, `ingest`) and Contrail's analytics query API over
-//! them (`schema`, `query`, `http`). Without the `server` feature only the record and
+//! them (`schema`, `query`, `http`), the UVEs and alarms it keeps (`uve`, `alarms`,
+//! `uve_http`). Without the `server` feature only the record and
 //! its wire format are built, for the vrouter.
 
 pub mod record;
 pub mod wire;
 
+#[cfg(feature = "server")]
+pub mod alarms;
 #[cfg(feature = "server")]
 pub mod collector;
 #[cfg(feature = "server")]
@@ -27,6 +30,10 @@ pub mod schema;
 pub mod server;
 #[cfg(feature = "server")]
 pub mod store;
+#[cfg(feature = "server")]
+pub mod uve;
+#[cfg(feature = "server")]
+pub mod uve_http;
 
 /// Microseconds since the epoch.
 pub fn now_us() -> i64 {

@@ -26,6 +26,8 @@ pub struct AnalyticsConfig {
     pub max_query_hours: u32,
     /// The most rows one query returns.
     pub max_rows: usize,
+    /// The alarm rules' settings.
+    pub alarms: crate::alarms::AlarmConfig,
 }
 
 impl AnalyticsConfig {
@@ -36,6 +38,7 @@ impl AnalyticsConfig {
             flush_every: Duration::from_secs(10),
             max_query_hours: 48,
             max_rows: 100_000,
+            alarms: crate::alarms::AlarmConfig::default(),
         }
     }
 }
@@ -52,8 +55,11 @@ pub async fn serve(
         retention_us: cfg.retention_hours as i64 * HOUR_US,
         flush_rows: 1 << 20,
     })?);
+    let uves = Arc::new(crate::uve::Uves::new());
     let state = Arc::new(Api {
         store: store.clone(),
+        uves: uves.clone(),
+        alarms: cfg.alarms,
         bounds: Bounds {
             max_range_us: cfg.max_query_hours as i64 * HOUR_US,
             max_limit: cfg.max_rows,
@@ -66,6 +72,7 @@ pub async fn serve(
     let coll = tokio::spawn(crate::collector::serve(
         collector,
         store.clone(),
+        uves,
         cfg.flush_every,
     ));
     let served = axum::serve(api, router(state))

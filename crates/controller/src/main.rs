@@ -118,6 +118,11 @@ struct Args {
     #[arg(long, env = "CIRRUS_ANALYTICS_RETENTION_HOURS", default_value_t = 48)]
     analytics_retention_hours: u32,
 
+    /// Flows denied per minute on one vrouter above which the analytics role raises its
+    /// deny-rate alarm (`/analytics/alarms`).
+    #[arg(long, env = "CIRRUS_ALARM_DENY_PER_MINUTE", default_value_t = 100)]
+    alarm_deny_per_minute: u64,
+
     /// This control node's name: it runs as the bgp-router
     /// default-domain:default-project:ip-fabric:__default__:<HOSTNAME>. Default: the machine's
     /// hostname.
@@ -496,6 +501,7 @@ async fn start_analytics(args: &Args) -> anyhow::Result<Option<AnalyticsTask>> {
     let api_at = api.local_addr()?;
     let mut cfg = cirrus_analytics::server::AnalyticsConfig::new(dir.clone());
     cfg.retention_hours = args.analytics_retention_hours;
+    cfg.alarms.deny_per_minute = args.alarm_deny_per_minute;
     tracing::info!(
         api = %format!("http://{}", api.local_addr()?),
         collector = %collector.local_addr()?,
