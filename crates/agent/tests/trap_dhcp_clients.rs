@@ -357,12 +357,14 @@ fn udhcpc_gets_address_mask_routes_and_mtu_and_pings_the_gateway() {
 case "$1" in
 deconfig) ip addr flush dev "$interface"; ip link set "$interface" up ;;
 bound|renew)
-  env | grep -E '^(ip|subnet|router|mtu|dns|domain|hostname|staticroutes|lease|serverid|broadcast)=' > {env}
+  env | grep -E '^(ip|subnet|router|mtu|dns|domain|hostname|staticroutes|lease|serverid|broadcast)=' > {env}.new
   ip addr add "$ip/$subnet" dev "$interface"
   [ -n "$mtu" ] && ip link set dev "$interface" mtu "$mtu"
   for r in $router; do ip route add default via "$r" dev "$interface"; done
   set -- $staticroutes
   while [ $# -ge 2 ]; do ip route add "$1" via "$2" dev "$interface"; shift 2; done
+  # Published only once the interface is configured: the test reads the routes after it.
+  mv {env}.new {env}
   ;;
 esac
 exit 0
