@@ -3,76 +3,16 @@
 //! naming the field; bounds are said.
 
 mod common;
+mod running;
 
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use cirrus_analytics::server::{AnalyticsConfig, serve};
 use cirrus_analytics::wire;
+use running::Running;
 use serde_json::{Value, json};
 
-struct Running {
-    api: std::net::SocketAddr,
-    collector: std::net::SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-    http: ureq::Agent,
-    _dir: tempfile::TempDir,
-}
-
 impl Running {
-    fn start(max_rows: usize) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let api = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let col = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        api.set_nonblocking(true).unwrap();
-        col.set_nonblocking(true).unwrap();
-        let (a, c) = (api.local_addr().unwrap(), col.local_addr().unwrap());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let mut cfg = AnalyticsConfig::new(dir.path().join("analytics"));
-        cfg.flush_every = Duration::from_secs(1);
-        cfg.max_rows = max_rows;
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let api = tokio::net::TcpListener::from_std(api).unwrap();
-                let col = tokio::net::TcpListener::from_std(col).unwrap();
-                serve(cfg, api, col, async {
-                    let _ = stopped.await;
-                })
-                .await
-                .unwrap();
-            });
-        });
-        let http = ureq::Agent::new_with_config(
-            ureq::Agent::config_builder()
-                .http_status_as_error(false)
-                .timeout_global(Some(Duration::from_secs(10)))
-                .build(),
-        );
-        Running {
-            api: a,
-            collector: c,
-            stop: Some(stop),
-            thread: Some(thread),
-            http,
-            _dir: dir,
-        }
-    }
-
-    fn get(&self, path: &str) -> (u16, Value) {
-        let mut r = self
-            .http
-            .get(format!("http://{}{path}", self.api))
-            .call()
-            .unwrap();
-        (r.status().as_u16(), r.body_mut().read_json().unwrap())
-    }
-
     fn query(&self, body: &Value) -> (u16, Value) {
         let mut r = self
             .http
@@ -84,24 +24,13 @@ impl Running {
     }
 }
 
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
 fn now_us() -> u64 {
     cirrus_analytics::now_us() as u64
 }
 
 #[test]
 fn exported_records_are_queried_in_opserver_shapes() {
-    let r = Running::start(100_000);
+    let r = Running::start(|c| c.max_rows = 100_000);
     let (s, tables) = r.get("/analytics/tables");
     assert_eq!(s, 200);
     let names: Vec<&str> = tables
@@ -183,7 +112,7 @@ fn exported_records_are_queried_in_opserver_shapes() {
 
 #[test]
 fn bad_queries_are_400s_naming_the_field_and_bounds_are_said() {
-    let r = Running::start(1);
+    let r = Running::start(|c| c.max_rows = 1);
     let (s, v) = r.query(&json!({"table": "FlowSeriesTable", "start_time": "now-1h", "end_time": "now",
                                  "select_fields": ["T"], "where": [[{"name": "dport", "value": "80", "op": 77}]]}));
     assert_eq!(s, 400);

@@ -4,77 +4,17 @@
 //! the disconnected alarm; an unknown type is a 404, a bad cfilt a 400 naming it.
 
 mod common;
+mod running;
 
 use std::io::Write;
 use std::time::{Duration, Instant};
 
 use cirrus_analytics::alarms::{DENY_RATE, DISCONNECTED};
-use cirrus_analytics::server::{AnalyticsConfig, serve};
 use cirrus_analytics::wire;
+use running::Running;
 use serde_json::Value;
 
-struct Running {
-    api: std::net::SocketAddr,
-    collector: std::net::SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-    http: ureq::Agent,
-    _dir: tempfile::TempDir,
-}
-
 impl Running {
-    fn start(deny_per_minute: u64) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let api = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let col = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        api.set_nonblocking(true).unwrap();
-        col.set_nonblocking(true).unwrap();
-        let (a, c) = (api.local_addr().unwrap(), col.local_addr().unwrap());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let mut cfg = AnalyticsConfig::new(dir.path().join("analytics"));
-        cfg.flush_every = Duration::from_secs(1);
-        cfg.alarms.deny_per_minute = deny_per_minute;
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let api = tokio::net::TcpListener::from_std(api).unwrap();
-                let col = tokio::net::TcpListener::from_std(col).unwrap();
-                serve(cfg, api, col, async {
-                    let _ = stopped.await;
-                })
-                .await
-                .unwrap();
-            });
-        });
-        let http = ureq::Agent::new_with_config(
-            ureq::Agent::config_builder()
-                .http_status_as_error(false)
-                .timeout_global(Some(Duration::from_secs(10)))
-                .build(),
-        );
-        Running {
-            api: a,
-            collector: c,
-            stop: Some(stop),
-            thread: Some(thread),
-            http,
-            _dir: dir,
-        }
-    }
-
-    fn get(&self, path: &str) -> (u16, Value) {
-        let mut r = self
-            .http
-            .get(format!("http://{}{path}", self.api))
-            .call()
-            .unwrap();
-        (r.status().as_u16(), r.body_mut().read_json().unwrap())
-    }
-
     /// Polls `path` until `ok` holds for its body.
     fn wait(&self, path: &str, ok: impl Fn(&Value) -> bool) -> Value {
         let end = Instant::now() + Duration::from_secs(10);
@@ -85,17 +25,6 @@ impl Running {
             }
             assert!(Instant::now() < end, "GET {path}: {s} {v}");
             std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
         }
     }
 }
@@ -116,7 +45,7 @@ fn alarm_types(v: &Value) -> Vec<String> {
 
 #[test]
 fn uves_show_ports_and_network_traffic_and_alarms_follow_the_session() {
-    let r = Running::start(2);
+    let r = Running::start(|c| c.alarms.deny_per_minute = 2);
     let now = cirrus_analytics::now_us() as u64;
     // vmi-1 (net-1, local) to web (remote): 100 bytes out, 40 back, twice.
     let mut recs = vec![
@@ -265,7 +194,7 @@ fn uves_show_ports_and_network_traffic_and_alarms_follow_the_session() {
 
 #[test]
 fn unknown_types_are_404_and_bad_filters_400_naming_them() {
-    let r = Running::start(100);
+    let r = Running::start(|c| c.alarms.deny_per_minute = 100);
     let (s, e) = r.get("/analytics/uves/virtual-routers");
     assert_eq!(s, 404, "{e}");
     assert_eq!(e["field"], "uve_type");
