@@ -13,7 +13,7 @@ use cirrus_analytics::uve::Uves;
 use cirrus_api::ApiState;
 use cirrus_bgp::session::State;
 use cirrus_bgp::speaker::Speaker;
-use cirrus_control::bgp_config::{FABRIC_INSTANCE, GLOBAL_SYSTEM_CONFIG, own_router_fq_name};
+use cirrus_control::bgp_config::FABRIC_INSTANCE;
 use cirrus_control::channel::HubHandle;
 use cirrus_store::Store;
 use serde_json::Value;
@@ -64,11 +64,6 @@ fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str)
 }
 
-fn ipv4_u32(s: Option<&str>) -> Option<u32> {
-    s.and_then(|s| s.parse::<std::net::Ipv4Addr>().ok())
-        .map(u32::from)
-}
-
 async fn snapshot(src: &Sources, started_us: i64) -> NodeSnapshot {
     let mut snap = NodeSnapshot::default();
     if let Some(c) = &src.control {
@@ -94,28 +89,23 @@ async fn control_node(
     };
     let vrouters = vrouters["vrouters"].as_array().cloned().unwrap_or_default();
     let index = src.state.index();
-    let own = index
-        .by_fq_name("bgp-router", &own_router_fq_name(&src.hostname))
-        .map(|o| Value::Object(o.body.clone()))
-        .unwrap_or(Value::Null);
-    let own_p = &own["bgp_router_parameters"];
-    let global_asn = index
-        .by_fq_name("global-system-config", GLOBAL_SYSTEM_CONFIG)
-        .and_then(|g| g.body.get("autonomous_system").and_then(Value::as_u64))
-        .unwrap_or(0) as u32;
-    let local_asn = own_p["autonomous_system"]
-        .as_u64()
-        .map_or(global_asn, |a| a as u32);
-    let router_id = text(own_p, "identifier")
-        .map(str::to_string)
-        .unwrap_or_else(|| c.bgp_listen.ip().to_string());
+    let speaker = cirrus_control::bgp_config::speaker(&index, &src.hostname);
+    let global_asn = cirrus_control::bgp_config::global_asn(&index);
+    let local_asn = speaker.as_ref().map_or(global_asn, |s| s.asn);
+    let router_id = speaker.as_ref().map_or_else(
+        || c.bgp_listen.ip().to_string(),
+        |s| s.router_id.to_string(),
+    );
+    let hold_time = speaker.as_ref().map_or(90, |s| s.hold_time);
+    let local_id = speaker.as_ref().map_or(0, |s| u32::from(s.router_id));
+    let configured = speaker.map(|s| s.peers).unwrap_or_default();
     // The bgp-router each peer address belongs to.
-    let by_address: Vec<(IpAddr, String, Value)> = index
+    let by_address: Vec<(IpAddr, String)> = index
         .of_type("bgp-router")
         .filter_map(|o| {
             let p = o.body.get("bgp_router_parameters")?;
             let a = text(p, "address")?.parse().ok()?;
-            Some((a, o.fq_str.clone(), p.clone()))
+            Some((a, o.fq_str.clone()))
         })
         .collect();
     let control = ControlNodeFeed {
@@ -136,32 +126,24 @@ async fn control_node(
     let peers = neighbors
         .iter()
         .map(|n| {
-            let cfg = by_address.iter().find(|(a, _, _)| *a == n.address);
-            let p = cfg.map_or(&Value::Null, |(_, _, p)| p);
-            let configured: Vec<String> = p
-                .pointer("/address_families/family")
-                .and_then(Value::as_array)
-                .map(|f| {
-                    f.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_string)
-                        .collect()
-                })
-                .unwrap_or_default();
+            let fq = by_address.iter().find(|(a, _)| *a == n.address);
+            let pc = configured.iter().find(|p| p.address == n.address);
             BgpPeerFeed {
                 instance: FABRIC_INSTANCE.to_string(),
                 local: src.hostname.clone(),
-                peer: cfg.map_or_else(|| n.address.to_string(), |(_, fq, _)| fq.clone()),
+                peer: fq.map_or_else(|| n.address.to_string(), |(_, fq)| fq.clone()),
                 peer_address: n.address.to_string(),
                 peer_port: n.port,
                 peer_asn: n.asn,
                 local_asn,
-                local_id: ipv4_u32(Some(&router_id)).unwrap_or(0),
+                local_id,
                 peer_id: n.router_id.map(u32::from),
                 router_type: crate::metrics_control::label(&n.router_type),
-                passive: false,
-                hold_time: p["hold_time"].as_u64().unwrap_or(90) as u32,
-                configured_families: configured,
+                passive: pc.is_some_and(|p| p.passive),
+                hold_time: u32::from(pc.and_then(|p| p.hold_time).unwrap_or(hold_time)),
+                configured_families: pc
+                    .map(|p| p.families.iter().map(ToString::to_string).collect())
+                    .unwrap_or_default(),
                 negotiated_families: if n.state == State::Established {
                     n.families.iter().map(ToString::to_string).collect()
                 } else {

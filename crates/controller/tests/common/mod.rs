@@ -346,9 +346,15 @@ impl GoBgp {
     /// GoBGP at `ip` (free port) with one neighbor, `peer` (AS `peer_as`), for `afi_safis`
     /// (GoBGP's names, e.g. l3vpn-ipv4-unicast).
     pub fn start(ip: Ipv4Addr, peer: SocketAddr, peer_as: u32, afi_safis: &[&str]) -> GoBgp {
+        let at = SocketAddr::from((ip, free_port().unwrap()));
+        GoBgp::start_at(at, peer, peer_as, afi_safis)
+    }
+
+    /// Like [`GoBgp::start`], listening on `at` (to bring a stopped one back where it was).
+    pub fn start_at(at: SocketAddr, peer: SocketAddr, peer_as: u32, afi_safis: &[&str]) -> GoBgp {
         let bin = require("gobgpd");
         let dir = TempDir::new("cirrus-ctl-gobgp").expect("temp dir");
-        let at = SocketAddr::from((ip, free_port().unwrap()));
+        let ip = at.ip();
         let api = SocketAddr::from((ip, free_port().unwrap()));
         let mut afis = String::new();
         for f in afi_safis {
