@@ -279,7 +279,14 @@ pub fn acknowledge(
 
 /// `/analytics/alarms`: `{"<type>": [{"name", "value": {"UVEAlarms": {...}}}]}`, only the
 /// UVEs with an alarm raised (an empty object when none is).
-pub fn alarms_json(cfg: &AlarmConfig, st: &UveState, origin: SocketAddr, now_us: i64) -> Value {
+/// With `ack`, only the alarms whose `ack` is that.
+pub fn alarms_json(
+    cfg: &AlarmConfig,
+    st: &UveState,
+    origin: SocketAddr,
+    ack: Option<bool>,
+    now_us: i64,
+) -> Value {
     let mut out = serde_json::Map::new();
     let control: Vec<String> = st.nodes.control.iter().map(|c| c.name.clone()).collect();
     let tables: [(&str, Vec<String>); 2] = [
@@ -290,7 +297,10 @@ pub fn alarms_json(cfg: &AlarmConfig, st: &UveState, origin: SocketAddr, now_us:
         let list: Vec<Value> = names
             .iter()
             .filter_map(|name| {
-                let a = uve_alarms(cfg, st, table, name, origin, now_us);
+                let mut a = uve_alarms(cfg, st, table, name, origin, now_us);
+                if let Some(want) = ack {
+                    a.retain(|x| x["ack"] == want);
+                }
                 (!a.is_empty()).then(|| {
                     json!({
                         "name": name,

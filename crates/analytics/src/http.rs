@@ -137,7 +137,10 @@ pub fn router(api: Arc<Api>) -> Router {
         .route("/analytics/table/{t}/schema", get(schema))
         .route("/analytics/query", post(run_query))
         .route("/analytics/uves", get(crate::uve_http::uve_types))
-        .route("/analytics/uves/{types}", get(crate::uve_http::uve_list))
+        .route(
+            "/analytics/uves/{types}",
+            get(crate::uve_http::uve_list).post(crate::uve_http::uve_post),
+        )
         .route("/analytics/uves/{t}/{name}", get(crate::uve_http::uve_get))
         .route("/analytics/alarms", get(crate::uve_http::alarms))
         .route(

@@ -2,7 +2,9 @@
 //! `[{"name": "<type>s", "href"}]`), `/analytics/uves/<type>s` (the names, with `kfilt`
 //! key wildcards), `/analytics/uves/<type>/<name>` (the UVE: `{"<Struct>": {...}}`, with
 //! `cfilt=Struct[:attr],...`; `flat` is accepted, a single collector's UVE is already
-//! flat; a name it has never seen is `{}`), `/analytics/alarms`,
+//! flat; a name it has never seen is `{}`; a name with `*` answers every UVE it matches,
+//! `{"value": [{"name", "value"}]}`, as does `POST /analytics/uves/<type>` with `kfilt`
+//! and `cfilt` lists), `/analytics/alarms` (with `ackfilt`),
 //! `/analytics/alarm-types` and `POST /analytics/alarms/acknowledge` (`{"table", "name",
 //! "type", "token"}`). An unknown type is a 404, a bad `cfilt` or `kfilt` a 400 naming it.
 //! The streams of the same UVEs: [`crate::uve_stream`].
@@ -308,6 +310,33 @@ pub async fn uve_list(
     .into_response()
 }
 
+/// Every UVE of type `t` whose name matches one of `patterns`, with `cfilt` applied:
+/// opserver's `{"value": [{"name", "value"}]}` (UVEs left empty by `cfilt` are left out).
+fn multi(
+    api: &Api,
+    t: &str,
+    patterns: &[&str],
+    cfilt: Option<&BTreeMap<String, Vec<String>>>,
+) -> Value {
+    let st = api.uves.state.lock().expect("uve state");
+    let now = crate::now_us();
+    let list: Vec<Value> = names(&st, t)
+        .into_iter()
+        .filter(|n| kfilt_match(patterns, n))
+        .filter_map(|n| {
+            let mut u = render(api, &st, t, &n, now)?;
+            if let Some(f) = cfilt {
+                u = apply_cfilt(u, f);
+            }
+            let empty = u.as_object().is_none_or(Map::is_empty);
+            (!empty).then(|| json!({ "name": n, "value": u }))
+        })
+        .collect();
+    json!({ "value": list })
+}
+
+/// `GET /analytics/uves/<type>/<name>`; a name with `*` is a pattern (or `kfilt` gives
+/// them) and answers every UVE that matches, as [`multi`].
 pub async fn uve_get(
     State(api): State<Arc<Api>>,
     Path((t, name)): Path<(String, String)>,
@@ -321,6 +350,18 @@ pub async fn uve_get(
         Ok(c) => c,
         Err(e) => return error(StatusCode::BAD_REQUEST, "cfilt", e.as_str()),
     };
+    if name.contains('*') {
+        let kfilt = q.get("kfilt").map_or(name.as_str(), String::as_str);
+        let patterns: Vec<&str> = kfilt.split(',').collect();
+        if patterns.iter().any(|p| p.is_empty()) {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "kfilt",
+                &format!("empty key pattern in {kfilt:?}"),
+            );
+        }
+        return Json(multi(&api, &t, &patterns, cfilt.as_ref())).into_response();
+    }
     let st = api.uves.state.lock().expect("uve state");
     let uve = render(&api, &st, &t, &name, crate::now_us()).unwrap_or_else(|| json!({}));
     Json(match cfilt {
@@ -330,9 +371,86 @@ pub async fn uve_get(
     .into_response()
 }
 
-pub async fn alarms(State(api): State<Arc<Api>>) -> Json<Value> {
+/// `POST /analytics/uves/<type>` with `{"kfilt": [names or patterns], "cfilt":
+/// ["Struct[:attr]", ...]}` (both optional): the UVEs, as [`multi`].
+pub async fn uve_post(
+    State(api): State<Arc<Api>>,
+    Path(t): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    if structs_of(&t).is_none() {
+        return unknown_type(&t);
+    }
+    let v: Value = if body.is_empty() {
+        json!({})
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(v @ Value::Object(_)) => v,
+            _ => return error(StatusCode::BAD_REQUEST, "body", "not a JSON object"),
+        }
+    };
+    // A list of non-empty strings, None when absent, Err(field) when something else.
+    let strings = |field: &'static str| -> Result<Option<Vec<String>>, &'static str> {
+        match &v[field] {
+            Value::Null => Ok(None),
+            Value::Array(a) if a.iter().all(|x| x.as_str().is_some_and(|s| !s.is_empty())) => {
+                Ok(Some(
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect(),
+                ))
+            }
+            _ => Err(field),
+        }
+    };
+    let not_list = |field: &str| {
+        error(
+            StatusCode::BAD_REQUEST,
+            field,
+            "must be a list of non-empty strings",
+        )
+    };
+    let kfilt = match strings("kfilt") {
+        Ok(k) => k.unwrap_or_else(|| vec!["*".to_string()]),
+        Err(f) => return not_list(f),
+    };
+    let cfilt = match strings("cfilt") {
+        Ok(None) => None,
+        Ok(Some(c)) => match parse_cfilt(&t, &c.join(",")) {
+            Ok(c) => Some(c),
+            Err(e) => return error(StatusCode::BAD_REQUEST, "cfilt", e.as_str()),
+        },
+        Err(f) => return not_list(f),
+    };
+    let patterns: Vec<&str> = kfilt.iter().map(String::as_str).collect();
+    Json(multi(&api, &t, &patterns, cfilt.as_ref())).into_response()
+}
+
+/// `/analytics/alarms`, with `ackfilt=true|false` keeping the acknowledged alarms or the
+/// others.
+pub async fn alarms(State(api): State<Arc<Api>>, RawQuery(q): RawQuery) -> Response {
+    let ack = match params(q).get("ackfilt").map(String::as_str) {
+        None => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(other) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "ackfilt",
+                &format!("{other:?}: ackfilt must be true or false"),
+            );
+        }
+    };
     let st = api.uves.state.lock().expect("uve state");
-    Json(alarms_json(&api.alarms, &st, api.listen, crate::now_us()))
+    Json(alarms_json(
+        &api.alarms,
+        &st,
+        api.listen,
+        ack,
+        crate::now_us(),
+    ))
+    .into_response()
 }
 
 /// `POST /analytics/alarms/acknowledge`: `{"table", "name", "type", "token"}` as opserver

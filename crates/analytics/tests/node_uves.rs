@@ -87,9 +87,13 @@ fn start() -> (Running, Arc<Uves>) {
 
 impl Running {
     fn post_ack(&self, body: &Value) -> (u16, Value) {
+        self.post("/analytics/alarms/acknowledge", body)
+    }
+
+    fn post(&self, path: &str, body: &Value) -> (u16, Value) {
         let mut r = self
             .http
-            .post(format!("http://{}/analytics/alarms/acknowledge", self.api))
+            .post(format!("http://{}{path}", self.api))
             .header("Content-Type", "application/json")
             .send(body.to_string())
             .unwrap();
@@ -169,6 +173,32 @@ fn node_uves_have_contrails_fields_filters_and_the_connectivity_alarm() {
     let (s, e) = r.get("/analytics/uves/bgp-peer/x?cfilt=BgpRouterState");
     assert_eq!((s, e["field"].as_str()), (400, Some("cfilt")));
 
+    // Several at once: a name with `*`, or POST with kfilt and cfilt lists.
+    let m = r
+        .get("/analytics/uves/bgp-peer/*?cfilt=BgpPeerInfoData:peer_address")
+        .1;
+    assert_eq!(
+        m,
+        json!({"value": [
+            {"name": key("gw"), "value": {"BgpPeerInfoData": {"peer_address": "127.0.0.2"}}},
+            {"name": key("mx"), "value": {"BgpPeerInfoData": {"peer_address": "127.0.0.3"}}},
+        ]})
+    );
+    let m = r.get("/analytics/uves/bgp-peer/*:mx?cfilt=PeerFlapData").1;
+    assert_eq!(m["value"].as_array().map(Vec::len), Some(1), "{m}");
+    assert_eq!(m["value"][0]["name"], key("mx"));
+    let (s, m) = r.post(
+        "/analytics/uves/bgp-peer",
+        &json!({"kfilt": ["*:gw"], "cfilt": ["PeerStatsData:encoding"]}),
+    );
+    assert_eq!(s, 200, "{m}");
+    assert_eq!(
+        m,
+        json!({"value": [{"name": key("gw"), "value": {"PeerStatsData": {"encoding": "BGP"}}}]})
+    );
+    let (s, e) = r.post("/analytics/uves/bgp-peer", &json!({"kfilt": "*"}));
+    assert_eq!((s, e["field"].as_str()), (400, Some("kfilt")), "{e}");
+
     let c = r.get("/analytics/uves/control-node/cn1?flat").1;
     let b = &c["BgpRouterState"];
     assert_eq!(
@@ -221,6 +251,11 @@ fn node_uves_have_contrails_fields_filters_and_the_connectivity_alarm() {
     assert_eq!(r.post_ack(&ack(&token)).0, 200);
     let c = r.get("/analytics/uves/control-node/cn1").1;
     assert_eq!(alarm_list(&c)[0]["ack"], true, "{c}");
+    assert_eq!(r.get("/analytics/alarms?ackfilt=false").1, json!({}));
+    let al = r.get("/analytics/alarms?ackfilt=true").1;
+    assert_eq!(al["control-node"][0]["name"], "cn1", "{al}");
+    let (s, e) = r.get("/analytics/alarms?ackfilt=yes");
+    assert_eq!((s, e["field"].as_str()), (400, Some("ackfilt")));
 
     // The peer comes up: the alarm clears. Down again: a new, unacknowledged raise.
     uves.update_nodes(snapshot("Established"));
