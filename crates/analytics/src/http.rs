@@ -27,6 +27,9 @@ pub struct Api {
     pub alarms: crate::alarms::AlarmConfig,
     /// Where this API listens (alarm tokens name it).
     pub listen: std::net::SocketAddr,
+    /// Turns true when the server stops: the UVE streams end then (else the graceful
+    /// shutdown would wait for their clients).
+    pub stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 pub(crate) fn base(h: &HeaderMap) -> String {

@@ -64,8 +64,10 @@ pub async fn serve(
         path: "analytics API listener".into(),
         source,
     })?;
+    let (stop, stopping) = tokio::sync::watch::channel(false);
     let state = Arc::new(Api {
         listen,
+        stopping,
         store: store.clone(),
         uves: uves.clone(),
         alarms: cfg.alarms,
@@ -84,6 +86,10 @@ pub async fn serve(
         uves,
         cfg.flush_every,
     ));
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    };
     let served = axum::serve(api, router(state))
         .with_graceful_shutdown(shutdown)
         .await;

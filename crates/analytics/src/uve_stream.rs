@@ -6,7 +6,8 @@
 //! changed, `"value": null` for a struct gone and `{"key", "type": null}` for a UVE gone.
 //! Parameters: `tablefilt` (UVE types, comma separated), `kfilt` (key patterns) and
 //! `cfilt` (`Struct[:attr]`); the alarm stream is the UVE stream with `cfilt=UVEAlarms`.
-//! A bad parameter is a 400 naming it. The stream ends when the client goes away.
+//! A bad parameter is a 400 naming it. The stream ends when the client goes away, or with
+//! `event: stop` when the server stops.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::convert::Infallible;
@@ -166,6 +167,8 @@ struct Streaming {
     sent: View,
     queue: VecDeque<Event>,
     started: bool,
+    /// The server is stopping: `event: stop` was sent, the stream ends.
+    stopped: bool,
 }
 
 fn serve(api: Arc<Api>, q: Option<String>, alarms_only: bool) -> Response {
@@ -179,14 +182,29 @@ fn serve(api: Arc<Api>, q: Option<String>, alarms_only: bool) -> Response {
         sent: View::new(),
         queue: VecDeque::from([Event::default().event("init").data("null")]),
         started: false,
+        stopped: false,
     };
     let stream = futures_util::stream::unfold(init, |mut s| async move {
+        let stop = |mut s: Streaming| {
+            s.stopped = true;
+            Some((Ok(Event::default().event("stop").data("null")), s))
+        };
         loop {
             if let Some(e) = s.queue.pop_front() {
                 return Some((Ok::<_, Infallible>(e), s));
             }
+            if s.stopped {
+                return None;
+            }
+            let mut stopping = s.api.stopping.clone();
+            if *stopping.borrow() {
+                return stop(s);
+            }
             if s.started {
-                tokio::time::sleep(EVERY).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(EVERY) => {}
+                    _ = stopping.wait_for(|stop| *stop) => return stop(s),
+                }
             }
             s.started = true;
             let now = view(&s.api, &s.filters);

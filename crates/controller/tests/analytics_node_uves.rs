@@ -6,6 +6,7 @@
 
 mod common;
 
+use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
@@ -195,4 +196,32 @@ fn bgp_peer_uve_and_connectivity_alarm_follow_a_real_gobgp() {
         u["BgpPeerInfoData"]["flap_info"]["flap_count"].as_u64() >= Some(1),
         "{u}"
     );
+
+    // A client on the alarm stream (a plain HTTP/1.1 client that keeps its connection, as
+    // curl does) does not hold the controller's stop: the stream ends with the server.
+    let mut sock = std::net::TcpStream::connect(an).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        sock,
+        "GET /analytics/alarm-stream HTTP/1.1\r\nHost: {an}\r\n\r\n"
+    )
+    .unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&got).contains("event: init") {
+        let n = sock.read(&mut buf).expect("the stream's first event");
+        assert!(n > 0, "stream closed: {}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..n]);
+    }
+    let stopped = c.stop_within(Duration::from_secs(10));
+    let mut rest = String::new();
+    let _ = sock.read_to_string(&mut rest);
+    drop(sock);
+    assert!(
+        stopped,
+        "SIGTERM did not stop the controller in 10 s with a stream open:\n{}",
+        c.log()
+    );
+    assert!(rest.contains("event: stop"), "{rest}");
 }

@@ -255,22 +255,28 @@ impl Controller {
 
     /// SIGTERM (a clean stop: Cease to every peer), then SIGKILL if it lingers.
     pub fn stop(&self) {
+        self.stop_within(Duration::from_secs(10));
+    }
+
+    /// SIGTERM, then SIGKILL if it has not exited after `limit`; whether it exited by itself.
+    pub fn stop_within(&self, limit: Duration) -> bool {
         let Some(mut child) = self.child.borrow_mut().take() else {
-            return;
+            return true;
         };
         let _ = Command::new("kill")
             .arg("-TERM")
             .arg(child.id().to_string())
             .status();
         let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(10) {
+        while start.elapsed() < limit {
             if let Ok(Some(_)) = child.try_wait() {
-                return;
+                return true;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
         let _ = child.kill();
         let _ = child.wait();
+        false
     }
 }
 
