@@ -178,6 +178,19 @@ pub fn control_node_alarms(st: &UveState, name: &str) -> Vec<Value> {
     )]
 }
 
+/// The alarms raised on the UVE `table`/`name`, without tokens and acknowledgements.
+fn raised(cfg: &AlarmConfig, st: &UveState, table: &str, name: &str, now_us: i64) -> Vec<Value> {
+    match table {
+        "vrouter" => st
+            .vrouters
+            .get(name)
+            .map(|v| vrouter_alarms(cfg, name, v, now_us))
+            .unwrap_or_default(),
+        "control-node" => control_node_alarms(st, name),
+        _ => Vec::new(),
+    }
+}
+
 /// The alarms raised on the UVE `table`/`name`, with their tokens (from `origin`, where
 /// the API listens) and acknowledgements.
 pub fn uve_alarms(
@@ -188,15 +201,7 @@ pub fn uve_alarms(
     origin: SocketAddr,
     now_us: i64,
 ) -> Vec<Value> {
-    let mut out = match table {
-        "vrouter" => st
-            .vrouters
-            .get(name)
-            .map(|v| vrouter_alarms(cfg, name, v, now_us))
-            .unwrap_or_default(),
-        "control-node" => control_node_alarms(st, name),
-        _ => Vec::new(),
-    };
+    let mut out = raised(cfg, st, table, name, now_us);
     for a in &mut out {
         let at = a["timestamp"].as_i64().unwrap_or(0);
         let kind = a["type"].as_str().unwrap_or("").to_string();
@@ -254,16 +259,7 @@ pub fn acknowledge(
     now_us: i64,
 ) -> Result<(), AckError> {
     let at = token_timestamp(token).map_err(AckError::BadToken)?;
-    let raised = match table {
-        "vrouter" => st
-            .vrouters
-            .get(name)
-            .map(|v| vrouter_alarms(cfg, name, v, now_us))
-            .unwrap_or_default(),
-        "control-node" => control_node_alarms(st, name),
-        _ => Vec::new(),
-    };
-    if !raised
+    if !raised(cfg, st, table, name, now_us)
         .iter()
         .any(|a| a["type"] == kind && a["timestamp"].as_i64() == Some(at))
     {
