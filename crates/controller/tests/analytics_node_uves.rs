@@ -2,7 +2,8 @@
 //! API's bgp-peer UVE shows the session Established with GoBGP's prefixes; the control-node
 //! and config-node UVEs answer with Contrail's fields, filtered by `kfilt` and `cfilt`;
 //! stopping gobgpd raises the BGP connectivity alarm on the control node, and bringing it
-//! back on the same address clears it.
+//! back on the same address clears it; an open stream does not hold its stop; on etcd, the
+//! config-node UVE turns Non-Functional when etcd stops.
 
 mod common;
 
@@ -224,4 +225,57 @@ fn bgp_peer_uve_and_connectivity_alarm_follow_a_real_gobgp() {
         c.log()
     );
     assert!(rest.contains("event: stop"), "{rest}");
+}
+
+#[test]
+fn config_node_uve_shows_the_store_going_down() {
+    let etcd = cirrus_store::testing::EtcdServer::start().expect("etcd");
+    let an = SocketAddr::from(([127, 0, 0, 1], free_port().unwrap()));
+    let coll = SocketAddr::from(([127, 0, 0, 1], free_port().unwrap()));
+    let c = Controller::start_with(
+        "cn2",
+        Ipv4Addr::new(127, 0, 7, 11),
+        Some(&etcd.spec()),
+        &[
+            "--analytics-listen",
+            &an.to_string(),
+            "--collector-listen",
+            &coll.to_string(),
+        ],
+    );
+    let path = "/analytics/uves/config-node/cn2?cfilt=NodeStatus";
+    let status = |v: &Value| v["NodeStatus"]["process_status"][0].clone();
+    wait_for(
+        "the config-node UVE with etcd up",
+        Duration::from_secs(10),
+        || status(&get(an, path))["state"] == "Functional",
+        || format!("{}\n{}", get(an, path), c.log()),
+    );
+    let ci = &status(&get(an, path))["connection_infos"][0];
+    assert_eq!(
+        (ci["type"].as_str(), ci["name"].as_str()),
+        (Some("Database"), Some("etcd"))
+    );
+    assert_eq!(ci["status"], "Up");
+    assert_eq!(
+        ci["server_addrs"],
+        json!([etcd.endpoint().trim_start_matches("http://")])
+    );
+
+    // etcd stops: the probe fails and the config node is Non-Functional, saying why.
+    drop(etcd);
+    wait_for(
+        "the config-node UVE with etcd down",
+        Duration::from_secs(20),
+        || status(&get(an, path))["state"] == "Non-Functional",
+        || format!("{}\n{}", get(an, path), c.log()),
+    );
+    let p = status(&get(an, path));
+    assert_eq!(p["connection_infos"][0]["status"], "Down", "{p}");
+    assert!(
+        p["description"]
+            .as_str()
+            .is_some_and(|d| d.contains("etcd")),
+        "{p}"
+    );
 }
