@@ -182,20 +182,21 @@ fn build_info(module: &str) -> String {
 }
 
 fn node_status(module: &str, connections: Vec<Value>) -> Value {
-    let up = connections.iter().all(|c| c["status"] == "Up");
+    let down: Vec<String> = connections
+        .iter()
+        .filter(|c| c["status"] != "Up")
+        .map(|c| {
+            let field = |f: &str| c[f].as_str().unwrap_or("").to_string();
+            format!("{} {} connection down", field("type"), field("name"))
+        })
+        .collect();
+    let up = down.is_empty();
     json!({
         "process_status": [{
             "module_id": module,
             "instance_id": "0",
             "state": if up { "Functional" } else { "Non-Functional" },
-            "description": if up { Value::Null } else {
-                let down: Vec<String> = connections
-                    .iter()
-                    .filter(|c| c["status"] != "Up")
-                    .map(|c| format!("{} {} connection down", c["type"].as_str().unwrap_or(""), c["name"].as_str().unwrap_or("")))
-                    .collect();
-                Value::String(down.join(", "))
-            },
+            "description": (!up).then(|| down.join(", ")),
             "connection_infos": connections,
         }],
     })
@@ -205,12 +206,7 @@ fn node_status(module: &str, connections: Vec<Value>) -> Value {
 pub fn control_node(n: &NodeState, name: &str) -> Option<Value> {
     let c = n.control.as_ref().filter(|c| c.name == name)?;
     let keys: Vec<&String> = n.peers.keys().collect();
-    let up: Vec<&String> = n
-        .peers
-        .iter()
-        .filter(|(_, p)| p.feed.established())
-        .map(|(k, _)| k)
-        .collect();
+    let up = n.peers.values().filter(|p| p.feed.established()).count();
     Some(json!({
         "BgpRouterState": {
             "router_id": c.router_id,
@@ -219,7 +215,7 @@ pub fn control_node(n: &NodeState, name: &str) -> Option<Value> {
             "admin_down": false,
             "uptime": c.started_us,
             "num_bgp_peer": keys.len(),
-            "num_up_bgp_peer": up.len(),
+            "num_up_bgp_peer": up,
             "num_deleting_bgp_peer": 0,
             "num_bgpaas_peer": 0,
             "num_up_bgpaas_peer": 0,
