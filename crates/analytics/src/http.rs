@@ -25,6 +25,11 @@ pub struct Api {
     pub eval: EvalBounds,
     pub uves: Arc<crate::uve::Uves>,
     pub alarms: crate::alarms::AlarmConfig,
+    /// Where this API listens (alarm tokens name it).
+    pub listen: std::net::SocketAddr,
+    /// Turns true when the server stops: the UVE streams end then (else the graceful
+    /// shutdown would wait for their clients).
+    pub stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 pub(crate) fn base(h: &HeaderMap) -> String {
@@ -51,6 +56,8 @@ async fn root(h: HeaderMap) -> Json<Value> {
         { "name": "uves", "href": format!("{b}/analytics/uves") },
         { "name": "alarms", "href": format!("{b}/analytics/alarms") },
         { "name": "alarm-types", "href": format!("{b}/analytics/alarm-types") },
+        { "name": "uve-stream", "href": format!("{b}/analytics/uve-stream") },
+        { "name": "alarm-stream", "href": format!("{b}/analytics/alarm-stream") },
     ]))
 }
 
@@ -133,9 +140,21 @@ pub fn router(api: Arc<Api>) -> Router {
         .route("/analytics/table/{t}/schema", get(schema))
         .route("/analytics/query", post(run_query))
         .route("/analytics/uves", get(crate::uve_http::uve_types))
-        .route("/analytics/uves/{types}", get(crate::uve_http::uve_list))
+        .route(
+            "/analytics/uves/{types}",
+            get(crate::uve_http::uve_list).post(crate::uve_http::uve_post),
+        )
         .route("/analytics/uves/{t}/{name}", get(crate::uve_http::uve_get))
         .route("/analytics/alarms", get(crate::uve_http::alarms))
+        .route(
+            "/analytics/alarms/acknowledge",
+            post(crate::uve_http::acknowledge_alarm),
+        )
+        .route("/analytics/uve-stream", get(crate::uve_stream::uve_stream))
+        .route(
+            "/analytics/alarm-stream",
+            get(crate::uve_stream::alarm_stream),
+        )
         .route(
             "/analytics/alarm-types",
             get(crate::uve_http::types_of_alarms),

@@ -1,8 +1,8 @@
 //! Cirrus analytics: the flow and session records vrouters export (`record`, `wire`),
 //! the collector that receives them (`collector`), the columnar store that keeps them
 //! (`store`, `parquet_io`, `columns`, `ingest`) and Contrail's analytics query API over
-//! them (`schema`, `query`, `http`), the UVEs and alarms it keeps (`uve`, `alarms`,
-//! `uve_http`). Without the `server` feature only the record and
+//! them (`schema`, `query`, `http`), the UVEs and alarms it keeps (`uve`, `node_uve`,
+//! `alarms`, `uve_http`, `uve_stream`). Without the `server` feature only the record and
 //! its wire format are built, for the vrouter.
 
 pub mod record;
@@ -19,6 +19,8 @@ pub mod http;
 #[cfg(feature = "server")]
 pub mod ingest;
 #[cfg(feature = "server")]
+pub mod node_uve;
+#[cfg(feature = "server")]
 pub mod parquet_io;
 #[cfg(feature = "server")]
 pub mod parquet_strings;
@@ -34,6 +36,8 @@ pub mod store;
 pub mod uve;
 #[cfg(feature = "server")]
 pub mod uve_http;
+#[cfg(feature = "server")]
+pub mod uve_stream;
 
 /// Microseconds since the epoch.
 pub fn now_us() -> i64 {

@@ -28,6 +28,9 @@ pub struct AnalyticsConfig {
     pub max_rows: usize,
     /// The alarm rules' settings.
     pub alarms: crate::alarms::AlarmConfig,
+    /// The UVE state, shared with whoever feeds the controller's own nodes into it
+    /// ([`crate::uve::Uves::update_nodes`]).
+    pub uves: Arc<crate::uve::Uves>,
 }
 
 impl AnalyticsConfig {
@@ -39,6 +42,7 @@ impl AnalyticsConfig {
             max_query_hours: 48,
             max_rows: 100_000,
             alarms: crate::alarms::AlarmConfig::default(),
+            uves: Arc::new(crate::uve::Uves::new()),
         }
     }
 }
@@ -55,8 +59,15 @@ pub async fn serve(
         retention_us: cfg.retention_hours as i64 * HOUR_US,
         flush_rows: 1 << 20,
     })?);
-    let uves = Arc::new(crate::uve::Uves::new());
+    let uves = cfg.uves.clone();
+    let listen = api.local_addr().map_err(|source| FileError::Io {
+        path: "analytics API listener".into(),
+        source,
+    })?;
+    let (stop, stopping) = tokio::sync::watch::channel(false);
     let state = Arc::new(Api {
+        listen,
+        stopping,
         store: store.clone(),
         uves: uves.clone(),
         alarms: cfg.alarms,
@@ -75,6 +86,10 @@ pub async fn serve(
         uves,
         cfg.flush_every,
     ));
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    };
     let served = axum::serve(api, router(state))
         .with_graceful_shutdown(shutdown)
         .await;

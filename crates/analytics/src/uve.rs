@@ -9,10 +9,14 @@
 //! local ports sent to the other network, `in_stats` what they received from it; a
 //! network is counted only on the vrouter where its end of the session is local, so a
 //! session between two vrouters is not counted twice.
+//!
+//! The controller's own nodes (control node, config node, BGP peers) are fed in-process
+//! as snapshots ([`Uves::update_nodes`], kept in [`crate::node_uve`]).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
 
+use crate::node_uve::{NodeSnapshot, NodeState};
 use crate::record::{Event, FlowSideRef, SessionSampleRef};
 
 /// Packets and bytes.
@@ -80,6 +84,10 @@ pub struct UveState {
     pub vrouters: BTreeMap<String, VrouterState>,
     pub networks: BTreeMap<String, NetworkState>,
     pub ports: BTreeMap<String, PortState>,
+    /// The controller's own nodes and BGP peers (fed in-process).
+    pub nodes: NodeState,
+    /// Acknowledged alarms: (UVE type, name, alarm type) to the raise's timestamp.
+    pub acks: HashMap<(String, String, String), i64>,
 }
 
 /// Live flows kept per vrouter for `active_flows`; past this the set stops growing.
@@ -220,6 +228,16 @@ impl Uves {
             }
             st.add(&r, now);
         });
+    }
+
+    /// The controller's latest view of its own nodes and BGP peers.
+    pub fn update_nodes(&self, snap: NodeSnapshot) {
+        let now = crate::now_us();
+        self.state
+            .lock()
+            .expect("uve state")
+            .nodes
+            .update(snap, now);
     }
 
     /// Connection `conn` closed: each vrouter it spoke for loses a session.

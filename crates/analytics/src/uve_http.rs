@@ -2,9 +2,12 @@
 //! `[{"name": "<type>s", "href"}]`), `/analytics/uves/<type>s` (the names, with `kfilt`
 //! key wildcards), `/analytics/uves/<type>/<name>` (the UVE: `{"<Struct>": {...}}`, with
 //! `cfilt=Struct[:attr],...`; `flat` is accepted, a single collector's UVE is already
-//! flat; a name it has never seen is `{}`), `/analytics/alarms` and
-//! `/analytics/alarm-types`. An unknown type is a 404, a bad `cfilt` or `kfilt` a 400
-//! naming it.
+//! flat; a name it has never seen is `{}`; a name with `*` answers every UVE it matches,
+//! `{"value": [{"name", "value"}]}`, as does `POST /analytics/uves/<type>` with `kfilt`
+//! and `cfilt` lists), `/analytics/alarms` (with `ackfilt`),
+//! `/analytics/alarm-types` and `POST /analytics/alarms/acknowledge` (`{"table", "name",
+//! "type", "token"}`). An unknown type is a 404, a bad `cfilt` or `kfilt` a 400 naming it.
+//! The streams of the same UVEs: [`crate::uve_stream`].
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -15,7 +18,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-use crate::alarms::{alarm_types, alarms_json, vrouter_alarms};
+use crate::alarms::{AckError, acknowledge, alarm_types, alarms_json, uve_alarms};
 use crate::http::{Api, base, error};
 use crate::uve::{Traffic, UveState};
 
@@ -32,13 +35,38 @@ pub const UVE_TYPES: &[(&str, &[&str])] = &[
     ),
     ("virtual-network", &["UveVirtualNetworkAgent"]),
     ("virtual-machine-interface", &["UveVMInterfaceAgent"]),
+    (
+        "control-node",
+        &["BgpRouterState", "NodeStatus", "UVEAlarms"],
+    ),
+    (
+        "config-node",
+        &["ModuleCpuState", "NodeStatus", "CirrusApiStats"],
+    ),
+    (
+        "bgp-peer",
+        &["BgpPeerInfoData", "PeerStatsData", "PeerFlapData"],
+    ),
 ];
 
-fn structs_of(t: &str) -> Option<&'static [&'static str]> {
+/// Contrail's table of each UVE type (`UVE_MAP`), which names UVEs in the streams.
+pub fn table_of(t: &str) -> &'static str {
+    match t {
+        "vrouter" => "ObjectVRouter",
+        "virtual-network" => "ObjectVNTable",
+        "virtual-machine-interface" => "ObjectVMITable",
+        "control-node" => "ObjectBgpRouter",
+        "config-node" => "ObjectConfigNode",
+        "bgp-peer" => "ObjectBgpPeer",
+        _ => "",
+    }
+}
+
+pub(crate) fn structs_of(t: &str) -> Option<&'static [&'static str]> {
     UVE_TYPES.iter().find(|(n, _)| *n == t).map(|(_, s)| *s)
 }
 
-fn unknown_type(t: &str) -> Response {
+pub(crate) fn unknown_type(t: &str) -> Response {
     let known: Vec<&str> = UVE_TYPES.iter().map(|(n, _)| *n).collect();
     error(
         StatusCode::NOT_FOUND,
@@ -57,12 +85,11 @@ fn inter_vn(m: &BTreeMap<String, Traffic>) -> Value {
 
 /// The UVE of `name`, all its structs (None when the collector never heard of it).
 pub fn render(api: &Api, st: &UveState, t: &str, name: &str, now_us: i64) -> Option<Value> {
-    Some(match t {
+    let mut u = match t {
         "vrouter" => {
             let v = st.vrouters.get(name)?;
-            let alarms = vrouter_alarms(&api.alarms, name, v, now_us);
             let up = v.disconnected_at_us.is_none();
-            let mut u = json!({
+            json!({
                 "VrouterAgent": {
                     "self_ip_list": [v.ip],
                     "interface_list": v.ports,
@@ -94,11 +121,7 @@ pub fn render(api: &Api, st: &UveState, t: &str, name: &str, now_us: i64) -> Opt
                         }],
                     }],
                 },
-            });
-            if !alarms.is_empty() {
-                u["UVEAlarms"] = json!({ "name": name, "alarms": alarms, "deleted": false });
-            }
-            u
+            })
         }
         "virtual-network" => {
             let n = st.networks.get(name)?;
@@ -130,15 +153,27 @@ pub fn render(api: &Api, st: &UveState, t: &str, name: &str, now_us: i64) -> Opt
                 "last_seen": p.last_seen_us,
             }})
         }
+        "control-node" => crate::node_uve::control_node(&st.nodes, name)?,
+        "config-node" => crate::node_uve::config_node(&st.nodes, name)?,
+        "bgp-peer" => crate::node_uve::bgp_peer(&st.nodes, name)?,
         _ => return None,
-    })
+    };
+    let alarms = uve_alarms(&api.alarms, st, t, name, api.listen, now_us);
+    if !alarms.is_empty() {
+        u["UVEAlarms"] = json!({ "name": name, "alarms": alarms, "deleted": false });
+    }
+    Some(u)
 }
 
-fn names(st: &UveState, t: &str) -> Vec<String> {
+pub(crate) fn names(st: &UveState, t: &str) -> Vec<String> {
+    let n = &st.nodes;
     match t {
         "vrouter" => st.vrouters.keys().cloned().collect(),
         "virtual-network" => st.networks.keys().cloned().collect(),
         "virtual-machine-interface" => st.ports.keys().cloned().collect(),
+        "control-node" => n.control.iter().map(|c| c.name.clone()).collect(),
+        "config-node" => n.config.iter().map(|c| c.name.clone()).collect(),
+        "bgp-peer" => n.peers.keys().cloned().collect(),
         _ => Vec::new(),
     }
 }
@@ -169,7 +204,7 @@ pub fn parse_cfilt(t: &str, raw: &str) -> Result<BTreeMap<String, Vec<String>>, 
     Ok(out)
 }
 
-fn apply_cfilt(uve: Value, f: &BTreeMap<String, Vec<String>>) -> Value {
+pub(crate) fn apply_cfilt(uve: Value, f: &BTreeMap<String, Vec<String>>) -> Value {
     let Value::Object(m) = uve else { return uve };
     let mut out = Map::new();
     for (s, v) in m {
@@ -188,7 +223,7 @@ fn apply_cfilt(uve: Value, f: &BTreeMap<String, Vec<String>>) -> Value {
 }
 
 /// `kfilt`: key patterns, comma separated, `*` matching any run of characters.
-fn kfilt_match(patterns: &[&str], name: &str) -> bool {
+pub(crate) fn kfilt_match(patterns: &[&str], name: &str) -> bool {
     fn m(p: &[u8], s: &[u8]) -> bool {
         match p.split_first() {
             None => s.is_empty(),
@@ -222,7 +257,7 @@ fn unescape(s: &str) -> String {
 }
 
 /// The query string's parameters, percent-decoded (`flat` alone is a parameter too).
-fn params(q: Option<String>) -> HashMap<String, String> {
+pub(crate) fn params(q: Option<String>) -> HashMap<String, String> {
     q.unwrap_or_default()
         .split('&')
         .filter(|p| !p.is_empty())
@@ -275,6 +310,33 @@ pub async fn uve_list(
     .into_response()
 }
 
+/// Every UVE of type `t` whose name matches one of `patterns`, with `cfilt` applied:
+/// opserver's `{"value": [{"name", "value"}]}` (UVEs left empty by `cfilt` are left out).
+fn multi(
+    api: &Api,
+    t: &str,
+    patterns: &[&str],
+    cfilt: Option<&BTreeMap<String, Vec<String>>>,
+) -> Value {
+    let st = api.uves.state.lock().expect("uve state");
+    let now = crate::now_us();
+    let list: Vec<Value> = names(&st, t)
+        .into_iter()
+        .filter(|n| kfilt_match(patterns, n))
+        .filter_map(|n| {
+            let mut u = render(api, &st, t, &n, now)?;
+            if let Some(f) = cfilt {
+                u = apply_cfilt(u, f);
+            }
+            let empty = u.as_object().is_none_or(Map::is_empty);
+            (!empty).then(|| json!({ "name": n, "value": u }))
+        })
+        .collect();
+    json!({ "value": list })
+}
+
+/// `GET /analytics/uves/<type>/<name>`; a name with `*` is a pattern (or `kfilt` gives
+/// them) and answers every UVE that matches, as [`multi`].
 pub async fn uve_get(
     State(api): State<Arc<Api>>,
     Path((t, name)): Path<(String, String)>,
@@ -288,6 +350,18 @@ pub async fn uve_get(
         Ok(c) => c,
         Err(e) => return error(StatusCode::BAD_REQUEST, "cfilt", e.as_str()),
     };
+    if name.contains('*') {
+        let kfilt = q.get("kfilt").map_or(name.as_str(), String::as_str);
+        let patterns: Vec<&str> = kfilt.split(',').collect();
+        if patterns.iter().any(|p| p.is_empty()) {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "kfilt",
+                &format!("empty key pattern in {kfilt:?}"),
+            );
+        }
+        return Json(multi(&api, &t, &patterns, cfilt.as_ref())).into_response();
+    }
     let st = api.uves.state.lock().expect("uve state");
     let uve = render(&api, &st, &t, &name, crate::now_us()).unwrap_or_else(|| json!({}));
     Json(match cfilt {
@@ -297,9 +371,144 @@ pub async fn uve_get(
     .into_response()
 }
 
-pub async fn alarms(State(api): State<Arc<Api>>) -> Json<Value> {
+/// `POST /analytics/uves/<type>` with `{"kfilt": [names or patterns], "cfilt":
+/// ["Struct[:attr]", ...]}` (both optional): the UVEs, as [`multi`].
+pub async fn uve_post(
+    State(api): State<Arc<Api>>,
+    Path(t): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    if structs_of(&t).is_none() {
+        return unknown_type(&t);
+    }
+    let v: Value = if body.is_empty() {
+        json!({})
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(v @ Value::Object(_)) => v,
+            _ => return error(StatusCode::BAD_REQUEST, "body", "not a JSON object"),
+        }
+    };
+    // A list of non-empty strings, None when absent, Err(field) when something else.
+    let strings = |field: &'static str| -> Result<Option<Vec<String>>, &'static str> {
+        match &v[field] {
+            Value::Null => Ok(None),
+            Value::Array(a) if a.iter().all(|x| x.as_str().is_some_and(|s| !s.is_empty())) => {
+                Ok(Some(
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect(),
+                ))
+            }
+            _ => Err(field),
+        }
+    };
+    let not_list = |field: &str| {
+        error(
+            StatusCode::BAD_REQUEST,
+            field,
+            "must be a list of non-empty strings",
+        )
+    };
+    let kfilt = match strings("kfilt") {
+        Ok(k) => k.unwrap_or_else(|| vec!["*".to_string()]),
+        Err(f) => return not_list(f),
+    };
+    let cfilt = match strings("cfilt") {
+        Ok(None) => None,
+        Ok(Some(c)) => match parse_cfilt(&t, &c.join(",")) {
+            Ok(c) => Some(c),
+            Err(e) => return error(StatusCode::BAD_REQUEST, "cfilt", e.as_str()),
+        },
+        Err(f) => return not_list(f),
+    };
+    let patterns: Vec<&str> = kfilt.iter().map(String::as_str).collect();
+    Json(multi(&api, &t, &patterns, cfilt.as_ref())).into_response()
+}
+
+/// `/analytics/alarms`, with `ackfilt=true|false` keeping the acknowledged alarms or the
+/// others.
+pub async fn alarms(State(api): State<Arc<Api>>, RawQuery(q): RawQuery) -> Response {
+    let ack = match params(q).get("ackfilt").map(String::as_str) {
+        None => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(other) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "ackfilt",
+                &format!("{other:?}: ackfilt must be true or false"),
+            );
+        }
+    };
     let st = api.uves.state.lock().expect("uve state");
-    Json(alarms_json(&api.alarms, &st, crate::now_us()))
+    Json(alarms_json(
+        &api.alarms,
+        &st,
+        api.listen,
+        ack,
+        crate::now_us(),
+    ))
+    .into_response()
+}
+
+/// `POST /analytics/alarms/acknowledge`: `{"table", "name", "type", "token"}` as opserver
+/// takes it; 200 once acknowledged, 400 for a missing field or a bad token, 404 for an
+/// unknown table or an alarm not raised with that token.
+pub async fn acknowledge_alarm(
+    State(api): State<Arc<Api>>,
+    h: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let json_body = h
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"));
+    if !json_body {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "Content-Type",
+            "must be application/json",
+        );
+    }
+    let v: Value = match serde_json::from_slice(&body) {
+        Ok(v @ Value::Object(_)) => v,
+        _ => return error(StatusCode::BAD_REQUEST, "body", "not a JSON object"),
+    };
+    let missing: Vec<&str> = ["table", "name", "type", "token"]
+        .into_iter()
+        .filter(|f| !v[*f].is_string())
+        .collect();
+    if let Some(first) = missing.first() {
+        return error(
+            StatusCode::BAD_REQUEST,
+            first,
+            &format!(
+                "alarm acknowledge request does not contain the fields {{{}}}",
+                missing.join(", ")
+            ),
+        );
+    }
+    let s = |f: &str| v[f].as_str().unwrap_or("");
+    if structs_of(s("table")).is_none() {
+        return unknown_type(s("table"));
+    }
+    let mut st = api.uves.state.lock().expect("uve state");
+    let r = acknowledge(
+        &api.alarms,
+        &mut st,
+        s("table"),
+        s("name"),
+        s("type"),
+        s("token"),
+        crate::now_us(),
+    );
+    match r {
+        Ok(()) => StatusCode::OK.into_response(),
+        Err(e @ AckError::BadToken(_)) => error(StatusCode::BAD_REQUEST, "token", &e.to_string()),
+        Err(e @ AckError::NotRaised { .. }) => error(StatusCode::NOT_FOUND, "name", &e.to_string()),
+    }
 }
 
 pub async fn types_of_alarms() -> Json<Value> {

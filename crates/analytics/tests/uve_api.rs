@@ -77,7 +77,14 @@ fn uves_show_ports_and_network_traffic_and_alarms_follow_the_session() {
         .collect();
     assert_eq!(
         names,
-        ["vrouters", "virtual-networks", "virtual-machine-interfaces"]
+        [
+            "vrouters",
+            "virtual-networks",
+            "virtual-machine-interfaces",
+            "control-nodes",
+            "config-nodes",
+            "bgp-peers"
+        ]
     );
 
     let v = r.wait("/analytics/uves/vrouter/compute-1?flat", |v| {
@@ -202,7 +209,7 @@ fn unknown_types_are_404_and_bad_filters_400_naming_them() {
         e["error"].as_str().unwrap().contains("virtual-routers"),
         "{e}"
     );
-    let (s, e) = r.get("/analytics/uves/bgp-peer/x");
+    let (s, e) = r.get("/analytics/uves/xmpp-peer/x");
     assert_eq!((s, e["field"].as_str()), (404, Some("uve_type")));
     let (s, e) = r.get("/analytics/uves/vrouter/c1?cfilt=UveVirtualNetworkAgent");
     assert_eq!(s, 400, "{e}");

@@ -73,6 +73,13 @@ pub fn derive(index: &Index, hostname: &str) -> Desired {
     }
 }
 
+/// The speaker configuration alone (its peers included), without the routing instances: what
+/// the analytics UVEs read each few seconds.
+pub fn speaker(index: &Index, hostname: &str) -> Option<SpeakerConfig> {
+    let own = index.by_fq_name("bgp-router", &own_router_fq_name(hostname))?;
+    speaker_config(index, own, &mut Vec::new())
+}
+
 // ---- small readers of JSON bodies ----
 
 fn params(o: &Obj) -> &Value {

@@ -10,6 +10,7 @@ use anyhow::Context;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
+mod analytics_feed;
 mod console_proxy;
 mod metered_store;
 mod metrics;
@@ -240,10 +241,11 @@ async fn main() -> anyhow::Result<()> {
         quota_defaults,
     };
     let (store, store_metrics) = metered_store::MeteredStore::wrap(store);
+    let probed_store = store.clone();
     let (state, router) = cirrus_api::start_with(store, settings)
         .await
         .map_err(|e| anyhow::anyhow!("starting the API: {e}"))?;
-    let metrics = metrics::Metrics::new(state.clone(), store_metrics);
+    let metrics = metrics::Metrics::new(state.clone(), store_metrics.clone());
     let router = router
         .layer(axum::middleware::from_fn_with_state(
             metrics.clone(),
@@ -265,6 +267,46 @@ async fn main() -> anyhow::Result<()> {
     } else {
         None
     };
+    if let Some((_, _, _, uves)) = &analytics {
+        // The controller's own nodes in the UVEs: the roles this process runs.
+        let src = analytics_feed::Sources {
+            hostname: match &args.hostname {
+                Some(h) => h.clone(),
+                None => machine_hostname().unwrap_or_else(|_| "localhost".into()),
+            },
+            state: state.clone(),
+            control: control.as_ref().map(|n| analytics_feed::ControlSources {
+                speaker: n.speaker.clone(),
+                hub: n.hub.clone(),
+                bgp_listen: n.bgp_listen,
+            }),
+            config: args
+                .roles
+                .contains(&Role::Config)
+                .then(|| analytics_feed::ConfigSources {
+                    store: probed_store.clone(),
+                    store_kind: if args.store == "embedded" {
+                        "redb"
+                    } else {
+                        "etcd"
+                    }
+                    .into(),
+                    store_addrs: if args.store == "embedded" {
+                        vec![args.data_dir.join("cirrus.redb").display().to_string()]
+                    } else {
+                        args.store
+                            .trim_start_matches("etcd://")
+                            .split(',')
+                            .map(str::to_string)
+                            .collect()
+                    },
+                    store_metrics: store_metrics.clone(),
+                    metrics: metrics.clone(),
+                    api_listen: args.api_listen,
+                }),
+        };
+        analytics_feed::spawn(src, uves.clone(), std::time::Duration::from_secs(1));
+    }
 
     let served = if args.roles.contains(&Role::Config) {
         let listener = tokio::net::TcpListener::bind(args.api_listen)
@@ -318,7 +360,7 @@ async fn main() -> anyhow::Result<()> {
         // Cease to every peer, so they drop the session now rather than at hold-timer expiry.
         c.shutdown().await;
     }
-    if let Some((stop, task, _)) = analytics {
+    if let Some((stop, task, _, _)) = analytics {
         let _ = stop.send(());
         let _ = task.await;
     }
@@ -469,11 +511,13 @@ async fn bind_analytics(
     }
 }
 
-/// The analytics role: its stop signal, its task, and where its query API listens.
+/// The analytics role: its stop signal, its task, where its query API listens, and its
+/// UVEs (to feed the controller's own nodes into).
 type AnalyticsTask = (
     tokio::sync::oneshot::Sender<()>,
     tokio::task::JoinHandle<()>,
     SocketAddr,
+    std::sync::Arc<cirrus_analytics::uve::Uves>,
 );
 
 /// Starts the analytics node: the store in --data-dir/analytics, the collector, the API.
@@ -510,6 +554,7 @@ async fn start_analytics(args: &Args) -> anyhow::Result<Option<AnalyticsTask>> {
         "cirrus-controller running analytics"
     );
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let uves = cfg.uves.clone();
     let task = tokio::spawn(async move {
         let r = cirrus_analytics::server::serve(cfg, api, collector, async {
             let _ = stopped.await;
@@ -519,7 +564,7 @@ async fn start_analytics(args: &Args) -> anyhow::Result<Option<AnalyticsTask>> {
             tracing::error!(error = %e, "analytics stopped");
         }
     });
-    Ok(Some((stop, task, api_at)))
+    Ok(Some((stop, task, api_at, uves)))
 }
 
 /// The machine's hostname, short form (what Contrail's provisioning names control nodes by).

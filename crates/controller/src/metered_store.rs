@@ -53,6 +53,11 @@ impl StoreMetrics {
         p.push_back((revision, at));
     }
 
+    /// Transactions so far with `outcome` (committed, conflict, error).
+    pub fn txns(&self, outcome: &str) -> u64 {
+        self.txns.get(&[outcome])
+    }
+
     pub fn write(&self, e: &mut Exposition) {
         self.txns.write(
             e,

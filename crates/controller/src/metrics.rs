@@ -8,6 +8,7 @@
 //! speaker's neighbours and prefixes per family, the vrouter channel's sessions and routes,
 //! the intent compiler's compile times.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
@@ -30,6 +31,8 @@ pub struct Metrics {
     store: Arc<StoreMetrics>,
     state: Arc<ApiState>,
     control: OnceLock<(Speaker, Option<Arc<HubHandle>>)>,
+    /// API requests answered, those answered 4xx, and 5xx (for the config-node UVE).
+    counts: [AtomicU64; 3],
 }
 
 impl Metrics {
@@ -48,7 +51,13 @@ impl Metrics {
             store,
             state,
             control: OnceLock::new(),
+            counts: Default::default(),
         })
+    }
+
+    /// API requests answered, 4xx answers and 5xx answers so far.
+    pub fn api_counts(&self) -> [u64; 3] {
+        self.counts.each_ref().map(|c| c.load(Ordering::Relaxed))
     }
 
     /// The control node, once it runs.
@@ -146,6 +155,12 @@ pub async fn track(State(m): State<Arc<Metrics>>, req: Request, next: Next) -> R
     );
     let started = Instant::now();
     let resp = next.run(req).await;
+    m.counts[0].fetch_add(1, Ordering::Relaxed);
+    if resp.status().is_client_error() {
+        m.counts[1].fetch_add(1, Ordering::Relaxed);
+    } else if resp.status().is_server_error() {
+        m.counts[2].fetch_add(1, Ordering::Relaxed);
+    }
     m.api.observe(
         &[method, &kind, resp.status().as_str()],
         started.elapsed().as_secs_f64(),

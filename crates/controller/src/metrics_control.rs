@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::metrics::num;
 
 /// A label value from a serde-serialized enum (`"control-node"`), or its Debug form.
-fn label<T: serde::Serialize + std::fmt::Debug>(v: &T) -> String {
+pub(crate) fn label<T: serde::Serialize + std::fmt::Debug>(v: &T) -> String {
     match serde_json::to_value(v) {
         Ok(Value::String(s)) => s,
         _ => format!("{v:?}"),

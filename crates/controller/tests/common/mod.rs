@@ -255,22 +255,28 @@ impl Controller {
 
     /// SIGTERM (a clean stop: Cease to every peer), then SIGKILL if it lingers.
     pub fn stop(&self) {
+        self.stop_within(Duration::from_secs(10));
+    }
+
+    /// SIGTERM, then SIGKILL if it has not exited after `limit`; whether it exited by itself.
+    pub fn stop_within(&self, limit: Duration) -> bool {
         let Some(mut child) = self.child.borrow_mut().take() else {
-            return;
+            return true;
         };
         let _ = Command::new("kill")
             .arg("-TERM")
             .arg(child.id().to_string())
             .status();
         let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(10) {
+        while start.elapsed() < limit {
             if let Ok(Some(_)) = child.try_wait() {
-                return;
+                return true;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
         let _ = child.kill();
         let _ = child.wait();
+        false
     }
 }
 
@@ -346,9 +352,15 @@ impl GoBgp {
     /// GoBGP at `ip` (free port) with one neighbor, `peer` (AS `peer_as`), for `afi_safis`
     /// (GoBGP's names, e.g. l3vpn-ipv4-unicast).
     pub fn start(ip: Ipv4Addr, peer: SocketAddr, peer_as: u32, afi_safis: &[&str]) -> GoBgp {
+        let at = SocketAddr::from((ip, free_port().unwrap()));
+        GoBgp::start_at(at, peer, peer_as, afi_safis)
+    }
+
+    /// Like [`GoBgp::start`], listening on `at` (to bring a stopped one back where it was).
+    pub fn start_at(at: SocketAddr, peer: SocketAddr, peer_as: u32, afi_safis: &[&str]) -> GoBgp {
         let bin = require("gobgpd");
         let dir = TempDir::new("cirrus-ctl-gobgp").expect("temp dir");
-        let at = SocketAddr::from((ip, free_port().unwrap()));
+        let ip = at.ip();
         let api = SocketAddr::from((ip, free_port().unwrap()));
         let mut afis = String::new();
         for f in afi_safis {
