@@ -4,6 +4,8 @@
 //! l1's port on c1 receiving the 40 requests and sending the 40 replies, and r1's port on
 //! c2 the other way round, with byte counts that are the ICMP payloads plus their IP and
 //! Ethernet headers, nothing else; the same rows carry the ports' networks and vrouters.
+//! Pings from l1 to an address no network routes show up as l1's port's drops in
+//! `StatTable.VMIStats.raw_drop_stats`.
 
 mod common;
 
@@ -15,6 +17,8 @@ use serde_json::{Value, json};
 const LEFT: &str = "default-domain:vst:left";
 const RIGHT: &str = "default-domain:vst:right";
 const TABLE: &str = "StatTable.VMIStats.raw_if_stats";
+/// Outside every subnet of the sandbox: no route to it.
+const NOWHERE: &str = "10.33.9.9";
 const COUNT: u64 = 40;
 const PAYLOAD: u64 = 1400;
 /// ICMP (8) and IPv4 (20) headers; the counters count whole frames, Ethernet's 14 more.
@@ -219,5 +223,38 @@ fn interface_stat_tables_count_the_bytes_a_ping_sent() {
         .collect();
     assert_eq!(row["name"], fq.join(":"), "{row}");
     assert_eq!(row["virtual_network"], LEFT, "{row}");
+
+    // Pings to an address no network routes are dropped as l1's port receives them:
+    // `StatTable.VMIStats.raw_drop_stats` counts them against it (the first may be held
+    // while the agent decides, and dropped there).
+    let drops = |sb: &Sandbox| -> u64 {
+        let q = json!({
+            "table": "StatTable.VMIStats.raw_drop_stats", "start_time": "now-30m", "end_time": "now",
+            "select_fields": ["SUM(raw_drop_stats.ds_drop_pkts)"],
+            "where": [[{"name": "vmi_uuid", "value": uuid, "op": 1}]],
+        });
+        let url = format!("http://{}/analytics/query", sb.analytics);
+        let a = cirrus_lab::http::call("POST", &url, Some(&q), Duration::from_secs(10)).unwrap();
+        assert!(a.ok(), "POST {url}: {} {}", a.status, a.body);
+        a.json().unwrap()["value"][0]["SUM(raw_drop_stats.ds_drop_pkts)"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    let before = drops(&sb);
+    let out = sb.exec(
+        "l1",
+        &["ping", "-q", "-c", "5", "-i", "0.2", "-W", "1", NOWHERE],
+    );
+    assert!(!out.status.success(), "{NOWHERE} answered a ping");
+    let dropped = wait_until(
+        "l1's pings to nowhere in raw_drop_stats",
+        Duration::from_secs(15),
+        || {
+            let d = drops(&sb) - before;
+            (d >= 4).then_some(d)
+        },
+        || sb.logs(),
+    );
+    assert!(dropped <= 5, "{dropped} drops for 5 pings");
     let _ = l1;
 }
