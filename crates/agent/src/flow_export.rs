@@ -14,10 +14,9 @@
 //! and a torn-down flow says why ([`teardown`]).
 
 use std::collections::HashMap;
-use std::io::Write;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -31,6 +30,7 @@ use cirrus_dataplane::wire::TcpFlags;
 use cirrus_packet_io::handle::RunnerHandle;
 use cirrus_packet_io::report::FlowFilter;
 
+pub use crate::export_sender::Outbound;
 use crate::flow_context::{FlowContext, LocalAddr};
 use crate::flow_setup::{Decided, Refusal};
 use crate::policy::Layer;
@@ -110,6 +110,10 @@ pub struct ExportStats {
     /// Decisions not logged because the log was full.
     pub decisions_dropped: AtomicU64,
     pub connects: AtomicU64,
+    /// Per-interface samples made, sent, and dropped (queue full or collector away).
+    pub vmi_samples: AtomicU64,
+    pub vmi_sent: AtomicU64,
+    pub vmi_dropped: AtomicU64,
 }
 
 /// What decided a flow, as the exporter needs it.
@@ -643,39 +647,6 @@ impl Sampler {
 /// The most flow entries one dump copies out of each worker.
 const DUMP_LIMIT: usize = 1 << 20;
 
-fn sender(rx: Receiver<Arc<Vec<SessionSample>>>, to: SocketAddr, stats: Arc<ExportStats>) {
-    let mut conn: Option<TcpStream> = None;
-    let mut buf = Vec::new();
-    while let Ok(batch) = rx.recv() {
-        if conn.is_none() {
-            conn = TcpStream::connect_timeout(&to, Duration::from_secs(2)).ok();
-            if let Some(c) = &conn {
-                let _ = c.set_write_timeout(Some(Duration::from_secs(5)));
-                stats.connects.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        let n = batch.len() as u64;
-        let Some(c) = conn.as_mut() else {
-            stats.dropped.fetch_add(n, Ordering::Relaxed);
-            continue;
-        };
-        buf.clear();
-        for chunk in batch.chunks(1000) {
-            cirrus_analytics::wire::encode_frame(chunk, &mut buf);
-        }
-        match c.write_all(&buf) {
-            Ok(()) => {
-                stats.sent.fetch_add(n, Ordering::Relaxed);
-            }
-            Err(e) => {
-                tracing::debug!(collector = %to, error = %e, "flow export: collector write failed");
-                stats.dropped.fetch_add(n, Ordering::Relaxed);
-                conn = None;
-            }
-        }
-    }
-}
-
 /// The decision log (for the agent thread) and the counters, made before the runner.
 pub fn parts() -> (Arc<DecisionLog>, Arc<ExportStats>) {
     let stats = Arc::new(ExportStats::default());
@@ -692,15 +663,33 @@ pub fn start(
     handle: RunnerHandle,
     ctx: Arc<ArcSwap<FlowContext>>,
     tables: Option<Dataplane>,
-    (log, stats): (Arc<DecisionLog>, Arc<ExportStats>),
+    parts: (Arc<DecisionLog>, Arc<ExportStats>),
 ) -> Option<Arc<crate::ipfix::IpfixStats>> {
+    start_sharing(cfg, hostname, underlay, handle, ctx, tables, parts).0
+}
+
+/// [`start`], also handing back the collector's bounded queue (when there is a
+/// collector), for other samples to share its sender and connection.
+#[allow(clippy::too_many_arguments)]
+pub fn start_sharing(
+    cfg: FlowExportConfig,
+    hostname: String,
+    underlay: Ipv4Addr,
+    handle: RunnerHandle,
+    ctx: Arc<ArcSwap<FlowContext>>,
+    tables: Option<Dataplane>,
+    (log, stats): (Arc<DecisionLog>, Arc<ExportStats>),
+) -> (
+    Option<Arc<crate::ipfix::IpfixStats>>,
+    Option<SyncSender<Outbound>>,
+) {
     RULES_WANTED.store(true, Ordering::Relaxed);
     let tx = cfg.collector.map(|to| {
-        let (tx, rx): (SyncSender<Arc<Vec<SessionSample>>>, _) = sync_channel(cfg.queue.max(1));
+        let (tx, rx): (SyncSender<Outbound>, _) = sync_channel(cfg.queue.max(1));
         let st = stats.clone();
         std::thread::Builder::new()
             .name("cirrus-flow-send".into())
-            .spawn(move || sender(rx, to, st))
+            .spawn(move || crate::export_sender::sender(rx, to, st))
             .expect("spawning the flow export sender");
         tx
     });
@@ -720,6 +709,7 @@ pub fn start(
         }
     };
     let ipfix_stats = ipfix.as_ref().map(|s| s.stats.clone());
+    let shared = tx.clone();
     let (st, lg) = (stats.clone(), log.clone());
     std::thread::Builder::new()
         .name("cirrus-flow-export".into())
@@ -750,7 +740,7 @@ pub fn start(
                     sink.offer(samples.clone());
                 }
                 if let Some(tx) = &tx {
-                    match tx.try_send(samples) {
+                    match tx.try_send(Outbound::Sessions(samples)) {
                         Ok(()) => {}
                         Err(TrySendError::Full(_)) => {
                             st.dropped.fetch_add(n, Ordering::Relaxed);
@@ -761,7 +751,7 @@ pub fn start(
             }
         })
         .expect("spawning the flow export sampler");
-    ipfix_stats
+    (ipfix_stats, shared)
 }
 
 #[cfg(test)]

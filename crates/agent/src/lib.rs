@@ -9,6 +9,7 @@ pub mod agent_port;
 pub mod channel;
 pub mod config;
 pub mod derive;
+pub mod export_sender;
 pub mod fabric;
 pub mod flow_context;
 pub mod flow_export;
@@ -28,6 +29,7 @@ pub mod reevaluate;
 pub mod routes;
 pub mod sandesh;
 mod ser;
+pub mod stats_export;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod trace;

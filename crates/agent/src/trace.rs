@@ -601,6 +601,7 @@ mod tests {
 
     fn port(uuid: &str, device: &str, ifindex: u32, addr: &str, vrf: u16) -> PortStatus {
         PortStatus {
+            fq_name: None,
             uuid: uuid.into(),
             device: device.into(),
             ifindex,

@@ -27,9 +27,13 @@ async fn connection(
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
             Err(e) => return Err(e.to_string()),
         }
-        let len = wire::frame_len(&head).map_err(|e| e.to_string())?;
+        let (kind, len) = wire::frame_head(&head).map_err(|e| e.to_string())?;
         body.resize(len, 0);
         s.read_exact(&mut body).await.map_err(|e| e.to_string())?;
+        if kind == wire::FrameKind::VmiStats {
+            body = vmi_stats_frame(&store, body).await?;
+            continue;
+        }
         // Decoded straight into the columns, off the runtime's threads (ingest may wait
         // when the writer is far behind); the buffer comes back for the next frame.
         let st = store.clone();
@@ -46,6 +50,20 @@ async fn connection(
         body = b;
         r.map_err(|e: WireError| e.to_string())?;
     }
+}
+
+/// Stores one frame of per-interface counters, off the runtime's threads; the buffer
+/// comes back for the next frame.
+async fn vmi_stats_frame(store: &Arc<Store>, body: Vec<u8>) -> Result<Vec<u8>, String> {
+    let st = store.clone();
+    let (b, r) = tokio::task::spawn_blocking(move || {
+        let r = st.ingest_vmi_stats_frame(&body);
+        (body, r)
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    r.map_err(|e| e.to_string())?;
+    Ok(b)
 }
 
 /// Serves `listener` until the task is dropped, with the flush and retention timers.

@@ -70,11 +70,8 @@ async fn tables(h: HeaderMap) -> Json<Value> {
                 json!({
                     "name": t.name,
                     "href": format!("{b}/analytics/table/{}", t.name),
-                    "type": match t.dataset {
-                        crate::schema::Dataset::Flow => "FLOW",
-                        crate::schema::Dataset::Session => "SESSION",
-                    },
-                    "display_name": null,
+                    "type": t.dataset.table_type(),
+                    "display_name": t.display_name,
                 })
             })
             .collect(),

@@ -2,10 +2,12 @@
 //! the collector that receives them (`collector`), the columnar store that keeps them
 //! (`store`, `parquet_io`, `columns`, `ingest`) and Contrail's analytics query API over
 //! them (`schema`, `query`, `http`), the UVEs and alarms it keeps (`uve`, `node_uve`,
-//! `alarms`, `uve_http`, `uve_stream`). Without the `server` feature only the record and
-//! its wire format are built, for the vrouter.
+//! `alarms`, `uve_http`, `uve_stream`). Per-interface counters (`vmi_stats`) travel in the
+//! same wire format and are served as Contrail's `StatTable.VMIStats.*` tables. Without the
+//! `server` feature only the records and their wire format are built, for the vrouter.
 
 pub mod record;
+pub mod vmi_stats;
 pub mod wire;
 
 #[cfg(feature = "server")]

@@ -4,7 +4,11 @@
 //! record tables the latest row of each flow (by `UuidKey`) or session (by
 //! `forward_flow_uuid`). Column names and datatypes are Contrail's (`viz.sandesh`
 //! `_TABLES`); the flow tables also carry the rule, action and underlay columns of
-//! `FlowRecordTable`, so a series query can name the rule that decided.
+//! `FlowRecordTable`, so a series query can name the rule that decided. A third dataset,
+//! `vmi_stats` (one row per port per export interval), is read by the StatTables
+//! `StatTable.VMIStats.raw_if_stats` and `StatTable.VMIStats.raw_drop_stats` (the names
+//! `VMIStats`'s `tags` annotations give them in Contrail's agent), each showing only its
+//! attribute's columns.
 
 use crate::columns::Kind;
 
@@ -118,6 +122,23 @@ pub const SESSION: &[Column] = &[
     c("underlay_proto", Int, "int", false),
 ];
 
+/// The `vmi_stats` dataset (per-interface counters, [`crate::vmi_stats`]), in storage
+/// order. Column names are those of Contrail's `VMIStats` StatTables: the stat attribute's
+/// fields prefixed by its name, `Source`, the object's `name`; `vmi_uuid` and
+/// `virtual_network` are tags on both tables here.
+pub const VMI_STATS: &[Column] = &[
+    c("T", Int, "int", false),
+    c("Source", Str, "string", true),
+    c("name", Str, "string", true),
+    c("vmi_uuid", Str, "uuid", true),
+    c("virtual_network", Str, "string", true),
+    c("raw_if_stats.in_pkts", Int, "int", false),
+    c("raw_if_stats.in_bytes", Int, "int", false),
+    c("raw_if_stats.out_pkts", Int, "int", false),
+    c("raw_if_stats.out_bytes", Int, "int", false),
+    c("raw_drop_stats.ds_drop_pkts", Int, "int", false),
+];
+
 /// Columns that hold one flow's uuid per row: open batches keep them as 16 bytes, and
 /// their files have no dictionary.
 pub const RAW_UUIDS: &[&str] = &["UuidKey", "forward_flow_uuid", "reverse_flow_uuid"];
@@ -127,20 +148,32 @@ pub const RAW_UUIDS: &[&str] = &["UuidKey", "forward_flow_uuid", "reverse_flow_u
 pub enum Dataset {
     Flow,
     Session,
+    /// Per-interface counters: the `StatTable.VMIStats.*` tables.
+    VmiStats,
 }
 
 impl Dataset {
-    pub const ALL: [Dataset; 2] = [Dataset::Flow, Dataset::Session];
+    pub const ALL: [Dataset; 3] = [Dataset::Flow, Dataset::Session, Dataset::VmiStats];
     pub fn columns(self) -> &'static [Column] {
         match self {
             Dataset::Flow => FLOW,
             Dataset::Session => SESSION,
+            Dataset::VmiStats => VMI_STATS,
         }
     }
     pub fn dir(self) -> &'static str {
         match self {
             Dataset::Flow => "flow",
             Dataset::Session => "session",
+            Dataset::VmiStats => "vmi_stats",
+        }
+    }
+    /// The table type opserver names (`/analytics/tables`, the schema's `type`).
+    pub fn table_type(self) -> &'static str {
+        match self {
+            Dataset::Flow => "FLOW",
+            Dataset::Session => "SESSION",
+            Dataset::VmiStats => "STAT",
         }
     }
     pub fn column(self, name: &str) -> Option<usize> {
@@ -157,7 +190,30 @@ pub struct Table {
     pub latest_by: Option<&'static str>,
     /// Aggregates listed in the schema (any `SUM`/`COUNT`/... of a column is accepted).
     pub aggregates: &'static [&'static str],
+    /// Columns of the dataset this table does not have (a StatTable shows its own
+    /// attribute's columns only).
+    pub hidden: &'static [&'static str],
+    /// opserver's `display_name` (StatTables have one).
+    pub display_name: Option<&'static str>,
 }
+
+impl Table {
+    /// The dataset column `name` of this table.
+    pub fn column(&self, name: &str) -> Option<usize> {
+        if self.hidden.contains(&name) {
+            return None;
+        }
+        self.dataset.column(name)
+    }
+}
+
+const IF_STATS: &[&str] = &["raw_drop_stats.ds_drop_pkts"];
+const DROP_STATS: &[&str] = &[
+    "raw_if_stats.in_pkts",
+    "raw_if_stats.in_bytes",
+    "raw_if_stats.out_pkts",
+    "raw_if_stats.out_bytes",
+];
 
 pub const TABLES: &[Table] = &[
     Table {
@@ -165,12 +221,16 @@ pub const TABLES: &[Table] = &[
         dataset: Dataset::Flow,
         latest_by: None,
         aggregates: &["T=", "SUM(packets)", "SUM(bytes)", "COUNT(flow)"],
+        hidden: &[],
+        display_name: None,
     },
     Table {
         name: "FlowRecordTable",
         dataset: Dataset::Flow,
         latest_by: Some("UuidKey"),
         aggregates: &[],
+        hidden: &[],
+        display_name: None,
     },
     Table {
         name: "SessionSeriesTable",
@@ -192,12 +252,32 @@ pub const TABLES: &[Table] = &[
             "COUNT_DISTINCT(remote_ip)",
             "sample_count",
         ],
+        hidden: &[],
+        display_name: None,
     },
     Table {
         name: "SessionRecordTable",
         dataset: Dataset::Session,
         latest_by: Some("forward_flow_uuid"),
         aggregates: &[],
+        hidden: &[],
+        display_name: None,
+    },
+    Table {
+        name: "StatTable.VMIStats.raw_if_stats",
+        dataset: Dataset::VmiStats,
+        latest_by: None,
+        aggregates: &["T=", "COUNT(raw_if_stats)"],
+        hidden: IF_STATS,
+        display_name: Some("Virtual Machine Interface Statistics"),
+    },
+    Table {
+        name: "StatTable.VMIStats.raw_drop_stats",
+        dataset: Dataset::VmiStats,
+        latest_by: None,
+        aggregates: &["T=", "COUNT(raw_drop_stats)"],
+        hidden: DROP_STATS,
+        display_name: Some("Interface drop statistics"),
     },
 ];
 
@@ -211,6 +291,7 @@ pub fn schema_json(t: &Table) -> serde_json::Value {
         .dataset
         .columns()
         .iter()
+        .filter(|c| !t.hidden.contains(&c.name))
         .map(|c| {
             let mut v = serde_json::json!({
                 "name": c.name,
@@ -231,9 +312,31 @@ pub fn schema_json(t: &Table) -> serde_json::Value {
             "name": a, "datatype": "int", "index": false, "select": null, "suffixes": null,
         }));
     }
-    let ty = match t.dataset {
-        Dataset::Flow => "FLOW",
-        Dataset::Session => "SESSION",
-    };
-    serde_json::json!({ "type": ty, "columns": cols })
+    if t.dataset.table_type() == "STAT" {
+        cols.extend(stat_aggregates(t));
+    }
+    serde_json::json!({ "type": t.dataset.table_type(), "columns": cols })
+}
+
+/// A StatTable's aggregate columns as opserver lists them: `COUNT_DISTINCT` of every
+/// attribute, `SUM`/`MAX`/`MIN`/`AVG` of the numeric ones.
+fn stat_aggregates(t: &Table) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    for c in t.dataset.columns() {
+        if c.name == "T" || t.hidden.contains(&c.name) {
+            continue;
+        }
+        let mut fns = vec!["COUNT_DISTINCT"];
+        if c.kind == Int {
+            fns.extend(["SUM", "MAX", "MIN", "AVG"]);
+        }
+        for f in fns {
+            let datatype = if f == "AVG" { "avg" } else { c.datatype };
+            out.push(serde_json::json!({
+                "name": format!("{f}({})", c.name), "datatype": datatype,
+                "index": false, "select": null, "suffixes": null,
+            }));
+        }
+    }
+    out
 }

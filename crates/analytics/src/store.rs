@@ -46,6 +46,8 @@ pub struct StoreStats {
     pub write_errors: u64,
     /// Times ingest waited because the writer was [`MAX_PENDING`] batches behind.
     pub ingest_waits: u64,
+    /// Per-interface samples (`vmi_stats` rows).
+    pub vmi_stats_rows: u64,
 }
 
 /// A batch handed to the writer; queries read it until its file is in place.
@@ -59,7 +61,7 @@ struct Sealed {
 }
 
 struct Open {
-    batches: [Batch; 2],
+    batches: [Batch; 3],
     /// The sequence number the next sealed batch gets (it names its file).
     next_seq: u64,
     sealed: Vec<Sealed>,
@@ -93,6 +95,7 @@ fn idx(ds: Dataset) -> usize {
     match ds {
         Dataset::Flow => 0,
         Dataset::Session => 1,
+        Dataset::VmiStats => 2,
     }
 }
 
@@ -218,7 +221,7 @@ impl Store {
         let inner = Arc::new(Inner {
             cfg,
             open: Mutex::new(Open {
-                batches: [empty(Dataset::Flow, rows), empty(Dataset::Session, rows)],
+                batches: Dataset::ALL.map(|ds| empty(ds, rows)),
                 next_seq: 0,
                 sealed: Vec::new(),
                 stats: StoreStats::default(),
@@ -283,7 +286,7 @@ impl Store {
         walk: impl FnOnce(&mut dyn FnMut(&SessionSampleRef<'_>)) -> Result<usize, E>,
     ) -> Result<usize, E> {
         let mut o = self.wait_for_writer();
-        let [flow, session] = &mut o.batches;
+        let [flow, session, _] = &mut o.batches;
         let (f0, s0) = (flow.len, session.len);
         let n = match walk(&mut |s| ingest(flow, session, s)) {
             Ok(n) => n,
@@ -489,5 +492,36 @@ impl Drop for Store {
         if let Some(w) = self.writer.take() {
             let _ = w.join();
         }
+    }
+}
+
+// Per-interface counters ([`crate::vmi_stats`]): the `vmi_stats` dataset.
+impl Store {
+    /// Adds the records of one `CVS1` frame body, all of them or (when the frame does not
+    /// decode) none.
+    pub fn ingest_vmi_stats_frame(&self, body: &[u8]) -> Result<u32, WireError> {
+        let mut o = self.wait_for_writer();
+        let b = &mut o.batches[idx(Dataset::VmiStats)];
+        let at = b.len;
+        let n = match wire::decode_vmi_stats_body_ref(body, |r| crate::vmi_stats::push_row(b, &r)) {
+            Ok(n) => n,
+            Err(e) => {
+                b.truncate(at);
+                return Err(e);
+            }
+        };
+        o.stats.vmi_stats_rows += n as u64;
+        if o.batches[idx(Dataset::VmiStats)].len >= self.inner.cfg.flush_rows {
+            self.seal(&mut o, Dataset::VmiStats);
+        }
+        Ok(n)
+    }
+
+    /// Adds owned samples (tests, benches).
+    pub fn ingest_vmi_stats(&self, samples: &[crate::vmi_stats::VmiStatsSample]) {
+        let mut buf = Vec::new();
+        wire::encode_vmi_stats_frame(samples, &mut buf);
+        self.ingest_vmi_stats_frame(&buf[8..])
+            .expect("owned samples always ingest");
     }
 }

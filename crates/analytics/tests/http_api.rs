@@ -45,7 +45,9 @@ fn exported_records_are_queried_in_opserver_shapes() {
             "FlowSeriesTable",
             "FlowRecordTable",
             "SessionSeriesTable",
-            "SessionRecordTable"
+            "SessionRecordTable",
+            "StatTable.VMIStats.raw_if_stats",
+            "StatTable.VMIStats.raw_drop_stats"
         ]
     );
     assert_eq!(tables[0]["type"], "FLOW");

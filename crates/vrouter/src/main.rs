@@ -82,7 +82,8 @@ struct Args {
     io: Io,
 
     /// The analytics collector (`cirrus-controller --collector-listen`, port 8086) that
-    /// receives this node's flow and session records; without it nothing is exported.
+    /// receives this node's flow and session records and its ports' counters
+    /// (`StatTable.VMIStats.*`); without it nothing is exported.
     #[arg(long, env = "CIRRUS_COLLECTOR")]
     collector: Option<SocketAddr>,
 
@@ -96,7 +97,8 @@ struct Args {
     )]
     ipfix: Vec<SocketAddr>,
 
-    /// Seconds between flow samples (byte and packet deltas of live flows, teardowns).
+    /// Seconds between flow samples (byte and packet deltas of live flows, teardowns) and
+    /// between samples of the ports' counters.
     #[arg(long, default_value_t = 5)]
     flow_export_interval: u64,
 

@@ -222,8 +222,10 @@ pub fn start(opts: AgentOptions, mut devices: Box<dyn Devices>) -> Result<Runnin
         RunnerConfig::default(),
     );
     let handle = runner.handle();
+    let status = Arc::new(ArcSwap::from_pointee(Status::default()));
     if let (Some(cfg), Some(parts)) = (opts.flow_export.clone(), export) {
-        crate::flow_export::start(
+        let (interval, stats) = (cfg.interval, parts.1.clone());
+        let (_, collector) = crate::flow_export::start_sharing(
             cfg,
             opts.hostname.clone(),
             opts.fabric.ip,
@@ -232,6 +234,17 @@ pub fn start(opts: AgentOptions, mut devices: Box<dyn Devices>) -> Result<Runnin
             Some(dp.clone()),
             parts,
         );
+        // Per-interface counters share the collector's queue and connection.
+        if let Some(tx) = collector {
+            crate::stats_export::start(
+                tx,
+                interval,
+                opts.hostname.clone(),
+                handle.clone(),
+                status.clone(),
+                stats,
+            );
+        }
     }
     {
         let handle = handle.clone();
@@ -273,7 +286,6 @@ pub fn start(opts: AgentOptions, mut devices: Box<dyn Devices>) -> Result<Runnin
             now: 0,
         });
     }
-    let status = Arc::new(ArcSwap::from_pointee(Status::default()));
     let node = Node {
         me,
         slots,

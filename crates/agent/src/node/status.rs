@@ -36,6 +36,10 @@ pub struct ControllerStatus {
 #[derive(Debug, Clone, Serialize)]
 pub struct PortStatus {
     pub uuid: String,
+    /// The port's fq_name, `:`-joined, once its config arrived (for the per-interface
+    /// counters, `crate::stats_export`; not shown by introspect).
+    #[serde(skip)]
+    pub fq_name: Option<String>,
     pub device: String,
     pub ifindex: u32,
     pub label: u32,
@@ -161,6 +165,7 @@ impl Node {
                 let lp = derived.ports.iter().find(|p| p.port.uuid == r.uuid);
                 PortStatus {
                     uuid: r.uuid.clone(),
+                    fq_name: lp.map(|p| p.port.fq_name.clone()),
                     device: r.name.clone(),
                     ifindex: r.ifindex,
                     label: r.label,

@@ -262,7 +262,7 @@ fn select_field(t: &Table, s: &str, at: &str) -> Result<Sel, QueryError> {
         if f == AggFn::Count {
             return Ok(Sel::Agg(f, None));
         }
-        let c = ds
+        let c = t
             .column(inner)
             .ok_or_else(|| err(at, format!("{s:?}: unknown column {inner:?}")))?;
         if matches!(f, AggFn::Sum | AggFn::Avg | AggFn::Min | AggFn::Max)
@@ -272,7 +272,7 @@ fn select_field(t: &Table, s: &str, at: &str) -> Result<Sel, QueryError> {
         }
         return Ok(Sel::Agg(f, Some(c)));
     }
-    ds.column(s)
+    t.column(s)
         .map(Sel::Col)
         .ok_or_else(|| err(at, format!("unknown column {s:?} of {}", t.name)))
 }
@@ -322,7 +322,7 @@ pub fn parse(body: &Value, now_us: i64, bounds: Bounds) -> Result<Query, QueryEr
             format!("{} has no aggregates: query the series table", t.name),
         ));
     }
-    let stored = |n: &str| ds.column(n).map(|c| (c, ds.columns()[c].kind));
+    let stored = |n: &str| t.column(n).map(|c| (c, ds.columns()[c].kind));
     let mut where_ = match body.get("where") {
         None | Some(Value::Null) => Vec::new(),
         Some(v) => clause(v, "where", &stored)?,
