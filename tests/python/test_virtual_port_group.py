@@ -4,6 +4,7 @@ physical interfaces it takes."""
 
 import pytest
 from vnc_api.exceptions import BadRequest, RefsExistError
+from vnc_api.gen.resource_xsd import VpgInterfaceParametersType
 from vnc_api.vnc_api import (Fabric, PhysicalInterface, PhysicalRouter, VirtualMachineInterface,
                              VirtualNetwork, VirtualPortGroup)
 
@@ -136,3 +137,76 @@ def test_a_group_linking_ports_is_not_deleted(vnc, name, project):
     for vmi in ports:
         vnc.virtual_machine_interface_delete(id=vmi.uuid)
     vnc.virtual_port_group_delete(id=vpg.uuid)
+
+
+def ae_nums(vnc, vpg):
+    """{interface uuid: its ref's ae_num (None without)} of a group as read back."""
+    refs = vnc.virtual_port_group_read(id=vpg.uuid).get_physical_interface_refs() or []
+    return {r["uuid"]: r["attr"].ae_num if r["attr"] else None for r in refs}
+
+
+def add(vnc, vpg, *pis, ae_num=None):
+    vpg = vnc.virtual_port_group_read(id=vpg.uuid)
+    for pi in pis:
+        attr = VpgInterfaceParametersType(ae_num=ae_num) if ae_num is not None else None
+        vpg.add_physical_interface(pi, attr)
+    vnc.virtual_port_group_update(vpg)
+    return vpg
+
+
+def remove(vnc, vpg, *pis):
+    vpg = vnc.virtual_port_group_read(id=vpg.uuid)
+    for pi in pis:
+        vpg.del_physical_interface(pi)
+    vnc.virtual_port_group_update(vpg)
+
+
+def test_ae_ids_per_router_for_groups_over_several_interfaces(vnc, name):
+    fab = fabric(vnc, name)
+    a = interfaces(vnc, name + "-a", 7)
+    b = interfaces(vnc, name + "-b", 2)
+    g1, g2, g3, g4 = (group(vnc, fab, f"vpg-{i}") for i in range(1, 5))
+    # One interface: no AE id. A second: one id for the router, on both refs, then on a third.
+    add(vnc, g1, a[0])
+    assert ae_nums(vnc, g1) == {a[0].uuid: None}
+    add(vnc, g1, a[1])
+    assert ae_nums(vnc, g1) == {a[0].uuid: 0, a[1].uuid: 0}
+    add(vnc, g1, a[2])
+    assert set(ae_nums(vnc, g1).values()) == {0}
+    # Multi-homed over two routers: an id on each, the lowest free there.
+    add(vnc, g2, a[3], b[0])
+    assert ae_nums(vnc, g2) == {a[3].uuid: 1, b[0].uuid: 0}
+    # Down to one interface: its ref's id is cleared and both routers' ids are given back.
+    remove(vnc, g2, a[3])
+    assert ae_nums(vnc, g2) == {b[0].uuid: None}
+    add(vnc, g3, a[3], a[4])
+    assert set(ae_nums(vnc, g3).values()) == {1}
+    # An id a client asks for: taken elsewhere is 400; a free one is used for the router.
+    with pytest.raises(BadRequest, match=r"AE-ID \(1\) is already allocated"):
+        add(vnc, g4, a[5], a[6], ae_num=1)
+    add(vnc, g4, a[5], a[6], ae_num=7)
+    assert set(ae_nums(vnc, g4).values()) == {7}
+    # The group holds 7 on that router: another id asked for a new interface there is 400.
+    remove(vnc, g3, a[4])
+    with pytest.raises(BadRequest, match=r"AE-ID \(7\) already allocated at PR"):
+        add(vnc, g4, a[4], ae_num=3)
+    with pytest.raises(BadRequest, match="out of range"):
+        add(vnc, g2, b[1], ae_num=128)
+    # A group's delete gives its ids back: 0 is free again on router a.
+    vnc.virtual_port_group_delete(id=g1.uuid)
+    add(vnc, g2, a[0], a[1])
+    assert ae_nums(vnc, g2) == {b[0].uuid: 0, a[0].uuid: 0, a[1].uuid: 0}
+
+
+def test_ae_ids_run_out_at_128_per_router(vnc, name):
+    fab = fabric(vnc, name)
+    pis = interfaces(vnc, name, 2 * 129)
+    for i in range(128):
+        add(vnc, group(vnc, fab, f"vpg-{i}"), pis[2 * i], pis[2 * i + 1])
+    last = group(vnc, fab, "vpg-128")
+    with pytest.raises(BadRequest, match="ResourceExhaustionError: when allocating AE-ID"):
+        add(vnc, last, pis[256], pis[257])
+    # vnc_api adds refs one ref-update at a time (in no fixed order): the first, alone, needed
+    # no id and stays; the second was refused.
+    left = ae_nums(vnc, last)
+    assert list(left.values()) == [None] and set(left) < {pis[256].uuid, pis[257].uuid}
