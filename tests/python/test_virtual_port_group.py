@@ -293,6 +293,16 @@ def test_a_baremetal_port_makes_or_joins_its_group(vnc, name, project):
         baremetal_port(vnc, project, vn[2], "bms-9", link, vpg="vpg-" + name, vlan=20)
     same = baremetal_port(vnc, project, vn[0], "bms-10", link, vpg="vpg-" + name, vlan=10)
     assert group_ports(vnc, fab, "vpg-" + name)[1] == [same.uuid]
+    # A port's VLAN changed by update is checked again, its own old place aside.
+    same = vnc.virtual_machine_interface_read(id=same.uuid)
+    same.set_virtual_machine_interface_properties(
+        VirtualMachineInterfacePropertiesType(sub_interface_vlan_tag=20))
+    with pytest.raises(BadRequest, match=r"Virtual network:\(.*\) with other vlan\(10\)"):
+        vnc.virtual_machine_interface_update(same)
+    second = vnc.virtual_machine_interface_read(id=second.uuid)
+    second.set_virtual_machine_interface_properties(
+        VirtualMachineInterfacePropertiesType(sub_interface_vlan_tag=21))
+    vnc.virtual_machine_interface_update(second)
     # A port's delete takes it out of its group.
     vnc.virtual_machine_interface_delete(id=second.uuid)
     assert group_ports(vnc, fab, "vpg-internal-0")[1] == [first.uuid]

@@ -146,6 +146,7 @@ const HOOKS: &[(&str, TypeHooks)] = &[
         "virtual-machine-interface",
         TypeHooks {
             create: port::create,
+            update: port_binding::update,
             takes: port_binding::emptied_groups,
             ..PLAIN
         },

@@ -272,7 +272,10 @@ fn check_vlans(c: &Ctx, fabric: &Obj, vpg: &Obj, vmi: &Obj) -> ApiResult<()> {
         .map(|o| o.uuid.as_str())
         .collect();
     for g in groups.iter().filter_map(|u| c.index.get(u)) {
-        for port in refs_of(g, VMI_REFS).filter_map(|u| c.index.get(u)) {
+        for port in refs_of(g, VMI_REFS)
+            .filter(|u| *u != vmi.uuid)
+            .filter_map(|u| c.index.get(u))
+        {
             let Some((v, u)) = vlan_of(port) else {
                 continue;
             };
@@ -326,6 +329,28 @@ fn check_vlans(c: &Ctx, fabric: &Obj, vpg: &Obj, vmi: &Obj) -> ApiResult<()> {
                     vpg.name()
                 ));
             }
+        }
+    }
+    Ok(())
+}
+
+/// A port in a group whose VLAN or network changes is checked again against the fabric's
+/// rules (its own old place aside). Changed links or group names on update are not handled.
+pub(super) fn update(c: &Ctx, old: &Obj, new: &mut Obj, _: &mut Planned) -> ApiResult<()> {
+    if vlan_of(old) == vlan_of(new) && network_of(old) == network_of(new) {
+        return Ok(());
+    }
+    for g in c
+        .index
+        .back_refs(&old.uuid)
+        .filter(|g| g.type_name() == "virtual-port-group")
+    {
+        if let Some(fabric) = g
+            .parent
+            .as_ref()
+            .and_then(|p| c.index.get_typed("fabric", &p.uuid))
+        {
+            check_vlans(c, fabric, g, new)?;
         }
     }
     Ok(())
