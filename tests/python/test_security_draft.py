@@ -311,3 +311,45 @@ def test_actions_need_draft_mode_and_pending_drafts_keep_it_on(vnc, scope, name)
         vnc.firewall_policy_read(fq_name=scope.draft_fq + [name + "-fp"])
     with pytest.raises(NoIdError):
         vnc.firewall_policy_read(fq_name=scope.enforced_fq(name + "-fp"))
+
+
+def test_commits_across_scopes_repoint_refs(vnc, name):
+    """A project's resources referring to global drafts (by ref, and by an endpoint's address
+    group) refer to the committed global resources once the global scope commits, in either
+    order of the two commits (TF's TestFirewallDraftModeMixedScopes)."""
+    from vnc_api.gen.resource_xsd import (ActionListType, FirewallRuleEndpointType,
+                                          SubnetListType, SubnetType)
+    glob = Scope(vnc, "global", name)
+    proj = Scope(vnc, "project", name)
+    try:
+        for first, second in ((proj, glob), (glob, proj)):
+            tag = name + ("-a" if first is proj else "-b")
+            glob.draft(True)
+            fp = glob.create(FirewallPolicy(tag + "-fp", parent_obj=glob.owner))
+            ag = glob.create(AddressGroup(tag + "-ag", parent_obj=glob.owner,
+                                          address_group_prefix=SubnetListType(
+                                              subnet=[SubnetType("10.1.0.0", 24)])))
+            assert ag.get_fq_name() == [DRAFT, tag + "-ag"]
+            proj.draft(True)
+            aps = ApplicationPolicySet(tag + "-aps", parent_obj=proj.owner)
+            aps.add_firewall_policy(vnc.firewall_policy_read(id=fp.uuid),
+                                    FirewallSequence(sequence="1.0"))
+            proj.create(aps)
+            fr = FirewallRule(tag + "-fr", parent_obj=proj.owner,
+                              action_list=ActionListType(simple_action="pass"),
+                              endpoint_1=FirewallRuleEndpointType(any=True),
+                              endpoint_2=FirewallRuleEndpointType(
+                                  address_group=":".join(ag.get_fq_name())),
+                              direction="<>", service=FirewallServiceType(protocol="tcp"))
+            proj.create(fr)
+            vnc.commit_security(first.flag)
+            vnc.commit_security(second.flag)
+            aps = vnc.application_policy_set_read(fq_name=proj.enforced_fq(tag + "-aps"))
+            (ref,) = aps.get_firewall_policy_refs()
+            assert ref["uuid"] == fp.uuid and ref["to"] == GLOBAL_PM + [tag + "-fp"]
+            fr = vnc.firewall_rule_read(fq_name=proj.enforced_fq(tag + "-fr"))
+            assert fr.get_endpoint_2().get_address_group() == ":".join(GLOBAL_PM + [tag + "-ag"])
+            assert [r["uuid"] for r in fr.get_address_group_refs()] == [ag.uuid]
+    finally:
+        proj.cleanup()
+        glob.cleanup()

@@ -3,8 +3,10 @@
 //! resource, keeping its uuid; an updated one's body replaces the resource's; a deleted one
 //! deletes it), `discard` drops them. Draft mode stays on. Either runs as one transaction while
 //! the scope is held: other changes to its security resources get 400 meanwhile, and so does a
-//! second action. Unlike Contrail's sequence of internal requests, a commit that would leave a
-//! ref to a deleted resource changes nothing (409).
+//! second action. What refers to a committed draft from outside the commit (another scope's
+//! resources) is re-pointed to the committed resource in the same transaction. Unlike
+//! Contrail's sequence of internal requests, a commit that would leave a ref to a deleted
+//! resource changes nothing (409).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -204,11 +206,30 @@ fn plan_commit(index: &Index, scope: &Obj, pm: &Obj) -> ApiResult<Planned> {
             ),
         }
     }
+    let drafted: Vec<String> = out.keys().cloned().collect();
     for mut o in commits {
         o.body.remove(super::STATE);
         retarget_refs(&mut o, pm, owner, &renamed);
         p.put(keys::fqn(o.type_name(), &o.fq_str), o.uuid.clone());
         out.insert(o.uuid.clone(), Some(o));
+    }
+    // Resources outside this commit (another scope's, or its drafts) that refer to these drafts
+    // refer to the committed resources instead.
+    let mut others: HashMap<String, Obj> = HashMap::new();
+    for d in &drafted {
+        for r in index.back_refs(d) {
+            if out.contains_key(&r.uuid) {
+                continue;
+            }
+            let o = others
+                .entry(r.uuid.clone())
+                .or_insert_with(|| (**r).clone());
+            p.at_revision(keys::obj(&r.uuid), r.revision);
+            retarget_refs(o, pm, owner, &renamed);
+        }
+    }
+    for (u, o) in others {
+        out.insert(u, Some(o));
     }
     finish(index, out, p)
 }
