@@ -72,6 +72,19 @@ def test_project_quota_wins_over_the_default(api, tenant):
         api.virtual_network_create(network(tenant)[0])
 
 
+def test_default_bounds_again_once_an_update_clears_the_projects_quota(api, tenant):
+    tenant.set_quota(QuotaType(virtual_network=5))
+    api.project_update(tenant)
+    for _ in range(2):
+        api.virtual_network_create(network(tenant)[0])
+    tenant = api.project_read(id=tenant.uuid)
+    tenant.set_quota(QuotaType(virtual_network=None))
+    api.project_update(tenant)
+    # The type's default (2) bounds the project again.
+    with pytest.raises(OverQuota):
+        api.virtual_network_create(network(tenant)[0])
+
+
 def test_defaults_item_bounds_other_quota_types_only(api, tenant):
     for _ in range(4):
         api.network_ipam_create(NetworkIpam(str(uuid.uuid4()), parent_obj=tenant))

@@ -144,6 +144,24 @@ def test_routing_policy_asn_and_term_type(vnc, project, name):
         vnc.routing_policy_update(rp)
 
 
+def test_routing_policy_community_patterns(vnc, project, name):
+    """Contrail's `_validate_communityattribute_type`: number:number, either side a wildcard."""
+    from vnc_api.gen.resource_xsd import ActionCommunityType, CommunityListType
+
+    def policy(n, communities):
+        term = PolicyTermType(term_action_list=TermActionListType(update=ActionUpdateType(
+            community=ActionCommunityType(add=CommunityListType(community=communities)))))
+        return RoutingPolicy(n, project, routing_policy_entries=PolicyStatementType(term=[term]))
+    good = ["*:*", "*:.*", ".*:*", "123:*", "123:.*", "*:123", ".*:123", ".*:.*", "no-export"]
+    vnc.routing_policy_create(policy(name, good))
+    got = vnc.routing_policy_read(fq_name=project.get_fq_name() + [name])
+    term = got.get_routing_policy_entries().get_term()[0]
+    assert term.get_term_action_list().get_update().get_community().get_add().get_community() == good
+    for bad in ["a:b", "65536:*", "123"]:
+        with pytest.raises(BadRequest, match="community"):
+            vnc.routing_policy_create(policy(name + "-bad", [bad]))
+
+
 def test_qos_config_code_points(vnc, project, name):
     def qos(n, **entries):
         return QosConfig(n, project, qos_config_type="project", default_forwarding_class_id=0, **{

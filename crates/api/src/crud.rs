@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use crate::auth::READ;
+use crate::draft::{self, Outcome};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Params, base_url, caller, flag, json_response, parse_body, resource};
 use crate::ops;
@@ -54,7 +55,18 @@ pub async fn create(
         ..Selection::default()
     };
     let v = render(&obj, &state.index(), &base_url(&headers), &sel);
-    Ok(json_response(&json!({ ty.name.as_str(): v })))
+    Ok(accepted_if(
+        draft::state(&obj).is_some(),
+        json_response(&json!({ ty.name.as_str(): v })),
+    ))
+}
+
+/// Contrail answers a write that only made a security draft with 202 Accepted.
+fn accepted_if(pending: bool, mut resp: Response) -> Response {
+    if pending {
+        *resp.status_mut() = StatusCode::ACCEPTED;
+    }
+    resp
 }
 
 /// What `fields`, `exclude_*` ask for on a single-object read.
@@ -149,11 +161,12 @@ pub async fn update(
         return Ok(StatusCode::OK.into_response());
     }
     let input = unwrap_envelope(&ty.name, parse_body(&body)?)?;
-    let obj = ops::update(&state, &caller, &ty.name, &uuid, &input).await?;
-    tracing::info!(r#type = %ty.name, fq_name = %obj.fq_str, uuid = %obj.uuid, "updated");
+    let (obj, outcome) = ops::update_outcome(&state, &caller, &ty.name, &uuid, &input).await?;
+    tracing::info!(r#type = %ty.name, fq_name = %obj.fq_str, uuid = %obj.uuid, ?outcome, "updated");
     let href = crate::render::href(&base_url(&headers), &ty.name, &uuid);
-    Ok(json_response(
-        &json!({ ty.name.as_str(): {"uuid": uuid, "href": href} }),
+    Ok(accepted_if(
+        outcome == Outcome::Pending,
+        json_response(&json!({ ty.name.as_str(): {"uuid": uuid, "href": href} })),
     ))
 }
 
@@ -164,7 +177,10 @@ pub async fn delete(
 ) -> ApiResult<Response> {
     let ty = resource(&type_name)?;
     let caller = caller(&state, &headers)?;
-    ops::delete(&state, &caller, &ty.name, &uuid).await?;
-    tracing::info!(r#type = %ty.name, uuid = %uuid, "deleted");
-    Ok(StatusCode::OK.into_response())
+    let outcome = ops::delete_outcome(&state, &caller, &ty.name, &uuid).await?;
+    tracing::info!(r#type = %ty.name, uuid = %uuid, ?outcome, "deleted");
+    Ok(accepted_if(
+        outcome == Outcome::Pending,
+        StatusCode::OK.into_response(),
+    ))
 }

@@ -33,7 +33,12 @@ pub fn check_fields(
                 } else {
                     resolve_refs(index, ty, &def.to, field, what, value)?
                 };
-                out.set.insert(field.clone(), Value::Array(refs));
+                // No refs left is no field at all, as Contrail reads it back (the client's None).
+                if refs.is_empty() {
+                    out.unset.push(field.clone());
+                } else {
+                    out.set.insert(field.clone(), Value::Array(refs));
+                }
             }
             Some(FieldKind::Prop(_)) if value.is_null() => out.unset.push(field.clone()),
             Some(FieldKind::Prop(_)) => {

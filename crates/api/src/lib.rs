@@ -9,6 +9,7 @@ pub mod alloc;
 pub mod auth;
 pub mod crud;
 pub mod defaults;
+pub mod draft;
 pub mod error;
 pub mod fields;
 pub mod hbs_get;

@@ -9,6 +9,7 @@ use cirrus_model::ResourceType;
 use serde_json::{Map, Value, json};
 
 use crate::auth::{Caller, WRITE};
+use crate::draft::{self, Outcome};
 use crate::error::{ApiError, ApiResult};
 use crate::fields::{Changes, check_fields, fq_name};
 use crate::hooks::{self, Ctx};
@@ -180,6 +181,23 @@ pub fn plan_create(
         }
         None => uuid::Uuid::new_v4().to_string(),
     };
+    // In a scope in draft mode a security resource is created as a draft (202).
+    let draft_scope = parent
+        .as_ref()
+        .filter(|_| draft::is_security(&ty.name))
+        .and_then(|par| draft::scope_of(index, par));
+    if let Some(s) = &draft_scope {
+        draft::check_unlocked(reserved, s, &ty.name)?;
+        draft::check_create(
+            index,
+            s,
+            &ty.name,
+            fq_name.last().map_or("", String::as_str),
+        )?;
+    }
+    let draft_identity = draft_scope
+        .as_ref()
+        .map(|s| draft::draft_identity(s, fq_name.last().map_or("", String::as_str)));
     let changes = check_fields(index, ty, &what, input)?;
     caller.check_create_visible(&what, changes.set.get("id_perms"))?;
     let mut body = Map::new();
@@ -214,8 +232,11 @@ pub fn plan_create(
     };
     let mut p = Planned::default();
     // Compare 0 is the fq_name guard: losing it means another request created the same name.
+    let final_fq = draft_identity
+        .as_ref()
+        .map_or(obj.fq_str.clone(), |(fq, _)| fq.join(":"));
     p.absent(
-        keys::fqn(&ty.name, &obj.fq_str),
+        keys::fqn(&ty.name, &final_fq),
         Some(format!("{what} already exists")),
     );
     p.absent(
@@ -226,6 +247,7 @@ pub fn plan_create(
         p.at_revision(keys::obj(&par.uuid), par.revision);
     }
     crate::quota::check_create(index, quotas, &obj, caller, &what, &mut p)?;
+    draft::check_refs(index, &obj, None)?;
     let mut seen = HashSet::new();
     guard_refs(index, &obj, &mut p, &mut seen);
     let companions = hooks::on_create(
@@ -239,6 +261,13 @@ pub fn plan_create(
         &mut obj,
         &mut p,
     )?;
+    // The type's rules and hooks saw the resource where it will live once committed.
+    if let Some((fq, par)) = draft_identity {
+        obj.fq_str = fq.join(":");
+        obj.fq_name = fq;
+        obj.parent = Some(par);
+        draft::mark(&mut obj, "created");
+    }
     for o in std::iter::once(&obj).chain(&companions) {
         if o.uuid != obj.uuid {
             p.absent(
@@ -259,11 +288,12 @@ pub fn plan_update(
     caller: &Caller,
     old: &Obj,
     input: &Map<String, Value>,
-) -> ApiResult<Planned> {
+) -> ApiResult<(Planned, Outcome)> {
     plan_update_with(index, reserved, quotas, caller, old, input, &Map::new())
 }
 
-/// An update that also records element positions of list properties (see [`POSITIONS`]).
+/// An update that also records element positions of list properties (see [`POSITIONS`]). A
+/// security resource in a scope in draft mode is not changed: its draft is (made if need be).
 pub fn plan_update_with(
     index: &Index,
     reserved: &Reservations,
@@ -272,9 +302,45 @@ pub fn plan_update_with(
     old: &Obj,
     input: &Map<String, Value>,
     positions: &Map<String, Value>,
-) -> ApiResult<Planned> {
-    let what = format!("{} {}", old.type_name(), old.fq_str);
+) -> ApiResult<(Planned, Outcome)> {
     caller.check(old, WRITE)?;
+    if draft::is_draft(old) {
+        draft::check_not_pending_delete(old, &old.fq_str)?;
+    } else if let Some(s) = draft::scope_of_obj(index, old) {
+        draft::check_unlocked(reserved, &s, old.type_name())?;
+        if let Some(d) = draft::pending_of(index, &s, old) {
+            draft::check_not_pending_delete(d, &old.fq_str)?;
+            let retargeted = draft::retarget_input(input);
+            let (new, mut p) = updated(index, reserved, quotas, d, &retargeted, positions)?;
+            p.put(keys::obj(&new.uuid), new.to_stored());
+            return Ok((p, Outcome::Pending));
+        }
+        let (new, mut p) = updated(index, reserved, quotas, old, input, positions)?;
+        let d = draft::copy(&s, &new, "updated");
+        p.absent(
+            keys::fqn(d.type_name(), &d.fq_str),
+            Some(format!("{} {} already exists", d.type_name(), d.fq_str)),
+        );
+        p.put(keys::obj(&d.uuid), d.to_stored());
+        p.put(keys::fqn(d.type_name(), &d.fq_str), d.uuid.clone());
+        return Ok((p, Outcome::Pending));
+    }
+    let (new, mut p) = updated(index, reserved, quotas, old, input, positions)?;
+    p.put(keys::obj(&new.uuid), new.to_stored());
+    Ok((p, Outcome::Applied))
+}
+
+/// `old` with the update applied, checked and with its type's hooks run; the plan holds
+/// everything but the object's own put.
+fn updated(
+    index: &Index,
+    reserved: &Reservations,
+    quotas: &QuotaDefaults,
+    old: &Obj,
+    input: &Map<String, Value>,
+    positions: &Map<String, Value>,
+) -> ApiResult<(Obj, Planned)> {
+    let what = format!("{} {}", old.type_name(), old.fq_str);
     if let Some(fq) = input.get("fq_name").filter(|v| !v.is_null())
         && cirrus_model::parse_fq_name("fq_name", fq).ok().as_ref() != Some(&old.fq_name)
     {
@@ -352,14 +418,50 @@ pub fn plan_update_with(
         &mut new,
         &mut p,
     )?;
-    p.put(keys::obj(&new.uuid), new.to_stored());
-    Ok(p)
+    draft::check_refs(index, &new, Some(old))?;
+    Ok((new, p))
 }
 
-pub fn plan_delete(index: &Index, caller: &Caller, obj: &Obj) -> ApiResult<Planned> {
-    let what = format!("{} {}", obj.type_name(), obj.fq_str);
+pub fn plan_delete(
+    index: &Index,
+    reserved: &Reservations,
+    caller: &Caller,
+    obj: &Obj,
+) -> ApiResult<(Planned, Outcome)> {
     caller.check_delete(obj)?;
     crate::rules::check_delete(index, obj)?;
+    if !draft::is_draft(obj)
+        && let Some(s) = draft::scope_of_obj(index, obj)
+    {
+        draft::check_unlocked(reserved, &s, obj.type_name())?;
+        draft::check_delete_refs(index, obj)?;
+        let mut p = Planned::default();
+        p.at_revision(keys::obj(&obj.uuid), obj.revision);
+        match draft::pending_of(index, &s, obj) {
+            Some(d) if draft::state(d) == Some("deleted") => {}
+            Some(d) => {
+                let mut d2 = (**d).clone();
+                draft::mark(&mut d2, "deleted");
+                p.at_revision(keys::obj(&d.uuid), d.revision);
+                p.put(keys::obj(&d2.uuid), d2.to_stored());
+            }
+            None => {
+                let d = draft::copy(&s, obj, "deleted");
+                p.absent(
+                    keys::fqn(d.type_name(), &d.fq_str),
+                    Some(format!("{} {} already exists", d.type_name(), d.fq_str)),
+                );
+                p.put(keys::obj(&d.uuid), d.to_stored());
+                p.put(keys::fqn(d.type_name(), &d.fq_str), d.uuid.clone());
+            }
+        }
+        return Ok((p, Outcome::Pending));
+    }
+    plan_delete_now(index, obj).map(|p| (p, Outcome::Applied))
+}
+
+fn plan_delete_now(index: &Index, obj: &Obj) -> ApiResult<Planned> {
+    let what = format!("{} {}", obj.type_name(), obj.fq_str);
     let cascade = hooks::cascade(index, obj);
     let going: HashSet<&str> = std::iter::once(obj.uuid.as_str())
         .chain(cascade.iter().map(|o| o.uuid.as_str()))
@@ -489,21 +591,33 @@ pub async fn update(
     uuid: &str,
     input: &Map<String, Value>,
 ) -> ApiResult<Arc<Obj>> {
-    write::run(state, |idx, res| {
+    Ok(update_outcome(state, caller, type_name, uuid, input)
+        .await?
+        .0)
+}
+
+/// [`update`], saying whether the change was applied or went to a draft.
+pub async fn update_outcome(
+    state: &ApiState,
+    caller: &Caller,
+    type_name: &str,
+    uuid: &str,
+    input: &Map<String, Value>,
+) -> ApiResult<(Arc<Obj>, Outcome)> {
+    let (outcome, _) = write::run(state, |idx, res| {
         let old = idx
             .get_typed(type_name, uuid)
             .ok_or_else(|| ApiError::no_object(type_name, uuid))?;
-        Ok((
-            plan_update(idx, res, &state.quota_defaults, caller, old, input)?,
-            (),
-        ))
+        let (p, outcome) = plan_update(idx, res, &state.quota_defaults, caller, old, input)?;
+        Ok((p, outcome))
     })
     .await?;
-    state
+    let obj = state
         .index()
         .get(uuid)
         .cloned()
-        .ok_or_else(|| ApiError::no_object(type_name, uuid))
+        .ok_or_else(|| ApiError::no_object(type_name, uuid))?;
+    Ok((obj, outcome))
 }
 
 pub async fn delete(
@@ -512,14 +626,26 @@ pub async fn delete(
     type_name: &str,
     uuid: &str,
 ) -> ApiResult<()> {
-    write::run(state, |idx, _| {
+    delete_outcome(state, caller, type_name, uuid).await?;
+    Ok(())
+}
+
+/// [`delete`], saying whether the object went or a pending delete was drafted.
+pub async fn delete_outcome(
+    state: &ApiState,
+    caller: &Caller,
+    type_name: &str,
+    uuid: &str,
+) -> ApiResult<Outcome> {
+    let (outcome, _) = write::run(state, |idx, res| {
         let obj = idx
             .get_typed(type_name, uuid)
             .ok_or_else(|| ApiError::no_object(type_name, uuid))?;
-        Ok((plan_delete(idx, caller, obj)?, ()))
+        let (p, outcome) = plan_delete(idx, res, caller, obj)?;
+        Ok((p, outcome))
     })
     .await?;
-    Ok(())
+    Ok(outcome)
 }
 
 /// Replaces one object's body through `f` (ref-update, prop collections, chown, chmod, set-tag),
@@ -536,7 +662,7 @@ pub async fn modify(
             .ok_or_else(|| ApiError::not_found(format!("No object found for id {uuid}")))?;
         let input = f(idx, old)?;
         Ok((
-            plan_update(idx, res, &state.quota_defaults, caller, old, &input)?,
+            plan_update(idx, res, &state.quota_defaults, caller, old, &input)?.0,
             (),
         ))
     })
@@ -570,7 +696,8 @@ pub async fn modify_with_positions(
                 old,
                 &input,
                 &positions,
-            )?,
+            )?
+            .0,
             (),
         ))
     })

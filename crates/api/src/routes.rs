@@ -62,6 +62,11 @@ fn table() -> Vec<Route> {
         route("chown", "/chown", post(actions::chown)),
         route("hbs-get", "/hbs-get", post(crate::hbs_get::hbs_get)),
         route("chmod", "/chmod", post(actions::chmod)),
+        route(
+            "security-policy-draft",
+            "/security-policy-draft",
+            post(crate::draft::commit::security_policy_draft),
+        ),
         route("set-tag", "/set-tag", post(actions::set_tag)),
         route("obj-perms", "/obj-perms", get(actions::obj_perms)),
         route(

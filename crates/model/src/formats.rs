@@ -91,9 +91,13 @@ pub fn check_community(s: &str) -> Result<(), String> {
     if WELL_KNOWN_COMMUNITIES.contains(&s) {
         return Ok(());
     }
+    // Contrail's `_validate_communityattribute_type`: `number:number`, either side possibly a
+    // wildcard (`*`, `.*`) for matching, as its pattern `(\.?\*?|[0-9]+):(\.?\*?|[0-9]+)` allows.
     let digits = |p: &str| !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit());
+    let part = |p: &str| digits(p) || matches!(p, "*" | ".*");
     match s.split_once(':') {
-        Some((asn, val)) if digits(asn) && digits(val) => match asn.parse::<u64>() {
+        Some((asn, val)) if part(asn) && part(val) => match asn.parse::<u64>() {
+            Err(_) => Ok(()),
             Ok(n) if n <= 65535 => Ok(()),
             _ => Err(format!(
                 "community `{}`: ASN must not exceed 65535",
@@ -191,6 +195,13 @@ mod tests {
         assert!(check_community("65536:1").is_err());
         assert!(check_community("a:b").is_err());
         assert!(check_community("64512").is_err());
+        for wildcard in [
+            "*:*", "*:.*", ".*:*", "123:*", "123:.*", "*:123", ".*:123", ".*:.*",
+        ] {
+            assert!(check_community(wildcard).is_ok(), "{wildcard}");
+        }
+        assert!(check_community("**:1").is_err());
+        assert!(check_community("65536:*").is_err());
     }
 
     #[test]

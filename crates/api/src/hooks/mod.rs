@@ -20,6 +20,7 @@ mod host_based_service;
 mod ipam;
 mod network;
 mod port;
+mod port_binding;
 mod project;
 mod security_draft;
 mod security_group;
@@ -66,7 +67,11 @@ struct TypeHooks {
     /// Children by (type, name) that go away with the object: the server's companions of a type
     /// a client also creates (a project's default application policy set).
     cascade_named: &'static [(&'static str, &'static str)],
+    /// Other objects that go away with it, not its children (a host-based service's networks).
+    takes: Takes,
 }
+
+type Takes = fn(&Index, &Obj) -> Vec<Arc<Obj>>;
 
 const PLAIN: TypeHooks = TypeHooks {
     create: |_, _, _| Ok(vec![]),
@@ -74,6 +79,7 @@ const PLAIN: TypeHooks = TypeHooks {
     delete: |_, _, _| {},
     cascade: &[],
     cascade_named: &[],
+    takes: |_, _| vec![],
 };
 
 /// The hooks, by resource type; types not named here are plain storage.
@@ -98,6 +104,7 @@ const HOOKS: &[(&str, TypeHooks)] = &[
             delete: network::delete,
             cascade_named: &[],
             cascade: &["routing-instance", "access-control-list"],
+            ..PLAIN
         },
     ),
     (
@@ -123,8 +130,7 @@ const HOOKS: &[(&str, TypeHooks)] = &[
             create: tag::create,
             update: tag::update,
             delete: tag::delete,
-            cascade_named: &[],
-            cascade: &[],
+            ..PLAIN
         },
     ),
     (
@@ -133,14 +139,15 @@ const HOOKS: &[(&str, TypeHooks)] = &[
             create: tag::type_create,
             update: tag::type_update,
             delete: tag::type_delete,
-            cascade_named: &[],
-            cascade: &[],
+            ..PLAIN
         },
     ),
     (
         "virtual-machine-interface",
         TypeHooks {
             create: port::create,
+            update: port_binding::update,
+            takes: port_binding::emptied_groups,
             ..PLAIN
         },
     ),
@@ -156,6 +163,7 @@ const HOOKS: &[(&str, TypeHooks)] = &[
         "host-based-service",
         TypeHooks {
             create: host_based_service::create,
+            takes: host_based_service::derived,
             ..PLAIN
         },
     ),
@@ -180,8 +188,7 @@ const HOOKS: &[(&str, TypeHooks)] = &[
             create: addresses::create_instance_ip,
             update: addresses::update,
             delete: addresses::delete,
-            cascade_named: &[],
-            cascade: &[],
+            ..PLAIN
         },
     ),
     (
@@ -190,8 +197,7 @@ const HOOKS: &[(&str, TypeHooks)] = &[
             create: addresses::create_in_pool,
             update: addresses::update,
             delete: addresses::delete,
-            cascade_named: &[],
-            cascade: &[],
+            ..PLAIN
         },
     ),
     (
@@ -200,8 +206,7 @@ const HOOKS: &[(&str, TypeHooks)] = &[
             create: addresses::create_in_pool,
             update: addresses::update,
             delete: addresses::delete,
-            cascade_named: &[],
-            cascade: &[],
+            ..PLAIN
         },
     ),
 ];
@@ -271,12 +276,9 @@ pub fn drop_refs_to(obj: &mut Obj, target: &str) {
 /// Objects that go away together with `obj` (its type's `cascade` children).
 pub fn cascade(index: &Index, obj: &Obj) -> Vec<Arc<Obj>> {
     let mut going = children_going(index, obj);
-    // A host-based service's left and right networks are its project's children, not its own.
-    if obj.type_name() == "host-based-service" {
-        for vn in host_based_service::derived(index, obj) {
-            going.extend(children_going(index, &vn));
-            going.push(vn);
-        }
+    for o in (hooks_of(obj.type_name()).takes)(index, obj) {
+        going.extend(children_going(index, &o));
+        going.push(o);
     }
     going
 }

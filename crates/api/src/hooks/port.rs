@@ -1,5 +1,6 @@
 //! Ports (virtual machine interfaces): a MAC from the port's uuid when the client gives none,
-//! a network they are on, and their link to that network's primary routing instance.
+//! a network they are on, and their link to that network's primary routing instance; a
+//! bare-metal port's virtual port group (`port_binding.rs`).
 
 use serde_json::{Value, json};
 
@@ -9,7 +10,7 @@ use crate::index::Index;
 use crate::object::Obj;
 use crate::write::Planned;
 
-pub(super) fn create(c: &Ctx, obj: &mut Obj, _: &mut Planned) -> ApiResult<Companions> {
+pub(super) fn create(c: &Ctx, obj: &mut Obj, p: &mut Planned) -> ApiResult<Companions> {
     let has_mac = obj
         .body
         .get("virtual_machine_interface_mac_addresses")
@@ -28,7 +29,9 @@ pub(super) fn create(c: &Ctx, obj: &mut Obj, _: &mut Planned) -> ApiResult<Compa
         )));
     }
     native_instance_ref(c.index, obj);
-    Ok(vec![])
+    Ok(super::port_binding::create(c, obj, p)?
+        .into_iter()
+        .collect())
 }
 
 /// A port refers to its network's primary routing instance with `direction: both` from its

@@ -3,10 +3,8 @@
 //! project, or for the global system config, makes the scope's dedicated policy management
 //! `draft-policy-management` (the project's child; for the global scope, top level); turning it
 //! off deletes it, refused (409) while it holds pending security resources. A project's goes
-//! with the project.
-//!
-//! Not built: the draft copies of firewall resources made under it while draft mode is on, and
-//! the `security-policy-draft` commit/discard action.
+//! with the project. The draft copies made under it and the commit/discard action are
+//! `crate::draft`.
 
 use serde_json::{Map, Value};
 
@@ -16,7 +14,7 @@ use crate::keys;
 use crate::object::Obj;
 use crate::write::Planned;
 
-pub(crate) const DRAFT_PM: &str = "draft-policy-management";
+pub(crate) const DRAFT_PM: &str = crate::draft::DRAFT_PM;
 const FLAG: &str = "enable_security_policy_draft";
 
 fn enabled(o: &Obj) -> bool {
