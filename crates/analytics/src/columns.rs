@@ -7,6 +7,8 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
+use crate::intern::{self, StrIndex};
+
 /// A small multiplicative hasher (FxHash's): the dictionaries hash short strings per row.
 #[derive(Default, Clone, Copy)]
 pub struct FxHasher(u64);
@@ -25,6 +27,10 @@ impl Hasher for FxHasher {
     }
     fn write_u64(&mut self, i: u64) {
         self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(SEED);
+    }
+    fn write_u128(&mut self, i: u128) {
+        self.write_u64(i as u64);
+        self.write_u64((i >> 64) as u64);
     }
     fn write_u32(&mut self, i: u32) {
         self.write_u64(i as u64);
@@ -54,7 +60,7 @@ pub type FxMap<K, V> = HashMap<K, V, FxBuild>;
 pub struct StrCol {
     pub dict: Vec<Arc<str>>,
     pub ids: Vec<u32>,
-    lookup: FxMap<Arc<str>, u32>,
+    lookup: StrIndex,
     /// The id pushed last: runs of one value (a frame's vrouter, an empty rule) skip the
     /// hash lookup.
     last: u32,
@@ -65,19 +71,21 @@ pub struct StrCol {
 
 impl StrCol {
     /// The index of `s` in the dictionary, adding it when new.
+    #[inline]
     pub fn intern(&mut self, s: &str) -> u32 {
-        if let Some(&i) = self.lookup.get(s) {
+        let h = intern::hash(s.as_bytes());
+        if let Some(i) = self.lookup.find(&self.dict, s.as_bytes(), h) {
             return i;
         }
         let i = self.dict.len() as u32;
-        let a: Arc<str> = Arc::from(s);
-        self.dict.push(a.clone());
-        self.lookup.insert(a, i);
+        self.dict.push(Arc::from(s));
+        self.lookup.insert(&self.dict, h, i);
         i
     }
+    #[inline]
     pub fn push(&mut self, s: &str) {
         if let Some(d) = self.dict.get(self.last as usize)
-            && **d == *s
+            && intern::same(d.as_bytes(), s.as_bytes())
         {
             self.ids.push(self.last);
             return;
@@ -89,6 +97,7 @@ impl StrCol {
     /// Pushes the value `fmt` writes for `key`, formatting it only the first time this
     /// column sees `key` (keys must map to one value each).
     /// `None`: no key; the value is formatted and interned.
+    #[inline]
     pub fn push_keyed(&mut self, key: Option<u128>, fmt: impl FnOnce(&mut String)) {
         let Some(key) = key else {
             let mut s = String::new();

@@ -19,6 +19,8 @@ pub mod http;
 #[cfg(feature = "server")]
 pub mod ingest;
 #[cfg(feature = "server")]
+pub mod intern;
+#[cfg(feature = "server")]
 pub mod parquet_io;
 #[cfg(feature = "server")]
 pub mod parquet_strings;

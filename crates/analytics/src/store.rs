@@ -191,15 +191,15 @@ fn read_file(
     ds: Dataset,
     f: &FileRef,
     wanted: &[usize],
-    from: i64,
-    to: i64,
-    each: &mut impl FnMut(&Batch),
+    range: (i64, i64),
+    scratch: &mut parquet_io::Scratch,
+    each: &mut dyn FnMut(&Batch),
 ) -> Result<(), FileError> {
-    match parquet_io::read(ds, &f.path, wanted, from, to) {
-        Ok(batches) => batches.iter().for_each(each),
+    match parquet_io::read(ds, &f.path, wanted, range, scratch, each) {
         // Removed by retention between listing and reading.
         Err(FileError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(e),
+        Ok(()) => {}
     }
     Ok(())
 }
@@ -409,9 +409,11 @@ impl Store {
             let mem = o.sealed.iter().filter(|s| s.ds == ds);
             (o.next_seq, mem.map(|s| (s.seq, s.batch.clone())).collect())
         };
+        let mut scratch = parquet_io::Scratch::default();
+        let range = (from, to);
         for f in self.files(ds, from, to) {
             if f.seq < next_seq && !in_memory.iter().any(|(s, _)| *s == f.seq) {
-                read_file(ds, &f, wanted, from, to, &mut each)?;
+                read_file(ds, &f, wanted, range, &mut scratch, &mut each)?;
             }
         }
         for (_, b) in &in_memory {
@@ -429,7 +431,7 @@ impl Store {
             for f in self.files(ds, from, to) {
                 if f.seq >= next_seq && !late.iter().any(|(s, _)| *s == f.seq) {
                     late.push((f.seq, None));
-                    read_file(ds, &f, wanted, from, to, &mut each)?;
+                    read_file(ds, &f, wanted, range, &mut scratch, &mut each)?;
                 }
             }
         }
