@@ -247,7 +247,7 @@ impl Batch {
     }
 
     /// This batch as queries read it: raw uuid columns among `wanted` become string
-    /// columns (borrowed unchanged when there are none).
+    /// columns (borrowed unchanged when there are none); `T` (column 0) is always kept.
     pub fn readable(&self, wanted: &[usize]) -> std::borrow::Cow<'_, Batch> {
         let raw = |c: &usize| matches!(self.cols.get(*c), Some(Some(Col::Uuid(_))));
         if !wanted.iter().any(raw) {
@@ -257,7 +257,8 @@ impl Batch {
             cols: vec![None; self.cols.len()],
             len: self.len,
         };
-        for &c in wanted {
+        // T too: the caller checks the range on it.
+        for &c in wanted.iter().chain([0].iter()) {
             b.cols[c] = match &self.cols[c] {
                 Some(Col::Uuid(u)) => Some(Col::Str(u.to_str_col())),
                 other => other.clone(),

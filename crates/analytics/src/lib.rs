@@ -21,6 +21,8 @@ pub mod ingest;
 #[cfg(feature = "server")]
 pub mod intern;
 #[cfg(feature = "server")]
+pub mod parquet_dict;
+#[cfg(feature = "server")]
 pub mod parquet_io;
 #[cfg(feature = "server")]
 pub mod parquet_strings;

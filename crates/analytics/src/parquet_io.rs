@@ -1,13 +1,14 @@
-//! Batches to and from Parquet files: one row group per flushed batch, every column
-//! required (no nulls), strings dictionary-encoded by Parquet, pages compressed with zstd,
-//! min/max statistics per row group so a query skips row groups outside its time range and
-//! reads only the columns it names.
+//! Batches to and from Parquet files: a flushed batch in `T` order, in row groups of 128Ki
+//! rows, every column required (no nulls), strings dictionary-encoded (from the batch's own
+//! dictionaries, `parquet_dict.rs`), `T` delta-encoded, pages compressed with zstd, `T`
+//! min/max statistics per row group so a query skips row groups outside its time range,
+//! reads `T` only for the row groups its range cuts, and reads only the columns it names.
 
 use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
 
-use parquet::basic::{Compression, ZstdLevel};
+use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::column::reader::{ColumnReader, get_typed_column_reader};
 use parquet::data_type::{ByteArray, ByteArrayType, Int64Type};
 use parquet::errors::ParquetError;
@@ -18,6 +19,7 @@ use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::{ColumnPath, Type};
 
 use crate::columns::{Batch, Col, Kind};
+use crate::parquet_dict::{self, Zstd};
 use crate::parquet_strings::{PageError, read_str_column};
 use crate::schema::Dataset;
 
@@ -71,8 +73,40 @@ fn schema(ds: Dataset) -> Arc<Type> {
     )
 }
 
+/// Rows per row group: a query whose time range covers a row group's whole `T` range
+/// does not read `T` at all.
+const GROUP_ROWS: usize = 1 << 17;
+
+/// The rows of `batch` in `T` order (`None`: already in order).
+fn time_order(t: &[i64]) -> Option<Vec<u32>> {
+    if t.windows(2).all(|w| w[0] <= w[1]) {
+        return None;
+    }
+    let mut o: Vec<(i64, u32)> = t.iter().enumerate().map(|(i, &v)| (v, i as u32)).collect();
+    o.sort_unstable();
+    Some(o.into_iter().map(|(_, i)| i).collect())
+}
+
+/// `vals` of the rows `rows` (positions in `order`, or rows themselves without one).
+fn gather<'a, T: Copy>(
+    vals: &'a [T],
+    order: Option<&[u32]>,
+    rows: std::ops::Range<usize>,
+    buf: &'a mut Vec<T>,
+) -> &'a [T] {
+    match order {
+        None => &vals[rows],
+        Some(o) => {
+            buf.clear();
+            buf.extend(o[rows].iter().map(|&r| vals[r as usize]));
+            buf
+        }
+    }
+}
+
 /// Writes `batch` (every column present) as a new file at `path` (via a temporary name,
-/// renamed when complete, so readers never see half a file). Returns its size in bytes.
+/// renamed when complete, so readers never see half a file), its rows in `T` order in row
+/// groups of [`GROUP_ROWS`]. Returns its size in bytes.
 pub fn write(ds: Dataset, batch: &Batch, path: &Path) -> Result<u64, FileError> {
     let p = path.display().to_string();
     let io = |source| FileError::Io {
@@ -85,13 +119,16 @@ pub fn write(ds: Dataset, batch: &Batch, path: &Path) -> Result<u64, FileError> 
     };
     let tmp = path.with_extension("tmp");
     let file = File::create(&tmp).map_err(io)?;
+    let t = ColumnPath::from("T");
     let mut props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("level 3")))
-        .set_max_row_group_row_count(Some(1 << 20))
         // Only T's range is used (to skip row groups): min/max of every string column
         // costs a comparison per value.
         .set_statistics_enabled(EnabledStatistics::None)
-        .set_column_statistics_enabled(ColumnPath::from("T"), EnabledStatistics::Chunk);
+        .set_column_statistics_enabled(t.clone(), EnabledStatistics::Chunk)
+        // T in order: small deltas.
+        .set_column_dictionary_enabled(t.clone(), false)
+        .set_column_encoding(t, Encoding::DELTA_BINARY_PACKED);
     // Flow uuids are unique per flow: a dictionary would only be built to be dropped.
     for c in crate::schema::RAW_UUIDS {
         if ds.column(c).is_some() {
@@ -100,47 +137,50 @@ pub fn write(ds: Dataset, batch: &Batch, path: &Path) -> Result<u64, FileError> 
     }
     let props = props.build();
     let mut w = SerializedFileWriter::new(file, schema(ds), Arc::new(props)).map_err(pq)?;
-    let mut rg = w.next_row_group().map_err(pq)?;
-    let mut i = 0;
-    while let Some(mut cw) = rg.next_column().map_err(pq)? {
-        match batch.cols[i]
-            .as_ref()
-            .expect("a flushed batch has every column")
-        {
-            Col::Int(v) => {
-                cw.typed::<Int64Type>()
-                    .write_batch(v, None, None)
-                    .map_err(pq)?;
-            }
-            Col::Str(s) => {
-                let dict: Vec<ByteArray> = s
-                    .dict
-                    .iter()
-                    .map(|d| ByteArray::from(d.as_bytes().to_vec()))
-                    .collect();
-                let vals: Vec<ByteArray> =
-                    s.ids.iter().map(|&id| dict[id as usize].clone()).collect();
-                cw.typed::<ByteArrayType>()
-                    .write_batch(&vals, None, None)
-                    .map_err(pq)?;
-            }
-            Col::Uuid(u) => {
-                let mut buf = String::with_capacity(36);
-                let vals: Vec<ByteArray> = (0..u.vals.len())
-                    .map(|row| {
-                        u.text(row, &mut buf);
-                        ByteArray::from(buf.as_bytes().to_vec())
-                    })
-                    .collect();
-                cw.typed::<ByteArrayType>()
-                    .write_batch(&vals, None, None)
-                    .map_err(pq)?;
+    let descrs: Vec<_> = (0..batch.cols.len())
+        .map(|i| w.schema_descr().column(i))
+        .collect();
+    let order = time_order(batch.int(0).expect("T is column 0"));
+    let order = order.as_deref();
+    let mut z = Zstd::new(3).map_err(pq)?;
+    let (mut ints, mut ids) = (Vec::new(), Vec::new());
+    let mut text = String::with_capacity(36);
+    for start in (0..batch.len).step_by(GROUP_ROWS) {
+        let rows = start..(start + GROUP_ROWS).min(batch.len);
+        let mut rg = w.next_row_group().map_err(pq)?;
+        for (i, col) in batch.cols.iter().enumerate() {
+            match col.as_ref().expect("a flushed batch has every column") {
+                Col::Int(v) => {
+                    let mut cw = rg.next_column().map_err(pq)?.expect("a column per field");
+                    cw.typed::<Int64Type>()
+                        .write_batch(gather(v, order, rows.clone(), &mut ints), None, None)
+                        .map_err(pq)?;
+                    cw.close().map_err(pq)?;
+                }
+                Col::Str(s) => {
+                    let ids = gather(&s.ids, order, rows.clone(), &mut ids);
+                    let (bytes, close) =
+                        parquet_dict::chunk(descrs[i].clone(), &s.dict, ids, &mut z).map_err(pq)?;
+                    rg.append_column(&bytes, close).map_err(pq)?;
+                }
+                Col::Uuid(u) => {
+                    let vals: Vec<ByteArray> = rows
+                        .clone()
+                        .map(|r| {
+                            u.text(order.map_or(r, |o| o[r] as usize), &mut text);
+                            ByteArray::from(text.as_bytes().to_vec())
+                        })
+                        .collect();
+                    let mut cw = rg.next_column().map_err(pq)?.expect("a column per field");
+                    cw.typed::<ByteArrayType>()
+                        .write_batch(&vals, None, None)
+                        .map_err(pq)?;
+                    cw.close().map_err(pq)?;
+                }
             }
         }
-        cw.close().map_err(pq)?;
-        i += 1;
+        rg.close().map_err(pq)?;
     }
-    rg.close().map_err(pq)?;
     w.close().map_err(pq)?;
     std::fs::rename(&tmp, path).map_err(io)?;
     std::fs::metadata(path).map(|m| m.len()).map_err(io)
@@ -168,7 +208,8 @@ impl Scratch {
 
 /// Calls `each` with every row group of `path` whose `T` range meets `[from, to]`, holding
 /// only the columns in `wanted` (indexes into the dataset's columns); the others are
-/// `None`. Column buffers are reused from `scratch`.
+/// `None`, except `T` when the range cuts the row group (so a batch without `T` lies
+/// wholly in the range). Column buffers are reused from `scratch`.
 pub fn read(
     ds: Dataset,
     path: &Path,
@@ -192,18 +233,23 @@ pub fn read(
     for g in 0..reader.num_row_groups() {
         let rg = reader.get_row_group(g).map_err(pq)?;
         let meta = rg.metadata();
+        let mut inside = false;
         if let Some(Statistics::Int64(s)) = meta.column(t).statistics()
             && let (Some(&lo), Some(&hi)) = (s.min_opt(), s.max_opt())
-            && (hi < from || lo > to)
         {
-            continue;
+            if hi < from || lo > to {
+                continue;
+            }
+            inside = from <= lo && hi <= to;
         }
         let n = meta.num_rows() as usize;
         let mut batch = Batch {
             cols: vec![None; cols.len()],
             len: n,
         };
-        for &ci in wanted {
+        // T for the rows the range cuts, even when not asked for.
+        let also_t = (!inside && !wanted.contains(&t)).then_some(t);
+        for &ci in wanted.iter().chain(also_t.iter()) {
             let shape = || FileError::Shape {
                 path: p.clone(),
                 column: cols[ci].name,

@@ -392,7 +392,8 @@ impl Store {
     }
 
     /// Calls `each` with every batch of `ds` that may hold rows in `[from, to]`: the files'
-    /// row groups (only the `wanted` columns), then the sealed batches not yet written,
+    /// row groups (only the `wanted` columns, and `T` unless the row group lies wholly in
+    /// the range: a batch without `T` needs no range check), then the sealed batches not yet written,
     /// then the open batch. Each row is seen once even while the writer moves batches
     /// into files: files of batches that were still in memory when the scan began are
     /// skipped, and what was sealed since is read under the lock.

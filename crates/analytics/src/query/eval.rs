@@ -197,7 +197,12 @@ fn column_of(s: &Sel) -> Option<usize> {
 /// The dataset columns `q` reads.
 pub fn wanted(q: &Query) -> Vec<usize> {
     let ds = q.table.dataset;
-    let mut w = vec![0];
+    // T only when its values are used: the store reads it anyway where the range cuts.
+    let needs_t = q.table.latest_by.is_some()
+        || q.select
+            .iter()
+            .any(|(_, s)| matches!(s, Sel::T | Sel::Bucket(_)));
+    let mut w: Vec<usize> = needs_t.then_some(0).into_iter().collect();
     w.extend(q.select.iter().filter_map(|(_, s)| column_of(s)));
     w.extend(q.where_.iter().flatten().map(|p| p.col));
     if let Some(c) = q.table.latest_by.and_then(|n| ds.column(n)) {
@@ -266,7 +271,8 @@ impl<'q> State<'q> {
             return;
         }
         self.out.scanned_rows += b.len as u64;
-        let t = b.int(0).expect("T is always read");
+        // No T: every row is in the range (and T is not selected).
+        let t = b.int(0);
         let matchers = bind(b, &self.q.where_);
         let src = self.sources(b);
         let latest_src = self.q.table.latest_by.map(|n| {
@@ -289,8 +295,9 @@ impl<'q> State<'q> {
             _ => None,
         };
         let (from, to) = (self.q.from, self.q.to);
-        for (row, &ts) in t.iter().enumerate() {
-            if ts < from || ts > to {
+        for row in 0..b.len {
+            let ts = t.map_or(0, |t| t[row]);
+            if t.is_some() && (ts < from || ts > to) {
                 continue;
             }
             if !matchers.is_empty() && !matchers.iter().any(|and| and.iter().all(|m| m.test(row))) {
@@ -397,7 +404,7 @@ impl<'q> State<'q> {
     /// can be taken per dictionary id ([`dense`]); false when they cannot.
     fn batch_dense(
         &mut self,
-        t: &[i64],
+        t: Option<&[i64]>,
         matchers: &[Vec<Matcher<'_>>],
         src: &[Source<'_>],
     ) -> bool {
@@ -424,14 +431,19 @@ impl<'q> State<'q> {
         };
         let (from, to) = (self.q.from, self.q.to);
         let mut p = std::mem::take(&mut self.partials);
-        let in_range = |row: usize| (from..=to).contains(&t[row]);
-        if matchers.is_empty() {
-            dense::partials(map.len(), ids, &aggs, in_range, &mut p);
-        } else {
-            let keep = |row: usize| {
-                in_range(row) && matchers.iter().any(|and| and.iter().all(|m| m.test(row)))
-            };
-            dense::partials(map.len(), ids, &aggs, keep, &mut p);
+        let n = map.len();
+        match (t, matchers.is_empty()) {
+            (None, true) => dense::partials(n, ids, &aggs, |_| true, &mut p),
+            (Some(t), true) => {
+                dense::partials(n, ids, &aggs, |row| (from..=to).contains(&t[row]), &mut p)
+            }
+            (t, false) => {
+                let keep = |row: usize| {
+                    t.is_none_or(|t| (from..=to).contains(&t[row]))
+                        && matchers.iter().any(|and| and.iter().all(|m| m.test(row)))
+                };
+                dense::partials(n, ids, &aggs, keep, &mut p);
+            }
         }
         for (d, &n) in p.count.iter().enumerate() {
             if n == 0 {
