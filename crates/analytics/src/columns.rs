@@ -67,6 +67,9 @@ pub struct StrCol {
     /// Values formatted from a fixed-width key (an address, a port): the key's id, so a
     /// value is formatted once per column, not once per row.
     keyed: FxMap<u128, u32>,
+    /// [`crate::intern::SampleDict`] id -> id here (`u32::MAX`: not seen), for `sample_epoch`.
+    sample_ids: Vec<u32>,
+    sample_epoch: u32,
 }
 
 impl StrCol {
@@ -112,6 +115,27 @@ impl StrCol {
         fmt(&mut s);
         let i = self.intern(&s);
         self.keyed.insert(key, i);
+        self.ids.push(i);
+    }
+    /// Pushes `s`, whose [`crate::intern::SampleDict`] id is `sid` in epoch `epoch`:
+    /// an array lookup once this column has seen it.
+    #[inline]
+    pub fn push_sample(&mut self, sid: u32, epoch: u32, s: &str) {
+        if self.sample_epoch != epoch {
+            self.sample_ids.clear();
+            self.sample_epoch = epoch;
+        }
+        if let Some(&i) = self.sample_ids.get(sid as usize)
+            && i != u32::MAX
+        {
+            self.ids.push(i);
+            return;
+        }
+        let i = self.intern(s);
+        if self.sample_ids.len() <= sid as usize {
+            self.sample_ids.resize(sid as usize + 1, u32::MAX);
+        }
+        self.sample_ids[sid as usize] = i;
         self.ids.push(i);
     }
     pub fn get(&self, row: usize) -> &str {
@@ -322,6 +346,16 @@ impl RowWriter<'_> {
     pub fn str(mut self, v: &str) -> Self {
         match &mut self.batch.cols[self.at] {
             Some(Col::Str(c)) => c.push(v),
+            _ => panic!("column {} is not a string column", self.at),
+        }
+        self.at += 1;
+        self
+    }
+    /// A string with its [`crate::intern::SampleDict`] id `sid` of epoch `epoch`.
+    #[inline]
+    pub fn sample_str(mut self, sid: u32, epoch: u32, v: &str) -> Self {
+        match &mut self.batch.cols[self.at] {
+            Some(Col::Str(c)) => c.push_sample(sid, epoch, v),
             _ => panic!("column {} is not a string column", self.at),
         }
         self.at += 1;

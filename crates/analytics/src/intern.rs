@@ -6,26 +6,46 @@
 
 use std::sync::Arc;
 
-/// Bytes `[at, at + n)` of `b` (n <= 8) as a little-endian word, zero-filled.
+/// The 8 bytes of `b` at `at` as a little-endian word.
 #[inline(always)]
-fn word(b: &[u8], at: usize, n: usize) -> u64 {
-    let mut w = [0u8; 8];
-    w[..n].copy_from_slice(&b[at..at + n]);
-    u64::from_le_bytes(w)
+fn word(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
+}
+
+/// A string shorter than 8 bytes as a word (zero-filled), by overlapping loads, never a
+/// call to `memcpy`.
+#[inline(always)]
+fn short(b: &[u8]) -> u64 {
+    let n = b.len();
+    if n >= 4 {
+        let lo = u32::from_le_bytes(b[..4].try_into().expect("4 bytes")) as u64;
+        let hi = u32::from_le_bytes(b[n - 4..].try_into().expect("4 bytes")) as u64;
+        lo | hi << ((n - 4) * 8)
+    } else if n > 0 {
+        b[0] as u64 | (b[n / 2] as u64) << 8 | (b[n - 1] as u64) << 16
+    } else {
+        0
+    }
 }
 
 /// A fast 64-bit hash of a short string (FxHash's step per 8 bytes, murmur3's finalizer).
 #[inline]
 pub fn hash(b: &[u8]) -> u64 {
     const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-    let mut h = b.len() as u64;
-    let mut chunks = b.chunks_exact(8);
-    for c in &mut chunks {
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(c.try_into().expect("8 bytes"))).wrapping_mul(K);
-    }
-    let r = chunks.remainder();
-    if !r.is_empty() {
-        h = (h.rotate_left(5) ^ word(r, 0, r.len())).wrapping_mul(K);
+    let n = b.len();
+    let mut h = n as u64;
+    if n < 8 {
+        h = (h.rotate_left(5) ^ short(b)).wrapping_mul(K);
+    } else {
+        let mut i = 0;
+        while i + 8 <= n {
+            h = (h.rotate_left(5) ^ word(b, i)).wrapping_mul(K);
+            i += 8;
+        }
+        if i < n {
+            // The last (overlapping) word covers the tail.
+            h = (h.rotate_left(5) ^ word(b, n - 8)).wrapping_mul(K);
+        }
     }
     h ^= h >> 33;
     h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
@@ -40,17 +60,17 @@ pub fn same(a: &[u8], b: &[u8]) -> bool {
         return false;
     }
     if n < 8 {
-        return word(a, 0, n) == word(b, 0, n);
+        return short(a) == short(b);
     }
     let mut i = 0;
     while i + 8 <= n {
-        if word(a, i, 8) != word(b, i, 8) {
+        if word(a, i) != word(b, i) {
             return false;
         }
         i += 8;
     }
     // The last (overlapping) word covers the tail.
-    word(a, n - 8, 8) == word(b, n - 8, 8)
+    word(a, n - 8) == word(b, n - 8)
 }
 
 /// The table: each slot is `tag << 32 | (id + 1)`, 0 when empty; at most half full.
@@ -106,6 +126,85 @@ impl StrIndex {
     }
 }
 
+/// Ids of the fixed values ingest writes ([`SampleDict`] gives them these ids).
+pub const G_EMPTY: u32 = 0;
+pub const G_PASS: u32 = 1;
+pub const G_DENY: u32 = 2;
+pub const G_DROP: u32 = 3;
+pub const G_CLIENT: u32 = 4;
+pub const G_SERVER: u32 = 5;
+const FIXED: [&str; 6] = ["", "pass", "deny", "drop", "client", "server"];
+
+/// Distinct values a [`SampleDict`] holds before it starts again.
+const SAMPLE_DICT_LIMIT: usize = 1 << 20;
+
+/// One dictionary for every string of the samples ingest sees: each string field of a
+/// sample is looked up once here, and the columns it goes to (a vrouter name goes to
+/// five) map this id to their own through an array ([`crate::columns::StrCol`]'s cache),
+/// so a row's string costs an index, not a hash and a compare. It starts again (a new
+/// epoch, which empties the columns' caches) after [`SAMPLE_DICT_LIMIT`] values.
+#[derive(Debug, Clone)]
+pub struct SampleDict {
+    dict: Vec<Arc<str>>,
+    index: StrIndex,
+    epoch: u32,
+}
+
+impl Default for SampleDict {
+    fn default() -> Self {
+        let mut d = SampleDict {
+            dict: Vec::new(),
+            index: StrIndex::default(),
+            epoch: 0,
+        };
+        d.reset();
+        d
+    }
+}
+
+impl SampleDict {
+    fn reset(&mut self) {
+        self.dict.clear();
+        self.index = StrIndex::default();
+        self.epoch = self.epoch.wrapping_add(1);
+        for f in FIXED {
+            self.add(f, hash(f.as_bytes()));
+        }
+    }
+
+    fn add(&mut self, s: &str, h: u64) -> u32 {
+        let i = self.dict.len() as u32;
+        self.dict.push(Arc::from(s));
+        self.index.insert(&self.dict, h, i);
+        i
+    }
+
+    /// Call before a sample's ids are taken: ids stay valid until the next call.
+    pub fn start_sample(&mut self) {
+        if self.dict.len() >= SAMPLE_DICT_LIMIT {
+            self.reset();
+        }
+    }
+
+    /// The epoch ids belong to.
+    pub fn epoch(&self) -> u32 {
+        self.epoch
+    }
+
+    /// The id of `s`.
+    #[inline]
+    pub fn id(&mut self, s: &str) -> u32 {
+        if s.is_empty() {
+            return G_EMPTY;
+        }
+        let h = hash(s.as_bytes());
+        match self.index.find(&self.dict, s.as_bytes(), h) {
+            Some(i) => i,
+            None => self.add(s, h),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,6 +222,25 @@ mod tests {
             }
             assert!(!same(a, &base[..n + 1]));
         }
+    }
+
+    #[test]
+    fn sample_dict_gives_fixed_ids_and_starts_again_in_a_new_epoch() {
+        let mut d = SampleDict::default();
+        for (i, f) in FIXED.iter().enumerate() {
+            assert_eq!(d.id(f), i as u32);
+        }
+        let g = d.epoch();
+        let a = d.id("default-domain:demo:web");
+        assert_eq!(d.id("default-domain:demo:web"), a);
+        assert_ne!(d.id("default-domain:demo:db"), a);
+        for i in 0..SAMPLE_DICT_LIMIT {
+            d.id(&i.to_string());
+        }
+        d.start_sample();
+        assert_ne!(d.epoch(), g);
+        assert_eq!(d.id("pass"), G_PASS);
+        assert_eq!(d.id("default-domain:demo:db"), FIXED.len() as u32);
     }
 
     #[test]

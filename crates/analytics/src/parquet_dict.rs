@@ -15,8 +15,8 @@ use parquet::file::metadata::ColumnChunkMetaData;
 use parquet::file::writer::{SerializedPageWriter, TrackedWrite};
 use parquet::schema::types::ColumnDescPtr;
 
-/// Values per data page.
-const PAGE_ROWS: usize = 1 << 16;
+/// Values per data page (a row group's ids compress best in one page).
+const PAGE_ROWS: usize = 1 << 18;
 
 fn uleb(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {

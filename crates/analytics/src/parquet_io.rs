@@ -1,5 +1,5 @@
-//! Batches to and from Parquet files: a flushed batch in `T` order, in row groups of 128Ki
-//! rows, every column required (no nulls), strings dictionary-encoded (from the batch's own
+//! Batches to and from Parquet files: a flushed batch in `T` order, in row groups of up to
+//! 256Ki rows, every column required (no nulls), strings dictionary-encoded (from the batch's own
 //! dictionaries, `parquet_dict.rs`), `T` delta-encoded, pages compressed with zstd, `T`
 //! min/max statistics per row group so a query skips row groups outside its time range,
 //! reads `T` only for the row groups its range cuts, and reads only the columns it names.
@@ -73,9 +73,12 @@ fn schema(ds: Dataset) -> Arc<Type> {
     )
 }
 
-/// Rows per row group: a query whose time range covers a row group's whole `T` range
-/// does not read `T` at all.
-const GROUP_ROWS: usize = 1 << 17;
+/// Rows per row group for a batch of `len` rows: a query whose time range covers a row
+/// group's whole `T` range does not read `T` at all, so a large batch is cut in about
+/// four; each row group repeats the dictionaries, so not in smaller than 64Ki rows.
+fn group_rows(len: usize) -> usize {
+    (len / 4).clamp(1 << 16, 1 << 18)
+}
 
 /// The rows of `batch` in `T` order (`None`: already in order).
 fn time_order(t: &[i64]) -> Option<Vec<u32>> {
@@ -106,7 +109,7 @@ fn gather<'a, T: Copy>(
 
 /// Writes `batch` (every column present) as a new file at `path` (via a temporary name,
 /// renamed when complete, so readers never see half a file), its rows in `T` order in row
-/// groups of [`GROUP_ROWS`]. Returns its size in bytes.
+/// groups of [`group_rows`]. Returns its size in bytes.
 pub fn write(ds: Dataset, batch: &Batch, path: &Path) -> Result<u64, FileError> {
     let p = path.display().to_string();
     let io = |source| FileError::Io {
@@ -129,8 +132,12 @@ pub fn write(ds: Dataset, batch: &Batch, path: &Path) -> Result<u64, FileError> 
         // T in order: small deltas.
         .set_column_dictionary_enabled(t.clone(), false)
         .set_column_encoding(t, Encoding::DELTA_BINARY_PACKED);
-    // Flow uuids are unique per flow: a dictionary would only be built to be dropped.
-    for c in crate::schema::RAW_UUIDS {
+    // Flow uuids and client ports are (nearly) unique per flow: a dictionary would cost
+    // more than it saves.
+    for c in crate::schema::RAW_UUIDS
+        .iter()
+        .chain(&["sport", "client_port"])
+    {
         if ds.column(c).is_some() {
             props = props.set_column_dictionary_enabled(ColumnPath::from(*c), false);
         }
@@ -145,8 +152,9 @@ pub fn write(ds: Dataset, batch: &Batch, path: &Path) -> Result<u64, FileError> 
     let mut z = Zstd::new(3).map_err(pq)?;
     let (mut ints, mut ids) = (Vec::new(), Vec::new());
     let mut text = String::with_capacity(36);
-    for start in (0..batch.len).step_by(GROUP_ROWS) {
-        let rows = start..(start + GROUP_ROWS).min(batch.len);
+    let group = group_rows(batch.len);
+    for start in (0..batch.len).step_by(group) {
+        let rows = start..(start + group).min(batch.len);
         let mut rg = w.next_row_group().map_err(pq)?;
         for (i, col) in batch.cols.iter().enumerate() {
             match col.as_ref().expect("a flushed batch has every column") {

@@ -13,6 +13,7 @@ use std::thread::JoinHandle;
 
 use crate::columns::Batch;
 use crate::ingest::ingest;
+use crate::intern::SampleDict;
 use crate::parquet_io::{self, FileError};
 use crate::record::{SessionSample, SessionSampleRef};
 use crate::schema::{Dataset, RAW_UUIDS};
@@ -60,6 +61,8 @@ struct Sealed {
 
 struct Open {
     batches: [Batch; 2],
+    /// Every sample string's id, shared by the columns of both batches.
+    dict: SampleDict,
     /// The sequence number the next sealed batch gets (it names its file).
     next_seq: u64,
     sealed: Vec<Sealed>,
@@ -219,6 +222,7 @@ impl Store {
             cfg,
             open: Mutex::new(Open {
                 batches: [empty(Dataset::Flow, rows), empty(Dataset::Session, rows)],
+                dict: SampleDict::default(),
                 next_seq: 0,
                 sealed: Vec::new(),
                 stats: StoreStats::default(),
@@ -283,9 +287,10 @@ impl Store {
         walk: impl FnOnce(&mut dyn FnMut(&SessionSampleRef<'_>)) -> Result<usize, E>,
     ) -> Result<usize, E> {
         let mut o = self.wait_for_writer();
-        let [flow, session] = &mut o.batches;
+        let Open { batches, dict, .. } = &mut *o;
+        let [flow, session] = batches;
         let (f0, s0) = (flow.len, session.len);
-        let n = match walk(&mut |s| ingest(flow, session, s)) {
+        let n = match walk(&mut |s| ingest(flow, session, dict, s)) {
             Ok(n) => n,
             Err(e) => {
                 flow.truncate(f0);
