@@ -1,8 +1,9 @@
-//! Batches to and from Parquet files: a flushed batch in `T` order by the minute, in row
-//! groups of up to 256Ki rows, every column required (no nulls), strings dictionary-encoded (from the batch's own
-//! dictionaries, `parquet_dict.rs`), `T` delta-encoded, pages compressed with zstd, `T`
-//! min/max statistics per row group so a query skips row groups outside its time range,
-//! reads `T` only for the row groups its range cuts, and reads only the columns it names.
+//! Batches to and from Parquet files: a flushed batch, in arrival order, in row groups of
+//! up to 256Ki rows, every column required (no nulls), strings dictionary-encoded (from
+//! the batch's own dictionaries, `parquet_dict.rs`), `T` delta-encoded when in order,
+//! pages compressed with zstd, `T` min/max statistics per row group so a query skips row
+//! groups outside its time range, reads `T` only for the row groups its range cuts, and
+//! reads only the columns it names.
 
 use std::fs::File;
 use std::path::Path;
@@ -80,57 +81,9 @@ fn group_rows(len: usize) -> usize {
     (len / 4).clamp(1 << 16, 1 << 18)
 }
 
-/// The rows of a batch by the minute of their `T` (`None`: already in order), each
-/// minute's rows in arrival order: a stable counting sort, O(rows). Row groups then cover
-/// contiguous minutes (what a query's range skips by), while rows that arrived together
-/// (a sample's two directions, a vrouter's frame) stay together for the compressor. A
-/// batch spanning more than 4096 minutes is bucketed coarser.
-fn time_order(t: &[i64]) -> Option<Vec<u32>> {
-    if t.windows(2).all(|w| w[0] <= w[1]) {
-        return None;
-    }
-    let (lo, hi) = t
-        .iter()
-        .fold((i64::MAX, i64::MIN), |(a, z), &v| (a.min(v), z.max(v)));
-    let span = (hi as i128 - lo as i128) as u128;
-    let width = (60_000_000u128).max(span / 4096 + 1);
-    let bucket = |v: i64| ((v as i128 - lo as i128) as u128 / width) as usize;
-    let mut start = vec![0u32; bucket(hi) + 2];
-    for &v in t {
-        start[bucket(v) + 1] += 1;
-    }
-    for b in 1..start.len() {
-        start[b] += start[b - 1];
-    }
-    let mut order = vec![0u32; t.len()];
-    for (row, &v) in t.iter().enumerate() {
-        let b = &mut start[bucket(v)];
-        order[*b as usize] = row as u32;
-        *b += 1;
-    }
-    Some(order)
-}
-
-/// `vals` of the rows `rows` (positions in `order`, or rows themselves without one).
-fn gather<'a, T: Copy>(
-    vals: &'a [T],
-    order: Option<&[u32]>,
-    rows: std::ops::Range<usize>,
-    buf: &'a mut Vec<T>,
-) -> &'a [T] {
-    match order {
-        None => &vals[rows],
-        Some(o) => {
-            buf.clear();
-            buf.extend(o[rows].iter().map(|&r| vals[r as usize]));
-            buf
-        }
-    }
-}
-
 /// Writes `batch` (every column present) as a new file at `path` (via a temporary name,
-/// renamed when complete, so readers never see half a file), its rows in `T` order by
-/// the minute ([`time_order`]) in row groups of [`group_rows`]. Returns its size in bytes.
+/// renamed when complete, so readers never see half a file), its rows in arrival order
+/// in row groups of [`group_rows`]. Returns its size in bytes.
 pub fn write(ds: Dataset, batch: &Batch, path: &Path) -> Result<u64, FileError> {
     let p = path.display().to_string();
     let io = |source| FileError::Io {
@@ -144,15 +97,27 @@ pub fn write(ds: Dataset, batch: &Batch, path: &Path) -> Result<u64, FileError> 
     let tmp = path.with_extension("tmp");
     let file = File::create(&tmp).map_err(io)?;
     let t = ColumnPath::from("T");
+    // Rows arrive about in time order: T is then delta-encoded (about a byte a row) and
+    // row groups cover successive time ranges, which a query's range skips or takes
+    // whole. A batch out of order (replayed or late samples) keeps plain T.
+    let in_order = batch
+        .int(0)
+        .expect("T is column 0")
+        .windows(2)
+        .all(|w| w[0] <= w[1]);
+    let t_encoding = if in_order {
+        Encoding::DELTA_BINARY_PACKED
+    } else {
+        Encoding::PLAIN
+    };
     let mut props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("level 3")))
         // Only T's range is used (to skip row groups): min/max of every string column
         // costs a comparison per value.
         .set_statistics_enabled(EnabledStatistics::None)
         .set_column_statistics_enabled(t.clone(), EnabledStatistics::Chunk)
-        // T in order by the minute: small deltas.
         .set_column_dictionary_enabled(t.clone(), false)
-        .set_column_encoding(t, Encoding::DELTA_BINARY_PACKED);
+        .set_column_encoding(t, t_encoding);
     // Flow uuids and client ports are (nearly) unique per flow: a dictionary would cost
     // more than it saves.
     for c in crate::schema::RAW_UUIDS
@@ -168,10 +133,7 @@ pub fn write(ds: Dataset, batch: &Batch, path: &Path) -> Result<u64, FileError> 
     let descrs: Vec<_> = (0..batch.cols.len())
         .map(|i| w.schema_descr().column(i))
         .collect();
-    let order = time_order(batch.int(0).expect("T is column 0"));
-    let order = order.as_deref();
     let mut z = Zstd::new(3).map_err(pq)?;
-    let (mut ints, mut ids) = (Vec::new(), Vec::new());
     let mut text = String::with_capacity(36);
     let group = group_rows(batch.len);
     for start in (0..batch.len).step_by(group) {
@@ -182,12 +144,12 @@ pub fn write(ds: Dataset, batch: &Batch, path: &Path) -> Result<u64, FileError> 
                 Col::Int(v) => {
                     let mut cw = rg.next_column().map_err(pq)?.expect("a column per field");
                     cw.typed::<Int64Type>()
-                        .write_batch(gather(v, order, rows.clone(), &mut ints), None, None)
+                        .write_batch(&v[rows.clone()], None, None)
                         .map_err(pq)?;
                     cw.close().map_err(pq)?;
                 }
                 Col::Str(s) => {
-                    let ids = gather(&s.ids, order, rows.clone(), &mut ids);
+                    let ids = &s.ids[rows.clone()];
                     let (bytes, close) =
                         parquet_dict::chunk(descrs[i].clone(), &s.dict, ids, &mut z).map_err(pq)?;
                     rg.append_column(&bytes, close).map_err(pq)?;
@@ -196,7 +158,7 @@ pub fn write(ds: Dataset, batch: &Batch, path: &Path) -> Result<u64, FileError> 
                     let vals: Vec<ByteArray> = rows
                         .clone()
                         .map(|r| {
-                            u.text(order.map_or(r, |o| o[r] as usize), &mut text);
+                            u.text(r, &mut text);
                             ByteArray::from(text.as_bytes().to_vec())
                         })
                         .collect();
