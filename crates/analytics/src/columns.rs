@@ -7,6 +7,8 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
+use crate::intern::{self, StrIndex};
+
 /// A small multiplicative hasher (FxHash's): the dictionaries hash short strings per row.
 #[derive(Default, Clone, Copy)]
 pub struct FxHasher(u64);
@@ -25,6 +27,10 @@ impl Hasher for FxHasher {
     }
     fn write_u64(&mut self, i: u64) {
         self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(SEED);
+    }
+    fn write_u128(&mut self, i: u128) {
+        self.write_u64(i as u64);
+        self.write_u64((i >> 64) as u64);
     }
     fn write_u32(&mut self, i: u32) {
         self.write_u64(i as u64);
@@ -54,30 +60,35 @@ pub type FxMap<K, V> = HashMap<K, V, FxBuild>;
 pub struct StrCol {
     pub dict: Vec<Arc<str>>,
     pub ids: Vec<u32>,
-    lookup: FxMap<Arc<str>, u32>,
+    lookup: StrIndex,
     /// The id pushed last: runs of one value (a frame's vrouter, an empty rule) skip the
     /// hash lookup.
     last: u32,
     /// Values formatted from a fixed-width key (an address, a port): the key's id, so a
     /// value is formatted once per column, not once per row.
     keyed: FxMap<u128, u32>,
+    /// [`crate::intern::SampleDict`] id -> id here (`u32::MAX`: not seen), for `sample_epoch`.
+    sample_ids: Vec<u32>,
+    sample_epoch: u32,
 }
 
 impl StrCol {
     /// The index of `s` in the dictionary, adding it when new.
+    #[inline]
     pub fn intern(&mut self, s: &str) -> u32 {
-        if let Some(&i) = self.lookup.get(s) {
+        let h = intern::hash(s.as_bytes());
+        if let Some(i) = self.lookup.find(&self.dict, s.as_bytes(), h) {
             return i;
         }
         let i = self.dict.len() as u32;
-        let a: Arc<str> = Arc::from(s);
-        self.dict.push(a.clone());
-        self.lookup.insert(a, i);
+        self.dict.push(Arc::from(s));
+        self.lookup.insert(&self.dict, h, i);
         i
     }
+    #[inline]
     pub fn push(&mut self, s: &str) {
         if let Some(d) = self.dict.get(self.last as usize)
-            && **d == *s
+            && intern::same(d.as_bytes(), s.as_bytes())
         {
             self.ids.push(self.last);
             return;
@@ -89,6 +100,7 @@ impl StrCol {
     /// Pushes the value `fmt` writes for `key`, formatting it only the first time this
     /// column sees `key` (keys must map to one value each).
     /// `None`: no key; the value is formatted and interned.
+    #[inline]
     pub fn push_keyed(&mut self, key: Option<u128>, fmt: impl FnOnce(&mut String)) {
         let Some(key) = key else {
             let mut s = String::new();
@@ -103,6 +115,27 @@ impl StrCol {
         fmt(&mut s);
         let i = self.intern(&s);
         self.keyed.insert(key, i);
+        self.ids.push(i);
+    }
+    /// Pushes `s`, whose [`crate::intern::SampleDict`] id is `sid` in epoch `epoch`:
+    /// an array lookup once this column has seen it.
+    #[inline]
+    pub fn push_sample(&mut self, sid: u32, epoch: u32, s: &str) {
+        if self.sample_epoch != epoch {
+            self.sample_ids.clear();
+            self.sample_epoch = epoch;
+        }
+        if let Some(&i) = self.sample_ids.get(sid as usize)
+            && i != u32::MAX
+        {
+            self.ids.push(i);
+            return;
+        }
+        let i = self.intern(s);
+        if self.sample_ids.len() <= sid as usize {
+            self.sample_ids.resize(sid as usize + 1, u32::MAX);
+        }
+        self.sample_ids[sid as usize] = i;
         self.ids.push(i);
     }
     pub fn get(&self, row: usize) -> &str {
@@ -238,7 +271,7 @@ impl Batch {
     }
 
     /// This batch as queries read it: raw uuid columns among `wanted` become string
-    /// columns (borrowed unchanged when there are none).
+    /// columns (borrowed unchanged when there are none); `T` (column 0) is always kept.
     pub fn readable(&self, wanted: &[usize]) -> std::borrow::Cow<'_, Batch> {
         let raw = |c: &usize| matches!(self.cols.get(*c), Some(Some(Col::Uuid(_))));
         if !wanted.iter().any(raw) {
@@ -248,7 +281,8 @@ impl Batch {
             cols: vec![None; self.cols.len()],
             len: self.len,
         };
-        for &c in wanted {
+        // T too: the caller checks the range on it.
+        for &c in wanted.iter().chain([0].iter()) {
             b.cols[c] = match &self.cols[c] {
                 Some(Col::Uuid(u)) => Some(Col::Str(u.to_str_col())),
                 other => other.clone(),
@@ -312,6 +346,16 @@ impl RowWriter<'_> {
     pub fn str(mut self, v: &str) -> Self {
         match &mut self.batch.cols[self.at] {
             Some(Col::Str(c)) => c.push(v),
+            _ => panic!("column {} is not a string column", self.at),
+        }
+        self.at += 1;
+        self
+    }
+    /// A string with its [`crate::intern::SampleDict`] id `sid` of epoch `epoch`.
+    #[inline]
+    pub fn sample_str(mut self, sid: u32, epoch: u32, v: &str) -> Self {
+        match &mut self.batch.cols[self.at] {
+            Some(Col::Str(c)) => c.push_sample(sid, epoch, v),
             _ => panic!("column {} is not a string column", self.at),
         }
         self.at += 1;

@@ -2,14 +2,16 @@
 //! and networks swapped) and one `session` row per local endpoint (client for a local
 //! source, server for a local destination). Pushes follow the column order of
 //! [`crate::schema`]. Nothing here allocates per row once the columns have seen their
-//! values: strings are borrowed from the frame and interned (a repeat of the previous
-//! value skips the lookup), addresses and ports are formatted once per distinct value,
-//! flow uuids are kept as 16 bytes.
+//! values: each string field of a sample is looked up once in the store's
+//! [`SampleDict`] and every column it goes to maps that id to its own through an array,
+//! addresses and ports are formatted once per distinct value, flow uuids are kept as 16
+//! bytes.
 
 use std::fmt::Write;
 use std::net::IpAddr;
 
-use crate::columns::Batch;
+use crate::columns::{Batch, RowWriter};
+use crate::intern::{G_CLIENT, G_DENY, G_DROP, G_EMPTY, G_PASS, G_SERVER, SampleDict};
 use crate::record::{FlowSideRef, SessionSampleRef};
 
 /// An IPv4 address as a dictionary key (IPv6 addresses are formatted per row: a u128
@@ -30,43 +32,122 @@ fn ip_text(ip: IpAddr, empty_when_unspecified: bool) -> impl FnOnce(&mut String)
 }
 
 /// `pass`; `deny` when a policy rule refused it; `drop` for other refusals (no route,
-/// spoofed source, ...).
-fn action(s: &FlowSideRef<'_>) -> &'static str {
+/// spoofed source, ...): as a [`SampleDict`] id of its text.
+fn action(s: &FlowSideRef<'_>) -> (u32, &'static str) {
     if s.pass {
-        "pass"
+        (G_PASS, "pass")
     } else if !(s.nw_ace_uuid.is_empty() && s.sg_rule_uuid.is_empty() && s.fw_rule_uuid.is_empty())
     {
-        "deny"
+        (G_DENY, "deny")
     } else {
-        "drop"
+        (G_DROP, "drop")
     }
 }
 
-/// The rule that decided, for the firewall column: the firewall rule, else the
-/// security-group rule, else the network-policy rule.
-fn deciding_rule<'a>(s: &FlowSideRef<'a>) -> &'a str {
-    [s.fw_rule_uuid, s.sg_rule_uuid, s.nw_ace_uuid]
-        .into_iter()
-        .find(|r| !r.is_empty())
-        .unwrap_or("")
+/// A string field of the sample with its [`SampleDict`] id.
+#[derive(Clone, Copy)]
+struct Str<'a>(u32, &'a str);
+
+impl<'a> Str<'a> {
+    fn of(d: &mut SampleDict, s: &'a str) -> Self {
+        Str(d.id(s), s)
+    }
 }
 
-fn flow_row(b: &mut Batch, s: &SessionSampleRef<'_>, side: &FlowSideRef<'_>, reverse: bool) {
+const EMPTY: Str<'static> = Str(G_EMPTY, "");
+
+/// The string fields of one direction.
+#[derive(Clone, Copy)]
+struct SideStrs<'a> {
+    action: Str<'a>,
+    sg_rule: Str<'a>,
+    nw_ace: Str<'a>,
+    fw_rule: Str<'a>,
+    drop_reason: Str<'a>,
+}
+
+impl<'a> SideStrs<'a> {
+    fn of(d: &mut SampleDict, s: &FlowSideRef<'a>) -> Self {
+        let (a, text) = action(s);
+        SideStrs {
+            action: Str(a, text),
+            sg_rule: Str::of(d, s.sg_rule_uuid),
+            nw_ace: Str::of(d, s.nw_ace_uuid),
+            fw_rule: Str::of(d, s.fw_rule_uuid),
+            drop_reason: Str::of(d, s.drop_reason),
+        }
+    }
+
+    /// The rule that decided, for the firewall column: the firewall rule, else the
+    /// security-group rule, else the network-policy rule.
+    fn deciding_rule(&self) -> Str<'a> {
+        [self.fw_rule, self.sg_rule, self.nw_ace]
+            .into_iter()
+            .find(|r| !r.1.is_empty())
+            .unwrap_or(EMPTY)
+    }
+}
+
+/// Every string field of a sample, each looked up once.
+struct Strs<'a> {
+    epoch: u32,
+    vrouter: Str<'a>,
+    source_vn: Str<'a>,
+    dest_vn: Str<'a>,
+    vmi: Str<'a>,
+    teardown_reason: Str<'a>,
+    forward: SideStrs<'a>,
+    reverse: Option<SideStrs<'a>>,
+}
+
+impl<'a> Strs<'a> {
+    fn of(d: &mut SampleDict, s: &SessionSampleRef<'a>) -> Self {
+        d.start_sample();
+        Strs {
+            vrouter: Str::of(d, s.vrouter),
+            source_vn: Str::of(d, s.source_vn),
+            dest_vn: Str::of(d, s.dest_vn),
+            vmi: Str::of(d, s.vmi),
+            teardown_reason: Str::of(d, s.teardown_reason),
+            forward: SideStrs::of(d, &s.forward),
+            reverse: s.reverse.as_ref().map(|r| SideStrs::of(d, r)),
+            epoch: d.epoch(),
+        }
+    }
+}
+
+/// Pushes string fields by their sample id.
+trait PushStr: Sized {
+    fn s(self, epoch: u32, v: Str<'_>) -> Self;
+}
+
+impl PushStr for RowWriter<'_> {
+    #[inline]
+    fn s(self, epoch: u32, v: Str<'_>) -> Self {
+        self.sample_str(v.0, epoch, v.1)
+    }
+}
+
+fn flow_row(b: &mut Batch, s: &SessionSampleRef<'_>, x: &Strs<'_>, reverse: bool) {
+    let (side, sx) = match (reverse, &s.reverse, &x.reverse) {
+        (true, Some(r), Some(rx)) => (r, rx),
+        _ => (&s.forward, &x.forward),
+    };
     let (svn, sip, sport, dvn, dip, dport) = if reverse {
         (
-            s.dest_vn,
+            x.dest_vn,
             s.dest_ip,
             s.dport,
-            s.source_vn,
+            x.source_vn,
             s.source_ip,
             s.sport,
         )
     } else {
         (
-            s.source_vn,
+            x.source_vn,
             s.source_ip,
             s.sport,
-            s.dest_vn,
+            x.dest_vn,
             s.dest_ip,
             s.dport,
         )
@@ -77,12 +158,13 @@ fn flow_row(b: &mut Batch, s: &SessionSampleRef<'_>, side: &FlowSideRef<'_>, rev
     } else {
         s.source_local
     };
+    let g = x.epoch;
     b.row()
         .int(s.t_us as i64)
-        .str(s.vrouter)
-        .str(svn)
+        .s(g, x.vrouter)
+        .s(g, svn)
         .keyed(ip_key(sip), ip_text(sip, false))
-        .str(dvn)
+        .s(g, dvn)
         .keyed(ip_key(dip), ip_text(dip, false))
         .int(s.protocol as i64)
         .int(sport as i64)
@@ -95,12 +177,12 @@ fn flow_row(b: &mut Batch, s: &SessionSampleRef<'_>, side: &FlowSideRef<'_>, rev
         .int(side.diff_bytes as i64)
         .int(side.packets as i64)
         .int(side.bytes as i64)
-        .str(action(side))
-        .str(side.sg_rule_uuid)
-        .str(side.nw_ace_uuid)
-        .str(side.fw_rule_uuid)
-        .str(side.drop_reason)
-        .str(s.teardown_reason)
+        .s(g, sx.action)
+        .s(g, sx.sg_rule)
+        .s(g, sx.nw_ace)
+        .s(g, sx.fw_rule)
+        .s(g, sx.drop_reason)
+        .s(g, x.teardown_reason)
         .keyed(ip_key(s.vrouter_ip), ip_text(s.vrouter_ip, true))
         .keyed(
             ip_key(s.other_vrouter_ip),
@@ -108,7 +190,7 @@ fn flow_row(b: &mut Batch, s: &SessionSampleRef<'_>, side: &FlowSideRef<'_>, rev
         )
         .int(s.encap as i64)
         .int(side.underlay_source_port as i64)
-        .str(s.vmi)
+        .s(g, x.vmi)
         .int(0)
         .end();
 }
@@ -119,29 +201,44 @@ fn port_text(p: u16) -> impl FnOnce(&mut String) {
     }
 }
 
-fn session_row(b: &mut Batch, s: &SessionSampleRef<'_>, client: bool) {
+fn session_row(b: &mut Batch, s: &SessionSampleRef<'_>, x: &Strs<'_>, client: bool) {
     let (vn, local, rvn, remote) = if client {
-        (s.source_vn, s.source_ip, s.dest_vn, s.dest_ip)
+        (x.source_vn, s.source_ip, x.dest_vn, s.dest_ip)
     } else {
-        (s.dest_vn, s.dest_ip, s.source_vn, s.source_ip)
+        (x.dest_vn, s.dest_ip, x.source_vn, s.source_ip)
     };
     let f = &s.forward;
     let r = s.reverse.unwrap_or_default();
+    let fx = &x.forward;
+    let none = SideStrs {
+        action: EMPTY,
+        sg_rule: EMPTY,
+        nw_ace: EMPTY,
+        fw_rule: EMPTY,
+        drop_reason: EMPTY,
+    };
+    let rx = x.reverse.as_ref().unwrap_or(&none);
+    let g = x.epoch;
+    let kind = if client {
+        Str(G_CLIENT, "client")
+    } else {
+        Str(G_SERVER, "server")
+    };
     let mut row = b
         .row()
         .int(s.t_us as i64)
-        .str(if client { "client" } else { "server" })
+        .s(g, kind)
         .int(0)
-        .str(s.vmi)
-        .str(vn);
+        .s(g, x.vmi)
+        .s(g, vn);
     // deployment .. remote_custom_tags: tags are not exported yet.
     for _ in 0..12 {
-        row = row.str("");
+        row = row.s(g, EMPTY);
     }
-    row.str(rvn)
-        .str("")
-        .str(deciding_rule(f))
-        .str(s.vrouter)
+    row.s(g, rvn)
+        .s(g, EMPTY)
+        .s(g, fx.deciding_rule())
+        .s(g, x.vrouter)
         .keyed(ip_key(s.vrouter_ip), ip_text(s.vrouter_ip, true))
         .keyed(ip_key(local), ip_text(local, false))
         .int(s.protocol as i64)
@@ -149,23 +246,23 @@ fn session_row(b: &mut Batch, s: &SessionSampleRef<'_>, client: bool) {
         .keyed(ip_key(remote), ip_text(remote, false))
         .int(s.sport as i64)
         .uuid(Some(f.uuid))
-        .str(action(f))
-        .str(f.sg_rule_uuid)
-        .str(f.nw_ace_uuid)
+        .s(g, fx.action)
+        .s(g, fx.sg_rule)
+        .s(g, fx.nw_ace)
         .keyed(
             Some(f.underlay_source_port as u128),
             port_text(f.underlay_source_port),
         )
-        .str(f.drop_reason)
+        .s(g, fx.drop_reason)
         .uuid(s.reverse.map(|r| r.uuid))
-        .str(if s.reverse.is_some() { action(&r) } else { "" })
-        .str(r.sg_rule_uuid)
-        .str(r.nw_ace_uuid)
+        .s(g, rx.action)
+        .s(g, rx.sg_rule)
+        .s(g, rx.nw_ace)
         .keyed(
             Some(r.underlay_source_port as u128),
             port_text(r.underlay_source_port),
         )
-        .str(r.drop_reason)
+        .s(g, rx.drop_reason)
         .int(0)
         .int(f.diff_bytes as i64)
         .int(f.diff_packets as i64)
@@ -177,7 +274,7 @@ fn session_row(b: &mut Batch, s: &SessionSampleRef<'_>, client: bool) {
         .int(r.diff_packets as i64)
         .int(s.setup_time as i64)
         .int(s.teardown_time as i64)
-        .str(s.teardown_reason)
+        .s(g, x.teardown_reason)
         .keyed(
             ip_key(s.other_vrouter_ip),
             ip_text(s.other_vrouter_ip, true),
@@ -186,16 +283,22 @@ fn session_row(b: &mut Batch, s: &SessionSampleRef<'_>, client: bool) {
         .end();
 }
 
-/// Appends the rows of `s` to the open batches.
-pub fn ingest(flow: &mut Batch, session: &mut Batch, s: &SessionSampleRef<'_>) {
-    flow_row(flow, s, &s.forward, false);
-    if let Some(r) = &s.reverse {
-        flow_row(flow, s, r, true);
+/// Appends the rows of `s` to the open batches, its strings looked up in `dict`.
+pub fn ingest(
+    flow: &mut Batch,
+    session: &mut Batch,
+    dict: &mut SampleDict,
+    s: &SessionSampleRef<'_>,
+) {
+    let x = Strs::of(dict, s);
+    flow_row(flow, s, &x, false);
+    if s.reverse.is_some() {
+        flow_row(flow, s, &x, true);
     }
     if s.source_local {
-        session_row(session, s, true);
+        session_row(session, s, &x, true);
     }
     if s.dest_local {
-        session_row(session, s, false);
+        session_row(session, s, &x, false);
     }
 }

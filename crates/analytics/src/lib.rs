@@ -21,7 +21,11 @@ pub mod http;
 #[cfg(feature = "server")]
 pub mod ingest;
 #[cfg(feature = "server")]
+pub mod intern;
+#[cfg(feature = "server")]
 pub mod node_uve;
+#[cfg(feature = "server")]
+pub mod parquet_dict;
 #[cfg(feature = "server")]
 pub mod parquet_io;
 #[cfg(feature = "server")]

@@ -1,13 +1,15 @@
-//! Batches to and from Parquet files: one row group per flushed batch, every column
-//! required (no nulls), strings dictionary-encoded by Parquet, pages compressed with zstd,
-//! min/max statistics per row group so a query skips row groups outside its time range and
+//! Batches to and from Parquet files: a flushed batch, in arrival order, in row groups of
+//! up to 256Ki rows, every column required (no nulls), strings dictionary-encoded (from
+//! the batch's own dictionaries, `parquet_dict.rs`), `T` delta-encoded when in order,
+//! pages compressed with zstd, `T` min/max statistics per row group so a query skips row
+//! groups outside its time range, reads `T` only for the row groups its range cuts, and
 //! reads only the columns it names.
 
 use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
 
-use parquet::basic::{Compression, ZstdLevel};
+use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::column::reader::{ColumnReader, get_typed_column_reader};
 use parquet::data_type::{ByteArray, ByteArrayType, Int64Type};
 use parquet::errors::ParquetError;
@@ -18,6 +20,7 @@ use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::{ColumnPath, Type};
 
 use crate::columns::{Batch, Col, Kind};
+use crate::parquet_dict::{self, Zstd};
 use crate::parquet_strings::{PageError, read_str_column};
 use crate::schema::Dataset;
 
@@ -71,8 +74,16 @@ fn schema(ds: Dataset) -> Arc<Type> {
     )
 }
 
+/// Rows per row group for a batch of `len` rows: a query whose time range covers a row
+/// group's whole `T` range does not read `T` at all, so a large batch is cut in about
+/// four; each row group repeats the dictionaries, so not in smaller than 64Ki rows.
+fn group_rows(len: usize) -> usize {
+    (len / 4).clamp(1 << 16, 1 << 18)
+}
+
 /// Writes `batch` (every column present) as a new file at `path` (via a temporary name,
-/// renamed when complete, so readers never see half a file). Returns its size in bytes.
+/// renamed when complete, so readers never see half a file), its rows in arrival order
+/// in row groups of [`group_rows`]. Returns its size in bytes.
 pub fn write(ds: Dataset, batch: &Batch, path: &Path) -> Result<u64, FileError> {
     let p = path.display().to_string();
     let io = |source| FileError::Io {
@@ -85,76 +96,119 @@ pub fn write(ds: Dataset, batch: &Batch, path: &Path) -> Result<u64, FileError> 
     };
     let tmp = path.with_extension("tmp");
     let file = File::create(&tmp).map_err(io)?;
+    let t = ColumnPath::from("T");
+    // Rows arrive about in time order: T is then delta-encoded (about a byte a row) and
+    // row groups cover successive time ranges, which a query's range skips or takes
+    // whole. A batch out of order (replayed or late samples) keeps plain T.
+    let in_order = batch
+        .int(0)
+        .expect("T is column 0")
+        .windows(2)
+        .all(|w| w[0] <= w[1]);
+    let t_encoding = if in_order {
+        Encoding::DELTA_BINARY_PACKED
+    } else {
+        Encoding::PLAIN
+    };
     let mut props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("level 3")))
-        .set_max_row_group_row_count(Some(1 << 20))
         // Only T's range is used (to skip row groups): min/max of every string column
         // costs a comparison per value.
         .set_statistics_enabled(EnabledStatistics::None)
-        .set_column_statistics_enabled(ColumnPath::from("T"), EnabledStatistics::Chunk);
-    // Flow uuids are unique per flow: a dictionary would only be built to be dropped.
-    for c in crate::schema::RAW_UUIDS {
+        .set_column_statistics_enabled(t.clone(), EnabledStatistics::Chunk)
+        .set_column_dictionary_enabled(t.clone(), false)
+        .set_column_encoding(t, t_encoding);
+    // Flow uuids and client ports are (nearly) unique per flow: a dictionary would cost
+    // more than it saves.
+    for c in crate::schema::RAW_UUIDS
+        .iter()
+        .chain(&["sport", "client_port"])
+    {
         if ds.column(c).is_some() {
             props = props.set_column_dictionary_enabled(ColumnPath::from(*c), false);
         }
     }
     let props = props.build();
     let mut w = SerializedFileWriter::new(file, schema(ds), Arc::new(props)).map_err(pq)?;
-    let mut rg = w.next_row_group().map_err(pq)?;
-    let mut i = 0;
-    while let Some(mut cw) = rg.next_column().map_err(pq)? {
-        match batch.cols[i]
-            .as_ref()
-            .expect("a flushed batch has every column")
-        {
-            Col::Int(v) => {
-                cw.typed::<Int64Type>()
-                    .write_batch(v, None, None)
-                    .map_err(pq)?;
-            }
-            Col::Str(s) => {
-                let dict: Vec<ByteArray> = s
-                    .dict
-                    .iter()
-                    .map(|d| ByteArray::from(d.as_bytes().to_vec()))
-                    .collect();
-                let vals: Vec<ByteArray> =
-                    s.ids.iter().map(|&id| dict[id as usize].clone()).collect();
-                cw.typed::<ByteArrayType>()
-                    .write_batch(&vals, None, None)
-                    .map_err(pq)?;
-            }
-            Col::Uuid(u) => {
-                let mut buf = String::with_capacity(36);
-                let vals: Vec<ByteArray> = (0..u.vals.len())
-                    .map(|row| {
-                        u.text(row, &mut buf);
-                        ByteArray::from(buf.as_bytes().to_vec())
-                    })
-                    .collect();
-                cw.typed::<ByteArrayType>()
-                    .write_batch(&vals, None, None)
-                    .map_err(pq)?;
+    let descrs: Vec<_> = (0..batch.cols.len())
+        .map(|i| w.schema_descr().column(i))
+        .collect();
+    let mut z = Zstd::new(3).map_err(pq)?;
+    let mut text = String::with_capacity(36);
+    let group = group_rows(batch.len);
+    for start in (0..batch.len).step_by(group) {
+        let rows = start..(start + group).min(batch.len);
+        let mut rg = w.next_row_group().map_err(pq)?;
+        for (i, col) in batch.cols.iter().enumerate() {
+            match col.as_ref().expect("a flushed batch has every column") {
+                Col::Int(v) => {
+                    let mut cw = rg.next_column().map_err(pq)?.expect("a column per field");
+                    cw.typed::<Int64Type>()
+                        .write_batch(&v[rows.clone()], None, None)
+                        .map_err(pq)?;
+                    cw.close().map_err(pq)?;
+                }
+                Col::Str(s) => {
+                    let ids = &s.ids[rows.clone()];
+                    let (bytes, close) =
+                        parquet_dict::chunk(descrs[i].clone(), &s.dict, ids, &mut z).map_err(pq)?;
+                    rg.append_column(&bytes, close).map_err(pq)?;
+                }
+                Col::Uuid(u) => {
+                    let vals: Vec<ByteArray> = rows
+                        .clone()
+                        .map(|r| {
+                            u.text(r, &mut text);
+                            ByteArray::from(text.as_bytes().to_vec())
+                        })
+                        .collect();
+                    let mut cw = rg.next_column().map_err(pq)?.expect("a column per field");
+                    cw.typed::<ByteArrayType>()
+                        .write_batch(&vals, None, None)
+                        .map_err(pq)?;
+                    cw.close().map_err(pq)?;
+                }
             }
         }
-        cw.close().map_err(pq)?;
-        i += 1;
+        rg.close().map_err(pq)?;
     }
-    rg.close().map_err(pq)?;
     w.close().map_err(pq)?;
     std::fs::rename(&tmp, path).map_err(io)?;
     std::fs::metadata(path).map(|m| m.len()).map_err(io)
 }
 
-/// Reads the row groups of `path` whose `T` range meets `[from, to]`, only the columns in
-/// `wanted` (indexes into the dataset's columns); the others are `None`.
+/// Column buffers a scan hands from one row group to the next: allocated per row group,
+/// their page faults and unmapping were a third of a query's time.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    ints: Vec<Vec<i64>>,
+    ids: Vec<Vec<u32>>,
+}
+
+impl Scratch {
+    fn recycle(&mut self, b: Batch) {
+        for c in b.cols.into_iter().flatten() {
+            match c {
+                Col::Int(v) => self.ints.push(v),
+                Col::Str(s) => self.ids.push(s.ids),
+                Col::Uuid(_) => {}
+            }
+        }
+    }
+}
+
+/// Calls `each` with every row group of `path` whose `T` range meets `[from, to]`, holding
+/// only the columns in `wanted` (indexes into the dataset's columns); the others are
+/// `None`, except `T` when the range cuts the row group (so a batch without `T` lies
+/// wholly in the range). Column buffers are reused from `scratch`.
 pub fn read(
     ds: Dataset,
     path: &Path,
     wanted: &[usize],
-    from: i64,
-    to: i64,
-) -> Result<Vec<Batch>, FileError> {
+    (from, to): (i64, i64),
+    scratch: &mut Scratch,
+    each: &mut dyn FnMut(&Batch),
+) -> Result<(), FileError> {
     let p = path.display().to_string();
     let pq = |source| FileError::Parquet {
         path: p.clone(),
@@ -167,22 +221,26 @@ pub fn read(
     let reader = SerializedFileReader::new(file).map_err(pq)?;
     let t = ds.column("T").expect("every dataset has T");
     let cols = ds.columns();
-    let mut out = Vec::new();
     for g in 0..reader.num_row_groups() {
         let rg = reader.get_row_group(g).map_err(pq)?;
         let meta = rg.metadata();
+        let mut inside = false;
         if let Some(Statistics::Int64(s)) = meta.column(t).statistics()
             && let (Some(&lo), Some(&hi)) = (s.min_opt(), s.max_opt())
-            && (hi < from || lo > to)
         {
-            continue;
+            if hi < from || lo > to {
+                continue;
+            }
+            inside = from <= lo && hi <= to;
         }
         let n = meta.num_rows() as usize;
         let mut batch = Batch {
             cols: vec![None; cols.len()],
             len: n,
         };
-        for &ci in wanted {
+        // T for the rows the range cuts, even when not asked for.
+        let also_t = (!inside && !wanted.contains(&t)).then_some(t);
+        for &ci in wanted.iter().chain(also_t.iter()) {
             let shape = || FileError::Shape {
                 path: p.clone(),
                 column: cols[ci].name,
@@ -191,7 +249,9 @@ pub fn read(
             let col = match (cols[ci].kind, rg.get_column_reader(ci).map_err(pq)?) {
                 (Kind::Int, r @ ColumnReader::Int64ColumnReader(_)) => {
                     let mut r = get_typed_column_reader::<Int64Type>(r);
-                    let mut v = Vec::with_capacity(n);
+                    let mut v = scratch.ints.pop().unwrap_or_default();
+                    v.clear();
+                    v.reserve(n);
                     while v.len() < n {
                         let (recs, _, _) = r
                             .read_records(n - v.len(), None, None, &mut v)
@@ -204,11 +264,13 @@ pub fn read(
                 }
                 (Kind::Str, ColumnReader::ByteArrayColumnReader(_)) => {
                     let mut pages = rg.get_column_page_reader(ci).map_err(pq)?;
-                    let s = read_str_column(pages.as_mut(), n).map_err(|e| FileError::Page {
-                        path: p.clone(),
-                        column: cols[ci].name,
-                        error: e,
-                    })?;
+                    let ids = scratch.ids.pop().unwrap_or_default();
+                    let s =
+                        read_str_column(pages.as_mut(), n, ids).map_err(|e| FileError::Page {
+                            path: p.clone(),
+                            column: cols[ci].name,
+                            error: e,
+                        })?;
                     Col::Str(s)
                 }
                 _ => return Err(shape()),
@@ -218,7 +280,8 @@ pub fn read(
             }
             batch.cols[ci] = Some(col);
         }
-        out.push(batch);
+        each(&batch);
+        scratch.recycle(batch);
     }
-    Ok(out)
+    Ok(())
 }

@@ -54,6 +54,25 @@ fn uleb(buf: &mut &[u8]) -> Result<u64, PageError> {
     Err(PageError::Truncated)
 }
 
+/// Value `i` of a bit-packed run of `width`-bit values (`mask` = the low `width` bits).
+#[inline(always)]
+fn unpack(data: &[u8], i: usize, width: usize, mask: u64) -> u32 {
+    let bit = i * width;
+    let (byte, shift) = (bit / 8, bit % 8);
+    // A whole little-endian word when there is room (width <= 32 and shift <= 7 need at
+    // most 39 bits), else the bytes left, zero-filled.
+    let w = match data.get(byte..byte + 8) {
+        Some(b) => u64::from_le_bytes(b.try_into().expect("8 bytes")),
+        None => {
+            let mut b = [0u8; 8];
+            let rest = &data[byte.min(data.len())..];
+            b[..rest.len()].copy_from_slice(rest);
+            u64::from_le_bytes(b)
+        }
+    };
+    ((w >> shift) & mask) as u32
+}
+
 /// Decodes `n` values of the RLE / bit-packed hybrid (no length prefix) of `width` bits.
 pub fn hybrid(mut buf: &[u8], width: u8, n: usize, out: &mut Vec<u32>) -> Result<(), PageError> {
     let start = out.len();
@@ -61,6 +80,7 @@ pub fn hybrid(mut buf: &[u8], width: u8, n: usize, out: &mut Vec<u32>) -> Result
     if width > 32 {
         return Err(PageError::Encoding(format!("bit width {width}")));
     }
+    out.reserve(n);
     while out.len() - start < n {
         let left = n - (out.len() - start);
         let header = uleb(&mut buf)?;
@@ -71,19 +91,11 @@ pub fn hybrid(mut buf: &[u8], width: u8, n: usize, out: &mut Vec<u32>) -> Result
             buf = &buf[bytes..];
             let count = (groups * 8).min(left);
             let mask = if width == 32 {
-                u64::MAX
+                u64::MAX >> 32
             } else {
                 (1u64 << width) - 1
             };
-            for i in 0..count {
-                let bit = i * width;
-                let (byte, shift) = (bit / 8, bit % 8);
-                let mut w = 0u64;
-                for (k, b) in data[byte..data.len().min(byte + 8)].iter().enumerate() {
-                    w |= (*b as u64) << (8 * k);
-                }
-                out.push(((w >> shift) & mask) as u32);
-            }
+            out.extend((0..count).map(|i| unpack(data, i, width, mask)));
         } else {
             let count = (header >> 1) as usize;
             let nb = width.div_ceil(8);
@@ -100,13 +112,21 @@ pub fn hybrid(mut buf: &[u8], width: u8, n: usize, out: &mut Vec<u32>) -> Result
     Ok(())
 }
 
-/// Reads every page of one required string column chunk of `rows` rows.
-pub fn read_str_column(pages: &mut dyn PageReader, rows: usize) -> Result<StrCol, PageError> {
+/// Reads every page of one required string column chunk of `rows` rows (row ids into
+/// `ids`, a reused buffer).
+pub fn read_str_column(
+    pages: &mut dyn PageReader,
+    rows: usize,
+    mut ids: Vec<u32>,
+) -> Result<StrCol, PageError> {
+    ids.clear();
+    ids.reserve(rows);
     let mut col = StrCol::default();
-    col.ids.reserve(rows);
+    col.ids = ids;
     // Dictionary index -> id in `col`.
     let mut dict: Option<Vec<u32>> = None;
-    let mut idx = Vec::new();
+    // Every dictionary value distinct (any writer's dictionary): index i is row id i.
+    let mut identity = false;
     while let Some(page) = pages
         .get_next_page()
         .map_err(|e| PageError::Parquet(e.to_string()))?
@@ -132,6 +152,7 @@ pub fn read_str_column(pages: &mut dyn PageReader, rows: usize) -> Result<StrCol
                 if bad {
                     return Err(PageError::Utf8);
                 }
+                identity = map.iter().enumerate().all(|(i, &id)| i as u32 == id);
                 dict = Some(map);
                 continue;
             }
@@ -173,11 +194,18 @@ pub fn read_str_column(pages: &mut dyn PageReader, rows: usize) -> Result<StrCol
             Encoding::RLE_DICTIONARY | Encoding::PLAIN_DICTIONARY => {
                 let map = dict.as_ref().ok_or(PageError::NoDictionary)?;
                 let (&width, data) = buf.split_first().ok_or(PageError::Truncated)?;
-                idx.clear();
-                hybrid(data, width, n, &mut idx)?;
-                for &i in &idx {
-                    col.ids
-                        .push(*map.get(i as usize).ok_or(PageError::Index(i))?);
+                let at = col.ids.len();
+                hybrid(data, width, n, &mut col.ids)?;
+                let new = &mut col.ids[at..];
+                if identity {
+                    // Dictionary indexes are the row ids already: only check their range.
+                    if let Some(&i) = new.iter().find(|&&i| i as usize >= map.len()) {
+                        return Err(PageError::Index(i));
+                    }
+                } else {
+                    for i in new {
+                        *i = *map.get(*i as usize).ok_or(PageError::Index(*i))?;
+                    }
                 }
             }
             other => return Err(PageError::Encoding(format!("{other:?}"))),

@@ -13,6 +13,7 @@ use std::thread::JoinHandle;
 
 use crate::columns::Batch;
 use crate::ingest::ingest;
+use crate::intern::SampleDict;
 use crate::parquet_io::{self, FileError};
 use crate::record::{SessionSample, SessionSampleRef};
 use crate::schema::{Dataset, RAW_UUIDS};
@@ -62,6 +63,8 @@ struct Sealed {
 
 struct Open {
     batches: [Batch; 3],
+    /// Every sample string's id, shared by the columns of the flow and session batches.
+    dict: SampleDict,
     /// The sequence number the next sealed batch gets (it names its file).
     next_seq: u64,
     sealed: Vec<Sealed>,
@@ -194,15 +197,15 @@ fn read_file(
     ds: Dataset,
     f: &FileRef,
     wanted: &[usize],
-    from: i64,
-    to: i64,
-    each: &mut impl FnMut(&Batch),
+    range: (i64, i64),
+    scratch: &mut parquet_io::Scratch,
+    each: &mut dyn FnMut(&Batch),
 ) -> Result<(), FileError> {
-    match parquet_io::read(ds, &f.path, wanted, from, to) {
-        Ok(batches) => batches.iter().for_each(each),
+    match parquet_io::read(ds, &f.path, wanted, range, scratch, each) {
         // Removed by retention between listing and reading.
         Err(FileError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(e),
+        Ok(()) => {}
     }
     Ok(())
 }
@@ -222,6 +225,7 @@ impl Store {
             cfg,
             open: Mutex::new(Open {
                 batches: Dataset::ALL.map(|ds| empty(ds, rows)),
+                dict: SampleDict::default(),
                 next_seq: 0,
                 sealed: Vec::new(),
                 stats: StoreStats::default(),
@@ -286,9 +290,10 @@ impl Store {
         walk: impl FnOnce(&mut dyn FnMut(&SessionSampleRef<'_>)) -> Result<usize, E>,
     ) -> Result<usize, E> {
         let mut o = self.wait_for_writer();
-        let [flow, session, _] = &mut o.batches;
+        let Open { batches, dict, .. } = &mut *o;
+        let [flow, session, _] = batches;
         let (f0, s0) = (flow.len, session.len);
-        let n = match walk(&mut |s| ingest(flow, session, s)) {
+        let n = match walk(&mut |s| ingest(flow, session, dict, s)) {
             Ok(n) => n,
             Err(e) => {
                 flow.truncate(f0);
@@ -395,7 +400,8 @@ impl Store {
     }
 
     /// Calls `each` with every batch of `ds` that may hold rows in `[from, to]`: the files'
-    /// row groups (only the `wanted` columns), then the sealed batches not yet written,
+    /// row groups (only the `wanted` columns, and `T` unless the row group lies wholly in
+    /// the range: a batch without `T` needs no range check), then the sealed batches not yet written,
     /// then the open batch. Each row is seen once even while the writer moves batches
     /// into files: files of batches that were still in memory when the scan began are
     /// skipped, and what was sealed since is read under the lock.
@@ -412,9 +418,11 @@ impl Store {
             let mem = o.sealed.iter().filter(|s| s.ds == ds);
             (o.next_seq, mem.map(|s| (s.seq, s.batch.clone())).collect())
         };
+        let mut scratch = parquet_io::Scratch::default();
+        let range = (from, to);
         for f in self.files(ds, from, to) {
             if f.seq < next_seq && !in_memory.iter().any(|(s, _)| *s == f.seq) {
-                read_file(ds, &f, wanted, from, to, &mut each)?;
+                read_file(ds, &f, wanted, range, &mut scratch, &mut each)?;
             }
         }
         for (_, b) in &in_memory {
@@ -432,7 +440,7 @@ impl Store {
             for f in self.files(ds, from, to) {
                 if f.seq >= next_seq && !late.iter().any(|(s, _)| *s == f.seq) {
                     late.push((f.seq, None));
-                    read_file(ds, &f, wanted, from, to, &mut each)?;
+                    read_file(ds, &f, wanted, range, &mut scratch, &mut each)?;
                 }
             }
         }

@@ -186,6 +186,87 @@ fn sessions_are_seen_from_each_local_end() {
 }
 
 #[test]
+fn each_side_keeps_its_own_action_and_rules() {
+    // Strings are looked up once per sample and mapped per column: the forward and
+    // reverse sides, absent reverses and repeated values must each land in their column.
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(dir.path());
+    let mut a = sample(T0 + 1, 1, 2, 80, 100, 30);
+    a.reverse.as_mut().unwrap().pass = false;
+    a.reverse.as_mut().unwrap().nw_ace_uuid = "rev-ace".into();
+    a.reverse.as_mut().unwrap().drop_reason = "network-policy".into();
+    let mut b = sample(T0 + 2, 3, 2, 22, 60, 0);
+    b.forward.pass = false;
+    b.forward.sg_rule_uuid.clear();
+    b.forward.fw_rule_uuid = "fw-1".into();
+    b.reverse = None;
+    let c = sample(T0 + 3, 1, 2, 80, 7, 3);
+    s.ingest(&[a, b, c]).unwrap();
+    let flows = ask(
+        &s,
+        json!({"table": "FlowSeriesTable",
+               "select_fields": ["T", "sourceip", "action", "sg_rule_uuid", "nw_ace_uuid",
+                                 "security_policy_rule", "drop_reason", "sourcevn", "destvn"],
+               "sort_fields": ["T", "sourceip"], "sort": 1}),
+    );
+    let sg = "11111111-2222-3333-4444-555555555555";
+    let (n1, web) = ("default-domain:demo:net-1", "default-domain:demo:web");
+    let row = |t: u64,
+               ip: &str,
+               act: &str,
+               sgr: &str,
+               ace: &str,
+               fw: &str,
+               drop: &str,
+               svn: &str,
+               dvn: &str| {
+        json!({"T": T0 + t, "sourceip": ip, "action": act, "sg_rule_uuid": sgr, "nw_ace_uuid": ace,
+               "security_policy_rule": fw, "drop_reason": drop, "sourcevn": svn, "destvn": dvn})
+    };
+    assert_eq!(
+        flows,
+        vec![
+            row(1, "10.0.0.1", "pass", sg, "", "", "", n1, web),
+            row(
+                1,
+                "10.0.1.2",
+                "deny",
+                "",
+                "rev-ace",
+                "",
+                "network-policy",
+                web,
+                n1
+            ),
+            row(2, "10.0.0.3", "deny", "", "", "fw-1", "", n1, web),
+            row(3, "10.0.0.1", "pass", sg, "", "", "", n1, web),
+            row(3, "10.0.1.2", "pass", "", "", "", "", web, n1),
+        ]
+    );
+    let sessions = ask(
+        &s,
+        json!({"table": "SessionSeriesTable",
+               "select_fields": ["T", "forward_action", "reverse_action", "reverse_nw_ace_uuid",
+                                 "reverse_drop_reason", "security_policy_rule", "vn", "remote_vn"],
+               "sort_fields": ["T"], "sort": 1}),
+    );
+    assert_eq!(
+        sessions,
+        vec![
+            json!({"T": T0 + 1, "forward_action": "pass", "reverse_action": "deny",
+                   "reverse_nw_ace_uuid": "rev-ace", "reverse_drop_reason": "network-policy",
+                   "security_policy_rule": sg, "vn": n1, "remote_vn": web}),
+            json!({"T": T0 + 2, "forward_action": "deny", "reverse_action": "",
+                   "reverse_nw_ace_uuid": "", "reverse_drop_reason": "",
+                   "security_policy_rule": "fw-1", "vn": n1, "remote_vn": web}),
+            json!({"T": T0 + 3, "forward_action": "pass", "reverse_action": "pass",
+                   "reverse_nw_ace_uuid": "", "reverse_drop_reason": "",
+                   "security_policy_rule": sg, "vn": n1, "remote_vn": web}),
+        ]
+    );
+}
+
+#[test]
 fn filter_sort_and_limit_apply_to_results() {
     let dir = tempfile::tempdir().unwrap();
     let s = store(dir.path());

@@ -8,6 +8,7 @@ use std::collections::HashSet;
 
 use serde_json::{Map, Value};
 
+use super::dense::{self, DenseAgg, Partials};
 use super::parse::{AggFn, Lit, Op, Pred, Query, Sel};
 use crate::columns::{Batch, FxMap, Kind, StrCol};
 use crate::parquet_io::FileError;
@@ -139,6 +140,20 @@ impl Agg {
             }
         }
     }
+    /// Adds a partial of `count` rows whose sum, minimum or maximum is `v`.
+    fn merge(&mut self, count: i64, v: i64) {
+        match self {
+            Agg::Sum(s) => *s += v,
+            Agg::Count(n) => *n += count,
+            Agg::Min(m) => *m = Some(m.map_or(v, |m| m.min(v))),
+            Agg::Max(m) => *m = Some(m.map_or(v, |m| m.max(v))),
+            Agg::Avg(s, n) => {
+                *s += v;
+                *n += count;
+            }
+            Agg::Distinct(_) => unreachable!("COUNT_DISTINCT is never pre-aggregated"),
+        }
+    }
     fn value(&self) -> Value {
         match self {
             Agg::Sum(v) | Agg::Count(v) => (*v).into(),
@@ -182,7 +197,12 @@ fn column_of(s: &Sel) -> Option<usize> {
 /// The dataset columns `q` reads.
 pub fn wanted(q: &Query) -> Vec<usize> {
     let ds = q.table.dataset;
-    let mut w = vec![0];
+    // T only when its values are used: the store reads it anyway where the range cuts.
+    let needs_t = q.table.latest_by.is_some()
+        || q.select
+            .iter()
+            .any(|(_, s)| matches!(s, Sel::T | Sel::Bucket(_)));
+    let mut w: Vec<usize> = needs_t.then_some(0).into_iter().collect();
     w.extend(q.select.iter().filter_map(|(_, s)| column_of(s)));
     w.extend(q.where_.iter().flatten().map(|p| p.col));
     if let Some(c) = q.table.latest_by.and_then(|n| ds.column(n)) {
@@ -202,6 +222,8 @@ struct State<'q> {
     keys: Vec<Box<[i64]>>,
     /// Record tables: latest row per key (by global id of the key string).
     latest: FxMap<i64, (i64, usize)>,
+    /// Reused by the one-string-key path.
+    partials: Partials,
     out: Outcome,
     stopped: bool,
 }
@@ -249,7 +271,8 @@ impl<'q> State<'q> {
             return;
         }
         self.out.scanned_rows += b.len as u64;
-        let t = b.int(0).expect("T is always read");
+        // No T: every row is in the range (and T is not selected).
+        let t = b.int(0);
         let matchers = bind(b, &self.q.where_);
         let src = self.sources(b);
         let latest_src = self.q.table.latest_by.map(|n| {
@@ -257,6 +280,9 @@ impl<'q> State<'q> {
             b.str(c).expect("latest_by is a string column")
         });
         let aggregated = self.q.aggregated();
+        if aggregated && self.batch_dense(t, &matchers, &src) {
+            return;
+        }
         let mut key: Vec<i64> = Vec::with_capacity(src.len());
         let keyed: Vec<usize> = (0..src.len())
             .filter(|&i| !matches!(self.q.select[i].1, Sel::Agg(..)))
@@ -269,8 +295,9 @@ impl<'q> State<'q> {
             _ => None,
         };
         let (from, to) = (self.q.from, self.q.to);
-        for (row, &ts) in t.iter().enumerate() {
-            if ts < from || ts > to {
+        for row in 0..b.len {
+            let ts = t.map_or(0, |t| t[row]);
+            if t.is_some() && (ts < from || ts > to) {
                 continue;
             }
             if !matchers.is_empty() && !matchers.iter().any(|and| and.iter().all(|m| m.test(row))) {
@@ -301,29 +328,8 @@ impl<'q> State<'q> {
                 }
             }
             if aggregated {
-                let g = match self.groups.get(key.as_slice()) {
-                    Some(&g) => g,
-                    None => {
-                        if self.keys.len() >= self.bounds.max_rows {
-                            self.stop_rows();
-                            return;
-                        }
-                        let g = self.keys.len();
-                        let k: Box<[i64]> = key.as_slice().into();
-                        self.groups.insert(k.clone(), g);
-                        self.keys.push(k);
-                        self.aggs.push(
-                            self.q
-                                .select
-                                .iter()
-                                .filter_map(|(_, s)| match s {
-                                    Sel::Agg(f, _) => Some(Agg::new(*f)),
-                                    _ => None,
-                                })
-                                .collect(),
-                        );
-                        g
-                    }
+                let Some(g) = self.group(&key) else {
+                    return;
                 };
                 if let (Some((_, cache)), Some((d, _))) = (dense.as_mut(), cached) {
                     cache[d] = g as u32;
@@ -366,6 +372,92 @@ impl<'q> State<'q> {
                 self.keys.push(key.as_slice().into());
             }
         }
+    }
+
+    /// The group of `key`, added when new; `None` (and the scan stopped) past the bound.
+    fn group(&mut self, key: &[i64]) -> Option<usize> {
+        if let Some(&g) = self.groups.get(key) {
+            return Some(g);
+        }
+        if self.keys.len() >= self.bounds.max_rows {
+            self.stop_rows();
+            return None;
+        }
+        let g = self.keys.len();
+        let k: Box<[i64]> = key.into();
+        self.groups.insert(k.clone(), g);
+        self.keys.push(k);
+        self.aggs.push(
+            self.q
+                .select
+                .iter()
+                .filter_map(|(_, s)| match s {
+                    Sel::Agg(f, _) => Some(Agg::new(*f)),
+                    _ => None,
+                })
+                .collect(),
+        );
+        Some(g)
+    }
+
+    /// The aggregates of a batch whose only key is a string column, when every aggregate
+    /// can be taken per dictionary id ([`dense`]); false when they cannot.
+    fn batch_dense(
+        &mut self,
+        t: Option<&[i64]>,
+        matchers: &[Vec<Matcher<'_>>],
+        src: &[Source<'_>],
+    ) -> bool {
+        let mut aggs = Vec::new();
+        let mut key = None;
+        for (i, (_, s)) in self.q.select.iter().enumerate() {
+            match (s, &src[i]) {
+                (Sel::Agg(f, _), Source::Int(v)) if dense::supported(*f, true) => {
+                    aggs.push(DenseAgg {
+                        f: *f,
+                        vals: Some(v),
+                    })
+                }
+                (Sel::Agg(f, _), Source::None) if dense::supported(*f, false) => {
+                    aggs.push(DenseAgg { f: *f, vals: None })
+                }
+                (Sel::Agg(..), _) => return false,
+                (_, Source::Str(ids, map)) if key.is_none() => key = Some((*ids, map)),
+                _ => return false,
+            }
+        }
+        let Some((ids, map)) = key else {
+            return false;
+        };
+        let (from, to) = (self.q.from, self.q.to);
+        let mut p = std::mem::take(&mut self.partials);
+        let n = map.len();
+        match (t, matchers.is_empty()) {
+            (None, true) => dense::partials(n, ids, &aggs, |_| true, &mut p),
+            (Some(t), true) => {
+                dense::partials(n, ids, &aggs, |row| (from..=to).contains(&t[row]), &mut p)
+            }
+            (t, false) => {
+                let keep = |row: usize| {
+                    t.is_none_or(|t| (from..=to).contains(&t[row]))
+                        && matchers.iter().any(|and| and.iter().all(|m| m.test(row)))
+                };
+                dense::partials(n, ids, &aggs, keep, &mut p);
+            }
+        }
+        for (d, &n) in p.count.iter().enumerate() {
+            if n == 0 {
+                continue;
+            }
+            let Some(g) = self.group(&[map[d] as i64]) else {
+                break;
+            };
+            for (a, agg) in self.aggs[g].iter_mut().enumerate() {
+                agg.merge(n, p.vals[a].get(d).copied().unwrap_or(0));
+            }
+        }
+        self.partials = p;
+        true
     }
 
     fn stop_rows(&mut self) {
@@ -434,6 +526,7 @@ pub fn run(store: &Store, q: &Query, bounds: EvalBounds) -> Result<Outcome, File
         aggs: Vec::new(),
         keys: Vec::new(),
         latest: FxMap::default(),
+        partials: Partials::default(),
         out: Outcome::default(),
         stopped: false,
     };

@@ -1,6 +1,7 @@
 //! Contrail's query subset over the store: parsing (`parse`), times (`time`), evaluation
 //! (`eval`).
 
+mod dense;
 pub mod eval;
 pub mod parse;
 pub mod time;
