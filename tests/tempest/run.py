@@ -26,7 +26,8 @@ from conftest import Controller, free_port  # noqa: E402
 from test_keystone_auth import Keystone  # noqa: E402
 
 EXTENSIONS = ("security-group,binding,port-security,allowed-address-pairs,external-net,net-mtu,"
-              "standard-attr-description,standard-attr-timestamp,pagination,sorting,router")
+              "standard-attr-description,standard-attr-timestamp,pagination,sorting,router,extraroute,"
+              "ext-gw-mode")
 
 
 def conf(keystone, workdir, public):
@@ -136,7 +137,8 @@ def main():
         tail = out[-6000:] if run.returncode else out[-1500:]
         print(tail)
         for line in out.splitlines():
-            if line.endswith("... FAILED") or (args.regex and line.endswith("... ok")):
+            if line.endswith("... FAILED") or (args.regex and (
+                    line.endswith("... ok") or "... SKIPPED" in line)):
                 print(line)
         counts = {}
         for k in ("Passed", "Failed", "Skipped"):

@@ -6,15 +6,18 @@
 //! `{"NeutronError": {...}}` at the edge.
 
 pub mod attrs;
+pub mod bulk;
 pub mod ctx;
 pub mod error;
 pub mod extensions;
+pub mod extraroute;
 pub mod floatingip;
 pub mod network;
 pub mod port;
 pub mod query;
 pub mod quota;
 pub mod router;
+pub mod router_gateway;
 pub mod security_group;
 pub mod subnet;
 pub mod vnc;
@@ -78,6 +81,21 @@ macro_rules! resource {
             pub async fn create(State(s): St, h: HeaderMap, body: Bytes) -> Response {
                 reply(async {
                     let ctx = Ctx::new(s, &h).await?;
+                    if let Some(items) = bulk::items(&body, $member, $coll)? {
+                        let mut made = Vec::new();
+                        for it in items {
+                            match $create(&ctx, &it).await {
+                                Ok(v) => made.push(v),
+                                Err(e) => {
+                                    for id in bulk::made_ids(&made) {
+                                        let _ = $delete(&ctx, &id).await;
+                                    }
+                                    return Err(e);
+                                }
+                            }
+                        }
+                        return Ok(ok(StatusCode::CREATED, json!({ $coll: made })));
+                    }
                     let v = $create(&ctx, &body).await?;
                     Ok(ok(StatusCode::CREATED, json!({ $member: v })))
                 }.await)

@@ -711,25 +711,14 @@ pub async fn update(ctx: &Ctx, id: &str, bytes: &[u8]) -> NResult<Value> {
 
 pub async fn delete(ctx: &Ctx, id: &str) -> NResult<()> {
     let o = vnc::get(ctx, TYPE, RESOURCE, id)?;
-    let (ips, fips): (Vec<String>, Vec<String>) = {
-        let idx = ctx.state.index();
-        let ips = idx
-            .back_refs(id)
-            .filter(|r| r.type_name() == "instance-ip")
-            .map(|r| r.uuid.clone())
-            .collect();
-        let fips = idx
-            .back_refs(id)
-            .filter(|r| r.type_name() == "floating-ip")
-            .map(|r| r.uuid.clone())
-            .collect();
-        (ips, fips)
-    };
-    for f in fips {
-        let mut input = Map::new();
-        input.insert("virtual_machine_interface_refs".into(), json!([]));
-        vnc::update(ctx, "floating-ip", &f, input).await?;
-    }
+    let ips: Vec<String> = ctx
+        .state
+        .index()
+        .back_refs(id)
+        .filter(|r| r.type_name() == "instance-ip")
+        .map(|r| r.uuid.clone())
+        .collect();
+    crate::floatingip::disassociate_port(ctx, id).await?;
     for i in ips {
         vnc::delete_companion(ctx, "instance-ip", &i).await?;
     }
