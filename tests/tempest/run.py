@@ -82,6 +82,8 @@ def neutron(port, token, path, body):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--regex", help="run these tests instead of the fixed list")
+    ap.add_argument("--output", help="also write tempest's whole output (every failure's "
+                    "details) to this file")
     ap.add_argument("--concurrency", default="1",
                     help="tempest workers; Keystone on SQLite errs under two")
     args = ap.parse_args()
@@ -134,6 +136,9 @@ def main():
         run = subprocess.run(cmd, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              text=True)
         out = run.stdout
+        if args.output:
+            with open(args.output, "w") as f:
+                f.write(out)
         tail = out[-6000:] if run.returncode else out[-1500:]
         print(tail)
         for line in out.splitlines():
