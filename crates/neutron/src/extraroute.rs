@@ -172,10 +172,10 @@ pub fn validate(ctx: &Ctx, router: &Obj, routes: &[Route]) -> NResult<()> {
         } else {
             continue;
         };
-        return Err(NeutronError::invalid(
-            "routes",
-            format!("Invalid format for routes: {}, {reason}", shown(routes)),
-        ));
+        return Err(NeutronError::BadRequest {
+            kind: "InvalidRoutes",
+            message: format!("Invalid format for routes: {}, {reason}.", shown(routes)),
+        });
     }
     Ok(())
 }

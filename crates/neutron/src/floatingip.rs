@@ -330,3 +330,21 @@ pub async fn disassociate_port(ctx: &Ctx, port_id: &str) -> NResult<()> {
     }
     Ok(())
 }
+
+/// Deletes the floating IPs of an external network being deleted (Neutron deletes them with
+/// the network, their ports being auto-deleted ones), so that its floating-ip-pool can go.
+pub async fn delete_on_network(ctx: &Ctx, network: &str) -> NResult<()> {
+    let fips: Vec<String> = {
+        let idx = ctx.state.index();
+        idx.children(network)
+            .filter(|c| c.type_name() == POOL)
+            .flat_map(|p| idx.children(&p.uuid))
+            .filter(|f| f.type_name() == TYPE)
+            .map(|f| f.uuid.clone())
+            .collect()
+    };
+    for f in fips {
+        vnc::delete_companion(ctx, TYPE, &f).await?;
+    }
+    Ok(())
+}

@@ -19,6 +19,7 @@ pub mod quota;
 pub mod router;
 pub mod router_gateway;
 pub mod security_group;
+pub mod sg_ports;
 pub mod subnet;
 pub mod vnc;
 

@@ -189,6 +189,7 @@ pub async fn delete(ctx: &Ctx, id: &str) -> NResult<()> {
     if ports {
         return Err(in_use());
     }
+    crate::floatingip::delete_on_network(ctx, &o.uuid).await?;
     for p in pools {
         vnc::delete_companion(ctx, "floating-ip-pool", &p)
             .await

@@ -63,10 +63,10 @@ pub async fn create(ctx: &Ctx, bytes: &[u8]) -> NResult<Value> {
     };
     if !routes.is_empty() {
         // a new router has no interface a next hop could be on
-        return Err(NeutronError::invalid(
-            "routes",
-            "Invalid format for routes: the nexthop is not connected with router",
-        ));
+        return Err(NeutronError::BadRequest {
+            kind: "InvalidRoutes",
+            message: "Invalid format for routes: the nexthop is not connected with router.".into(),
+        });
     }
     let project = ctx.project_for(&body).await?;
     let pfq = vnc::project_fq(ctx, &project)?;
