@@ -95,6 +95,7 @@ pub fn render_rule(idx: &Index, sg: &Obj, r: &Value) -> Value {
     );
     let proto = match r.get("protocol").and_then(Value::as_str) {
         Some("any") | None => Value::Null,
+        Some("icmp6") => json!("ipv6-icmp"),
         Some(p) => json!(p),
     };
     let (pmin, pmax) = crate::sg_ports::render(proto.as_str(), lo, hi);
@@ -367,7 +368,10 @@ fn protocol(v: &Value) -> NResult<Option<String>> {
                 };
             }
             let l = s.to_lowercase();
-            if PROTOCOLS.iter().any(|(n, _)| *n == l) {
+            if l == "ipv6-icmp" || l == "icmpv6" {
+                // the VNC model's name for it (its policy rules know no other)
+                Ok(Some("icmp6".into()))
+            } else if PROTOCOLS.iter().any(|(n, _)| *n == l) {
                 Ok(Some(l))
             } else {
                 Err(bad())

@@ -7,7 +7,10 @@ use serde_json::{Value, json};
 use crate::error::{NResult, NeutronError};
 
 fn icmp(proto: &str) -> bool {
-    matches!(proto, "icmp" | "icmpv6" | "ipv6-icmp" | "1" | "58")
+    matches!(
+        proto,
+        "icmp" | "icmpv6" | "ipv6-icmp" | "icmp6" | "1" | "58"
+    )
 }
 
 fn with_ports(proto: &str) -> bool {

@@ -462,6 +462,13 @@ pub async fn create(ctx: &Ctx, bytes: &[u8]) -> NResult<Value> {
             annotations = Some(vnc::kv_set(current, &annotation_key(&id, k), Some(mode)));
         }
     }
+    if let (Some(ra), Some(am)) = (s(&body, "ipv6_ra_mode"), s(&body, "ipv6_address_mode"))
+        && ra != am
+    {
+        return Err(NeutronError::InvalidInput(format!(
+            "ipv6_ra_mode set to '{ra}' with ipv6_address_mode set to '{am}' is not valid. If both attributes are set, they must be the same value"
+        )));
+    }
     let gw: Option<IpAddr> = match body.get("gateway_ip") {
         Some(Value::Null) => None,
         Some(g) => Some(ip("gateway_ip", g)?),
