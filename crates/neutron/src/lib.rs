@@ -20,6 +20,7 @@ pub mod router;
 pub mod router_gateway;
 pub mod security_group;
 pub mod sg_ports;
+pub mod slaac;
 pub mod subnet;
 pub mod vnc;
 
