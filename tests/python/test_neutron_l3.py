@@ -192,6 +192,19 @@ def test_a_deleted_port_leaves_its_floating_ip_unassociated(cirrus, keystone, pu
     fip = ok(call(cirrus, tok, "POST", "/v2.0/floatingips", {"floatingip": {
         "floating_network_id": ext["id"], "port_id": port["id"]}}), 201)["floatingip"]
     assert fip["port_id"] == port["id"] and fip["router_id"] == r["id"]
+    # one floating IP per fixed address; an empty update clears the association
+    fip2 = ok(call(cirrus, tok, "POST", "/v2.0/floatingips", {"floatingip": {
+        "floating_network_id": ext["id"]}}), 201)["floatingip"]
+    busy = call(cirrus, tok, "PUT", f"/v2.0/floatingips/{fip2['id']}",
+                {"floatingip": {"port_id": port["id"]}})
+    assert busy.status_code == 409, busy.text
+    assert busy.json()["NeutronError"]["type"] == "FloatingIPPortAlreadyAssociated"
+    cleared = ok(call(cirrus, tok, "PUT", f"/v2.0/floatingips/{fip['id']}", {"floatingip": {}}))
+    assert cleared["floatingip"]["port_id"] is None
+    ok(call(cirrus, tok, "PUT", f"/v2.0/floatingips/{fip2['id']}",
+            {"floatingip": {"port_id": port["id"]}}))
+    call(cirrus, tok, "DELETE", f"/v2.0/floatingips/{fip['id']}")
+    fip = fip2
     assert call(cirrus, tok, "DELETE", f"/v2.0/ports/{port['id']}").status_code == 204
     fip = ok(call(cirrus, tok, "GET", f"/v2.0/floatingips/{fip['id']}"))["floatingip"]
     assert (fip["port_id"], fip["fixed_ip_address"], fip["router_id"]) == (None, None, None)

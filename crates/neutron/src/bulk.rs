@@ -28,9 +28,16 @@ pub fn items(bytes: &[u8], member: &str, collection: &str) -> NResult<Option<Vec
     if list.is_empty() {
         return Err(NeutronError::Malformed("Resources required".into()));
     }
+    // an item is the resource's attributes, or (as Neutron also takes it) wrapped as a single
+    // body `{"<member>": {...}}`
     Ok(Some(
         list.into_iter()
-            .map(|it| json!({ member: it }).to_string().into_bytes())
+            .map(|it| match it {
+                Value::Object(m) if m.len() == 1 && m.contains_key(member) => {
+                    Value::Object(m).to_string().into_bytes()
+                }
+                it => json!({ member: it }).to_string().into_bytes(),
+            })
             .collect(),
     ))
 }
@@ -49,7 +56,7 @@ mod tests {
 
     #[test]
     fn a_bulk_body_is_split_into_single_bodies() {
-        let b = br#"{"networks": [{"name": "a"}, {"name": "b"}]}"#;
+        let b = br#"{"networks": [{"name": "a"}, {"network": {"name": "b"}}]}"#;
         let got = items(b, "network", "networks").unwrap().unwrap();
         let got: Vec<Value> = got
             .iter()

@@ -140,6 +140,7 @@ pub async fn list(ctx: &Ctx) -> NResult<Vec<Value>> {
 fn association(
     ctx: &Ctx,
     ext_net: &str,
+    fip: Option<&str>,
     body: &Map<String, Value>,
 ) -> NResult<Option<(Value, Value)>> {
     let port_id = match body.get("port_id") {
@@ -201,6 +202,27 @@ fn association(
             }
         },
     };
+    // Neutron's FloatingIPPortAlreadyAssociated: one floating IP per fixed address
+    let taken = ctx
+        .state
+        .index()
+        .back_refs(&port_id)
+        .filter(|f| f.type_name() == TYPE && Some(f.uuid.as_str()) != fip)
+        .find(|f| {
+            f.body
+                .get("floating_ip_fixed_ip_address")
+                .and_then(Value::as_str)
+                == Some(fixed.as_str())
+        })
+        .map(|f| f.uuid.clone());
+    if let Some(other) = taken {
+        return Err(NeutronError::Conflict {
+            kind: "FloatingIPPortAlreadyAssociated",
+            message: format!(
+                "Cannot associate floating IP with port {port_id} using fixed IP {fixed}, as that fixed IP already has a floating IP on external network {ext_net} (floating IP {other})."
+            ),
+        });
+    }
     // Neutron's ExternalGatewayForFloatingIPNotFound: a router with a gateway to the
     // floating network and an interface on the port's network must join the two
     let port_net = p.get("network_id").and_then(Value::as_str).unwrap_or("");
@@ -248,7 +270,7 @@ pub async fn create(ctx: &Ctx, bytes: &[u8]) -> NResult<Value> {
         ));
     }
     let project = ctx.project_for(&body).await?;
-    let assoc = association(ctx, net_id, &body)?;
+    let assoc = association(ctx, net_id, None, &body)?;
     let uuid = uuid::Uuid::new_v4().to_string();
     let mut fq = pool.fq_name.clone();
     fq.push(uuid.clone());
@@ -287,7 +309,13 @@ pub async fn update(ctx: &Ctx, id: &str, bytes: &[u8]) -> NResult<Value> {
     let o = get(ctx, id)?;
     let ext_net = network_of(&ctx.state.index(), &o).unwrap_or_default();
     let mut input = Map::new();
-    if let Some((refs, fixed)) = association(ctx, &ext_net, &body)? {
+    if body.is_empty() {
+        // Neutron: an empty update clears the association (once a floating IP's only
+        // attribute)
+        input.insert("virtual_machine_interface_refs".into(), json!([]));
+        input.insert("floating_ip_fixed_ip_address".into(), Value::Null);
+    }
+    if let Some((refs, fixed)) = association(ctx, &ext_net, Some(id), &body)? {
         input.insert("virtual_machine_interface_refs".into(), refs);
         input.insert("floating_ip_fixed_ip_address".into(), fixed);
     }
