@@ -56,6 +56,10 @@ def test_a_router_gateway_has_a_port_on_the_external_network_and_keeps_enable_sn
     assert ip["subnet_id"] == sub["id"] and ip["ip_address"].startswith("198.51.100.")
     [port] = gateway_ports(cirrus, keystone, net["id"], r["id"])
     assert port["fixed_ips"] == [ip] and port["device_id"] == r["id"]
+    # the router's own port goes with its gateway, not through the port API
+    admin = token(keystone, "admin", "admin")
+    busy = call(cirrus, admin, "DELETE", f"/v2.0/ports/{port['id']}")
+    assert busy.status_code == 409 and busy.json()["NeutronError"]["type"] == "ServicePortInUse"
     # vnc_api: the router refers to the network, the port is a VMI on it, not an interface
     lr = m1.logical_router_read(id=r["id"])
     assert [x["uuid"] for x in lr.get_virtual_network_refs()] == [net["id"]]
@@ -107,7 +111,11 @@ def test_extra_routes_are_the_routers_route_table_and_need_a_connected_next_hop(
     # no interface yet: the next hop is not connected
     bad = call(cirrus, tok, "PUT", path, {"router": {"routes": routes}})
     assert bad.status_code == 400 and "routes" in bad.text and "not connected" in bad.text
-    ok(call(cirrus, tok, "PUT", path + "/add_router_interface", {"subnet_id": sub["id"]}))
+    iface = ok(call(cirrus, tok, "PUT", path + "/add_router_interface", {"subnet_id": sub["id"]}))
+    busy = call(cirrus, tok, "DELETE", f"/v2.0/ports/{iface['port_id']}")
+    assert busy.status_code == 409 and busy.json()["NeutronError"]["type"] == "ServicePortInUse"
+    bad = call(cirrus, tok, "PUT", path + "/add_router_interface", {"port_id": "not-a-uuid"})
+    assert bad.status_code == 400 and "port_id" in bad.text, bad.text
     for wrong, why in [([{"destination": "172.16.0.0/16", "nexthop": "10.9.0.1"}], "used by"),
                        ([{"destination": "172.16.0.1/16", "nexthop": "10.9.0.5"}], "cidr"),
                        ([{"destination": "x", "nexthop": "10.9.0.5"}], "valid IP subnet"),

@@ -135,6 +135,11 @@ async fn subnets(ctx: &Ctx) -> NResult<Vec<Value>> {
 async fn ports(ctx: &Ctx) -> NResult<Vec<Value>> {
     Ok(port::list(ctx))
 }
+/// A port deleted through the port API (not a router's own port).
+async fn port_delete(ctx: &Ctx, id: &str) -> NResult<()> {
+    router::check_port_delete(ctx, id)?;
+    port::delete(ctx, id).await
+}
 async fn rules(ctx: &Ctx) -> NResult<Vec<Value>> {
     Ok(security_group::list_rules(ctx))
 }
@@ -176,7 +181,7 @@ resource!(
     port::show,
     port::create,
     port::update,
-    port::delete
+    port_delete
 );
 resource!(
     sgs_h,

@@ -216,6 +216,16 @@ fn interface_body(bytes: &[u8]) -> NResult<(Option<String>, Option<String>)> {
         }
     };
     let (sn, p) = (get("subnet_id")?, get("port_id")?);
+    for (k, v) in [("subnet_id", &sn), ("port_id", &p)] {
+        if let Some(v) = v
+            && uuid::Uuid::parse_str(v).is_err()
+        {
+            return Err(NeutronError::invalid(
+                k,
+                format!("'{v}' is not a valid UUID"),
+            ));
+        }
+    }
     if sn.is_none() && p.is_none() {
         return Err(NeutronError::InvalidInput(
             "Either subnet_id or port_id must be specified".into(),
@@ -452,4 +462,33 @@ pub fn serving(idx: &Index, port_net: &str, ext_net: &str) -> Option<Arc<Obj>> {
                     })
         })
         .cloned()
+}
+
+/// Neutron's `ServicePortInUse`: a router's interface or gateway port is not deleted through
+/// the port API (409), only by removing the interface or the gateway.
+pub fn check_port_delete(ctx: &Ctx, id: &str) -> NResult<()> {
+    let idx = ctx.state.index();
+    let Some(p) = idx.get_typed(port::TYPE, id) else {
+        return Ok(());
+    };
+    let owner = p
+        .body
+        .get("virtual_machine_interface_device_owner")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let interface = idx.back_refs(id).any(|r| r.type_name() == TYPE);
+    let gateway = owner == router_gateway::OWNER
+        && vnc::ref_uuids(p, "virtual_machine_refs")
+            .iter()
+            .filter_map(|vm| idx.get(vm))
+            .any(|vm| idx.get_typed(TYPE, vm.name()).is_some());
+    if interface || gateway {
+        return Err(NeutronError::InUse {
+            kind: "ServicePortInUse",
+            message: format!(
+                "Port {id} cannot be deleted directly via the port API: has device owner {owner}."
+            ),
+        });
+    }
+    Ok(())
 }
