@@ -26,7 +26,8 @@ from conftest import Controller, free_port  # noqa: E402
 from test_keystone_auth import Keystone  # noqa: E402
 
 EXTENSIONS = ("security-group,binding,port-security,allowed-address-pairs,external-net,net-mtu,"
-              "standard-attr-description,standard-attr-timestamp,pagination,sorting,router")
+              "standard-attr-description,standard-attr-timestamp,pagination,sorting,router,extraroute,"
+              "ext-gw-mode")
 
 
 def conf(keystone, workdir, public):
@@ -81,6 +82,8 @@ def neutron(port, token, path, body):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--regex", help="run these tests instead of the fixed list")
+    ap.add_argument("--output", help="also write tempest's whole output (every failure's "
+                    "details) to this file")
     ap.add_argument("--concurrency", default="1",
                     help="tempest workers; Keystone on SQLite errs under two")
     args = ap.parse_args()
@@ -133,10 +136,14 @@ def main():
         run = subprocess.run(cmd, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              text=True)
         out = run.stdout
+        if args.output:
+            with open(args.output, "w") as f:
+                f.write(out)
         tail = out[-6000:] if run.returncode else out[-1500:]
         print(tail)
         for line in out.splitlines():
-            if line.endswith("... FAILED") or (args.regex and line.endswith("... ok")):
+            if line.endswith("... FAILED") or (args.regex and (
+                    line.endswith("... ok") or "... SKIPPED" in line)):
                 print(line)
         counts = {}
         for k in ("Passed", "Failed", "Skipped"):

@@ -26,6 +26,10 @@ pub enum NeutronError {
     /// Any other invalid input (`InvalidInput`).
     #[error("Invalid input for operation: {0}.")]
     InvalidInput(String),
+    /// Another 400 of Neutron's own exception class (`InvalidRoutes`,
+    /// `SecurityGroupRuleInvalidProtocol`, ...).
+    #[error("{message}")]
+    BadRequest { kind: &'static str, message: String },
     /// `<Resource> <id> could not be found.`
     #[error("{resource} {id} could not be found.")]
     NotFound { resource: &'static str, id: String },
@@ -76,7 +80,8 @@ impl NeutronError {
             | NotAllowed { .. }
             | Missing(_)
             | Malformed(_)
-            | InvalidInput(_) => StatusCode::BAD_REQUEST,
+            | InvalidInput(_)
+            | BadRequest { .. } => StatusCode::BAD_REQUEST,
             NotFound { .. } | NoRoute => StatusCode::NOT_FOUND,
             InUse { .. } | Conflict { .. } | OverQuota(_) => StatusCode::CONFLICT,
             Forbidden(_) => StatusCode::FORBIDDEN,
@@ -98,7 +103,7 @@ impl NeutronError {
             | Malformed(_) => "HTTPBadRequest".into(),
             InvalidInput(_) => "InvalidInput".into(),
             NotFound { resource, .. } => format!("{}NotFound", resource.replace(' ', "")),
-            InUse { kind, .. } | Conflict { kind, .. } => (*kind).into(),
+            InUse { kind, .. } | Conflict { kind, .. } | BadRequest { kind, .. } => (*kind).into(),
             OverQuota(_) => "OverQuota".into(),
             Forbidden(_) => "PolicyNotAuthorized".into(),
             Unauthorized(_) => "HTTPUnauthorized".into(),

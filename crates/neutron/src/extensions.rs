@@ -7,7 +7,7 @@ use crate::error::{NResult, NeutronError};
 const UPDATED: &str = "2026-12-02T00:00:00-00:00";
 
 /// (alias, name, description)
-pub const IMPLEMENTED: [(&str, &str, &str); 12] = [
+pub const IMPLEMENTED: [(&str, &str, &str); 14] = [
     (
         "security-group",
         "security-group",
@@ -58,6 +58,16 @@ pub const IMPLEMENTED: [(&str, &str, &str); 12] = [
         "router",
         "Neutron L3 Router",
         "Router abstraction for basic L3 forwarding between L2 Neutron networks and access to external networks via a NAT gateway.",
+    ),
+    (
+        "extraroute",
+        "Neutron Extra Route",
+        "Extra routes configuration for L3 router",
+    ),
+    (
+        "ext-gw-mode",
+        "Neutron L3 Configurable external gateway mode",
+        "Extension of the router abstraction for specifying whether SNAT should occur on the external gateway",
     ),
     (
         "sorting",

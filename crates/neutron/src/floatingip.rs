@@ -137,7 +137,12 @@ pub async fn list(ctx: &Ctx) -> NResult<Vec<Value>> {
 
 /// The VNC refs and fixed address for `port_id` / `fixed_ip_address` of the body (None: the
 /// body changes neither).
-fn association(ctx: &Ctx, body: &Map<String, Value>) -> NResult<Option<(Value, Value)>> {
+fn association(
+    ctx: &Ctx,
+    ext_net: &str,
+    fip: Option<&str>,
+    body: &Map<String, Value>,
+) -> NResult<Option<(Value, Value)>> {
     let port_id = match body.get("port_id") {
         None => {
             if body.get("fixed_ip_address").is_some_and(|v| !v.is_null()) {
@@ -197,6 +202,38 @@ fn association(ctx: &Ctx, body: &Map<String, Value>) -> NResult<Option<(Value, V
             }
         },
     };
+    // Neutron's FloatingIPPortAlreadyAssociated: one floating IP per fixed address
+    let taken = ctx
+        .state
+        .index()
+        .back_refs(&port_id)
+        .filter(|f| f.type_name() == TYPE && Some(f.uuid.as_str()) != fip)
+        .find(|f| {
+            f.body
+                .get("floating_ip_fixed_ip_address")
+                .and_then(Value::as_str)
+                == Some(fixed.as_str())
+        })
+        .map(|f| f.uuid.clone());
+    if let Some(other) = taken {
+        return Err(NeutronError::Conflict {
+            kind: "FloatingIPPortAlreadyAssociated",
+            message: format!(
+                "Cannot associate floating IP with port {port_id} using fixed IP {fixed}, as that fixed IP already has a floating IP on external network {ext_net} (floating IP {other})."
+            ),
+        });
+    }
+    // Neutron's ExternalGatewayForFloatingIPNotFound: a router with a gateway to the
+    // floating network and an interface on the port's network must join the two
+    let port_net = p.get("network_id").and_then(Value::as_str).unwrap_or("");
+    if router::serving(&ctx.state.index(), port_net, ext_net).is_none() {
+        return Err(NeutronError::NotFound {
+            resource: "ExternalGatewayForFloatingIP",
+            id: format!(
+                "(external network {ext_net} is not reachable from port {port_id}'s network {port_net})"
+            ),
+        });
+    }
     Ok(Some((json!([vnc::ref_to(&port_id)]), json!(fixed))))
 }
 
@@ -233,7 +270,7 @@ pub async fn create(ctx: &Ctx, bytes: &[u8]) -> NResult<Value> {
         ));
     }
     let project = ctx.project_for(&body).await?;
-    let assoc = association(ctx, &body)?;
+    let assoc = association(ctx, net_id, None, &body)?;
     let uuid = uuid::Uuid::new_v4().to_string();
     let mut fq = pool.fq_name.clone();
     fq.push(uuid.clone());
@@ -270,8 +307,15 @@ pub async fn create(ctx: &Ctx, bytes: &[u8]) -> NResult<Value> {
 pub async fn update(ctx: &Ctx, id: &str, bytes: &[u8]) -> NResult<Value> {
     let body = parse(bytes, "floatingip", ATTRS, Op::Update)?;
     let o = get(ctx, id)?;
+    let ext_net = network_of(&ctx.state.index(), &o).unwrap_or_default();
     let mut input = Map::new();
-    if let Some((refs, fixed)) = association(ctx, &body)? {
+    if body.is_empty() {
+        // Neutron: an empty update clears the association (once a floating IP's only
+        // attribute)
+        input.insert("virtual_machine_interface_refs".into(), json!([]));
+        input.insert("floating_ip_fixed_ip_address".into(), Value::Null);
+    }
+    if let Some((refs, fixed)) = association(ctx, &ext_net, Some(id), &body)? {
         input.insert("virtual_machine_interface_refs".into(), refs);
         input.insert("floating_ip_fixed_ip_address".into(), fixed);
     }
@@ -292,4 +336,43 @@ pub async fn update(ctx: &Ctx, id: &str, bytes: &[u8]) -> NResult<Value> {
 pub async fn delete(ctx: &Ctx, id: &str) -> NResult<()> {
     get(ctx, id)?;
     vnc::delete_companion(ctx, TYPE, id).await
+}
+
+/// Disassociates every floating IP from port `port_id` (being deleted): no port, no fixed
+/// address, as Neutron's `disassociate_floatingips` leaves them. Written as the server, since
+/// a floating IP may be another tenant's (an admin's port delete) or its pool the admin's.
+pub async fn disassociate_port(ctx: &Ctx, port_id: &str) -> NResult<()> {
+    let fips: Vec<String> = ctx
+        .state
+        .index()
+        .back_refs(port_id)
+        .filter(|r| r.type_name() == TYPE)
+        .map(|r| r.uuid.clone())
+        .collect();
+    let admin = cirrus_api::auth::Caller::admin();
+    for f in fips {
+        let mut input = Map::new();
+        input.insert("virtual_machine_interface_refs".into(), json!([]));
+        input.insert("floating_ip_fixed_ip_address".into(), Value::Null);
+        cirrus_api::ops::update(&ctx.state, &admin, TYPE, &f, &input).await?;
+    }
+    Ok(())
+}
+
+/// Deletes the floating IPs of an external network being deleted (Neutron deletes them with
+/// the network, their ports being auto-deleted ones), so that its floating-ip-pool can go.
+pub async fn delete_on_network(ctx: &Ctx, network: &str) -> NResult<()> {
+    let fips: Vec<String> = {
+        let idx = ctx.state.index();
+        idx.children(network)
+            .filter(|c| c.type_name() == POOL)
+            .flat_map(|p| idx.children(&p.uuid))
+            .filter(|f| f.type_name() == TYPE)
+            .map(|f| f.uuid.clone())
+            .collect()
+    };
+    for f in fips {
+        vnc::delete_companion(ctx, TYPE, &f).await?;
+    }
+    Ok(())
 }

@@ -6,16 +6,21 @@
 //! `{"NeutronError": {...}}` at the edge.
 
 pub mod attrs;
+pub mod bulk;
 pub mod ctx;
 pub mod error;
 pub mod extensions;
+pub mod extraroute;
 pub mod floatingip;
 pub mod network;
 pub mod port;
 pub mod query;
 pub mod quota;
 pub mod router;
+pub mod router_gateway;
 pub mod security_group;
+pub mod sg_ports;
+pub mod slaac;
 pub mod subnet;
 pub mod vnc;
 
@@ -78,6 +83,21 @@ macro_rules! resource {
             pub async fn create(State(s): St, h: HeaderMap, body: Bytes) -> Response {
                 reply(async {
                     let ctx = Ctx::new(s, &h).await?;
+                    if let Some(items) = bulk::items(&body, $member, $coll)? {
+                        let mut made = Vec::new();
+                        for it in items {
+                            match $create(&ctx, &it).await {
+                                Ok(v) => made.push(v),
+                                Err(e) => {
+                                    for id in bulk::made_ids(&made) {
+                                        let _ = $delete(&ctx, &id).await;
+                                    }
+                                    return Err(e);
+                                }
+                            }
+                        }
+                        return Ok(ok(StatusCode::CREATED, json!({ $coll: made })));
+                    }
                     let v = $create(&ctx, &body).await?;
                     Ok(ok(StatusCode::CREATED, json!({ $member: v })))
                 }.await)
@@ -114,6 +134,11 @@ async fn subnets(ctx: &Ctx) -> NResult<Vec<Value>> {
 }
 async fn ports(ctx: &Ctx) -> NResult<Vec<Value>> {
     Ok(port::list(ctx))
+}
+/// A port deleted through the port API (not a router's own port).
+async fn port_delete(ctx: &Ctx, id: &str) -> NResult<()> {
+    router::check_port_delete(ctx, id)?;
+    port::delete(ctx, id).await
 }
 async fn rules(ctx: &Ctx) -> NResult<Vec<Value>> {
     Ok(security_group::list_rules(ctx))
@@ -156,7 +181,7 @@ resource!(
     port::show,
     port::create,
     port::update,
-    port::delete
+    port_delete
 );
 resource!(
     sgs_h,

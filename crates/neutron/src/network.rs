@@ -130,7 +130,12 @@ pub async fn create(ctx: &Ctx, bytes: &[u8]) -> NResult<Value> {
     input.insert("parent_type".into(), json!("project"));
     input.insert("uuid".into(), json!(uuid));
     input.insert("display_name".into(), json!(name));
-    input.insert("perms2".into(), ctx.perms2_for(&project));
+    let mut perms2 = ctx.perms2_for(&project);
+    if b(&body, "router:external") == Some(true) {
+        // vnc_openstack: an external network is readable and linkable by every tenant
+        perms2["global_access"] = json!(5);
+    }
+    input.insert("perms2".into(), perms2);
     vnc_props(None, &body, &mut input);
     let o = vnc::create(ctx, TYPE, input).await?;
     if b(&body, "router:external") == Some(true) {
@@ -189,6 +194,7 @@ pub async fn delete(ctx: &Ctx, id: &str) -> NResult<()> {
     if ports {
         return Err(in_use());
     }
+    crate::floatingip::delete_on_network(ctx, &o.uuid).await?;
     for p in pools {
         vnc::delete_companion(ctx, "floating-ip-pool", &p)
             .await

@@ -481,6 +481,13 @@ async fn add_ip(
     );
     input.insert("subnet_uuid".into(), json!(subnet));
     input.insert("perms2".into(), ctx.perms2_for(project));
+    let addr = addr.or_else(|| {
+        let mac = ctx.state.index().get(vmi).map(|o| mac_of(o))?;
+        subnet::of_network(net)
+            .iter()
+            .find(|s| s.get("subnet_uuid").and_then(Value::as_str) == Some(subnet))
+            .and_then(|s| crate::slaac::address(net, s, &mac))
+    });
     if let Some(a) = addr {
         input.insert("instance_ip_address".into(), json!(a.to_string()));
     }
@@ -613,11 +620,18 @@ pub async fn create(ctx: &Ctx, bytes: &[u8]) -> NResult<Value> {
     let ips = match ips {
         Some(l) => l,
         None => {
-            // Neutron's default: one address from the first subnet of each family.
+            // Neutron's default: one address from the first subnet of each family, and one
+            // on every IPv6 auto-address subnet.
             let mut l: Vec<FixedIp> = vec![];
             let mut seen_v4 = false;
             let mut seen_v6 = false;
             for sn in subnet::of_network(&net) {
+                if let Some(id) = sn.get("subnet_uuid").and_then(Value::as_str)
+                    && crate::slaac::auto_address(&net, id)
+                {
+                    l.push((id.to_string(), None));
+                    continue;
+                }
                 let v6 = sn
                     .get("subnet")
                     .and_then(|x| x.get("ip_prefix"))
@@ -711,25 +725,14 @@ pub async fn update(ctx: &Ctx, id: &str, bytes: &[u8]) -> NResult<Value> {
 
 pub async fn delete(ctx: &Ctx, id: &str) -> NResult<()> {
     let o = vnc::get(ctx, TYPE, RESOURCE, id)?;
-    let (ips, fips): (Vec<String>, Vec<String>) = {
-        let idx = ctx.state.index();
-        let ips = idx
-            .back_refs(id)
-            .filter(|r| r.type_name() == "instance-ip")
-            .map(|r| r.uuid.clone())
-            .collect();
-        let fips = idx
-            .back_refs(id)
-            .filter(|r| r.type_name() == "floating-ip")
-            .map(|r| r.uuid.clone())
-            .collect();
-        (ips, fips)
-    };
-    for f in fips {
-        let mut input = Map::new();
-        input.insert("virtual_machine_interface_refs".into(), json!([]));
-        vnc::update(ctx, "floating-ip", &f, input).await?;
-    }
+    let ips: Vec<String> = ctx
+        .state
+        .index()
+        .back_refs(id)
+        .filter(|r| r.type_name() == "instance-ip")
+        .map(|r| r.uuid.clone())
+        .collect();
+    crate::floatingip::disassociate_port(ctx, id).await?;
     for i in ips {
         vnc::delete_companion(ctx, "instance-ip", &i).await?;
     }

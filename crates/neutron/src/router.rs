@@ -1,9 +1,9 @@
 //! Routers: a Neutron router is a logical-router under the tenant's project (fq_name the name
 //! or `<name>-<uuid>` on a clash, name in `display_name`, `admin_state_up` in
-//! `id_perms.enable`), as vnc_openstack maps it. Its gateway (`external_gateway_info`) is its
-//! `virtual_network_refs` to a `router:external` network, always SNAT as in Contrail; an
-//! interface is a port (virtual-machine-interface, device_owner `network:router_interface`,
-//! the subnet's gateway address) in the router's `virtual_machine_interface_refs`.
+//! `id_perms.enable`), as vnc_openstack maps it. Its gateway (`external_gateway_info`) is in
+//! `router_gateway.rs`, its extra routes (`routes`) in `extraroute.rs`; an interface is a port
+//! (virtual-machine-interface, device_owner `network:router_interface`, the subnet's gateway
+//! address) in the router's `virtual_machine_interface_refs`.
 
 use std::sync::Arc;
 
@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 use crate::attrs::{Attr, Op, Ty, parse, rw};
 use crate::ctx::Ctx;
 use crate::error::{NResult, NeutronError};
-use crate::{network, port, subnet, vnc};
+use crate::{extraroute, port, router_gateway, subnet, vnc};
 
 pub const TYPE: &str = "logical-router";
 pub const RESOURCE: &str = "Router";
@@ -23,25 +23,22 @@ pub const INTERFACE_OWNER: &str = "network:router_interface";
 const ATTRS: &[Attr] = &[
     rw("admin_state_up", Ty::Bool),
     rw("external_gateway_info", Ty::Dict).nullable(),
+    rw("routes", Ty::List).nullable(),
 ];
 
-pub fn render(_idx: &Index, o: &Obj) -> Value {
+pub fn render(idx: &Index, o: &Obj) -> Value {
     let mut m = Map::new();
     m.insert("id".into(), json!(o.uuid));
     m.insert("name".into(), json!(vnc::name(o)));
     let up = vnc::enabled(o);
     m.insert("admin_state_up".into(), json!(up));
     m.insert("status".into(), json!("ACTIVE"));
-    let gw = vnc::ref_uuids(o, "virtual_network_refs").into_iter().next();
     m.insert(
         "external_gateway_info".into(),
-        match gw {
-            Some(n) => json!({"network_id": n, "enable_snat": true, "external_fixed_ips": []}),
-            None => Value::Null,
-        },
+        router_gateway::render(idx, o),
     );
     m.insert("gw_port_id".into(), Value::Null);
-    m.insert("routes".into(), json!([]));
+    m.insert("routes".into(), extraroute::render(idx, o));
     vnc::common(o, &mut m);
     Value::Object(m)
 }
@@ -57,71 +54,20 @@ pub async fn list(ctx: &Ctx) -> NResult<Vec<Value>> {
     Ok(objs.iter().map(|o| render(&idx, o)).collect())
 }
 
-/// The gateway network refs of `external_gateway_info` (None: not given; empty: cleared).
-fn gateway_refs(ctx: &Ctx, body: &Map<String, Value>) -> NResult<Option<Value>> {
-    let Some(info) = body.get("external_gateway_info") else {
-        return Ok(None);
-    };
-    let Some(info) = info.as_object().filter(|i| !i.is_empty()) else {
-        return Ok(Some(json!([])));
-    };
-    const KNOWN: [&str; 3] = ["network_id", "enable_snat", "external_fixed_ips"];
-    if let Some(k) = info.keys().find(|k| !KNOWN.contains(&k.as_str())) {
-        return Err(NeutronError::invalid(
-            "external_gateway_info",
-            format!("Unrecognized attribute '{k}'"),
-        ));
-    }
-    match info.get("enable_snat") {
-        None | Some(Value::Bool(true)) => {}
-        Some(Value::Bool(false)) => {
-            return Err(NeutronError::invalid(
-                "external_gateway_info",
-                "enable_snat: a Contrail router's gateway always does SNAT",
-            ));
-        }
-        Some(v) => {
-            return Err(NeutronError::invalid(
-                "external_gateway_info",
-                format!("enable_snat: '{v}' is not a boolean"),
-            ));
-        }
-    }
-    if info
-        .get("external_fixed_ips")
-        .and_then(Value::as_array)
-        .is_some_and(|l| !l.is_empty())
-    {
-        return Err(NeutronError::invalid(
-            "external_gateway_info",
-            "external_fixed_ips: a Contrail router's gateway has no port",
-        ));
-    }
-    let Some(net_id) = info.get("network_id").and_then(Value::as_str) else {
-        return Err(NeutronError::invalid(
-            "external_gateway_info",
-            "network_id is required",
-        ));
-    };
-    let external = ctx.state.index().get_typed(network::TYPE, net_id).map(|n| {
-        n.body
-            .get("router_external")
-            .and_then(Value::as_bool)
-            .unwrap_or(false)
-    });
-    match external {
-        None => Err(NeutronError::not_found(network::RESOURCE, net_id)),
-        Some(false) => Err(NeutronError::invalid(
-            "external_gateway_info",
-            format!("Network {net_id} is not a valid external network"),
-        )),
-        Some(true) => Ok(Some(json!([vnc::ref_to(net_id)]))),
-    }
-}
-
 pub async fn create(ctx: &Ctx, bytes: &[u8]) -> NResult<Value> {
     let body = parse(bytes, "router", ATTRS, Op::Create)?;
-    let gw = gateway_refs(ctx, &body)?;
+    let gw = router_gateway::parse(ctx, &body)?.flatten();
+    let routes = match body.get("routes") {
+        Some(r) => extraroute::parse(r)?,
+        None => vec![],
+    };
+    if !routes.is_empty() {
+        // a new router has no interface a next hop could be on
+        return Err(NeutronError::BadRequest {
+            kind: "InvalidRoutes",
+            message: "Invalid format for routes: the nexthop is not connected with router.".into(),
+        });
+    }
     let project = ctx.project_for(&body).await?;
     let pfq = vnc::project_fq(ctx, &project)?;
     let uuid = uuid::Uuid::new_v4().to_string();
@@ -140,19 +86,66 @@ pub async fn create(ctx: &Ctx, bytes: &[u8]) -> NResult<Value> {
         perms["enable"] = json!(true);
     }
     input.insert("id_perms".into(), perms);
-    if let Some(g) = gw {
-        input.insert("virtual_network_refs".into(), g);
+    if let Some(g) = &gw {
+        input.insert(
+            "virtual_network_refs".into(),
+            json!([vnc::ref_to(&g.network)]),
+        );
+        if !g.enable_snat {
+            input.insert(
+                "annotations".into(),
+                router_gateway::annotations(None, false),
+            );
+        }
     }
     let o = vnc::create(ctx, TYPE, input).await?;
+    if let Some(g) = &gw
+        && let Err(e) = router_gateway::attach(ctx, &o.uuid, &project, g).await
+    {
+        let _ = vnc::delete(ctx, TYPE, &o.uuid).await;
+        return Err(e);
+    }
     show(ctx, &o.uuid)
 }
 
 pub async fn update(ctx: &Ctx, id: &str, bytes: &[u8]) -> NResult<Value> {
     let body = parse(bytes, "router", ATTRS, Op::Update)?;
     let o = vnc::get(ctx, TYPE, RESOURCE, id)?;
+    let gw = router_gateway::parse(ctx, &body)?;
+    let routes = match body.get("routes") {
+        Some(r) => {
+            let routes = extraroute::parse(r)?;
+            extraroute::validate(ctx, &o, &routes)?;
+            Some(routes)
+        }
+        None => None,
+    };
     let mut input = Map::new();
-    if let Some(g) = gateway_refs(ctx, &body)? {
-        input.insert("virtual_network_refs".into(), g);
+    // (detach the old gateway port, attach a new one)
+    let mut port_change: Option<Option<router_gateway::Gateway>> = None;
+    match &gw {
+        None => {}
+        Some(None) => {
+            input.insert("virtual_network_refs".into(), json!([]));
+            input.insert(
+                "annotations".into(),
+                router_gateway::annotations(Some(&o), true),
+            );
+            port_change = Some(None);
+        }
+        Some(Some(g)) => {
+            input.insert(
+                "virtual_network_refs".into(),
+                json!([vnc::ref_to(&g.network)]),
+            );
+            input.insert(
+                "annotations".into(),
+                router_gateway::annotations(Some(&o), g.enable_snat),
+            );
+            if router_gateway::port_changes(&ctx.state.index(), &o, g) {
+                port_change = Some(Some(g.clone()));
+            }
+        }
     }
     if let Some(n) = crate::attrs::s(&body, "name") {
         input.insert("display_name".into(), json!(n));
@@ -164,8 +157,24 @@ pub async fn update(ctx: &Ctx, id: &str, bytes: &[u8]) -> NResult<Value> {
         }
         input.insert("id_perms".into(), cur);
     }
-    if !input.is_empty() {
-        vnc::update(ctx, TYPE, id, input).await?;
+    if let Some(change) = port_change {
+        router_gateway::detach(ctx, id).await?;
+        if let Some(g) = change {
+            let project = o
+                .parent
+                .as_ref()
+                .map(|p| p.uuid.clone())
+                .unwrap_or_default();
+            router_gateway::attach(ctx, id, &project, &g).await?;
+        }
+    }
+    let o = if input.is_empty() {
+        o
+    } else {
+        vnc::update(ctx, TYPE, id, input).await?
+    };
+    if let Some(routes) = routes {
+        extraroute::set(ctx, &o, &routes).await?;
     }
     show(ctx, id)
 }
@@ -178,7 +187,13 @@ pub async fn delete(ctx: &Ctx, id: &str) -> NResult<()> {
             message: format!("Router {id} still has ports"),
         });
     }
-    vnc::delete(ctx, TYPE, id).await
+    let table = extraroute::table_of(&ctx.state.index(), &o);
+    router_gateway::detach(ctx, id).await?;
+    vnc::delete(ctx, TYPE, id).await?;
+    if let Some(t) = table {
+        vnc::delete(ctx, extraroute::TYPE, &t).await?;
+    }
+    Ok(())
 }
 
 /// The body of add/remove_router_interface: `subnet_id` or `port_id`.
@@ -201,6 +216,16 @@ fn interface_body(bytes: &[u8]) -> NResult<(Option<String>, Option<String>)> {
         }
     };
     let (sn, p) = (get("subnet_id")?, get("port_id")?);
+    for (k, v) in [("subnet_id", &sn), ("port_id", &p)] {
+        if let Some(v) = v
+            && uuid::Uuid::parse_str(v).is_err()
+        {
+            return Err(NeutronError::invalid(
+                k,
+                format!("'{v}' is not a valid UUID"),
+            ));
+        }
+    }
     if sn.is_none() && p.is_none() {
         return Err(NeutronError::InvalidInput(
             "Either subnet_id or port_id must be specified".into(),
@@ -404,6 +429,10 @@ pub async fn remove_interface(ctx: &Ctx, id: &str, bytes: &[u8]) -> NResult<Valu
         .unwrap_or("")
         .to_string();
     let sid = subnet_of(&port_val);
+    let cidr = subnet::find(ctx, &sid)
+        .ok()
+        .and_then(|(n, sn)| subnet::render(&n, &sn).get("cidr")?.as_str()?.parse().ok());
+    extraroute::check_interface_removal(&ctx.state.index(), &router, &sid, cidr)?;
     let refs: Vec<Value> = attached
         .iter()
         .filter(|u| **u != pid)
@@ -433,4 +462,33 @@ pub fn serving(idx: &Index, port_net: &str, ext_net: &str) -> Option<Arc<Obj>> {
                     })
         })
         .cloned()
+}
+
+/// Neutron's `ServicePortInUse`: a router's interface or gateway port is not deleted through
+/// the port API (409), only by removing the interface or the gateway.
+pub fn check_port_delete(ctx: &Ctx, id: &str) -> NResult<()> {
+    let idx = ctx.state.index();
+    let Some(p) = idx.get_typed(port::TYPE, id) else {
+        return Ok(());
+    };
+    let owner = p
+        .body
+        .get("virtual_machine_interface_device_owner")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let interface = idx.back_refs(id).any(|r| r.type_name() == TYPE);
+    let gateway = owner == router_gateway::OWNER
+        && vnc::ref_uuids(p, "virtual_machine_refs")
+            .iter()
+            .filter_map(|vm| idx.get(vm))
+            .any(|vm| idx.get_typed(TYPE, vm.name()).is_some());
+    if interface || gateway {
+        return Err(NeutronError::InUse {
+            kind: "ServicePortInUse",
+            message: format!(
+                "Port {id} cannot be deleted directly via the port API: has device owner {owner}."
+            ),
+        });
+    }
+    Ok(())
 }

@@ -93,15 +93,12 @@ pub fn render_rule(idx: &Index, sg: &Obj, r: &Value) -> Value {
             .and_then(Value::as_i64)
             .unwrap_or(65535),
     );
-    let (pmin, pmax) = if lo <= 0 && hi >= 65535 || lo < 0 {
-        (Value::Null, Value::Null)
-    } else {
-        (json!(lo), json!(hi))
-    };
     let proto = match r.get("protocol").and_then(Value::as_str) {
         Some("any") | None => Value::Null,
+        Some("icmp6") => json!("ipv6-icmp"),
         Some(p) => json!(p),
     };
+    let (pmin, pmax) = crate::sg_ports::render(proto.as_str(), lo, hi);
     let t = vnc::tenant(sg);
     let created = r.get("created").and_then(Value::as_str);
     json!({
@@ -271,6 +268,12 @@ pub async fn update(ctx: &Ctx, id: &str, bytes: &[u8]) -> NResult<Value> {
             message: "Updating default security group not allowed.".into(),
         });
     }
+    if o.name() != "default" && s(&body, "name") == Some("default") {
+        return Err(NeutronError::Conflict {
+            kind: "SecurityGroupDefaultAlreadyExists",
+            message: "Default security group already exists.".into(),
+        });
+    }
     let mut input = Map::new();
     if let Some(n) = s(&body, "name") {
         input.insert("display_name".into(), json!(n));
@@ -343,7 +346,7 @@ pub fn list_rules(ctx: &Ctx) -> Vec<Value> {
 }
 
 fn protocol(v: &Value) -> NResult<Option<String>> {
-    let bad = || NeutronError::Conflict {
+    let bad = || NeutronError::BadRequest {
         kind: "SecurityGroupRuleInvalidProtocol",
         message: format!(
             "Security group rule protocol {v} not supported. Only protocol values [None, 'ah', 'dccp', 'egp', 'esp', 'gre', 'icmp', 'icmpv6', 'igmp', 'ipv6-icmp', 'sctp', 'tcp', 'udp', 'vrrp'] and integer representations [0 to 255] are supported."
@@ -365,7 +368,10 @@ fn protocol(v: &Value) -> NResult<Option<String>> {
                 };
             }
             let l = s.to_lowercase();
-            if PROTOCOLS.iter().any(|(n, _)| *n == l) {
+            if l == "ipv6-icmp" || l == "icmpv6" {
+                // the VNC model's name for it (its policy rules know no other)
+                Ok(Some("icmp6".into()))
+            } else if PROTOCOLS.iter().any(|(n, _)| *n == l) {
                 Ok(Some(l))
             } else {
                 Err(bad())
@@ -406,26 +412,7 @@ pub async fn create_rule(ctx: &Ctx, bytes: &[u8]) -> NResult<Value> {
     let proto = protocol(body.get("protocol").unwrap_or(&Value::Null))?;
     let pmin = body.get("port_range_min").and_then(Value::as_i64);
     let pmax = body.get("port_range_max").and_then(Value::as_i64);
-    let ports = match (pmin, pmax) {
-        (None, None) => (0, 65535),
-        (a, z) => {
-            let p = proto.as_deref().unwrap_or("");
-            if proto.is_none() {
-                return Err(NeutronError::InvalidInput(
-                    "Must also specify protocol if port range is given.".into(),
-                ));
-            }
-            let icmp = matches!(p, "icmp" | "icmpv6" | "ipv6-icmp" | "1" | "58");
-            let a = a.unwrap_or(if icmp { -1 } else { 0 });
-            let z = z.unwrap_or(a);
-            if !icmp && (a < 1 || z > 65535 || a > z) {
-                return Err(NeutronError::InvalidInput(
-                    "For TCP/UDP protocols, port_range_min must be <= port_range_max".into(),
-                ));
-            }
-            (a, z)
-        }
-    };
+    let ports = crate::sg_ports::range(proto.as_deref(), pmin, pmax)?;
     let remote = match (s(&body, "remote_ip_prefix"), s(&body, "remote_group_id")) {
         (Some(_), Some(_)) => {
             return Err(NeutronError::InvalidInput(
@@ -440,7 +427,7 @@ pub async fn create_rule(ctx: &Ctx, bytes: &[u8]) -> NResult<Value> {
                 )
             })?;
             if n.addr().is_ipv4() != (ether == "IPv4") {
-                return Err(NeutronError::Conflict {
+                return Err(NeutronError::BadRequest {
                     kind: "SecurityGroupRuleParameterConflict",
                     message: format!("Conflicting value ethertype {ether} for CIDR {p}"),
                 });

@@ -462,6 +462,13 @@ pub async fn create(ctx: &Ctx, bytes: &[u8]) -> NResult<Value> {
             annotations = Some(vnc::kv_set(current, &annotation_key(&id, k), Some(mode)));
         }
     }
+    if let (Some(ra), Some(am)) = (s(&body, "ipv6_ra_mode"), s(&body, "ipv6_address_mode"))
+        && ra != am
+    {
+        return Err(NeutronError::InvalidInput(format!(
+            "ipv6_ra_mode set to '{ra}' with ipv6_address_mode set to '{am}' is not valid. If both attributes are set, they must be the same value"
+        )));
+    }
     let gw: Option<IpAddr> = match body.get("gateway_ip") {
         Some(Value::Null) => None,
         Some(g) => Some(ip("gateway_ip", g)?),
@@ -546,6 +553,22 @@ pub async fn update(ctx: &Ctx, id: &str, bytes: &[u8]) -> NResult<Value> {
 
 pub async fn delete(ctx: &Ctx, id: &str) -> NResult<()> {
     let (net, _) = find(ctx, id)?;
+    if crate::slaac::auto_address(&net, id) {
+        // Neutron takes a deleted auto-address subnet's addresses from the ports
+        let ips: Vec<String> = ctx
+            .state
+            .index()
+            .back_refs(&net.uuid)
+            .filter(|o| {
+                o.type_name() == "instance-ip"
+                    && o.body.get("subnet_uuid").and_then(Value::as_str) == Some(id)
+            })
+            .map(|o| o.uuid.clone())
+            .collect();
+        for i in ips {
+            vnc::delete_companion(ctx, "instance-ip", &i).await?;
+        }
+    }
     let used = {
         let idx = ctx.state.index();
         idx.back_refs(&net.uuid).any(|o| {
