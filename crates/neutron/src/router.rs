@@ -40,8 +40,9 @@ pub fn render(_idx: &Index, o: &Obj) -> Value {
             None => Value::Null,
         },
     );
-    m.insert("gw_port_id".into(), Value::Null);
     m.insert("routes".into(), json!([]));
+    m.insert("availability_zone_hints".into(), json!([]));
+    m.insert("availability_zones".into(), json!([]));
     vnc::common(o, &mut m);
     Value::Object(m)
 }
@@ -217,7 +218,6 @@ fn interface_body(bytes: &[u8]) -> NResult<(Option<String>, Option<String>)> {
 fn info(router: &Obj, port: &Value, subnet_id: &str) -> Value {
     json!({
         "id": router.uuid,
-        "tenant_id": port.get("tenant_id"),
         "project_id": port.get("tenant_id"),
         "port_id": port.get("id"),
         "network_id": port.get("network_id"),
