@@ -139,9 +139,12 @@ interface = public
             self.proc = subprocess.Popen([sys.executable, "-c", SERVE], env=env, cwd=self.dir,
                                          stdout=self.log, stderr=subprocess.STDOUT)
             wait_http(self.url + "/", self.proc, timeout=120)
-        except BaseException:
+        except BaseException as e:
+            self.log.flush()
+            with open(os.path.join(self.dir, "neutron.log")) as f:
+                tail = f.read()[-3000:]
             self.stop()
-            raise
+            raise RuntimeError(f"Neutron did not start: {e}\n{tail}") from e
         self.setup_seconds = time.time() - started
 
     @property
