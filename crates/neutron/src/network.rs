@@ -32,7 +32,8 @@ pub fn render(_idx: &Index, o: &Obj) -> Value {
     m.insert("name".into(), json!(vnc::name(o)));
     let up = vnc::enabled(o);
     m.insert("admin_state_up".into(), json!(up));
-    m.insert("status".into(), json!(if up { "ACTIVE" } else { "DOWN" }));
+    // ML2 keeps a network ACTIVE whatever its admin state
+    m.insert("status".into(), json!("ACTIVE"));
     let flag = |k: &str| o.body.get(k).and_then(Value::as_bool).unwrap_or(false);
     m.insert("shared".into(), json!(flag("is_shared")));
     m.insert("router:external".into(), json!(flag("router_external")));

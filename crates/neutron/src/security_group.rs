@@ -163,7 +163,15 @@ pub fn render(idx: &Index, o: &Obj) -> Value {
     let mut m = Map::new();
     m.insert("id".into(), json!(o.uuid));
     m.insert("name".into(), json!(vnc::name(o)));
-    let rules: Vec<Value> = rules_of(o).iter().map(|r| render_rule(idx, o, r)).collect();
+    // Neutron shows a rule's tags inside its group only
+    let rules: Vec<Value> = rules_of(o)
+        .iter()
+        .map(|r| {
+            let mut v = render_rule(idx, o, r);
+            v["tags"] = json!([]);
+            v
+        })
+        .collect();
     m.insert("security_group_rules".into(), Value::Array(rules));
     m.insert("stateful".into(), json!(true));
     // shared with other tenants through RBAC, which Cirrus does not do
