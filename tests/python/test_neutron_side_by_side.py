@@ -22,7 +22,8 @@ not compare:
   each one an extension Cirrus leaves out of /v2.0/extensions on purpose), and
   `standard_attr_id`, a database key Neutron leaks in the rules inside a security group.
 Neutron's quota defaults are set to Cirrus' (unlimited) in its config, not ignored.
-Steps in KNOWN differ in the router and floating IP code another change owns; they are
+A step given a `known` reason (a sixth element) is known to differ: in the router and floating
+IP code another change owns, or where Cirrus keeps a rule of Contrail's api-server. It is
 printed, not asserted.
 """
 
@@ -65,8 +66,7 @@ EXT_SUB = {"network_id": "{ext}", "cidr": "172.24.4.0/24", "ip_version": 4, "nam
 
 # (label, caller, method, path, body[, known]). A label names the resource a 201 creates;
 # `{label}` in a path or body is that resource's id. A body given as a str is sent as it is.
-# `known` says why the step is known to differ (router and floating IP code owned by another
-# change): such a step is printed, not asserted.
+# `known` says why the step is known to differ: such a step is printed, not asserted.
 STEPS = [
     # networks
     ("net1", P1, "POST", "networks", {"network": {"name": "net1", "admin_state_up": True}}),
