@@ -40,6 +40,11 @@ fi
 if ! "$VENV/bin/python" -c 'import openstack, openstackclient, tempest, neutron_tempest_plugin' 2>/dev/null; then
   "$VENV/bin/pip" install -q openstacksdk python-openstackclient tempest neutron-tempest-plugin
 fi
+# A real Neutron (ML2, no mechanism drivers, on SQLite) beside Cirrus' Neutron API
+# (tests/python/test_neutron_side_by_side.py, scripts/bench-neutron-api.py --neutron).
+if ! "$VENV/bin/python" -c 'import neutron.wsgi' 2>/dev/null; then
+  "$VENV/bin/pip" install -q neutron
+fi
 # openssl makes the CA and server certificate of tests/python/test_tls.py.
 ensure_packages install-test-deps openssl
 

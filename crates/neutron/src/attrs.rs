@@ -72,7 +72,8 @@ impl Attr {
 }
 
 /// Attributes every resource has.
-pub const COMMON: [Attr; 4] = [
+pub const COMMON: [Attr; 5] = [
+    ro("id"),
     rw("name", Ty::Str),
     rw("description", Ty::Str),
     create_only("tenant_id", Ty::Str),
@@ -89,15 +90,13 @@ pub enum Op {
 /// booleans and integers given as strings converted, as Neutron converts them.
 pub fn parse(bytes: &[u8], resource: &str, attrs: &[Attr], op: Op) -> NResult<Map<String, Value>> {
     let v: Value = serde_json::from_slice(bytes)
-        .map_err(|e| NeutronError::Malformed(format!("Malformed request body: {e}")))?;
+        .map_err(|_| NeutronError::Malformed("Body contains invalid data".into()))?;
     let Value::Object(mut outer) = v else {
-        return Err(NeutronError::Malformed(
-            "Malformed request body: not a JSON object".into(),
-        ));
+        return Err(NeutronError::Malformed("Body contains invalid data".into()));
     };
     let Some(inner) = outer.remove(resource) else {
         return Err(NeutronError::Malformed(format!(
-            "Resource body required: expected '{resource}'"
+            "Unable to find '{resource}' in request body"
         )));
     };
     if let Some(other) = outer.keys().next() {
@@ -162,11 +161,12 @@ fn convert(a: &Attr, v: &mut Value) -> NResult<()> {
             {
                 *v = Value::Bool(s.eq_ignore_ascii_case("true"))
             }
+            // Neutron's converters fail with InvalidInput, not naming the attribute
             _ => {
-                return Err(NeutronError::invalid(
-                    a.name,
-                    format!("{} is not a valid boolean value", shown()),
-                ));
+                return Err(NeutronError::InvalidInput(format!(
+                    "{} cannot be converted to boolean",
+                    shown()
+                )));
             }
         },
         Ty::Int => match v {
@@ -175,17 +175,17 @@ fn convert(a: &Attr, v: &mut Value) -> NResult<()> {
                 *v = Value::from(s.trim().parse::<i64>().unwrap_or_default())
             }
             _ => {
-                return Err(NeutronError::invalid(
-                    a.name,
-                    format!("{} is not an integer", shown()),
-                ));
+                return Err(NeutronError::InvalidInput(format!(
+                    "{} is not an integer",
+                    shown()
+                )));
             }
         },
         Ty::Str => {
             let Value::String(s) = v else {
                 return Err(NeutronError::invalid(
                     a.name,
-                    format!("{} is not a valid string", shown()),
+                    format!("'{v}' is not a valid string"),
                 ));
             };
             if s.len() > 255 {
@@ -248,16 +248,20 @@ mod tests {
             err(r#"{"network": {"cidr": "x", "colour": 1}}"#, Op::Create),
             "Unrecognized attribute(s) 'colour'"
         );
-        assert!(
-            err(r#"{"network": {"cidr": "x", "mtu": "big"}}"#, Op::Create)
-                .contains("Invalid input for mtu")
+        assert_eq!(
+            err(r#"{"network": {"cidr": "x", "mtu": "big"}}"#, Op::Create),
+            "Invalid input for operation: 'big' is not an integer."
         );
-        assert!(err(r#"{"network": {"cidr": "x", "shared": 3}}"#, Op::Create).contains("shared"));
+        assert_eq!(
+            err(r#"{"network": {"cidr": "x", "shared": 3}}"#, Op::Create),
+            "Invalid input for operation: 3 cannot be converted to boolean."
+        );
         assert!(err(r#"{"network": {}}"#, Op::Create).contains("'cidr'"));
-        assert!(
-            err(r#"{"network": {"cidr": "y"}}"#, Op::Update).contains("'cidr' not allowed in PUT")
+        assert_eq!(
+            err(r#"{"network": {"cidr": "y"}}"#, Op::Update),
+            "Cannot update read-only attribute cidr"
         );
-        assert!(err("{nope", Op::Create).contains("Malformed"));
+        assert_eq!(err("{nope", Op::Create), "Body contains invalid data");
     }
 
     #[test]

@@ -172,7 +172,7 @@ pub fn validate(ctx: &Ctx, router: &Obj, routes: &[Route]) -> NResult<()> {
         } else {
             continue;
         };
-        return Err(NeutronError::BadRequest {
+        return Err(NeutronError::Bad {
             kind: "InvalidRoutes",
             message: format!("Invalid format for routes: {}, {reason}.", shown(routes)),
         });

@@ -149,9 +149,6 @@ async fn quotas(ctx: &Ctx) -> NResult<Vec<Value>> {
 async fn no_create(_: &Ctx, _: &[u8]) -> NResult<Value> {
     Err(NeutronError::MethodNotAllowed)
 }
-async fn no_update(_: &Ctx, _: &str, _: &[u8]) -> NResult<Value> {
-    Err(NeutronError::MethodNotAllowed)
-}
 
 resource!(
     networks_h,
@@ -230,7 +227,7 @@ resource!(
     rules,
     security_group::show_rule,
     security_group::create_rule,
-    no_update,
+    security_group::update_rule,
     security_group::delete_rule
 );
 

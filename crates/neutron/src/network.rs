@@ -32,7 +32,8 @@ pub fn render(_idx: &Index, o: &Obj) -> Value {
     m.insert("name".into(), json!(vnc::name(o)));
     let up = vnc::enabled(o);
     m.insert("admin_state_up".into(), json!(up));
-    m.insert("status".into(), json!(if up { "ACTIVE" } else { "DOWN" }));
+    // ML2 keeps a network ACTIVE whatever its admin state
+    m.insert("status".into(), json!("ACTIVE"));
     let flag = |k: &str| o.body.get(k).and_then(Value::as_bool).unwrap_or(false);
     m.insert("shared".into(), json!(flag("is_shared")));
     m.insert("router:external".into(), json!(flag("router_external")));
@@ -81,7 +82,7 @@ fn admin_only(ctx: &Ctx, body: &Map<String, Value>, op: &str) -> NResult<()> {
     for k in ["shared", "router:external"] {
         if b(body, k) == Some(true) {
             return Err(NeutronError::Forbidden(format!(
-                "(rule:{op}_network:{k}) is disallowed by policy"
+                "(rule:{op}_network and rule:{op}_network:{k}) is disallowed by policy"
             )));
         }
     }
@@ -173,17 +174,23 @@ pub async fn update(ctx: &Ctx, id: &str, bytes: &[u8]) -> NResult<Value> {
 
 pub async fn delete(ctx: &Ctx, id: &str) -> NResult<()> {
     let o = vnc::get(ctx, TYPE, RESOURCE, id)?;
-    let in_use = || NeutronError::InUse {
-        kind: "NetworkInUse",
-        message: format!(
-            "Unable to complete operation on network {id}. There are one or more ports still in use on the network."
-        ),
-    };
-    let (ports, pools): (bool, Vec<String>) = {
+    let (ports, pools): (Vec<String>, Vec<String>) = {
         let idx = ctx.state.index();
-        let ports = idx
+        // oldest first, as Neutron lists them
+        let mut ports: Vec<(String, String)> = idx
             .back_refs(&o.uuid)
-            .any(|r| r.type_name() == "virtual-machine-interface");
+            .filter(|r| r.type_name() == "virtual-machine-interface")
+            .map(|r| {
+                let created = r
+                    .body
+                    .get("id_perms")
+                    .and_then(|p| p.get("created"))
+                    .and_then(Value::as_str);
+                (created.unwrap_or("").to_string(), r.uuid.clone())
+            })
+            .collect();
+        ports.sort();
+        let ports = ports.into_iter().map(|(_, u)| u).collect();
         let pools = idx
             .children(&o.uuid)
             .filter(|c| c.type_name() == "floating-ip-pool")
@@ -191,7 +198,20 @@ pub async fn delete(ctx: &Ctx, id: &str) -> NResult<()> {
             .collect();
         (ports, pools)
     };
-    if ports {
+    let in_use = || NeutronError::InUse {
+        kind: "NetworkInUse",
+        message: if ports.is_empty() {
+            format!(
+                "Unable to complete operation on network {id}. There are one or more ports still in use on the network."
+            )
+        } else {
+            format!(
+                "Unable to complete operation on network {id}. There are one or more ports still in use on the network, id for these ports is: {}.",
+                ports.join(",")
+            )
+        },
+    };
+    if !ports.is_empty() {
         return Err(in_use());
     }
     crate::floatingip::delete_on_network(ctx, &o.uuid).await?;

@@ -205,9 +205,36 @@ pub fn render(idx: &Index, o: &Obj) -> Value {
     Value::Object(m)
 }
 
+/// Whether the caller is the admin or a service (Nova): Neutron's policy shows them a port's
+/// binding details and lets them delete a port a compute, bare-metal or file-share service
+/// owns.
+fn admin_or_service(ctx: &Ctx) -> bool {
+    ctx.caller.admin || ctx.caller.roles.iter().any(|r| r == "service")
+}
+
+/// `v` as the caller may see it: Neutron's policy shows `binding:host_id`, `vif_type`,
+/// `vif_details` and `profile` to the admin and services only.
+fn for_caller(ctx: &Ctx, mut v: Value) -> Value {
+    if !admin_or_service(ctx)
+        && let Some(m) = v.as_object_mut()
+    {
+        for k in ADMIN_ONLY {
+            m.remove(*k);
+        }
+    }
+    v
+}
+
+const ADMIN_ONLY: &[&str] = &[
+    "binding:host_id",
+    "binding:vif_type",
+    "binding:vif_details",
+    "binding:profile",
+];
+
 pub fn show(ctx: &Ctx, id: &str) -> NResult<Value> {
     let o = vnc::get(ctx, TYPE, RESOURCE, id)?;
-    Ok(render(&ctx.state.index(), &o))
+    Ok(for_caller(ctx, render(&ctx.state.index(), &o)))
 }
 
 pub fn list(ctx: &Ctx) -> Vec<Value> {
@@ -215,7 +242,7 @@ pub fn list(ctx: &Ctx) -> Vec<Value> {
     let idx = ctx.state.index();
     objs.iter()
         .filter(|o| o.body.get("virtual_network_refs").is_some())
-        .map(|o| render(&idx, o))
+        .map(|o| for_caller(ctx, render(&idx, o)))
         .collect()
 }
 
@@ -244,12 +271,13 @@ fn pairs(body: &Map<String, Value>) -> NResult<Option<Value>> {
     };
     let mut out = vec![];
     for p in v.as_array().into_iter().flatten() {
-        let ip = p.get("ip_address").and_then(Value::as_str).ok_or_else(|| {
-            NeutronError::invalid(
-                "allowed_address_pairs",
-                "AllowedAddressPair must contain ip_address",
-            )
-        })?;
+        let ip = p
+            .get("ip_address")
+            .and_then(Value::as_str)
+            .ok_or_else(|| NeutronError::Bad {
+                kind: "AllowedAddressPairsMissingIP",
+                message: "AllowedAddressPair must contain ip_address".into(),
+            })?;
         let (addr, len) = match ip.split_once('/') {
             Some((a, l)) => (a, l.parse::<u8>().ok()),
             None => (ip, None),
@@ -351,7 +379,7 @@ async fn vmi_props(
             vnc::get(ctx, security_group::TYPE, security_group::RESOURCE, sg)?;
         }
         if !security_on && !sgs.is_empty() && body.contains_key("security_groups") {
-            return Err(NeutronError::Conflict {
+            return Err(NeutronError::Bad {
                 kind: "PortSecurityAndIPRequiredForSecurityGroups",
                 message: "Port security must be enabled and port must have an IP address in order to use security groups.".into(),
             });
@@ -429,9 +457,12 @@ fn wanted_ips(net: &Obj, body: &Map<String, Value>) -> NResult<Option<Vec<FixedI
                 if let (Some(a), Some(c)) = (addr, cidr(s))
                     && !c.contains(&a)
                 {
-                    return Err(NeutronError::InvalidInput(format!(
-                        "IP address {a} is not a valid IP for the specified subnet."
-                    )));
+                    return Err(NeutronError::Bad {
+                        kind: "InvalidIpForSubnet",
+                        message: format!(
+                            "IP address {a} is not a valid IP for the specified subnet."
+                        ),
+                    });
                 }
                 id.to_string()
             }
@@ -440,11 +471,11 @@ fn wanted_ips(net: &Obj, body: &Map<String, Value>) -> NResult<Option<Vec<FixedI
                 .find(|s| cidr(s).is_some_and(|c| c.contains(&a)))
                 .and_then(|s| s.get("subnet_uuid").and_then(Value::as_str))
                 .map(str::to_string)
-                .ok_or_else(|| {
-                    NeutronError::InvalidInput(format!(
-                        "IP address {a} is not a valid IP for any subnet on network {}",
-                        net.uuid
-                    ))
+                .ok_or_else(|| NeutronError::Bad {
+                    kind: "InvalidIpForNetwork",
+                    message: format!(
+                        "IP address {a} is not a valid IP for any of the subnets on the specified network."
+                    ),
                 })?,
             (None, None) => {
                 return Err(NeutronError::invalid(
@@ -495,11 +526,8 @@ async fn add_ip(
         .await
         .map_err(|e| match (e, addr) {
             (NeutronError::Conflict { .. }, Some(a)) => NeutronError::Conflict {
-                kind: "IpAddressInUse",
-                message: format!(
-                    "Unable to complete operation for network {}. The IP address {a} is in use.",
-                    net.uuid
-                ),
+                kind: "IpAddressAlreadyAllocated",
+                message: format!("IP address {a} already allocated in subnet {subnet}"),
             },
             (NeutronError::Conflict { message, .. } | NeutronError::OverQuota(message), None) => {
                 NeutronError::Conflict {
@@ -725,6 +753,22 @@ pub async fn update(ctx: &Ctx, id: &str, bytes: &[u8]) -> NResult<Value> {
 
 pub async fn delete(ctx: &Ctx, id: &str) -> NResult<()> {
     let o = vnc::get(ctx, TYPE, RESOURCE, id)?;
+    let owner = o
+        .body
+        .get("virtual_machine_interface_device_owner")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    // Neutron's delete_port: a member may not delete the port of a VM, a bare-metal node or a
+    // file share (their service deletes it)
+    if ["compute:", "baremetal:", "manila:"]
+        .iter()
+        .any(|p| owner.starts_with(p))
+        && !admin_or_service(ctx)
+    {
+        return Err(NeutronError::Forbidden(
+            "rule:delete_port is disallowed by policy".into(),
+        ));
+    }
     let ips: Vec<String> = ctx
         .state
         .index()

@@ -17,6 +17,21 @@ pub struct Query {
     pub limit: Option<usize>,
     pub marker: Option<String>,
     pub page_reverse: bool,
+    /// Every pair of the query, in order: the paging links repeat them, as Neutron's do.
+    pub params: Vec<(String, String)>,
+}
+
+/// `s` form-encoded as Python's `urlencode` writes a query value.
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            b' ' => "+".into(),
+            b => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 fn decode(s: &str) -> String {
@@ -57,10 +72,13 @@ pub fn pairs(raw: Option<&str>) -> Vec<(String, String)> {
 
 impl Query {
     pub fn parse(raw: Option<&str>) -> NResult<Query> {
-        let mut q = Query::default();
+        let mut q = Query {
+            params: pairs(raw),
+            ..Query::default()
+        };
         let mut keys = vec![];
         let mut dirs = vec![];
-        for (k, v) in pairs(raw) {
+        for (k, v) in q.params.clone() {
             match k.as_str() {
                 "fields" => q.fields.extend(v.split(',').map(str::to_string)),
                 "sort_key" => keys.push(v),
@@ -92,8 +110,9 @@ impl Query {
                 },
             }
         }
-        if !dirs.is_empty() && dirs.len() != keys.len() {
-            return Err(NeutronError::InvalidInput(
+        if dirs.len() != keys.len() {
+            // Neutron's plain HTTPBadRequest
+            return Err(NeutronError::Malformed(
                 "The number of sort_keys and sort_dirs must be same".into(),
             ));
         }
@@ -206,8 +225,6 @@ pub fn apply(mut items: Vec<Value>, q: &Query, collection: &str, url: &str) -> N
             (None, false) => (0, limit.min(items.len())),
             (None, true) => (items.len().saturating_sub(limit), items.len()),
         };
-        let more_after = end < items.len();
-        let more_before = start > 0;
         let page: Vec<Value> = items[start..end].to_vec();
         let id_of = |v: Option<&Value>| {
             v.and_then(|i| i.get("id"))
@@ -215,28 +232,35 @@ pub fn apply(mut items: Vec<Value>, q: &Query, collection: &str, url: &str) -> N
                 .unwrap_or("")
                 .to_string()
         };
-        let mut link = |rel: &str, marker: String, reverse: bool| {
-            let mut href = format!("{url}?");
-            if let Some(l) = q.limit {
-                href.push_str(&format!("limit={l}&"));
+        // Neutron's links: the request's own query without `marker` (and, for `next`, without
+        // `page_reverse`), then the marker of the page's last (first) item, then
+        // `page_reverse=True` for `previous`; `next` unless a forward page came short,
+        // `previous` unless a reverse page came short
+        let mut link = |rel: &str, marker: Option<String>, reverse: bool| {
+            let mut params: Vec<(String, String)> = q
+                .params
+                .iter()
+                .filter(|(k, _)| k != "marker" && k != "page_reverse")
+                .cloned()
+                .collect();
+            if let Some(m) = marker {
+                params.push(("marker".into(), m));
             }
-            for (k, d) in &q.sort {
-                href.push_str(&format!(
-                    "sort_key={k}&sort_dir={}&",
-                    if *d { "asc" } else { "desc" }
-                ));
-            }
-            href.push_str(&format!("marker={marker}"));
             if reverse {
-                href.push_str("&page_reverse=True");
+                params.push(("page_reverse".into(), "True".into()));
             }
-            links.push(json!({"rel": rel, "href": href}));
+            let query: Vec<String> = params
+                .iter()
+                .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+                .collect();
+            links.push(json!({"rel": rel, "href": format!("{url}?{}", query.join("&"))}));
         };
-        if !page.is_empty() && (more_after || (q.page_reverse && q.marker.is_some())) {
-            link("next", id_of(page.last()), false);
+        let short = page.len() < limit;
+        if q.limit.is_some() && (!short || q.page_reverse) {
+            link("next", page.last().map(|p| id_of(Some(p))), false);
         }
-        if !page.is_empty() && (more_before || (!q.page_reverse && q.marker.is_some())) {
-            link("previous", id_of(page.first()), true);
+        if q.limit.is_some() && (!short || !q.page_reverse) {
+            link("previous", page.first().map(|p| id_of(Some(p))), true);
         }
         items = page;
     }
@@ -287,7 +311,14 @@ mod tests {
             json!([{"name": "d"}, {"name": "c"}, {"name": "b"}])
         );
         let next = v["networks_links"][0]["href"].as_str().unwrap().to_string();
-        assert!(next.contains("marker=id1"), "{next}");
+        assert_eq!(
+            next,
+            "http://h/v2.0/networks?sort_key=name&sort_dir=desc&limit=3&fields=name&marker=id1"
+        );
+        assert_eq!(
+            v["networks_links"][1]["href"],
+            "http://h/v2.0/networks?sort_key=name&sort_dir=desc&limit=3&fields=name&marker=id3&page_reverse=True"
+        );
         let q = Query::parse(next.split_once('?').map(|(_, q)| q)).unwrap();
         let v = apply(items(), &q, "networks", "u").unwrap();
         assert_eq!(v["networks"].as_array().unwrap().len(), 1);

@@ -34,7 +34,7 @@ fn project(ctx: &Ctx, tenant: &str) -> NResult<std::sync::Arc<cirrus_api::object
     let uuid = dashed(tenant).ok_or_else(|| NeutronError::not_found("Project", tenant))?;
     if !ctx.caller.admin && ctx.caller.project_uuid.as_deref() != Some(uuid.as_str()) {
         return Err(NeutronError::Forbidden(
-            "(rule:get_quota) is disallowed by policy".into(),
+            "rule:get_quota is disallowed by policy".into(),
         ));
     }
     vnc::get(ctx, "project", "Project", &uuid)
@@ -55,7 +55,7 @@ pub fn show(ctx: &Ctx, tenant: &str) -> NResult<Value> {
 pub fn list(ctx: &Ctx) -> NResult<Vec<Value>> {
     if !ctx.caller.admin {
         return Err(NeutronError::Forbidden(
-            "(rule:get_quota) is disallowed by policy".into(),
+            "rule:get_quota is disallowed by policy".into(),
         ));
     }
     let projects: Vec<_> = vnc::list(ctx, "project")
@@ -82,7 +82,7 @@ pub async fn update(ctx: &Ctx, tenant: &str, bytes: &[u8]) -> NResult<Value> {
     let body = parse(bytes, "quota", ATTRS, Op::Update)?;
     if !ctx.caller.admin {
         return Err(NeutronError::Forbidden(
-            "(rule:update_quota) is disallowed by policy".into(),
+            "rule:update_quota is disallowed by policy".into(),
         ));
     }
     let p = project(ctx, tenant)?;
@@ -104,7 +104,7 @@ pub async fn update(ctx: &Ctx, tenant: &str, bytes: &[u8]) -> NResult<Value> {
 pub async fn delete(ctx: &Ctx, tenant: &str) -> NResult<()> {
     if !ctx.caller.admin {
         return Err(NeutronError::Forbidden(
-            "(rule:delete_quota) is disallowed by policy".into(),
+            "rule:delete_quota is disallowed by policy".into(),
         ));
     }
     let p = project(ctx, tenant)?;

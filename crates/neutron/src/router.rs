@@ -37,8 +37,9 @@ pub fn render(idx: &Index, o: &Obj) -> Value {
         "external_gateway_info".into(),
         router_gateway::render(idx, o),
     );
-    m.insert("gw_port_id".into(), Value::Null);
     m.insert("routes".into(), extraroute::render(idx, o));
+    m.insert("availability_zone_hints".into(), json!([]));
+    m.insert("availability_zones".into(), json!([]));
     vnc::common(o, &mut m);
     Value::Object(m)
 }
@@ -63,7 +64,7 @@ pub async fn create(ctx: &Ctx, bytes: &[u8]) -> NResult<Value> {
     };
     if !routes.is_empty() {
         // a new router has no interface a next hop could be on
-        return Err(NeutronError::BadRequest {
+        return Err(NeutronError::Bad {
             kind: "InvalidRoutes",
             message: "Invalid format for routes: the nexthop is not connected with router.".into(),
         });
@@ -242,7 +243,6 @@ fn interface_body(bytes: &[u8]) -> NResult<(Option<String>, Option<String>)> {
 fn info(router: &Obj, port: &Value, subnet_id: &str) -> Value {
     json!({
         "id": router.uuid,
-        "tenant_id": port.get("tenant_id"),
         "project_id": port.get("tenant_id"),
         "port_id": port.get("id"),
         "network_id": port.get("network_id"),

@@ -36,16 +36,43 @@ const RULE_ATTRS: &[Attr] = &[
     create_only("remote_address_group_id", Ty::Str).nullable(),
 ];
 
-const PROTOCOLS: [(&str, u8); 8] = [
-    ("icmp", 1),
-    ("tcp", 6),
-    ("udp", 17),
-    ("icmpv6", 58),
-    ("ipv6-icmp", 58),
-    ("sctp", 132),
-    ("gre", 47),
-    ("esp", 50),
+/// Neutron's protocol names and what the VNC rule stores for each (the VNC API takes a few
+/// names, else the number); ICMP of an IPv6 rule is `icmp6` (see [`vnc_protocol`]).
+const PROTOCOLS: [(&str, &str); 24] = [
+    ("ah", "ah"),
+    ("dccp", "33"),
+    ("egp", "8"),
+    ("esp", "esp"),
+    ("gre", "gre"),
+    ("hopopt", "0"),
+    ("icmp", "icmp"),
+    ("igmp", "igmp"),
+    ("ipip", "4"),
+    ("ipv6-encap", "41"),
+    ("ipv6-frag", "44"),
+    ("ipv6-icmp", "icmp6"),
+    ("icmpv6", "icmp6"),
+    ("ipv6-nonxt", "59"),
+    ("ipv6-opts", "60"),
+    ("ipv6-route", "43"),
+    ("ospf", "ospf"),
+    ("pgm", "113"),
+    ("rsvp", "46"),
+    ("sctp", "sctp"),
+    ("tcp", "tcp"),
+    ("udp", "udp"),
+    ("udplite", "136"),
+    ("vrrp", "vrrp"),
 ];
+
+/// The VNC rule's protocol for Neutron's `name` (lower case) in a rule of `ether`: Neutron
+/// names ICMP of an IPv6 rule `ipv6-icmp`, the VNC API `icmp6`.
+fn vnc_protocol(name: &str, ether: &str) -> Option<&'static str> {
+    if name == "icmp" && ether == "IPv6" {
+        return Some("icmp6");
+    }
+    PROTOCOLS.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+}
 
 fn rules_of(o: &Obj) -> Vec<Value> {
     o.body
@@ -58,6 +85,12 @@ fn rules_of(o: &Obj) -> Vec<Value> {
 
 fn is_local(a: &Value) -> bool {
     a.get("security_group").and_then(Value::as_str) == Some("local")
+}
+
+/// The group's annotation holding a rule's description (the VNC rule has no field for it).
+/// Rules the server makes with a group have none, and show `null`, as Neutron's do.
+fn description_key(rule: &str) -> String {
+    format!("neutron:rule:{rule}:description")
 }
 
 pub fn render_rule(idx: &Index, sg: &Obj, r: &Value) -> Value {
@@ -115,7 +148,7 @@ pub fn render_rule(idx: &Index, sg: &Obj, r: &Value) -> Value {
         "normalized_cidr": prefix,
         "tenant_id": t,
         "project_id": t,
-        "description": "",
+        "description": vnc::kv(sg, "annotations", &description_key(r.get("rule_uuid").and_then(Value::as_str).unwrap_or(""))),
         "revision_number": 0,
         "created_at": vnc::stamp(created),
         "updated_at": vnc::stamp(created),
@@ -126,9 +159,19 @@ pub fn render(idx: &Index, o: &Obj) -> Value {
     let mut m = Map::new();
     m.insert("id".into(), json!(o.uuid));
     m.insert("name".into(), json!(vnc::name(o)));
-    let rules: Vec<Value> = rules_of(o).iter().map(|r| render_rule(idx, o, r)).collect();
+    // Neutron shows a rule's tags inside its group only
+    let rules: Vec<Value> = rules_of(o)
+        .iter()
+        .map(|r| {
+            let mut v = render_rule(idx, o, r);
+            v["tags"] = json!([]);
+            v
+        })
+        .collect();
     m.insert("security_group_rules".into(), Value::Array(rules));
     m.insert("stateful".into(), json!(true));
+    // shared with other tenants through RBAC, which Cirrus does not do
+    m.insert("shared".into(), json!(false));
     vnc::common(o, &mut m);
     Value::Object(m)
 }
@@ -216,7 +259,15 @@ pub async fn ensure_default(ctx: &Ctx, project: &str) -> NResult<String> {
     if let Some(u) = ctx.state.index().uuid_of(TYPE, &fq) {
         return Ok(u.to_string());
     }
-    match create_group(ctx, project, "default", None, true).await {
+    match create_group(
+        ctx,
+        project,
+        "default",
+        Some("Default security group"),
+        true,
+    )
+    .await
+    {
         Ok(o) => Ok(o.uuid.clone()),
         Err(NeutronError::Conflict { .. }) => ctx
             .state
@@ -345,11 +396,16 @@ pub fn list_rules(ctx: &Ctx) -> Vec<Value> {
         .collect()
 }
 
-fn protocol(v: &Value) -> NResult<Option<String>> {
-    let bad = || NeutronError::BadRequest {
+/// The VNC protocol of a rule's `protocol` (None: any).
+fn protocol(v: &Value, ether: &str) -> NResult<Option<String>> {
+    let shown = match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let bad = || NeutronError::Bad {
         kind: "SecurityGroupRuleInvalidProtocol",
         message: format!(
-            "Security group rule protocol {v} not supported. Only protocol values [None, 'ah', 'dccp', 'egp', 'esp', 'gre', 'icmp', 'icmpv6', 'igmp', 'ipv6-icmp', 'sctp', 'tcp', 'udp', 'vrrp'] and integer representations [0 to 255] are supported."
+            "Security group rule protocol {shown} not supported. Only protocol values (None, 'any', 'ah', 'dccp', 'egp', 'esp', 'gre', 'hopopt', 'icmp', 'igmp', 'ip', 'ipip', 'ipv6-encap', 'ipv6-frag', 'ipv6-icmp', 'icmpv6', 'ipv6-nonxt', 'ipv6-opts', 'ipv6-route', 'ospf', 'pgm', 'rsvp', 'sctp', 'tcp', 'udp', 'udplite', 'vrrp') and integer representations [0 to 255] are supported."
         ),
     };
     match v {
@@ -367,15 +423,9 @@ fn protocol(v: &Value) -> NResult<Option<String>> {
                     Err(bad())
                 };
             }
-            let l = s.to_lowercase();
-            if l == "ipv6-icmp" || l == "icmpv6" {
-                // the VNC model's name for it (its policy rules know no other)
-                Ok(Some("icmp6".into()))
-            } else if PROTOCOLS.iter().any(|(n, _)| *n == l) {
-                Ok(Some(l))
-            } else {
-                Err(bad())
-            }
+            vnc_protocol(&s.to_lowercase(), ether)
+                .map(|p| Some(p.to_string()))
+                .ok_or_else(bad)
         }
         _ => Err(bad()),
     }
@@ -399,17 +449,17 @@ pub async fn create_rule(ctx: &Ctx, bytes: &[u8]) -> NResult<Value> {
     if dir != "ingress" && dir != "egress" {
         return Err(NeutronError::invalid(
             "direction",
-            format!("'{dir}' is not in ['ingress', 'egress']"),
+            format!("{dir} is not in valid_values"),
         ));
     }
     let ether = s(&body, "ethertype").unwrap_or("IPv4");
     if ether != "IPv4" && ether != "IPv6" {
         return Err(NeutronError::invalid(
             "ethertype",
-            format!("'{ether}' is not in ['IPv4', 'IPv6']"),
+            format!("{ether} is not in valid_values"),
         ));
     }
-    let proto = protocol(body.get("protocol").unwrap_or(&Value::Null))?;
+    let proto = protocol(body.get("protocol").unwrap_or(&Value::Null), ether)?;
     let pmin = body.get("port_range_min").and_then(Value::as_i64);
     let pmax = body.get("port_range_max").and_then(Value::as_i64);
     let ports = crate::sg_ports::range(proto.as_deref(), pmin, pmax)?;
@@ -427,7 +477,7 @@ pub async fn create_rule(ctx: &Ctx, bytes: &[u8]) -> NResult<Value> {
                 )
             })?;
             if n.addr().is_ipv4() != (ether == "IPv4") {
-                return Err(NeutronError::BadRequest {
+                return Err(NeutronError::Bad {
                     kind: "SecurityGroupRuleParameterConflict",
                     message: format!("Conflicting value ethertype {ether} for CIDR {p}"),
                 });
@@ -476,8 +526,30 @@ pub async fn create_rule(ctx: &Ctx, bytes: &[u8]) -> NResult<Value> {
     rules.push(e);
     let mut input = Map::new();
     input.insert(ENTRIES.into(), json!({"policy_rule": rules}));
+    input.insert(
+        "annotations".into(),
+        vnc::kv_set(
+            sg.body.get("annotations"),
+            &description_key(&id),
+            Some(s(&body, "description").unwrap_or("")),
+        ),
+    );
     vnc::update(ctx, TYPE, &sg.uuid, input).await?;
     show_rule(ctx, &id)
+}
+
+/// A rule's description is all that can change (kept in its group's annotations); the other
+/// attributes are Neutron's read-only 400s.
+pub async fn update_rule(ctx: &Ctx, id: &str, bytes: &[u8]) -> NResult<Value> {
+    let body = parse(bytes, "security_group_rule", RULE_ATTRS, Op::Update)?;
+    let (sg, _) = find_rule(ctx, id)?;
+    if let Some(d) = s(&body, "description") {
+        let mut input = Map::new();
+        let a = vnc::kv_set(sg.body.get("annotations"), &description_key(id), Some(d));
+        input.insert("annotations".into(), a);
+        vnc::update(ctx, TYPE, &sg.uuid, input).await?;
+    }
+    show_rule(ctx, id)
 }
 
 pub async fn delete_rule(ctx: &Ctx, id: &str) -> NResult<()> {
@@ -486,6 +558,8 @@ pub async fn delete_rule(ctx: &Ctx, id: &str) -> NResult<()> {
     rules.retain(|r| r.get("rule_uuid").and_then(Value::as_str) != Some(id));
     let mut input = Map::new();
     input.insert(ENTRIES.into(), json!({"policy_rule": rules}));
+    let a = vnc::kv_set(sg.body.get("annotations"), &description_key(id), None);
+    input.insert("annotations".into(), a);
     vnc::update(ctx, TYPE, &sg.uuid, input).await?;
     Ok(())
 }

@@ -25,7 +25,7 @@ fn with_ports(proto: &str) -> bool {
 pub fn range(proto: Option<&str>, min: Option<i64>, max: Option<i64>) -> NResult<(i64, i64)> {
     for p in [min, max].into_iter().flatten() {
         if !(0..=65535).contains(&p) {
-            return Err(NeutronError::BadRequest {
+            return Err(NeutronError::Bad {
                 kind: "SecurityGroupInvalidPortValue",
                 message: format!("Invalid value for port {p}."),
             });
@@ -35,19 +35,19 @@ pub fn range(proto: Option<&str>, min: Option<i64>, max: Option<i64>) -> NResult
         return Ok((0, 65535));
     }
     let Some(proto) = proto else {
-        return Err(NeutronError::BadRequest {
+        return Err(NeutronError::Bad {
             kind: "SecurityGroupProtocolRequiredWithPorts",
             message: "Must also specify protocol if port range is given.".into(),
         });
     };
     if with_ports(proto) {
         return match (min, max) {
-            (Some(0), _) | (_, Some(0)) => Err(NeutronError::BadRequest {
+            (Some(0), _) | (_, Some(0)) => Err(NeutronError::Bad {
                 kind: "SecurityGroupInvalidPortValue",
                 message: "Invalid value for port 0.".into(),
             }),
             (Some(a), Some(z)) if a <= z => Ok((a, z)),
-            _ => Err(NeutronError::BadRequest {
+            _ => Err(NeutronError::Bad {
                 kind: "SecurityGroupInvalidPortRange",
                 message: "For TCP/UDP protocols, port_range_min must be <= port_range_max".into(),
             }),
@@ -61,7 +61,7 @@ pub fn range(proto: Option<&str>, min: Option<i64>, max: Option<i64>) -> NResult
             if let Some(v) = v
                 && !(0..=255).contains(&v)
             {
-                return Err(NeutronError::BadRequest {
+                return Err(NeutronError::Bad {
                     kind: "SecurityGroupInvalidIcmpValue",
                     message: format!(
                         "Invalid value for ICMP {field} ({attr}) {v}. It must be 0 to 255."
@@ -70,7 +70,7 @@ pub fn range(proto: Option<&str>, min: Option<i64>, max: Option<i64>) -> NResult
             }
         }
         let Some(t) = min else {
-            return Err(NeutronError::BadRequest {
+            return Err(NeutronError::Bad {
                 kind: "SecurityGroupMissingIcmpType",
                 message: format!(
                     "ICMP code (port-range-max) {} is provided but ICMP type (port-range-min) is missing.",
@@ -80,7 +80,7 @@ pub fn range(proto: Option<&str>, min: Option<i64>, max: Option<i64>) -> NResult
         };
         return Ok((t, max.unwrap_or(65535)));
     }
-    Err(NeutronError::BadRequest {
+    Err(NeutronError::Bad {
         kind: "SecurityGroupInvalidProtocolForPort",
         message: format!(
             "Invalid protocol {proto} for port range, only supported for TCP, UDP, UDPLITE, SCTP and DCCP."

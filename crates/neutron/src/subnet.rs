@@ -25,7 +25,8 @@ const IPV6_MODES: [&str; 3] = ["slaac", "dhcpv6-stateful", "dhcpv6-stateless"];
 
 const ATTRS: &[Attr] = &[
     create_only("network_id", Ty::Str).required(),
-    create_only("cidr", Ty::Str).required(),
+    // not required: Neutron's message for a missing one is about subnet pools (`create`)
+    create_only("cidr", Ty::Str),
     create_only("ip_version", Ty::Int).required(),
     rw("gateway_ip", Ty::Str).nullable(),
     rw("allocation_pools", Ty::List),
@@ -136,7 +137,20 @@ pub fn render(net: &Obj, s: &Map<String, Value>) -> Value {
     }
     m.insert("subnetpool_id".into(), Value::Null);
     m.insert("service_types".into(), json!([]));
-    m.insert("description".into(), json!(""));
+    m.insert(
+        "description".into(),
+        json!(vnc::kv(net, "annotations", &annotation_key(id, "description")).unwrap_or_default()),
+    );
+    // the subnet-external-network extension: the network's router:external
+    m.insert(
+        "router:external".into(),
+        json!(
+            net.body
+                .get("router_external")
+                .and_then(Value::as_bool)
+                .unwrap_or(false)
+        ),
+    );
     m.insert("tags".into(), json!([]));
     m.insert("revision_number".into(), json!(net.revision.max(0)));
     let created = s.get("created").and_then(Value::as_str);
@@ -233,9 +247,15 @@ fn apply(cidr: &IpNet, body: &Map<String, Value>, e: &mut Map<String, Value>) ->
                 ));
             };
             let (a, z) = (ip("allocation_pools", st)?, ip("allocation_pools", en)?);
-            if !in_cidr(&a) || !in_cidr(&z) || a > z {
-                return Err(NeutronError::Conflict {
+            if a > z {
+                return Err(NeutronError::Bad {
                     kind: "InvalidAllocationPool",
+                    message: format!("The allocation pool {a}-{z} is not valid."),
+                });
+            }
+            if !in_cidr(&a) || !in_cidr(&z) {
+                return Err(NeutronError::Bad {
+                    kind: "OutOfBoundsAllocationPool",
                     message: format!(
                         "The allocation pool {a}-{z} spans beyond the subnet cidr {cidr}."
                     ),
@@ -422,13 +442,24 @@ pub async fn create(ctx: &Ctx, bytes: &[u8]) -> NResult<Value> {
     if version != 4 && version != 6 {
         return Err(NeutronError::invalid(
             "ip_version",
-            format!("{version} is not in [4, 6]"),
+            format!("{version} is not in valid_values"),
         ));
     }
-    let raw = s(&body, "cidr").unwrap_or_default();
-    let cidr: IpNet = raw
-        .parse()
-        .map_err(|_| NeutronError::invalid("cidr", format!("'{raw}' is not a valid IP subnet")))?;
+    let Some(raw) = s(&body, "cidr") else {
+        return Err(NeutronError::BadRequest {
+            resource: "subnets",
+            msg: "a subnetpool must be specified in the absence of a cidr".into(),
+        });
+    };
+    let cidr: IpNet = raw.parse().map_err(|_| {
+        // an address with a prefix length out of range is Neutron's InvalidInput
+        match raw.split_once('/') {
+            Some((a, _)) if a.parse::<IpAddr>().is_ok() => {
+                NeutronError::InvalidInput(format!("{raw} is not in a CIDR format"))
+            }
+            _ => NeutronError::invalid("cidr", format!("'{raw}' is not a valid IP subnet")),
+        }
+    })?;
     if cidr.network() != cidr.addr() {
         return Err(NeutronError::invalid(
             "cidr",
@@ -468,6 +499,14 @@ pub async fn create(ctx: &Ctx, bytes: &[u8]) -> NResult<Value> {
         return Err(NeutronError::InvalidInput(format!(
             "ipv6_ra_mode set to '{ra}' with ipv6_address_mode set to '{am}' is not valid. If both attributes are set, they must be the same value"
         )));
+    }
+    if let Some(d) = s(&body, "description").filter(|d| !d.is_empty()) {
+        let current = annotations.as_ref().or(net.body.get("annotations"));
+        annotations = Some(vnc::kv_set(
+            current,
+            &annotation_key(&id, "description"),
+            Some(d),
+        ));
     }
     let gw: Option<IpAddr> = match body.get("gateway_ip") {
         Some(Value::Null) => None,
@@ -539,7 +578,15 @@ pub async fn update(ctx: &Ctx, id: &str, bytes: &[u8]) -> NResult<Value> {
     let cidr = cidr_of(&cur).ok_or_else(|| NeutronError::Internal("subnet without cidr".into()))?;
     let mut e = cur.clone();
     apply(&cidr, &body, &mut e)?;
-    write_subnets(ctx, &net, None, |l| {
+    let annotations = s(&body, "description").map(|d| {
+        let key = annotation_key(id, "description");
+        vnc::kv_set(
+            net.body.get("annotations"),
+            &key,
+            Some(d).filter(|d| !d.is_empty()),
+        )
+    });
+    write_subnets(ctx, &net, annotations, |l| {
         for s in l.iter_mut() {
             if s.get("subnet_uuid").and_then(Value::as_str) == Some(id) {
                 *s = Value::Object(e.clone());
@@ -585,7 +632,7 @@ pub async fn delete(ctx: &Ctx, id: &str) -> NResult<()> {
         });
     }
     let mut ann = net.body.get("annotations").cloned();
-    for k in ["ipv6_ra_mode", "ipv6_address_mode"] {
+    for k in ["ipv6_ra_mode", "ipv6_address_mode", "description"] {
         ann = Some(vnc::kv_set(ann.as_ref(), &annotation_key(id, k), None));
     }
     write_subnets(ctx, &net, ann, |l| {
