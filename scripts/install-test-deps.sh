@@ -11,7 +11,7 @@ APT_PACKAGES=(
   python3-venv python3-pip           # venv for the vnc_api client
   tshark tcpdump                     # dissect what the pipeline emits
   gobgpd frr bird2                   # real BGP peers
-  iproute2 iputils-ping iperf3 busybox isc-dhcp-client nftables ethtool
+  iproute2 iputils-ping iperf3 busybox isc-dhcp-client nftables ethtool netbase
   procps psmisc
   prometheus                         # /metrics scraped by a real Prometheus; promtool checks
   nfdump                             # nfcapd receives the vrouter's IPFIX export, nfdump reads it

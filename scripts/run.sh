@@ -19,6 +19,7 @@ APT_PACKAGES=(
   ca-certificates curl build-essential pkg-config  # rustup and the linker
   protobuf-compiler libprotobuf-dev                # etcd-client's build script
   iproute2 nftables ethtool busybox iputils-ping   # the sandbox: namespaces, overlay rule, DHCP client
+  netbase                                          # /etc/protocols and /etc/services (minimal images lack them)
 )
 # shellcheck source=lib/apt.sh
 . scripts/lib/apt.sh

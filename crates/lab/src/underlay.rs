@@ -15,14 +15,15 @@ use crate::state::ComputeRecord;
 /// The nftables table each compute node gets.
 pub const OVERLAY_TABLE: &str = "cirrus_lab";
 
-/// The ruleset that keeps the node's kernel away from overlay packets.
+/// The ruleset that keeps the node's kernel away from overlay packets. GRE is named by its
+/// protocol number: nft resolves names through /etc/protocols, which a minimal Debian lacks.
 pub fn overlay_drop_ruleset() -> String {
     format!(
         "table inet {OVERLAY_TABLE} {{\n\
          \tchain overlay_input {{\n\
          \t\ttype filter hook input priority filter; policy accept;\n\
          \t\tudp dport {{ 4789, 6635 }} counter drop comment \"overlay: for the vrouter\"\n\
-         \t\tmeta l4proto gre counter drop comment \"overlay: for the vrouter\"\n\
+         \t\tmeta l4proto 47 counter drop comment \"overlay: for the vrouter\"\n\
          \t}}\n\
          }}\n"
     )
@@ -161,6 +162,6 @@ mod tests {
             rules.contains("udp dport { 4789, 6635 } counter drop"),
             "{rules}"
         );
-        assert!(rules.contains("meta l4proto gre counter drop"), "{rules}");
+        assert!(rules.contains("meta l4proto 47 counter drop"), "{rules}");
     }
 }
