@@ -22,9 +22,8 @@ not compare:
   each one an extension Cirrus leaves out of /v2.0/extensions on purpose), and
   `standard_attr_id`, a database key Neutron leaks in the rules inside a security group.
 Neutron's quota defaults are set to Cirrus' (unlimited) in its config, not ignored.
-A step given a `known` reason (a sixth element) is known to differ: in the router and floating
-IP code another change owns, or where Cirrus keeps a rule of Contrail's api-server. It is
-printed, not asserted.
+A step given a `known` reason (a sixth element) is known to differ: where Cirrus keeps a rule of
+Contrail's api-server (one step: shrinking an allocation pool). It is printed, not asserted.
 """
 
 import json
@@ -201,22 +200,17 @@ STEPS = [
     ("r1", P1, "POST", "routers", {"router": {"name": "r1",
                                               "external_gateway_info": {"network_id": "{ext}"}}}),
     ("", P1, "PUT", "routers/{r1}/add_router_interface", {"subnet_id": "{s1}"}),
-    ("", P1, "PUT", "routers/{r1}/add_router_interface", {"subnet_id": "{s1}"},
-     "Neutron's BadRequest 'Bad router request: Router already has a port on subnet <s1>.'"),
-    ("", P1, "PUT", "routers/{r1}/add_router_interface", {},
-     "Neutron's BadRequest 'Bad router request: Either subnet_id or port_id must be specified.'"),
+    ("", P1, "PUT", "routers/{r1}/add_router_interface", {"subnet_id": "{s1}"}),
+    ("", P1, "PUT", "routers/{r1}/add_router_interface", {}),
     ("", P1, "GET", "routers/{r1}", None),
     ("", P1, "POST", "routers", {"router": {"name": "x", "flavor": 1}}),
     ("fip1", P1, "POST", "floatingips", {"floatingip": {"floating_network_id": "{ext}",
                                                         "port_id": "{port1}"}}),
     ("", P1, "GET", "floatingips/{fip1}", None),
     ("", P1, "PUT", "floatingips/{fip1}", {"floatingip": {"port_id": None}}),
-    ("", P1, "POST", "floatingips", {"floatingip": {"floating_network_id": "{net1}"}},
-     "Neutron's BadRequest 'Bad floatingip request: Network <net1> is not a valid external "
-     "network.'"),
+    ("", P1, "POST", "floatingips", {"floatingip": {"floating_network_id": "{net1}"}}),
     ("", P1, "DELETE", "subnets/{s1}", None),
-    ("", P1, "DELETE", "routers/{r1}", None,
-     "Neutron's RouterInUse message names the ports: 'Router <r1> has ports still attached: <id>'"),
+    ("", P1, "DELETE", "routers/{r1}", None),
     ("", P1, "DELETE", "floatingips/{fip1}", None),
     ("", P1, "PUT", "routers/{r1}/remove_router_interface", {"subnet_id": "{s1}"}),
     ("", P1, "PUT", "routers/{r1}", {"router": {"external_gateway_info": None, "name": "r1b"}}),

@@ -254,11 +254,9 @@ pub async fn create(ctx: &Ctx, bytes: &[u8]) -> NResult<Value> {
             .children(&net.uuid)
             .find(|c| c.type_name() == POOL)
             .cloned();
-        pool.ok_or_else(|| {
-            NeutronError::invalid(
-                "floating_network_id",
-                format!("Network {net_id} is not a valid external network"),
-            )
+        pool.ok_or_else(|| NeutronError::BadRequest {
+            resource: "floatingip",
+            msg: format!("Network {net_id} is not a valid external network"),
         })?
     };
     if let Some(a) = s(&body, "floating_ip_address")

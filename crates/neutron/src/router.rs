@@ -182,10 +182,11 @@ pub async fn update(ctx: &Ctx, id: &str, bytes: &[u8]) -> NResult<Value> {
 
 pub async fn delete(ctx: &Ctx, id: &str) -> NResult<()> {
     let o = vnc::get(ctx, TYPE, RESOURCE, id)?;
-    if !vnc::ref_uuids(&o, "virtual_machine_interface_refs").is_empty() {
+    let ports = vnc::ref_uuids(&o, "virtual_machine_interface_refs");
+    if !ports.is_empty() {
         return Err(NeutronError::InUse {
             kind: "RouterInUse",
-            message: format!("Router {id} still has ports"),
+            message: format!("Router {id} has ports still attached: {}", ports.join(", ")),
         });
     }
     let table = extraroute::table_of(&ctx.state.index(), &o);
@@ -217,25 +218,21 @@ fn interface_body(bytes: &[u8]) -> NResult<(Option<String>, Option<String>)> {
         }
     };
     let (sn, p) = (get("subnet_id")?, get("port_id")?);
-    for (k, v) in [("subnet_id", &sn), ("port_id", &p)] {
-        if let Some(v) = v
-            && uuid::Uuid::parse_str(v).is_err()
-        {
-            return Err(NeutronError::invalid(
-                k,
-                format!("'{v}' is not a valid UUID"),
-            ));
+    // l3_db's _validate_interface_info, in its order, each Neutron's BadRequest for the router
+    let bad = |msg: String| NeutronError::BadRequest {
+        resource: "router",
+        msg,
+    };
+    if sn.is_none() && p.is_none() {
+        return Err(bad("Either subnet_id or port_id must be specified".into()));
+    }
+    for v in [&p, &sn].into_iter().flatten() {
+        if uuid::Uuid::parse_str(v).is_err() {
+            return Err(bad(format!("'{v}' is not a valid UUID")));
         }
     }
-    if sn.is_none() && p.is_none() {
-        return Err(NeutronError::InvalidInput(
-            "Either subnet_id or port_id must be specified".into(),
-        ));
-    }
     if sn.is_some() && p.is_some() {
-        return Err(NeutronError::InvalidInput(
-            "Cannot specify both subnet_id and port_id".into(),
-        ));
+        return Err(bad("Cannot specify both subnet-id and port-id".into()));
     }
     Ok((sn, p))
 }
@@ -251,9 +248,9 @@ fn info(router: &Obj, port: &Value, subnet_id: &str) -> Value {
     })
 }
 
-/// 400 naming `attr` when the router has an interface on subnet `sid` or on one whose CIDR
+/// Neutron's 400 when the router has an interface on subnet `sid` or on one whose CIDR
 /// overlaps it (vnc_openstack's `_check_for_dup_router_subnet`).
-fn check_dup_subnet(ctx: &Ctx, router: &Obj, sid: &str, attr: &str) -> NResult<()> {
+fn check_dup_subnet(ctx: &Ctx, router: &Obj, sid: &str) -> NResult<()> {
     let cidr_of = |id: &str| -> Option<ipnet::IpNet> {
         let (net, sn) = subnet::find(ctx, id).ok()?;
         subnet::render(&net, &sn)
@@ -270,13 +267,21 @@ fn check_dup_subnet(ctx: &Ctx, router: &Obj, sid: &str, attr: &str) -> NResult<(
                 _ => false,
             };
         if clash {
-            return Err(NeutronError::invalid(
-                attr,
+            // l3_db's _check_for_dup_router_subnets: Neutron's BadRequest for the router
+            let msg = if have == sid {
+                format!("Router already has a port on subnet {sid}")
+            } else {
+                let show = |c: Option<ipnet::IpNet>| c.map(|c| c.to_string()).unwrap_or_default();
                 format!(
-                    "Router {} already has a port on subnet {have}, which overlaps subnet {sid}",
-                    router.uuid
-                ),
-            ));
+                    "Cidr {} of subnet {sid} overlaps with cidr {} of subnet {have}",
+                    show(new),
+                    show(cidr_of(&have))
+                )
+            };
+            return Err(NeutronError::BadRequest {
+                resource: "router",
+                msg,
+            });
         }
     }
     Ok(())
@@ -313,7 +318,7 @@ pub async fn add_interface(ctx: &Ctx, id: &str, bytes: &[u8]) -> NResult<Value> 
                     )
                 })?
                 .to_string();
-            check_dup_subnet(ctx, &router, &sid, "subnet_id")?;
+            check_dup_subnet(ctx, &router, &sid)?;
             let req = json!({"port": {
                 "tenant_id": rendered.get("tenant_id"),
                 "network_id": net.uuid,
@@ -357,7 +362,7 @@ pub async fn add_interface(ctx: &Ctx, id: &str, bytes: &[u8]) -> NResult<Value> 
                 .and_then(Value::as_str)
                 .unwrap_or("")
                 .to_string();
-            check_dup_subnet(ctx, &router, &sid, "port_id")?;
+            check_dup_subnet(ctx, &router, &sid)?;
             let mut input = Map::new();
             input.insert(
                 "virtual_machine_interface_device_owner".into(),
