@@ -177,7 +177,9 @@ fn bed() -> Bed {
     let before = worker_tids();
     let (ctl, dp) = topology();
     let (dev_a, a) = MemDevice::pair("a", 1 << 14);
-    let (dev_b, b) = MemDevice::pair("b", 1 << 16);
+    // A whole round fits on the receiving side: a bench thread descheduled by other tenants
+    // of the machine must not turn into frames dropped on a full queue.
+    let (dev_b, b) = MemDevice::pair("b", ROUND);
     let runner = Runner::spawn(
         Worker::new(dp.clone(), WorkerConfig::default()),
         vec![
