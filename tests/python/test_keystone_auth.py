@@ -158,14 +158,24 @@ def keystone():
     yield k
     k.stop()
 
-
-@pytest.fixture(scope="module")
-def cirrus(keystone):
+def keystone_controller(keystone, neutron=False):
+    """A controller validating tokens against `keystone` as its `cirrus` service user; with
+    `neutron`, also serving the Neutron API on a free port (its URL in `c.neutron`)."""
     creds = os.path.join(keystone.dir, "cirrus-service.conf")
     with open(creds, "w") as f:
         f.write("[keystone_authtoken]\nusername = cirrus\npassword = cirruspw\n"
                 "project_name = service\n")
-    c = Controller(auth=f"keystone={keystone.url}/v3,credentials={creds}")
+    port = free_port() if neutron else None
+    args = ["--neutron-listen", f"127.0.0.1:{port}"] if neutron else []
+    c = Controller(auth=f"keystone={keystone.url}/v3,credentials={creds}", args=args)
+    if neutron:
+        c.neutron = f"http://127.0.0.1:{port}"
+    return c
+
+
+@pytest.fixture(scope="module")
+def cirrus(keystone):
+    c = keystone_controller(keystone)
     allow_role(vnc(c, keystone, "admin", "admin"), "member")
     yield c
     c.close()

@@ -11,8 +11,8 @@ import sys
 import pytest
 import requests
 
-from conftest import Controller, allow_role, free_port
-from test_keystone_auth import DOMAIN, Keystone, dashed, vnc
+from conftest import allow_role
+from test_keystone_auth import DOMAIN, Keystone, dashed, keystone_controller, vnc
 
 openstack = pytest.importorskip("openstack") if os.environ.get("CI") != "true" else __import__("openstack")
 
@@ -26,14 +26,7 @@ def keystone():
 
 @pytest.fixture(scope="module")
 def cirrus(keystone):
-    creds = os.path.join(keystone.dir, "cirrus-service.conf")
-    with open(creds, "w") as f:
-        f.write("[keystone_authtoken]\nusername = cirrus\npassword = cirruspw\n"
-                "project_name = service\n")
-    port = free_port()
-    c = Controller(auth=f"keystone={keystone.url}/v3,credentials={creds}",
-                   args=["--neutron-listen", f"127.0.0.1:{port}"])
-    c.neutron = f"http://127.0.0.1:{port}"
+    c = keystone_controller(keystone, neutron=True)
     # members need an api-access-list rule to read through vnc_api (the Neutron API makes
     # its own tenant checks), as on Contrail under aaa_mode rbac
     allow_role(vnc(c, keystone, "admin", "admin"), "member")

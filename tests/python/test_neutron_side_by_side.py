@@ -27,16 +27,14 @@ Contrail's api-server (one step: shrinking an allocation pool). It is printed, n
 """
 
 import json
-import os
 import re
 import sys
 
 import pytest
 import requests
 
-from conftest import Controller, free_port
 from neutron_reference import RealNeutron
-from test_keystone_auth import Keystone
+from test_keystone_auth import Keystone, keystone_controller
 
 # Attributes of extensions Neutron's ML2 and router plugins load and Cirrus does not list in
 # /v2.0/extensions (each seen in the reference's answers to STEPS): provider networks
@@ -258,14 +256,7 @@ def neutron(keystone):
 
 @pytest.fixture(scope="module")
 def cirrus(keystone):
-    creds = os.path.join(keystone.dir, "cirrus-service.conf")
-    with open(creds, "w") as f:
-        f.write("[keystone_authtoken]\nusername = cirrus\npassword = cirruspw\n"
-                "project_name = service\n")
-    port = free_port()
-    c = Controller(auth=f"keystone={keystone.url}/v3,credentials={creds}",
-                   args=["--neutron-listen", f"127.0.0.1:{port}"])
-    c.neutron = f"http://127.0.0.1:{port}"
+    c = keystone_controller(keystone, neutron=True)
     yield c
     c.close()
 
