@@ -47,6 +47,21 @@ def wait_http(url, proc, timeout=30, verify=True):
     raise RuntimeError(f"{url} did not answer in {timeout}s")
 
 
+
+def stop_process(proc, log, directory):
+    """Ends a server a test started (SIGTERM, then SIGKILL after 10 s), closes its log and
+    removes its directory."""
+    if proc and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    log.close()
+    shutil.rmtree(directory, ignore_errors=True)
+
+
 class Etcd:
     """A real etcd (Debian etcd-server) on free loopback ports."""
 
@@ -73,15 +88,7 @@ class Etcd:
         return f"etcd://127.0.0.1:{self.port}"
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        stop_process(self.proc, self.log, self.dir)
 
 
 class Controller:

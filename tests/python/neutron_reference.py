@@ -9,7 +9,6 @@ PID and its directory removed at the end, also on failure.
 """
 
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -17,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import free_port, wait_http
+from conftest import free_port, stop_process, wait_http
 
 SERVE = """
 import os
@@ -152,12 +151,4 @@ interface = public
         return f"http://127.0.0.1:{self.port}"
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        stop_process(self.proc, self.log, self.dir)

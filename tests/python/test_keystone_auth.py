@@ -11,7 +11,6 @@ stopped by its PID and its directory removed at the end, also on failure.
 import getpass
 import grp
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -22,7 +21,7 @@ import requests
 from vnc_api.exceptions import AuthFailed, PermissionDenied
 from vnc_api.vnc_api import VirtualNetwork, VncApi
 
-from conftest import Controller, allow_role, free_port, wait_http
+from conftest import Controller, allow_role, free_port, stop_process, wait_http
 
 DOMAIN = "Default"
 
@@ -135,15 +134,7 @@ class Keystone:
             self.projects[project] = p["id"]
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        stop_process(self.proc, self.log, self.dir)
 
 
 def dashed(keystone_id):

@@ -268,17 +268,23 @@ pub fn plan_create(
         obj.parent = Some(par);
         draft::mark(&mut obj, "created");
     }
-    for o in std::iter::once(&obj).chain(&companions) {
-        if o.uuid != obj.uuid {
-            p.absent(
-                keys::fqn(o.type_name(), &o.fq_str),
-                Some(format!("{} {} already exists", o.type_name(), o.fq_str)),
-            );
-        }
-        p.put(keys::obj(&o.uuid), o.to_stored());
-        p.put(keys::fqn(o.type_name(), &o.fq_str), o.uuid.clone());
+    p.put(keys::obj(&obj.uuid), obj.to_stored());
+    p.put(keys::fqn(obj.type_name(), &obj.fq_str), obj.uuid.clone());
+    for o in &companions {
+        put_new(&mut p, o);
     }
     Ok((p, uuid))
+}
+
+/// Stores `o` under its uuid and its fq_name, which no other object may hold yet (a companion,
+/// a draft copy).
+fn put_new(p: &mut Planned, o: &Obj) {
+    p.absent(
+        keys::fqn(o.type_name(), &o.fq_str),
+        Some(format!("{} {} already exists", o.type_name(), o.fq_str)),
+    );
+    p.put(keys::obj(&o.uuid), o.to_stored());
+    p.put(keys::fqn(o.type_name(), &o.fq_str), o.uuid.clone());
 }
 
 pub fn plan_update(
@@ -316,13 +322,7 @@ pub fn plan_update_with(
             return Ok((p, Outcome::Pending));
         }
         let (new, mut p) = updated(index, reserved, quotas, old, input, positions)?;
-        let d = draft::copy(&s, &new, "updated");
-        p.absent(
-            keys::fqn(d.type_name(), &d.fq_str),
-            Some(format!("{} {} already exists", d.type_name(), d.fq_str)),
-        );
-        p.put(keys::obj(&d.uuid), d.to_stored());
-        p.put(keys::fqn(d.type_name(), &d.fq_str), d.uuid.clone());
+        put_new(&mut p, &draft::copy(&s, &new, "updated"));
         return Ok((p, Outcome::Pending));
     }
     let (new, mut p) = updated(index, reserved, quotas, old, input, positions)?;
@@ -446,13 +446,7 @@ pub fn plan_delete(
                 p.put(keys::obj(&d2.uuid), d2.to_stored());
             }
             None => {
-                let d = draft::copy(&s, obj, "deleted");
-                p.absent(
-                    keys::fqn(d.type_name(), &d.fq_str),
-                    Some(format!("{} {} already exists", d.type_name(), d.fq_str)),
-                );
-                p.put(keys::obj(&d.uuid), d.to_stored());
-                p.put(keys::fqn(d.type_name(), &d.fq_str), d.uuid.clone());
+                put_new(&mut p, &draft::copy(&s, obj, "deleted"));
             }
         }
         return Ok((p, Outcome::Pending));
