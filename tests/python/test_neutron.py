@@ -60,15 +60,22 @@ def test_openstacksdk_crud_and_vnc_api_sees_the_same_objects(cirrus, keystone):
     ipam = m1.virtual_network_read(id=net.id).get_network_ipam_refs()[0]["attr"]
     assert ipam.ipam_subnets[0].subnet_uuid == sub.id
 
+    # binding a port to a host is the admin's and services' (Nova's), by Neutron's policy
+    with pytest.raises(openstack.exceptions.ForbiddenException) as e:
+        conn.network.create_port(network_id=net.id, name="p0", binding_host_id="compute-1")
+    assert "create_port:binding:host_id" in str(e.value)
     port = conn.network.create_port(network_id=net.id, name="p1",
-                                    allowed_address_pairs=[{"ip_address": "10.7.0.200"}],
-                                    binding_host_id="compute-1")
+                                    allowed_address_pairs=[{"ip_address": "10.7.0.200"}])
     ip = port.fixed_ips[0]["ip_address"]
     assert port.fixed_ips[0]["subnet_id"] == sub.id
-    # binding details are the admin's and services' (Neutron's policy)
-    assert port.binding_vif_type is None
+    with pytest.raises(openstack.exceptions.ForbiddenException):
+        conn.network.update_port(port.id, binding_host_id="compute-1")
     admin = sdk(cirrus, keystone, "admin", "admin")
+    admin.network.update_port(port.id, binding_host_id="compute-1")
+    # binding details are shown to the admin and services only (Neutron's policy)
+    assert conn.network.get_port(port.id).binding_vif_type is None
     assert admin.network.get_port(port.id).binding_vif_type == "vrouter"
+    assert [p.name for p in conn.network.ports(network_id=net.id)] == ["p1"]
     vmi = m1.virtual_machine_interface_read(id=port.id)
     assert vmi.get_virtual_network_refs()[0]["uuid"] == net.id
     iips = [m1.instance_ip_read(id=r["uuid"]) for r in vmi.get_instance_ip_back_refs()]

@@ -174,6 +174,8 @@ STEPS = [
         "network_id": "{net2}", "fixed_ips": [{"subnet_id": "{s3}", "ip_address": "10.6.0.5"}]}}),
     ("", P1, "POST", "ports", {"port": {"network_id": "{net1}", "port_security_enabled": False,
                                         "security_groups": ["{sg1}"]}}),
+    ("", P1, "POST", "ports", {"port": {"network_id": "{net1}", "binding:host_id": "compute-1"}}),
+    ("", P1, "PUT", "ports/{port2}", {"port": {"binding:host_id": "compute-1"}}),
     ("", P1, "POST", "ports", {"port": {"network_id": "{net1}",
                                         "fixed_ips": [{"ip_address": "10.7.0.20"}]}}),
     ("", P1, "POST", "ports", {"port": {"network_id": "{net1}",

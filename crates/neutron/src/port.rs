@@ -225,6 +225,23 @@ fn for_caller(ctx: &Ctx, mut v: Value) -> Value {
     v
 }
 
+/// Neutron's policy: only the admin and services (Nova) bind a port to a host or give it a
+/// binding profile; a member asking to gets 403 naming the rule.
+fn check_binding_policy(ctx: &Ctx, body: &Map<String, Value>, action: &str) -> NResult<()> {
+    if admin_or_service(ctx) {
+        return Ok(());
+    }
+    match ["binding:host_id", "binding:profile"]
+        .into_iter()
+        .find(|k| body.contains_key(*k))
+    {
+        Some(k) => Err(NeutronError::Forbidden(format!(
+            "(rule:{action}_port and rule:{action}_port:{k}) is disallowed by policy"
+        ))),
+        None => Ok(()),
+    }
+}
+
 const ADMIN_ONLY: &[&str] = &[
     "binding:host_id",
     "binding:vif_type",
@@ -593,6 +610,7 @@ async fn drop_orphan_vms(ctx: &Ctx, vms: &[String]) {
 
 pub async fn create(ctx: &Ctx, bytes: &[u8]) -> NResult<Value> {
     let body = parse(bytes, "port", ATTRS, Op::Create)?;
+    check_binding_policy(ctx, &body, "create")?;
     let net_id = s(&body, "network_id").unwrap_or_default().to_string();
     let net = vnc::get(ctx, network::TYPE, network::RESOURCE, &net_id)?;
     let project = ctx.project_for(&body).await?;
@@ -685,6 +703,7 @@ pub async fn create(ctx: &Ctx, bytes: &[u8]) -> NResult<Value> {
 
 pub async fn update(ctx: &Ctx, id: &str, bytes: &[u8]) -> NResult<Value> {
     let body = parse(bytes, "port", ATTRS, Op::Update)?;
+    check_binding_policy(ctx, &body, "update")?;
     let o = vnc::get(ctx, TYPE, RESOURCE, id)?;
     let project = o
         .parent
