@@ -14,6 +14,7 @@ pub mod extraroute;
 pub mod floatingip;
 pub mod network;
 pub mod port;
+pub mod port_policy;
 pub mod query;
 pub mod quota;
 pub mod router;

@@ -17,6 +17,7 @@ use serde_json::{Map, Value, json};
 use crate::attrs::{Attr, Op, Ty, b, create_only, parse, rw, s};
 use crate::ctx::Ctx;
 use crate::error::{NResult, NeutronError};
+use crate::port_policy::{check_binding_policy, check_delete_policy, for_caller};
 use crate::{network, security_group, subnet, vnc};
 
 pub const TYPE: &str = "virtual-machine-interface";
@@ -204,50 +205,6 @@ pub fn render(idx: &Index, o: &Obj) -> Value {
     );
     Value::Object(m)
 }
-
-/// Whether the caller is the admin or a service (Nova): Neutron's policy shows them a port's
-/// binding details and lets them delete a port a compute, bare-metal or file-share service
-/// owns.
-fn admin_or_service(ctx: &Ctx) -> bool {
-    ctx.caller.admin || ctx.caller.roles.iter().any(|r| r == "service")
-}
-
-/// `v` as the caller may see it: Neutron's policy shows `binding:host_id`, `vif_type`,
-/// `vif_details` and `profile` to the admin and services only.
-fn for_caller(ctx: &Ctx, mut v: Value) -> Value {
-    if !admin_or_service(ctx)
-        && let Some(m) = v.as_object_mut()
-    {
-        for k in ADMIN_ONLY {
-            m.remove(*k);
-        }
-    }
-    v
-}
-
-/// Neutron's policy: only the admin and services (Nova) bind a port to a host or give it a
-/// binding profile; a member asking to gets 403 naming the rule.
-fn check_binding_policy(ctx: &Ctx, body: &Map<String, Value>, action: &str) -> NResult<()> {
-    if admin_or_service(ctx) {
-        return Ok(());
-    }
-    match ["binding:host_id", "binding:profile"]
-        .into_iter()
-        .find(|k| body.contains_key(*k))
-    {
-        Some(k) => Err(NeutronError::Forbidden(format!(
-            "(rule:{action}_port and rule:{action}_port:{k}) is disallowed by policy"
-        ))),
-        None => Ok(()),
-    }
-}
-
-const ADMIN_ONLY: &[&str] = &[
-    "binding:host_id",
-    "binding:vif_type",
-    "binding:vif_details",
-    "binding:profile",
-];
 
 pub fn show(ctx: &Ctx, id: &str) -> NResult<Value> {
     let o = vnc::get(ctx, TYPE, RESOURCE, id)?;
@@ -772,22 +729,13 @@ pub async fn update(ctx: &Ctx, id: &str, bytes: &[u8]) -> NResult<Value> {
 
 pub async fn delete(ctx: &Ctx, id: &str) -> NResult<()> {
     let o = vnc::get(ctx, TYPE, RESOURCE, id)?;
-    let owner = o
-        .body
-        .get("virtual_machine_interface_device_owner")
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    // Neutron's delete_port: a member may not delete the port of a VM, a bare-metal node or a
-    // file share (their service deletes it)
-    if ["compute:", "baremetal:", "manila:"]
-        .iter()
-        .any(|p| owner.starts_with(p))
-        && !admin_or_service(ctx)
-    {
-        return Err(NeutronError::Forbidden(
-            "rule:delete_port is disallowed by policy".into(),
-        ));
-    }
+    check_delete_policy(
+        ctx,
+        o.body
+            .get("virtual_machine_interface_device_owner")
+            .and_then(Value::as_str)
+            .unwrap_or(""),
+    )?;
     let ips: Vec<String> = ctx
         .state
         .index()
