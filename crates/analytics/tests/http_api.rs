@@ -10,19 +10,7 @@ use std::time::{Duration, Instant};
 
 use cirrus_analytics::wire;
 use running::Running;
-use serde_json::{Value, json};
-
-impl Running {
-    fn query(&self, body: &Value) -> (u16, Value) {
-        let mut r = self
-            .http
-            .post(format!("http://{}/analytics/query", self.api))
-            .header("content-type", "application/json")
-            .send(body.to_string())
-            .unwrap();
-        (r.status().as_u16(), r.body_mut().read_json().unwrap())
-    }
-}
+use serde_json::json;
 
 fn now_us() -> u64 {
     cirrus_analytics::now_us() as u64

@@ -89,18 +89,6 @@ impl Running {
     fn post_ack(&self, body: &Value) -> (u16, Value) {
         self.post("/analytics/alarms/acknowledge", body)
     }
-
-    fn post(&self, path: &str, body: &Value) -> (u16, Value) {
-        let mut r = self
-            .http
-            .post(format!("http://{}{path}", self.api))
-            .header("Content-Type", "application/json")
-            .send(body.to_string())
-            .unwrap();
-        let status = r.status().as_u16();
-        let text = r.body_mut().read_to_string().unwrap_or_default();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
 }
 
 fn alarm_list(uve: &Value) -> Vec<Value> {

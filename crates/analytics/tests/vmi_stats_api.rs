@@ -21,16 +21,6 @@ const RED: &str = "default-domain:p:red";
 const BLUE: &str = "default-domain:p:blue";
 
 impl Running {
-    fn query(&self, body: &Value) -> (u16, Value) {
-        let mut r = self
-            .http
-            .post(format!("http://{}/analytics/query", self.api))
-            .header("content-type", "application/json")
-            .send(body.to_string())
-            .unwrap();
-        (r.status().as_u16(), r.body_mut().read_json().unwrap())
-    }
-
     /// The query's rows once `n` are there (the collector stores frames as they come).
     fn rows(&self, q: &Value, n: usize) -> Vec<Value> {
         let deadline = Instant::now() + Duration::from_secs(10);

@@ -69,6 +69,26 @@ impl Running {
             .unwrap();
         (r.status().as_u16(), r.body_mut().read_json().unwrap())
     }
+
+    /// POSTs `body` as JSON to `path`: the status and the answer (null when it is not JSON).
+    #[allow(dead_code)] // not every test file posts
+    pub fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        let mut r = self
+            .http
+            .post(format!("http://{}{path}", self.api))
+            .header("Content-Type", "application/json")
+            .send(body.to_string())
+            .unwrap();
+        let status = r.status().as_u16();
+        let text = r.body_mut().read_to_string().unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// `POST /analytics/query`.
+    #[allow(dead_code)] // not every test file queries
+    pub fn query(&self, body: &Value) -> (u16, Value) {
+        self.post("/analytics/query", body)
+    }
 }
 
 impl Drop for Running {
